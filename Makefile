@@ -1,0 +1,59 @@
+# The two commands: `make demo` and `make test`. Everything else wraps CMake.
+BUILD   ?= build
+CC      ?= cc
+CXX     ?= c++
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+BUILD_DEPS := cmake make gcc g++ pkg-config
+TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev
+CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
+
+.PHONY: all build demo test install clean asan tsan memcheck clang-check check
+
+all: build
+
+build:
+	@tools/deps.sh $(TEST_DEPS)
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_CXX_COMPILER=$(CXX) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/examples/demo
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# ---- the checks CI runs after `make test` (DESIGN §6) ----------------------
+
+# ASan + UBSan, every suite.
+asan:
+	@tools/deps.sh $(CHECK_DEPS)
+	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-asan CC=clang CXX=clang++ \
+		CMAKE_FLAGS="-DFA_SANITIZE=address,undefined -DFA_BUILD_EXAMPLES=OFF"
+
+# TSan, every suite (the threaded ones are what it is for).
+tsan:
+	@tools/deps.sh $(CHECK_DEPS)
+	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-tsan CC=clang CXX=clang++ \
+		CMAKE_FLAGS="-DFA_SANITIZE=thread -DFA_BUILD_EXAMPLES=OFF"
+
+# valgrind memcheck, every suite: 0 errors, 0 leaks.
+memcheck:
+	@tools/deps.sh $(CHECK_DEPS)
+	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-memcheck CMAKE_FLAGS="-DFA_BUILD_EXAMPLES=OFF \
+		'-DFA_TEST_LAUNCHER=valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=all;--show-leak-kinds=all;--quiet'"
+
+# The clang build, warnings as errors, with its own suite run.
+clang-check:
+	@tools/deps.sh $(CHECK_DEPS)
+	$(MAKE) test BUILD=build-clang CC=clang CXX=clang++
+
+check: test clang-check asan tsan memcheck
+
+clean:
+	rm -rf build build-*

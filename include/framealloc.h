@@ -1,0 +1,282 @@
+/*
+ * framealloc — frame-based memory allocation for real-time programs.
+ *
+ * One header: the public API, and the frame fast path as static inline code
+ * over a small private layout (marked below). C11 and C++17.
+ *
+ * Allocate by intent: memory for this frame comes from a per-thread chunked
+ * bump arena and is released all at once by fa_end_frame. See docs/ for the
+ * guides and docs/internals.md for how it works inside.
+ */
+#ifndef FRAMEALLOC_H
+#define FRAMEALLOC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define FA_VERSION_MAJOR 0
+#define FA_VERSION_MINOR 1
+#define FA_VERSION_PATCH 0
+
+/* ---- portability ------------------------------------------------------- */
+
+#ifdef __cplusplus
+#define FA_ALIGNOF(T) alignof(T)
+#define FA__TLS __thread /* no C++ dynamic-init wrapper: the variable is plain data */
+#define FA__MAX_ALIGN alignof(std::max_align_t)
+#include <cstddef>
+extern "C" {
+#else
+#define FA_ALIGNOF(T) _Alignof(T)
+#define FA__TLS _Thread_local
+#define FA__MAX_ALIGN _Alignof(max_align_t)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FA_API __attribute__((visibility("default")))
+#define FA__LIKELY(x) __builtin_expect(!!(x), 1)
+#define FA__TLS_MODEL __attribute__((tls_model("initial-exec")))
+#define FA__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define FA__MALLOC __attribute__((malloc, warn_unused_result))
+#else
+#define FA_API
+#define FA__LIKELY(x) (x)
+#define FA__TLS_MODEL
+#define FA__PRINTF(f, a)
+#define FA__MALLOC
+#endif
+
+/* ---- errors and events ------------------------------------------------- */
+
+typedef enum fa_error {
+    FA_OK = 0,
+    FA_ERR_NOMEM,       /* a size that cannot be met, or the memory source refused */
+    FA_ERR_BUDGET,      /* a hard budget would be exceeded */
+    FA_ERR_INVALID,     /* a bad argument: NULL allocator, bad alignment, bad config */
+    FA_ERR_STATE,       /* a call out of order: no frame, nested frame, stale mark */
+    FA_ERR_FOREIGN,     /* a pointer this allocator does not own */
+    FA_ERR_DOUBLE_FREE, /* a block freed twice */
+    FA_ERR_CORRUPT      /* the allocator's own records were found damaged */
+} fa_error;
+
+/* What the event callback receives on every error and warning. The strings
+ * are only valid during the call. */
+typedef struct fa_event {
+    fa_error    error;   /* FA_OK for a warning */
+    const char *message; /* one line, human readable, no trailing newline */
+    const char *tag;     /* innermost tag path, or NULL */
+    size_t      size;    /* the request concerned, or 0 */
+} fa_event;
+
+/* The calling thread's last error. Like errno it is set on failure and not
+ * cleared by a success. */
+FA_API fa_error fa_last_error(void);
+/* A static, one-line description of every code (and of unknown values). */
+FA_API const char *fa_strerror(fa_error e);
+
+/* ---- memory sources ---------------------------------------------------- */
+
+typedef enum fa_backend_result {
+    FA_BACKEND_OK,       /* *out holds memory of at least size bytes, aligned to align */
+    FA_BACKEND_FALLBACK, /* not this one: let the system serve it (and take it back) */
+    FA_BACKEND_FAIL      /* no memory: the allocation fails with FA_ERR_NOMEM */
+} fa_backend_result;
+
+/* Where every byte of frame chunks comes from. Called from any thread, never
+ * while the library holds a lock; deallocate receives exactly the size and
+ * alignment that allocate was asked for. An all-zero table is the system. */
+typedef struct fa_backend {
+    void *ctx;
+    fa_backend_result (*allocate)(void *ctx, size_t size, size_t align, void **out);
+    void (*deallocate)(void *ctx, void *ptr, size_t size, size_t align);
+} fa_backend;
+
+/* The system memory source (the malloc family), e.g. to wrap it. */
+FA_API fa_backend fa_backend_system(void);
+
+/* ---- the allocator ----------------------------------------------------- */
+
+typedef struct fa_alloc fa_alloc;
+
+#define FA_CONFIG_VERSION 1
+
+/* Zero in any field means its default, so `fa_config c = {0};` is valid. */
+typedef struct fa_config {
+    uint32_t size;    /* sizeof(fa_config) as the caller compiled it; 0: this header's */
+    uint32_t version; /* FA_CONFIG_VERSION as the caller compiled it; 0: this header's */
+
+    /* Frame arena growth: the first chunk of a thread's frame has
+     * frame_chunk_first bytes, each next one frame_chunk_growth times the
+     * last, up to frame_chunk_max; then every chunk has frame_chunk_max
+     * bytes. A request too large for that gets a chunk of its own. */
+    size_t   frame_chunk_first;  /* default 64 KiB, at least 4 KiB */
+    size_t   frame_chunk_max;    /* default 1 MiB, at least frame_chunk_first */
+    uint32_t frame_chunk_growth; /* default 2; 1 keeps every chunk the first size */
+
+    /* Never aborts unless this is non-zero: then every error event is
+     * followed by abort() once the callback has returned. */
+    int abort_on_error;
+
+    /* Bytes of frame chunks kept in the allocator's shared cache after frames
+     * end, so that steady-state frames never call the backend. Default 32 MiB;
+     * 1 keeps none. Each thread also keeps its first chunk between frames. */
+    size_t chunk_cache_limit;
+
+    fa_backend backend; /* all-zero: the system allocator */
+
+    /* Called on every error and warning, from the thread concerned, never
+     * while the library holds a lock. */
+    void (*on_event)(void *user, const fa_event *ev);
+    void *event_user;
+} fa_config;
+
+/* Fills the defaults (size, version and every documented default). */
+FA_API void fa_config_init(fa_config *cfg);
+/* NULL cfg: defaults. Returns NULL with FA_ERR_INVALID for a config it cannot
+ * honour, FA_ERR_NOMEM when memory for the allocator itself is missing. */
+FA_API fa_alloc *fa_create(const fa_config *cfg);
+/* Reclaims everything, including the state of live threads that used it
+ * (they must not use it again). NULL is a no-op; a pointer that is not a
+ * live allocator (e.g. destroyed twice) is FA_ERR_INVALID and untouched. */
+FA_API void fa_destroy(fa_alloc *a);
+
+/* ---- frames ------------------------------------------------------------ */
+
+/* Frames are per thread: begin/end act on the calling thread's arena, and
+ * frame memory stays valid until that thread's next fa_end_frame (or a rewind
+ * past it). A nested begin or an end without begin is FA_ERR_STATE. */
+FA_API fa_error fa_begin_frame(fa_alloc *a);
+FA_API fa_error fa_end_frame(fa_alloc *a);
+/* Frames begun so far on the thread that created the allocator (0 before the
+ * first; 1 during the first). */
+FA_API uint64_t fa_frame_number(const fa_alloc *a);
+
+/* Allocation. NULL on failure, with the thread's last error and an event:
+ * FA_ERR_STATE outside a frame, FA_ERR_NOMEM for a size that cannot be met,
+ * FA_ERR_INVALID for an alignment that is 0 or not a power of two. Size 0
+ * gives a unique pointer. `a` must be a live allocator (not checked inline). */
+
+/* Aligned for any object of that size: to the largest power of two dividing
+ * size, at most alignof(max_align_t). */
+static inline void *fa_frame_alloc(fa_alloc *a, size_t size);
+/* Aligned to align (any power of two: 64, 4096, 65536 all work). */
+static inline void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align);
+/* count elements of size bytes, aligned to align, in one allocation. */
+static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align);
+/* count * size bytes, zeroed, overflow-checked. */
+FA_API void *fa_frame_calloc(fa_alloc *a, size_t count, size_t size) FA__MALLOC;
+FA_API char *fa_frame_strdup(fa_alloc *a, const char *s) FA__MALLOC;
+FA_API char *fa_frame_printf(fa_alloc *a, const char *fmt, ...) FA__PRINTF(2, 3) FA__MALLOC;
+FA_API char *fa_frame_vprintf(fa_alloc *a, const char *fmt, va_list ap) FA__PRINTF(2, 0) FA__MALLOC;
+
+#define fa_frame_new(a, T) ((T *)fa_frame_alloc_aligned((a), sizeof(T), FA_ALIGNOF(T)))
+#define fa_frame_new_array(a, T, n) ((T *)fa_frame_array((a), (n), sizeof(T), FA_ALIGNOF(T)))
+
+/* A position in the calling thread's frame, to rewind to: everything
+ * allocated after it is released at once (chunks taken since go back to the
+ * cache). Marks nest like a stack and stay valid across chunk boundaries.
+ * Taken by value; the fields are private. */
+typedef struct fa_mark {
+    const void *fa__thread;
+    uint64_t    fa__frame;
+    const void *fa__chunk;
+    uintptr_t   fa__pos;
+    uint32_t    fa__seq;
+    uint32_t    fa__top;
+} fa_mark;
+
+/* Outside a frame: FA_ERR_STATE and an empty mark that no rewind accepts. */
+FA_API fa_mark fa_frame_mark(fa_alloc *a);
+/* A mark of another thread, allocator or frame, or one past the current
+ * position, is FA_ERR_STATE with no effect. */
+FA_API fa_error fa_frame_rewind(fa_alloc *a, fa_mark m);
+
+/* The calling thread's frame figures for this allocator: the current frame,
+ * or after fa_end_frame the one just ended. */
+typedef struct fa_frame_info {
+    uint64_t frame;       /* frames begun on this thread for this allocator */
+    int      in_frame;    /* non-zero between begin and end */
+    uint64_t allocations; /* frame allocations in that frame */
+    size_t   bytes;       /* bytes consumed by them, alignment padding included */
+    size_t   chunks;      /* chunks the thread's arena holds now */
+    size_t   reserved;    /* their capacity in bytes */
+} fa_frame_info;
+
+FA_API fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out);
+
+/* ======================================================================== *
+ * PRIVATE: the layout the inline fast paths read. Not part of the API; it
+ * changes between versions without notice. Do not use fa__ names directly.
+ * ======================================================================== */
+
+/* Instances beyond this many live at once still work, through the slow path. */
+#define FA__SLOTS 16
+/* Requests above this take the slow path, so `cur + size` cannot wrap. */
+#define FA__FAST_MAX ((size_t)1 << 24)
+
+/* The calling thread's bump state for one allocator slot. Zero (its initial
+ * value) fails every fast-path check, so a new thread needs no NULL test. */
+struct fa__frame_tls {
+    uintptr_t cur;    /* next free byte in the chunk being bumped */
+    uintptr_t limit;  /* end of that chunk; 0 outside a frame */
+    uint64_t  allocs; /* allocations in the current frame */
+    void     *thread; /* the slow path's per-thread state, NULL before first use */
+};
+
+FA_API extern FA__TLS struct fa__frame_tls fa__frames[FA__SLOTS + 1] FA__TLS_MODEL;
+FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align);
+
+/* Allocators that have a slot live in one static table of FA__ALLOC_SIZE
+ * entries, so the slot follows from the pointer alone: no load, and the
+ * compiler hoists the whole lookup out of an allocation loop. */
+#define FA__ALLOC_SIZE 4096
+struct fa__alloc_table;
+FA_API extern struct fa__alloc_table fa__alloc_table;
+
+static inline struct fa__frame_tls *fa__frame_tls_of(const fa_alloc *a) {
+    uintptr_t slot = ((uintptr_t)a - (uintptr_t)&fa__alloc_table) / FA__ALLOC_SIZE;
+    return &fa__frames[slot < FA__SLOTS ? slot : FA__SLOTS];
+}
+
+static inline size_t fa__natural_align(size_t size) {
+    size_t m = size | FA__MAX_ALIGN;
+    return m & (~m + 1);
+}
+
+/* align must be a power of two. One compare against the chunk limit; the
+ * size guard folds away for constant sizes and sends 0 to the slow path. */
+static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align) {
+    struct fa__frame_tls *t = fa__frame_tls_of(a);
+    uintptr_t p = (t->cur + (align - 1)) & ~(uintptr_t)(align - 1);
+    uintptr_t end = p + size;
+    if (FA__LIKELY(((size - 1) | (align - 1)) < FA__FAST_MAX && end <= t->limit)) {
+        t->cur = end;
+        t->allocs++;
+        return (void *)p;
+    }
+    return fa__frame_alloc_slow(a, size, align);
+}
+
+static inline void *fa_frame_alloc(fa_alloc *a, size_t size) {
+    return fa__frame_bump(a, size, fa__natural_align(size));
+}
+
+static inline void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align) {
+    if (FA__LIKELY((align & (align - 1)) == 0))
+        return fa__frame_bump(a, size, align); /* align 0 fails the guard there */
+    return fa__frame_alloc_slow(a, size, align);
+}
+
+static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align) {
+    if (size != 0 && count > SIZE_MAX / size)
+        return fa__frame_alloc_slow(a, SIZE_MAX, align); /* reported as too large */
+    return fa_frame_alloc_aligned(a, count * size, align);
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FRAMEALLOC_H */

@@ -1,0 +1,106 @@
+/* The allocator's lifecycle: create, destroy, the fast-path slot table, and
+ * the list of live allocators that lets fa_destroy refuse a pointer that is
+ * not one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* Slot i's allocator lives in entry i, so the inline fast path finds its
+ * thread entry from the pointer (framealloc.h, fa__frame_tls_of). */
+struct fa__alloc_table {
+    union {
+        struct fa_alloc alloc;
+        unsigned char   room[FA__ALLOC_SIZE];
+    } entry[FA__SLOTS];
+};
+_Static_assert(sizeof(struct fa_alloc) <= FA__ALLOC_SIZE, "fa_alloc outgrew its slot");
+
+FA_API _Alignas(64) struct fa__alloc_table fa__alloc_table;
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER; /* the two below */
+static unsigned char   slot_used[FA__SLOTS];
+static fa_alloc       *live;
+
+/* A zeroed allocator: a free table entry if there is one, else the heap. */
+static fa_alloc *place(uint32_t *slot) {
+    pthread_mutex_lock(&live_lock);
+    uint32_t i = 0;
+    while (i < FA__SLOTS && slot_used[i])
+        i++;
+    if (i < FA__SLOTS)
+        slot_used[i] = 1;
+    pthread_mutex_unlock(&live_lock);
+    *slot = i;
+    if (i == FA__SLOTS)
+        return (fa_alloc *)calloc(1, sizeof(fa_alloc));
+    fa_alloc *a = &fa__alloc_table.entry[i].alloc;
+    memset(a, 0, sizeof *a);
+    return a;
+}
+
+static void unplace(fa_alloc *a, uint32_t slot) {
+    if (slot == FA__SLOTS) {
+        free(a);
+        return;
+    }
+    pthread_mutex_lock(&live_lock);
+    slot_used[slot] = 0;
+    pthread_mutex_unlock(&live_lock);
+}
+
+fa_alloc *fa_create(const fa_config *cfg) {
+    fa_config resolved;
+    char why[160];
+    fa_error e = fa__config_resolve(cfg, &resolved, why, sizeof why);
+    /* on a size or version mismatch resolved holds no callback of the caller's */
+    struct fa_sink sink = {resolved.on_event, resolved.event_user, resolved.abort_on_error};
+    if (e != FA_OK) {
+        fa__report(&sink, e, 0, "%s", why);
+        return NULL;
+    }
+    uint32_t slot;
+    fa_alloc *a = place(&slot);
+    if (a == NULL) {
+        fa__report(&sink, FA_ERR_NOMEM, sizeof *a, "fa_create: no memory for the allocator");
+        return NULL;
+    }
+    a->cfg = resolved;
+    a->sink = sink;
+    fa__chunks_init(&a->chunks, &a->cfg);
+    if (fa__threads_open(&a->threads, slot, &a->chunks) != FA_OK) {
+        fa__chunks_fini(&a->chunks);
+        unplace(a, slot);
+        fa__report(&sink, FA_ERR_NOMEM, 0, "fa_create: no thread key left for another allocator");
+        return NULL;
+    }
+    pthread_mutex_lock(&live_lock);
+    a->next_live = live;
+    live = a;
+    pthread_mutex_unlock(&live_lock);
+    return a;
+}
+
+static int unlink_live(fa_alloc *a) {
+    pthread_mutex_lock(&live_lock);
+    fa_alloc **at = &live;
+    while (*at != NULL && *at != a)
+        at = &(*at)->next_live;
+    int found = *at != NULL;
+    if (found)
+        *at = a->next_live;
+    pthread_mutex_unlock(&live_lock);
+    return found;
+}
+
+void fa_destroy(fa_alloc *a) {
+    if (a == NULL)
+        return;
+    if (!unlink_live(a)) {
+        fa__report(NULL, FA_ERR_INVALID, 0, "fa_destroy: not a live allocator (destroyed twice?)");
+        return;
+    }
+    fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
+    fa__chunks_fini(&a->chunks);
+    unplace(a, a->threads.slot);
+}

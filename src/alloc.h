@@ -1,0 +1,26 @@
+/* The allocator object. Top floor: alloc.c (lifecycle) and frame.c (the frame
+ * API) both read it. */
+#ifndef FA_ALLOC_H
+#define FA_ALLOC_H
+
+#include <stdatomic.h>
+
+#include "event.h"
+#include "thread.h"
+
+struct fa_alloc {
+    fa_config              cfg; /* resolved: every default filled in */
+    struct fa_sink         sink;
+    struct fa_chunk_source chunks;
+    struct fa_threads      threads;
+    _Atomic uint64_t       frames_begun; /* on the creating thread */
+    struct fa_alloc       *next_live;    /* in the list of live allocators */
+};
+
+/* Checks a caller's config and fills every default into *out; on failure
+ * returns the error and a one-line reason in why. When the struct's size or
+ * version does not match, *out holds only the defaults (its fields cannot be
+ * trusted, the callback included). */
+fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size_t why_size);
+
+#endif

@@ -1,0 +1,169 @@
+/* The frame arena: chunked bump allocation with marks. */
+#include "arena.h"
+
+#include "platform.h"
+
+/* Chunk bases are FA__CHUNK_ALIGN-aligned, so only larger alignments pad. */
+static size_t padding_bound(size_t align) {
+    return align > FA__CHUNK_ALIGN ? align - FA__CHUNK_ALIGN : 0;
+}
+
+static void hold(struct fa_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
+    c->dedicated = dedicated;
+    c->seq = ar->next_seq++;
+    c->next = ar->chunks;
+    ar->chunks = c;
+}
+
+static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, size_t size,
+                             size_t align, size_t need) {
+    struct fa_chunk *c = fa__chunk_take(src, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_ALIGN));
+    if (c == NULL)
+        return NULL;
+    hold(ar, c, 1);
+    uintptr_t p = fa__align_up(fa__chunk_base(c), align);
+    c->used = p + size - fa__chunk_base(c);
+    return (void *)p;
+}
+
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+                      size_t size, size_t align) {
+    if (ar->bump != NULL) { /* the fast path's guard may have sent a fitting request here */
+        uintptr_t p = fa__align_up(t->cur, align);
+        if (p <= t->limit && size <= t->limit - p) {
+            t->cur = p + size;
+            return (void *)p;
+        }
+    }
+    size_t need = size + padding_bound(align);
+    size_t normal = fa__chunk_normal_size(src, ar->normal);
+    if (need > normal - FA__CHUNK_HEADER) /* too large: its own chunk, the curve unchanged */
+        return alloc_dedicated(ar, src, size, align, need);
+
+    struct fa_chunk *c = fa__chunk_take(src, normal);
+    if (c == NULL)
+        return NULL;
+    if (ar->bump != NULL)
+        ar->bump->used = t->cur - fa__chunk_base(ar->bump);
+    hold(ar, c, 0);
+    ar->bump = c;
+    ar->normal++;
+    uintptr_t p = fa__align_up(fa__chunk_base(c), align);
+    t->cur = p + size;
+    t->limit = fa__chunk_end(c);
+    return (void *)p;
+}
+
+void fa__arena_begin(struct fa_arena *ar, struct fa__frame_tls *t) {
+    t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
+    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+}
+
+/* Unlinks every chunk taken at or after seq `from` into a list. */
+static struct fa_chunk *unlink_from(struct fa_arena *ar, uint32_t from) {
+    struct fa_chunk *released = NULL;
+    struct fa_chunk **at = &ar->chunks;
+    while (*at != NULL) {
+        struct fa_chunk *c = *at;
+        if (c->seq >= from) {
+            *at = c->next;
+            c->next = released;
+            released = c;
+        } else {
+            at = &c->next;
+        }
+    }
+    return released;
+}
+
+static void count_normal(struct fa_arena *ar) {
+    ar->normal = 0;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+        ar->normal += !c->dedicated;
+}
+
+void fa__arena_end(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src) {
+    struct fa_chunk *keep = NULL;
+    for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+        if (!c->dedicated)
+            keep = c; /* newest first, so the last normal one is the oldest */
+    struct fa_chunk *released = NULL;
+    for (struct fa_chunk *c = ar->chunks, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c != keep) {
+            c->next = released;
+            released = c;
+        }
+    }
+    if (keep != NULL) {
+        keep->next = NULL;
+        keep->seq = 0;
+    }
+    ar->chunks = keep;
+    ar->bump = keep;
+    ar->next_seq = keep != NULL;
+    ar->normal = keep != NULL;
+    t->cur = 0;
+    t->limit = 0;
+    if (released != NULL)
+        fa__chunk_give(src, released);
+}
+
+struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__frame_tls *t) {
+    struct fa_chunk *all = ar->chunks;
+    ar->chunks = NULL;
+    ar->bump = NULL;
+    ar->next_seq = 0;
+    ar->normal = 0;
+    t->cur = 0;
+    t->limit = 0;
+    return all;
+}
+
+size_t fa__arena_used(const struct fa_arena *ar, const struct fa__frame_tls *t) {
+    size_t used = 0;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+        used += c == ar->bump ? t->cur - fa__chunk_base(c) : c->used;
+    return used;
+}
+
+void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes) {
+    *chunks = 0;
+    *bytes = 0;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
+        ++*chunks;
+        *bytes += c->size;
+    }
+}
+
+struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__frame_tls *t) {
+    struct fa_arena_pos pos = {ar->bump, ar->bump != NULL ? ar->bump->seq : 0, ar->next_seq,
+                               ar->bump != NULL ? t->cur : 0};
+    return pos;
+}
+
+int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__frame_tls *t,
+                         struct fa_arena_pos pos) {
+    if (pos.top > ar->next_seq)
+        return 0;
+    if (pos.chunk == NULL) /* marked before the frame's first normal chunk */
+        return 1;
+    const struct fa_chunk *c = ar->chunks;
+    while (c != NULL && c != pos.chunk)
+        c = c->next;
+    if (c == NULL || c->seq != pos.seq || c->dedicated || pos.seq >= pos.top ||
+        pos.cur < fa__chunk_base(c) || pos.cur > fa__chunk_end(c))
+        return 0;
+    return c != ar->bump || pos.cur <= t->cur; /* an older chunk is behind the bump one */
+}
+
+void fa__arena_rewind(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+                      struct fa_arena_pos pos) {
+    struct fa_chunk *released = unlink_from(ar, pos.top);
+    ar->bump = (struct fa_chunk *)pos.chunk;
+    t->cur = pos.cur;
+    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+    count_normal(ar);
+    if (released != NULL)
+        fa__chunk_give(src, released);
+}

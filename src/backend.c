@@ -1,0 +1,26 @@
+/* Calls through the backend table, with the answers DESIGN §2 defines. */
+#include "backend.h"
+
+static const fa_backend system_backend = {NULL, fa__system_allocate, fa__system_deallocate};
+
+void *fa__backend_take(const fa_backend *b, size_t size, size_t align, uint8_t *from_system) {
+    void *p = NULL;
+    fa_backend_result r = b->allocate(b->ctx, size, align, &p);
+    *from_system = r == FA_BACKEND_FALLBACK;
+    if (*from_system) {
+        b = &system_backend;
+        r = b->allocate(b->ctx, size, align, &p);
+    }
+    if (r != FA_BACKEND_OK || p == NULL)
+        return NULL;
+    if (((uintptr_t)p & (align - 1)) != 0) {
+        b->deallocate(b->ctx, p, size, align); /* a backend bug: refuse it, leak nothing */
+        return NULL;
+    }
+    return p;
+}
+
+void fa__backend_give(const fa_backend *b, void *p, size_t size, size_t align, uint8_t from_system) {
+    const fa_backend *to = from_system ? &system_backend : b;
+    to->deallocate(to->ctx, p, size, align);
+}

@@ -1,0 +1,61 @@
+/* Chunks: the blocks of memory frame arenas bump through, taken from the
+ * backend and kept in a cache shared by the allocator, so that steady-state
+ * frames never call the backend. */
+#ifndef FA_CHUNK_H
+#define FA_CHUNK_H
+
+#include <pthread.h>
+
+#include "framealloc.h"
+
+/* Sits at the start of every chunk; the usable bytes follow FA__CHUNK_HEADER. */
+struct fa_chunk {
+    struct fa_chunk *next; /* in an arena (newest first) or in the cache */
+    size_t   size;         /* bytes taken from the source, header included */
+    size_t   used;         /* bytes consumed, for a chunk no longer bumped */
+    uint32_t seq;          /* when the arena took it within the frame: marks compare it */
+    uint8_t  dedicated;    /* holds one request too large for a normal chunk */
+    uint8_t  from_system;  /* a FALLBACK answer: the system served it */
+};
+
+/* Keeps the usable bytes of every chunk cache-line aligned. */
+#define FA__CHUNK_HEADER ((size_t)64)
+#define FA__CHUNK_ALIGN ((size_t)64)
+
+static inline uintptr_t fa__chunk_base(const struct fa_chunk *c) {
+    return (uintptr_t)c + FA__CHUNK_HEADER;
+}
+static inline uintptr_t fa__chunk_end(const struct fa_chunk *c) {
+    return (uintptr_t)c + c->size;
+}
+
+struct fa_chunk_source {
+    fa_backend backend;
+    size_t     first, max; /* the growth curve, header included */
+    uint32_t   growth;
+    size_t     cache_limit;
+
+    pthread_mutex_t  lock; /* guards the cache; never held across a backend call */
+    struct fa_chunk *cache;
+    size_t           cache_bytes;
+};
+
+void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg);
+/* Gives every cached chunk back to the backend. */
+void fa__chunks_fini(struct fa_chunk_source *src);
+
+/* Size of the index-th normal chunk of a frame. */
+size_t fa__chunk_normal_size(const struct fa_chunk_source *src, uint32_t index);
+/* The smallest cached chunk of at least size bytes, else a new one of exactly
+ * size bytes from the backend; NULL when the backend refuses. */
+struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size);
+/* Puts a list of chunks in the cache; what is over the limit goes back to the
+ * backend (outside the lock). */
+void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list);
+/* Puts a list in the cache with no backend call, even over the limit (for
+ * callers that hold a lock); the next fa__chunk_give trims it. */
+void fa__chunk_stash(struct fa_chunk_source *src, struct fa_chunk *list);
+/* Gives a list straight back to the backend. */
+void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list);
+
+#endif

@@ -1,0 +1,63 @@
+/* Configuration: defaults and the checks DESIGN §2 asks of them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "backend.h"
+
+#define KIB ((size_t)1024)
+#define MIB (KIB * 1024)
+#define MIN_CHUNK (4 * KIB)
+
+void fa_config_init(fa_config *cfg) {
+    if (cfg == NULL)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = sizeof *cfg;
+    cfg->version = FA_CONFIG_VERSION;
+    cfg->frame_chunk_first = 64 * KIB;
+    cfg->frame_chunk_max = 1 * MIB;
+    cfg->frame_chunk_growth = 2;
+    cfg->chunk_cache_limit = 32 * MIB;
+    cfg->backend = fa_backend_system();
+}
+
+static fa_error invalid(char *why, size_t n, const char *reason) {
+    snprintf(why, n, "fa_create: %s", reason);
+    return FA_ERR_INVALID;
+}
+
+fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size_t n) {
+    fa_config_init(out);
+    if (in == NULL)
+        return FA_OK;
+    if (in->size != 0 && in->size != sizeof *in)
+        return invalid(why, n, "config size does not match this library's fa_config");
+    if (in->version > FA_CONFIG_VERSION)
+        return invalid(why, n, "config version is newer than this library");
+    const fa_config defaults = *out;
+    *out = *in;
+    out->size = defaults.size;
+    out->version = defaults.version;
+#define DEFAULT_IF_ZERO(field)            \
+    do {                                  \
+        if (out->field == 0)              \
+            out->field = defaults.field;  \
+    } while (0)
+    DEFAULT_IF_ZERO(frame_chunk_first);
+    DEFAULT_IF_ZERO(frame_chunk_max);
+    DEFAULT_IF_ZERO(frame_chunk_growth);
+    DEFAULT_IF_ZERO(chunk_cache_limit);
+#undef DEFAULT_IF_ZERO
+    if ((out->backend.allocate == NULL) != (out->backend.deallocate == NULL))
+        return invalid(why, n, "backend needs both allocate and deallocate");
+    if (out->backend.allocate == NULL)
+        out->backend = defaults.backend;
+    if (out->frame_chunk_first < MIN_CHUNK)
+        return invalid(why, n, "frame_chunk_first is below 4 KiB");
+    if (out->frame_chunk_max < out->frame_chunk_first)
+        return invalid(why, n, "frame_chunk_max is below frame_chunk_first");
+    if (out->frame_chunk_max > SIZE_MAX / 4)
+        return invalid(why, n, "frame_chunk_max is too large");
+    return FA_OK;
+}

@@ -1,0 +1,45 @@
+/* Errors and events. */
+#include "event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Thread_local fa_error last_error = FA_OK;
+
+fa_error fa_last_error(void) {
+    return last_error;
+}
+
+const char *fa_strerror(fa_error e) {
+    switch (e) {
+    case FA_OK: return "no error";
+    case FA_ERR_NOMEM: return "out of memory: the size cannot be met or the memory source refused";
+    case FA_ERR_BUDGET: return "a hard budget would be exceeded";
+    case FA_ERR_INVALID: return "invalid argument";
+    case FA_ERR_STATE: return "call out of order (no frame, nested frame or stale mark)";
+    case FA_ERR_FOREIGN: return "pointer not owned by this allocator";
+    case FA_ERR_DOUBLE_FREE: return "block freed twice";
+    case FA_ERR_CORRUPT: return "allocator records found corrupted";
+    }
+    return "unknown fa_error value";
+}
+
+fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size, const char *fmt, ...) {
+    if (e != FA_OK)
+        last_error = e;
+    if (sink == NULL)
+        return e;
+    if (sink->on_event != NULL) {
+        char line[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        fa_event ev = {e, line, NULL, size};
+        sink->on_event(sink->user, &ev);
+    }
+    if (e != FA_OK && sink->abort_on_error)
+        abort();
+    return e;
+}

@@ -1,0 +1,22 @@
+/* Errors and events: the one place every floor reports through. Low in the
+ * house so that any file can report without calling up. */
+#ifndef FA_EVENT_H
+#define FA_EVENT_H
+
+#include "framealloc.h"
+#include "platform.h"
+
+/* Where an allocator's events go: a copy of the config's callback fields. */
+struct fa_sink {
+    void (*on_event)(void *user, const fa_event *ev);
+    void *user;
+    int   abort_on_error;
+};
+
+/* Sets the thread's last error, formats one line and hands it to the sink
+ * (which may be NULL: then only the last error is set). Returns e, so that
+ * `return fa__report(...)` reads naturally. Never call it holding a lock. */
+FA__COLD fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size,
+                             const char *fmt, ...) FA__PRINTF_LIKE(4, 5);
+
+#endif

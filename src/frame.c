@@ -1,0 +1,193 @@
+/* The frame API: per-thread frames over the arena, and the out-of-line parts
+ * of frame allocation (the slow path and the helpers built on it). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+
+/* Beyond these no request can be met: size + alignment + header would wrap. */
+#define MAX_REQUEST (SIZE_MAX / 2)
+#define MAX_ALIGN (SIZE_MAX / 4)
+
+static fa_error null_alloc(const char *fn) {
+    return fa__report(NULL, FA_ERR_INVALID, 0, "%s: NULL allocator", fn);
+}
+
+fa_error fa_begin_frame(fa_alloc *a) {
+    if (a == NULL)
+        return null_alloc("fa_begin_frame");
+    struct fa_thread *th = fa__thread_attach(&a->threads);
+    if (th == NULL)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's state");
+    if (th->in_frame)
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
+    th->in_frame = 1;
+    th->frames++;
+    th->tls->allocs = 0;
+    fa__arena_begin(&th->arena, th->tls);
+    if (th->is_creator)
+        atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
+    return FA_OK;
+}
+
+/* The calling thread's state if it is in a frame; reports FA_ERR_STATE if not. */
+static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL && th->in_frame)
+        return th;
+    fa__report(&a->sink, FA_ERR_STATE, size, "%s: not in a frame on this thread (call fa_begin_frame)", fn);
+    return NULL;
+}
+
+fa_error fa_end_frame(fa_alloc *a) {
+    if (a == NULL)
+        return null_alloc("fa_end_frame");
+    struct fa_thread *th = in_frame(a, "fa_end_frame", 0);
+    if (th == NULL)
+        return FA_ERR_STATE;
+    th->last_allocs = th->tls->allocs;
+    th->last_bytes = fa__arena_used(&th->arena, th->tls);
+    fa__arena_end(&th->arena, th->tls, &a->chunks);
+    th->in_frame = 0;
+    return FA_OK;
+}
+
+uint64_t fa_frame_number(const fa_alloc *a) {
+    if (a == NULL) {
+        null_alloc("fa_frame_number");
+        return 0;
+    }
+    return atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
+}
+
+void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
+    if (a == NULL) {
+        null_alloc("fa_frame_alloc");
+        return NULL;
+    }
+    struct fa_thread *th = in_frame(a, "fa_frame_alloc", size);
+    if (th == NULL)
+        return NULL;
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, size, "fa_frame_alloc: alignment %zu is not a power of two", align);
+        return NULL;
+    }
+    if (size > MAX_REQUEST || align > MAX_ALIGN) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_frame_alloc: %zu bytes aligned to %zu cannot be met",
+                   size, align);
+        return NULL;
+    }
+    void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, size != 0 ? size : 1, align);
+    if (p == NULL) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size,
+                   "fa_frame_alloc: the memory source refused a chunk for %zu bytes", size);
+        return NULL;
+    }
+    th->tls->allocs++;
+    return p;
+}
+
+void *fa_frame_calloc(fa_alloc *a, size_t count, size_t size) {
+    size_t total = size != 0 && count > SIZE_MAX / size ? SIZE_MAX : count * size;
+    void *p = fa_frame_alloc(a, total);
+    if (p != NULL)
+        memset(p, 0, total);
+    return p;
+}
+
+char *fa_frame_strdup(fa_alloc *a, const char *s) {
+    if (s == NULL) {
+        fa__report(a != NULL ? &a->sink : NULL, FA_ERR_INVALID, 0, "fa_frame_strdup: NULL string");
+        return NULL;
+    }
+    size_t n = strlen(s) + 1;
+    char *p = (char *)fa_frame_alloc_aligned(a, n, 1);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+char *fa_frame_vprintf(fa_alloc *a, const char *fmt, va_list ap) {
+    if (fmt == NULL) {
+        fa__report(a != NULL ? &a->sink : NULL, FA_ERR_INVALID, 0, "fa_frame_printf: NULL format");
+        return NULL;
+    }
+    va_list measure;
+    va_copy(measure, ap);
+    int n = vsnprintf(NULL, 0, fmt, measure);
+    va_end(measure);
+    if (n < 0) {
+        fa__report(a != NULL ? &a->sink : NULL, FA_ERR_INVALID, 0, "fa_frame_printf: format error");
+        return NULL;
+    }
+    char *p = (char *)fa_frame_alloc_aligned(a, (size_t)n + 1, 1);
+    if (p != NULL)
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *fa_frame_printf(fa_alloc *a, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = fa_frame_vprintf(a, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+fa_mark fa_frame_mark(fa_alloc *a) {
+    fa_mark m;
+    memset(&m, 0, sizeof m);
+    if (a == NULL) {
+        null_alloc("fa_frame_mark");
+        return m;
+    }
+    struct fa_thread *th = in_frame(a, "fa_frame_mark", 0);
+    if (th == NULL)
+        return m;
+    struct fa_arena_pos pos = fa__arena_mark(&th->arena, th->tls);
+    m.fa__thread = th;
+    m.fa__frame = th->frames;
+    m.fa__chunk = pos.chunk;
+    m.fa__pos = pos.cur;
+    m.fa__seq = pos.seq;
+    m.fa__top = pos.top;
+    return m;
+}
+
+fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
+    if (a == NULL)
+        return null_alloc("fa_frame_rewind");
+    struct fa_thread *th = in_frame(a, "fa_frame_rewind", 0);
+    if (th == NULL)
+        return FA_ERR_STATE;
+    if (m.fa__thread != th)
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_frame_rewind: mark of another thread or allocator, or an empty mark");
+    if (m.fa__frame != th->frames)
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_frame_rewind: mark of an earlier frame");
+    struct fa_arena_pos pos = {(const struct fa_chunk *)m.fa__chunk, m.fa__seq, m.fa__top, m.fa__pos};
+    if (!fa__arena_can_rewind(&th->arena, th->tls, pos))
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_frame_rewind: mark is past the current position (already rewound over)");
+    fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
+    return FA_OK;
+}
+
+fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
+    if (a == NULL)
+        return null_alloc("fa_frame_info_get");
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_frame_info_get: NULL output");
+    memset(out, 0, sizeof *out);
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th == NULL)
+        return FA_OK;
+    out->frame = th->frames;
+    out->in_frame = th->in_frame;
+    out->allocations = th->in_frame ? th->tls->allocs : th->last_allocs;
+    out->bytes = th->in_frame ? fa__arena_used(&th->arena, th->tls) : th->last_bytes;
+    fa__arena_holdings(&th->arena, &out->chunks, &out->reserved);
+    return FA_OK;
+}

@@ -1,0 +1,125 @@
+/* Per-thread state, the fast-path slots and thread exit. */
+#include "thread.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+FA__TLS struct fa__frame_tls fa__frames[FA__SLOTS + 1];
+
+/* One lock for what outlives a single allocator or thread: every
+ * allocator's state list and every OS thread's list. Taken only when a
+ * thread first uses an allocator, when a thread exits, and by create and
+ * destroy; the library never calls out (backend, callback) while holding it. */
+static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local struct fa_node *my_states; /* this OS thread's states */
+static pthread_key_t exit_key;
+static int exit_key_ok;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+#define THREAD_OF(node, member) \
+    ((struct fa_thread *)(void *)((char *)(node) - offsetof(struct fa_thread, member)))
+
+static void node_push(struct fa_node **head, struct fa_node *n) {
+    n->next = *head;
+    n->pprev = head;
+    if (*head != NULL)
+        (*head)->pprev = &n->next;
+    *head = n;
+}
+
+static void node_unlink(struct fa_node *n) {
+    *n->pprev = n->next;
+    if (n->next != NULL)
+        n->next->pprev = n->pprev;
+}
+
+/* Registry lock held. Unlinks a state and hands its chunks back through the
+ * list *chunks. */
+static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
+    node_unlink(&th->in_set);
+    node_unlink(&th->in_os_thread);
+    struct fa_chunk *list = fa__arena_take_all(&th->arena, th->tls);
+    while (list != NULL) {
+        struct fa_chunk *next = list->next;
+        list->next = *chunks;
+        *chunks = list;
+        list = next;
+    }
+    memset(th->tls, 0, sizeof *th->tls);
+    free(th);
+}
+
+/* The thread is exiting: its chunks go to each allocator's cache (no backend
+ * call under the lock; the cache is trimmed at its next release). */
+static void on_thread_exit(void *unused) {
+    (void)unused;
+    pthread_mutex_lock(&registry);
+    while (my_states != NULL) {
+        struct fa_thread *th = THREAD_OF(my_states, in_os_thread);
+        struct fa_chunk_source *src = th->set->chunks;
+        if (th->set->slot == FA__SLOTS)
+            pthread_setspecific(th->set->key, NULL);
+        struct fa_chunk *chunks = NULL;
+        detach(th, &chunks);
+        fa__chunk_stash(src, chunks);
+    }
+    pthread_mutex_unlock(&registry);
+}
+
+static void create_exit_key(void) {
+    exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
+}
+
+fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks) {
+    pthread_once(&exit_key_once, create_exit_key);
+    set->slot = slot;
+    set->creator = pthread_self();
+    set->list = NULL;
+    set->chunks = chunks;
+    if (slot == FA__SLOTS && pthread_key_create(&set->key, NULL) != 0)
+        return FA_ERR_NOMEM;
+    return FA_OK;
+}
+
+struct fa_chunk *fa__threads_close(struct fa_threads *set) {
+    struct fa_chunk *chunks = NULL;
+    pthread_mutex_lock(&registry);
+    while (set->list != NULL)
+        detach(THREAD_OF(set->list, in_set), &chunks);
+    pthread_mutex_unlock(&registry);
+    if (set->slot == FA__SLOTS)
+        pthread_key_delete(set->key);
+    return chunks;
+}
+
+struct fa_thread *fa__thread_find(const struct fa_threads *set) {
+    if (set->slot < FA__SLOTS)
+        return (struct fa_thread *)fa__frames[set->slot].thread;
+    return (struct fa_thread *)pthread_getspecific(set->key);
+}
+
+struct fa_thread *fa__thread_attach(struct fa_threads *set) {
+    struct fa_thread *th = fa__thread_find(set);
+    if (th != NULL)
+        return th;
+    th = (struct fa_thread *)calloc(1, sizeof *th);
+    if (th == NULL)
+        return NULL;
+    th->set = set;
+    th->is_creator = pthread_equal(pthread_self(), set->creator);
+    th->tls = set->slot < FA__SLOTS ? &fa__frames[set->slot] : &th->own;
+    if (set->slot == FA__SLOTS && pthread_setspecific(set->key, th) != 0) {
+        free(th);
+        return NULL;
+    }
+    pthread_mutex_lock(&registry);
+    memset(th->tls, 0, sizeof *th->tls);
+    th->tls->thread = th;
+    node_push(&set->list, &th->in_set);
+    node_push(&my_states, &th->in_os_thread);
+    pthread_mutex_unlock(&registry);
+    if (exit_key_ok)
+        pthread_setspecific(exit_key, &my_states); /* any non-NULL value arms the exit hook */
+    return th;
+}

@@ -1,0 +1,117 @@
+/* Shared test fixtures: a counting (and optionally misbehaving) backend and an
+ * event recorder. Included by every suite; cmocka must be included first. */
+#ifndef FA_TEST_HELPERS_H
+#define FA_TEST_HELPERS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framealloc.h"
+
+/* How the counting backend answers. */
+enum counting_mode {
+    ANSWER_OK,
+    ANSWER_FALLBACK,   /* lets the system serve */
+    ANSWER_FAIL,
+    ANSWER_OK_NULL,    /* OK with a NULL pointer: counts as a failure */
+    ANSWER_MISALIGNED  /* OK with a pointer off by 8: the library must give it back */
+};
+
+#define SIZE_LOG 64
+
+struct counting {
+    _Atomic enum counting_mode mode;
+    atomic_long fail_from;  /* fail every request numbered >= this (0: never) */
+    atomic_long allocs;     /* requests answered OK with memory */
+    atomic_long frees;
+    atomic_long requests;   /* every call to allocate */
+    atomic_long bytes_out;  /* live bytes handed out by this backend */
+    atomic_long max_align;
+    atomic_long sizes[SIZE_LOG]; /* sizes of the first requests, in order */
+};
+
+static fa_backend_result counting_allocate(void *ctx, size_t size, size_t align, void **out) {
+    struct counting *c = (struct counting *)ctx;
+    long n = atomic_fetch_add(&c->requests, 1);
+    if (n < SIZE_LOG)
+        atomic_store(&c->sizes[n], (long)size);
+    if ((long)align > atomic_load(&c->max_align))
+        atomic_store(&c->max_align, (long)align);
+    long fail_from = atomic_load(&c->fail_from);
+    enum counting_mode mode = atomic_load(&c->mode);
+    if (fail_from > 0 && n + 1 >= fail_from)
+        mode = ANSWER_FAIL;
+    switch (mode) {
+    case ANSWER_FALLBACK: return FA_BACKEND_FALLBACK;
+    case ANSWER_FAIL: return FA_BACKEND_FAIL;
+    case ANSWER_OK_NULL: *out = NULL; return FA_BACKEND_OK;
+    default: break;
+    }
+    fa_backend sys = fa_backend_system();
+    size_t extra = mode == ANSWER_MISALIGNED ? align : 0;
+    void *p;
+    if (sys.allocate(sys.ctx, size + extra, align, &p) != FA_BACKEND_OK)
+        return FA_BACKEND_FAIL;
+    atomic_fetch_add(&c->allocs, 1);
+    atomic_fetch_add(&c->bytes_out, (long)size);
+    *out = mode == ANSWER_MISALIGNED ? (char *)p + 8 : p;
+    return FA_BACKEND_OK;
+}
+
+static void counting_deallocate(void *ctx, void *ptr, size_t size, size_t align) {
+    struct counting *c = (struct counting *)ctx;
+    fa_backend sys = fa_backend_system();
+    if (atomic_load(&c->mode) == ANSWER_MISALIGNED)
+        ptr = (char *)ptr - 8;
+    atomic_fetch_add(&c->frees, 1);
+    atomic_fetch_sub(&c->bytes_out, (long)size);
+    sys.deallocate(sys.ctx, ptr, size, align);
+}
+
+static inline fa_backend counting_backend(struct counting *c) {
+    memset(c, 0, sizeof *c);
+    fa_backend b = {c, counting_allocate, counting_deallocate};
+    return b;
+}
+
+/* Records every event; thread-safe. */
+struct events {
+    pthread_mutex_t lock;
+    int             count;
+    int             warnings;
+    fa_error        last;
+    size_t          last_size;
+    char            message[256];
+};
+
+static void record_event(void *user, const fa_event *ev) {
+    struct events *e = (struct events *)user;
+    pthread_mutex_lock(&e->lock);
+    e->count++;
+    e->warnings += ev->error == FA_OK;
+    e->last = ev->error;
+    e->last_size = ev->size;
+    snprintf(e->message, sizeof e->message, "%s", ev->message);
+    pthread_mutex_unlock(&e->lock);
+}
+
+static inline void events_init(struct events *e) {
+    memset(e, 0, sizeof *e);
+    pthread_mutex_init(&e->lock, NULL);
+}
+
+/* A config with the counting backend and the event recorder. */
+static inline fa_config test_config(struct counting *c, struct events *e) {
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.backend = counting_backend(c);
+    events_init(e);
+    cfg.on_event = record_event;
+    cfg.event_user = e;
+    return cfg;
+}
+
+#endif

@@ -1,0 +1,17 @@
+/* Uses the installed library the way a game would: one frame, one string. */
+#include <stdio.h>
+#include <string.h>
+
+#include <framealloc.h>
+
+int main(void) {
+    fa_alloc *a = fa_create(NULL);
+    if (a == NULL || fa_begin_frame(a) != FA_OK)
+        return 1;
+    char *s = fa_frame_printf(a, "frame %llu", (unsigned long long)fa_frame_number(a));
+    int ok = s != NULL && strcmp(s, "frame 1") == 0;
+    fa_end_frame(a);
+    fa_destroy(a);
+    puts(ok ? "installed framealloc works" : "installed framealloc is broken");
+    return ok ? 0 : 1;
+}

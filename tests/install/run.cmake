@@ -1,0 +1,39 @@
+# Installs the built library into a scratch prefix, then builds and runs two
+# programs outside the tree against it: one with pkg-config only, one with
+# find_package(framealloc).
+set(work ${BUILD_DIR}/install-test)
+file(REMOVE_RECURSE ${work})
+set(prefix ${work}/prefix)
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+
+# pkg-config
+set(ENV{PKG_CONFIG_PATH} ${prefix}/lib/pkgconfig:${prefix}/lib64/pkgconfig)
+foreach(dir lib lib64 lib/x86_64-linux-gnu)
+  if(EXISTS ${prefix}/${dir}/pkgconfig/framealloc.pc)
+    set(ENV{PKG_CONFIG_PATH} ${prefix}/${dir}/pkgconfig)
+    set(libdir ${prefix}/${dir})
+  endif()
+endforeach()
+run(pkg-config --cflags --libs framealloc)
+string(STRIP "${last_output}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run(${C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror ${SOURCE_DIR}/tests/install/consumer.c
+    ${flags} -o ${work}/consumer-pkgconfig)
+set(ENV{LD_LIBRARY_PATH} ${libdir})
+run(${work}/consumer-pkgconfig)
+
+# find_package
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${work}/cmake-build
+    -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix})
+run(${CMAKE_COMMAND} --build ${work}/cmake-build)
+run(${work}/cmake-build/consumer)
+file(REMOVE_RECURSE ${work})

@@ -1,0 +1,257 @@
+/* The frame API (src/frame.c and the inline fast path in framealloc.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+
+struct fixture {
+    struct counting c;
+    struct events   ev;
+    fa_alloc       *a;
+};
+
+static int setup(void **state) {
+    struct fixture *f = (struct fixture *)calloc(1, sizeof *f);
+    fa_config cfg = test_config(&f->c, &f->ev);
+    f->a = fa_create(&cfg);
+    *state = f;
+    return f->a == NULL || fa_begin_frame(f->a) != FA_OK;
+}
+
+static int teardown(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    fa_end_frame(f->a);
+    fa_destroy(f->a);
+    int leaked = f->c.bytes_out != 0;
+    free(f);
+    return leaked;
+}
+
+static size_t natural(size_t n) {
+    size_t a = n & (~n + 1);
+    return a > _Alignof(max_align_t) ? _Alignof(max_align_t) : a;
+}
+
+static void allocations_are_distinct_and_writable(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    enum { N = 2000 };
+    static unsigned char *p[N];
+    for (int i = 0; i < N; i++) {
+        size_t size = (size_t)(i % 300) + 1;
+        p[i] = (unsigned char *)fa_frame_alloc(f->a, size);
+        assert_non_null(p[i]);
+        memset(p[i], i & 0xff, size);
+    }
+    for (int i = 0; i < N; i++)
+        for (size_t k = 0; k < (size_t)(i % 300) + 1; k++)
+            assert_int_equal(p[i][k], i & 0xff);
+}
+
+static void natural_alignment_for_every_small_size(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    for (size_t n = 1; n <= 512; n++) {
+        fa_frame_alloc(f->a, 1); /* misalign the position first */
+        uintptr_t p = (uintptr_t)fa_frame_alloc(f->a, n);
+        assert_int_equal(p % natural(n), 0);
+    }
+}
+
+static void natural_alignment_wastes_nothing_on_odd_sizes(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    char *a = (char *)fa_frame_alloc(f->a, 7);
+    char *b = (char *)fa_frame_alloc(f->a, 31);
+    char *c = (char *)fa_frame_alloc(f->a, 63);
+    assert_ptr_equal(b, a + 7);
+    assert_ptr_equal(c, b + 31);
+}
+
+static void explicit_alignment_applies_to_the_address(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    size_t aligns[] = {1, 2, 16, 64, 256, 4096, 65536, 1 << 20};
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof aligns / sizeof *aligns; i++) {
+            fa_frame_alloc(f->a, 3);
+            void *p = fa_frame_alloc_aligned(f->a, 100, aligns[i]);
+            assert_non_null(p);
+            assert_int_equal((uintptr_t)p % aligns[i], 0);
+            memset(p, 0xee, 100);
+        }
+}
+
+struct cache_aligned {
+    _Alignas(64) float position[3];
+    float velocity[3];
+};
+
+static void typed_helpers_use_the_type_alignment(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    fa_frame_alloc(f->a, 1);
+    struct cache_aligned *one = fa_frame_new(f->a, struct cache_aligned);
+    struct cache_aligned *many = fa_frame_new_array(f->a, struct cache_aligned, 100);
+    assert_int_equal((uintptr_t)one % 64, 0);
+    assert_int_equal((uintptr_t)many % 64, 0);
+    memset(many, 0, 100 * sizeof *many);
+    assert_true((char *)many >= (char *)(one + 1));
+}
+
+static void size_zero_is_a_unique_pointer_without_error(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    void *a = fa_frame_alloc(f->a, 0);
+    void *b = fa_frame_alloc(f->a, 0);
+    void *c = fa_frame_alloc_aligned(f->a, 0, 64);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal((uintptr_t)c % 64, 0);
+    assert_non_null(fa_frame_calloc(f->a, 0, 8));
+    assert_non_null(fa_frame_array(f->a, 0, 8, 8));
+    assert_int_equal(f->ev.count, 0);
+}
+
+static void sizes_that_cannot_be_met_are_nomem(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    assert_null(fa_frame_alloc(f->a, SIZE_MAX));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+    assert_null(fa_frame_alloc(f->a, SIZE_MAX / 2 + 1));
+    assert_null(fa_frame_alloc_aligned(f->a, 16, (size_t)1 << 63));
+    assert_null(fa_frame_calloc(f->a, SIZE_MAX / 2, 3));
+    assert_null(fa_frame_array(f->a, SIZE_MAX / 8, 16, 8));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+    assert_int_equal(f->ev.count, 5);
+    assert_int_equal(f->ev.last, FA_ERR_NOMEM);
+    assert_non_null(fa_frame_alloc(f->a, 64)); /* still usable */
+}
+
+static void bad_alignment_is_invalid(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    size_t bad[] = {0, 3, 6, 48, 100, SIZE_MAX};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_null(fa_frame_alloc_aligned(f->a, 8, bad[i]));
+        assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+        assert_null(fa_frame_array(f->a, 2, 8, bad[i]));
+    }
+    assert_int_equal(f->ev.count, 12);
+    assert_int_equal(f->ev.last, FA_ERR_INVALID);
+}
+
+static void large_requests_take_the_slow_path(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    size_t big = FA__FAST_MAX + 12345;
+    char *p = (char *)fa_frame_alloc(f->a, big);
+    assert_non_null(p);
+    p[0] = 1;
+    p[big - 1] = 2;
+    assert_non_null(fa_frame_alloc(f->a, 100));
+}
+
+static void calloc_zeroes(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    for (int round = 0; round < 2; round++) {
+        unsigned char *p = (unsigned char *)fa_frame_calloc(f->a, 1000, 24);
+        assert_non_null(p);
+        for (size_t i = 0; i < 24000; i++)
+            assert_int_equal(p[i], 0);
+        assert_int_equal((uintptr_t)p % 8, 0);
+        memset(p, 0xff, 24000);                 /* dirty it for the next frame */
+        assert_int_equal(fa_end_frame(f->a), FA_OK);
+        assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    }
+}
+
+static void strdup_and_printf_copy_into_the_frame(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    const char *src = "entity/42";
+    char *s = fa_frame_strdup(f->a, src);
+    assert_string_equal(s, src);
+    assert_ptr_not_equal(s, src);
+    assert_string_equal(fa_frame_strdup(f->a, ""), "");
+    char *line = fa_frame_printf(f->a, "FPS %d, %s, %.1f", 60, "ok", 16.5);
+    assert_string_equal(line, "FPS 60, ok, 16.5");
+    char *long_line = fa_frame_printf(f->a, "%200000d", 7); /* longer than a chunk */
+    assert_non_null(long_line);
+    assert_int_equal(strlen(long_line), 200000);
+    assert_null(fa_frame_strdup(f->a, NULL));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_null(fa_frame_printf(f->a, NULL));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+}
+
+static void info_counts_allocations_and_bytes(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    fa_frame_info info;
+    assert_int_equal(fa_frame_info_get(f->a, &info), FA_OK);
+    assert_int_equal(info.allocations, 0);
+    assert_true(info.in_frame);
+    for (int i = 0; i < 100; i++)
+        fa_frame_alloc(f->a, 64);
+    fa_frame_alloc(f->a, 1 << 25); /* slow path, dedicated chunk */
+    assert_int_equal(fa_frame_info_get(f->a, &info), FA_OK);
+    assert_int_equal(info.allocations, 101);
+    assert_int_equal(info.bytes, 100 * 64 + (1 << 25));
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_int_equal(fa_frame_info_get(f->a, &info), FA_OK); /* the frame just ended */
+    assert_false(info.in_frame);
+    assert_int_equal(info.allocations, 101);
+    assert_int_equal(info.chunks, 1);
+    assert_int_equal(fa_frame_info_get(f->a, NULL), FA_ERR_INVALID);
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+}
+
+static void frame_order_is_checked(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    assert_int_equal(fa_begin_frame(f->a), FA_ERR_STATE); /* nested */
+    assert_non_null(fa_frame_alloc(f->a, 8));            /* the frame goes on */
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_int_equal(fa_end_frame(f->a), FA_ERR_STATE); /* end without begin */
+    f->ev.count = 0;
+    assert_null(fa_frame_alloc(f->a, 8)); /* outside a frame */
+    assert_int_equal(fa_last_error(), FA_ERR_STATE);
+    assert_null(fa_frame_alloc_aligned(f->a, 8, 64));
+    assert_null(fa_frame_strdup(f->a, "x"));
+    assert_null(fa_frame_printf(f->a, "x"));
+    assert_null(fa_frame_calloc(f->a, 2, 2));
+    assert_int_equal(f->ev.count, 5);
+    assert_int_equal(f->ev.last, FA_ERR_STATE);
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    assert_non_null(fa_frame_alloc(f->a, 8));
+}
+
+static void frame_number_counts_the_creators_frames(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    assert_int_equal(fa_frame_number(f->a), 1); /* setup began the first */
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_int_equal(fa_frame_number(f->a), 1);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(fa_begin_frame(f->a), FA_OK);
+        assert_int_equal(fa_end_frame(f->a), FA_OK);
+    }
+    assert_int_equal(fa_frame_number(f->a), 6);
+    fa_alloc *fresh = fa_create(NULL);
+    assert_int_equal(fa_frame_number(fresh), 0);
+    fa_destroy(fresh);
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+}
+
+#define FRAME_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        FRAME_TEST(allocations_are_distinct_and_writable),
+        FRAME_TEST(natural_alignment_for_every_small_size),
+        FRAME_TEST(natural_alignment_wastes_nothing_on_odd_sizes),
+        FRAME_TEST(explicit_alignment_applies_to_the_address),
+        FRAME_TEST(typed_helpers_use_the_type_alignment),
+        FRAME_TEST(size_zero_is_a_unique_pointer_without_error),
+        FRAME_TEST(sizes_that_cannot_be_met_are_nomem),
+        FRAME_TEST(bad_alignment_is_invalid),
+        FRAME_TEST(large_requests_take_the_slow_path),
+        FRAME_TEST(calloc_zeroes),
+        FRAME_TEST(strdup_and_printf_copy_into_the_frame),
+        FRAME_TEST(info_counts_allocations_and_bytes),
+        FRAME_TEST(frame_order_is_checked),
+        FRAME_TEST(frame_number_counts_the_creators_frames),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

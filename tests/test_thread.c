@@ -1,0 +1,224 @@
+/* Per-thread state (src/thread.c): frames on many threads, isolation between
+ * allocators, and reclaiming state at thread exit and at destroy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "helpers.h"
+
+#define THREADS 4
+#define FRAMES 60
+
+struct worker {
+    fa_alloc *a;
+    int       id;
+    int       errors;
+};
+
+/* Each thread fills its frame memory with its own id and checks it at the
+ * end of the frame: any sharing between threads would show. */
+static void *run_frames(void *arg) {
+    struct worker *w = (struct worker *)arg;
+    enum { N = 300 };
+    unsigned char *p[N];
+    for (int frame = 0; frame < FRAMES; frame++) {
+        w->errors += fa_begin_frame(w->a) != FA_OK;
+        for (int i = 0; i < N; i++) {
+            size_t size = (size_t)((i * 37 + frame) % 700) + 1;
+            p[i] = (unsigned char *)fa_frame_alloc(w->a, size);
+            if (p[i] == NULL) {
+                w->errors++;
+                continue;
+            }
+            memset(p[i], w->id, size);
+        }
+        for (int i = 0; i < N; i++)
+            for (size_t k = 0; p[i] != NULL && k < (size_t)((i * 37 + frame) % 700) + 1; k++)
+                w->errors += p[i][k] != w->id;
+        w->errors += fa_end_frame(w->a) != FA_OK;
+    }
+    return NULL;
+}
+
+static void frames_on_four_threads_do_not_interfere(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    fa_alloc *a = fa_create(&cfg);
+    struct worker w[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){a, i + 1, 0};
+        pthread_create(&t[i], NULL, run_frames, &w[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].errors, 0);
+    }
+    assert_int_equal(ev.count, 0);
+    assert_int_equal(fa_frame_number(a), 0); /* no frame on the creating thread */
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+/* The Rust crate's bug: one thread-local arena shared by every instance. */
+static void two_allocators_on_one_thread_are_isolated(void **state) {
+    (void)state;
+    fa_alloc *a = fa_create(NULL);
+    fa_alloc *b = fa_create(NULL);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_int_equal(fa_begin_frame(b), FA_OK); /* not nested: another allocator */
+    char *pa = (char *)fa_frame_alloc(a, 1000);
+    char *pb = (char *)fa_frame_alloc(b, 1000);
+    memset(pa, 'a', 1000);
+    memset(pb, 'b', 1000);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    memset(fa_frame_alloc(a, 1000), 'x', 1000); /* reuses a's memory, not b's */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(pb[i], 'b');
+    fa_frame_info ia, ib;
+    fa_frame_info_get(a, &ia);
+    fa_frame_info_get(b, &ib);
+    assert_int_equal(ia.frame, 2);
+    assert_int_equal(ib.frame, 1);
+    assert_int_equal(fa_end_frame(b), FA_OK);
+    assert_int_equal(fa_end_frame(b), FA_ERR_STATE);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+    fa_destroy(b);
+}
+
+static void *one_frame(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    fa_begin_frame(a);
+    for (int i = 0; i < 1000; i++)
+        fa_frame_alloc(a, 500); /* several chunks */
+    fa_end_frame(a);
+    return NULL;
+}
+
+static int thread_count(fa_alloc *a) {
+    int n = 0;
+    for (struct fa_node *node = a->threads.list; node != NULL; node = node->next)
+        n++;
+    return n;
+}
+
+static void thread_exit_reclaims_its_state(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    fa_alloc *a = fa_create(&cfg);
+    for (int round = 0; round < 10; round++) {
+        pthread_t t;
+        pthread_create(&t, NULL, one_frame, a);
+        pthread_join(t, NULL);
+        assert_int_equal(thread_count(a), 0);
+    }
+    /* every chunk of the exited threads is in the cache, reused round after round */
+    assert_int_equal(c.bytes_out, (long)a->chunks.cache_bytes);
+    assert_true(c.allocs <= 6);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+struct parked {
+    fa_alloc       *a;
+    pthread_mutex_t lock;
+    pthread_cond_t  cond;
+    int             stage; /* 1: frame done, 2: may exit */
+};
+
+static void *frame_then_park(void *arg) {
+    struct parked *p = (struct parked *)arg;
+    fa_begin_frame(p->a);
+    fa_frame_alloc(p->a, 200000); /* still in the frame when destroyed */
+    pthread_mutex_lock(&p->lock);
+    p->stage = 1;
+    pthread_cond_broadcast(&p->cond);
+    while (p->stage != 2)
+        pthread_cond_wait(&p->cond, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    return NULL; /* exits after the allocator is gone: its exit hook has nothing left */
+}
+
+static void destroy_reclaims_live_threads_state(void **state) {
+    (void)state;
+    for (int overflow = 0; overflow < 2; overflow++) {
+        fa_alloc *fill[FA__SLOTS];
+        int filled = 0;
+        while (overflow && filled < FA__SLOTS) /* take every slot: the next has none */
+            fill[filled++] = fa_create(NULL);
+        struct counting c;
+        struct events ev;
+        fa_config cfg = test_config(&c, &ev);
+        struct parked p = {fa_create(&cfg), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+        assert_int_equal(p.a->threads.slot == FA__SLOTS, overflow);
+        pthread_t t;
+        pthread_create(&t, NULL, frame_then_park, &p);
+        pthread_mutex_lock(&p.lock);
+        while (p.stage != 1)
+            pthread_cond_wait(&p.cond, &p.lock);
+        pthread_mutex_unlock(&p.lock);
+        assert_true(c.bytes_out > 0);
+        fa_destroy(p.a);
+        assert_int_equal(c.bytes_out, 0);
+        pthread_mutex_lock(&p.lock);
+        p.stage = 2;
+        pthread_cond_broadcast(&p.cond);
+        pthread_mutex_unlock(&p.lock);
+        pthread_join(t, NULL);
+        while (filled > 0)
+            fa_destroy(fill[--filled]);
+    }
+}
+
+struct reuse {
+    fa_alloc *a;
+    int       ok;
+};
+
+static void *frame_on(void *arg) {
+    struct reuse *r = (struct reuse *)arg;
+    r->ok = fa_begin_frame(r->a) == FA_OK && fa_frame_alloc(r->a, 64) != NULL &&
+            fa_end_frame(r->a) == FA_OK;
+    return NULL;
+}
+
+/* A slot freed by destroy and taken by a new allocator: a thread that used
+ * the old one starts afresh with the new one. */
+static void slot_reuse_starts_threads_afresh(void **state) {
+    (void)state;
+    fa_alloc *old = fa_create(NULL);
+    assert_int_equal(fa_begin_frame(old), FA_OK);
+    assert_non_null(fa_frame_alloc(old, 64));
+    fa_destroy(old); /* mid-frame, on this thread */
+    fa_alloc *fresh = fa_create(NULL);
+    assert_null(fa__frames[fresh->threads.slot].thread);
+    assert_null(fa_frame_alloc(fresh, 64)); /* no frame begun on the new one */
+    assert_int_equal(fa_last_error(), FA_ERR_STATE);
+    struct reuse r = {fresh, 0};
+    frame_on(&r);
+    assert_true(r.ok);
+    pthread_t t;
+    pthread_create(&t, NULL, frame_on, &r);
+    pthread_join(t, NULL);
+    assert_true(r.ok);
+    fa_destroy(fresh);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(frames_on_four_threads_do_not_interfere),
+        cmocka_unit_test(two_allocators_on_one_thread_are_isolated),
+        cmocka_unit_test(thread_exit_reclaims_its_state),
+        cmocka_unit_test(destroy_reclaims_live_threads_state),
+        cmocka_unit_test(slot_reuse_starts_threads_afresh),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
