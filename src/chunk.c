@@ -28,10 +28,17 @@ size_t fa__chunk_normal_size(const struct fa_chunk_source *src, uint32_t index) 
     return size < src->max ? size : src->max;
 }
 
+/* A cached chunk serves a request of more than half its size: a request
+ * must not take (and a thread then keep) a chunk of the next size up, or a
+ * large dedicated one, that another request will want again next frame. */
+static int fits(const struct fa_chunk *c, size_t size) {
+    return c->size >= size && c->size / 2 < size;
+}
+
 static struct fa_chunk *take_cached(struct fa_chunk_source *src, size_t size) {
     struct fa_chunk **best = NULL;
     for (struct fa_chunk **at = &src->cache; *at != NULL; at = &(*at)->next)
-        if ((*at)->size >= size && (best == NULL || (*at)->size < (*best)->size))
+        if (fits(*at, size) && (best == NULL || (*at)->size < (*best)->size))
             best = at;
     if (best == NULL)
         return NULL;

@@ -46,8 +46,9 @@ void fa__chunks_fini(struct fa_chunk_source *src);
 
 /* Size of the index-th normal chunk of a frame. */
 size_t fa__chunk_normal_size(const struct fa_chunk_source *src, uint32_t index);
-/* The smallest cached chunk of at least size bytes, else a new one of exactly
- * size bytes from the backend; NULL when the backend refuses. */
+/* The smallest cached chunk of size bytes up to (not including) twice that,
+ * else a new one of exactly size bytes from the backend; NULL when the
+ * backend refuses. */
 struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size);
 /* Puts a list of chunks in the cache; what is over the limit goes back to the
  * backend (outside the lock). */

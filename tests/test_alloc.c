@@ -111,7 +111,10 @@ static void null_allocator_is_invalid_everywhere(void **state) {
     assert_int_equal(fa_end_frame(NULL), FA_ERR_INVALID);
     assert_int_equal(fa_frame_number(NULL), 0);
     assert_int_equal(fa_last_error(), FA_ERR_INVALID);
-    assert_null(fa__frame_alloc_slow(NULL, 8, 8));
+    assert_null(fa_frame_alloc(NULL, 8)); /* the inline path reaches the slow one */
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_null(fa_frame_alloc_aligned(NULL, 8, 64));
+    assert_null(fa_frame_array(NULL, 4, 8, 8));
     assert_null(fa_frame_calloc(NULL, 1, 8));
     assert_null(fa_frame_strdup(NULL, "x"));
     assert_null(fa_frame_printf(NULL, "%d", 1));

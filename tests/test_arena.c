@@ -77,6 +77,35 @@ static void steady_frames_make_no_backend_calls(void **state) {
     assert_int_equal(f->c.frees, 0);
 }
 
+static void *first_frame_reserve(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    fa_frame_info info;
+    fa_begin_frame(a);
+    fa_frame_alloc(a, 64);
+    fa_frame_info_get(a, &info);
+    fa_end_frame(a);
+    return (void *)(uintptr_t)info.reserved;
+}
+
+/* A thread's first chunk must not be a cached dedicated chunk: the large
+ * request that needs it comes back next frame. */
+static void small_requests_leave_large_cached_chunks_alone(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    assert_non_null(fa_frame_alloc(f->a, 3 * MIB));
+    assert_int_equal(fa_end_frame(f->a), FA_OK); /* the 3 MiB chunk is cached */
+    void *reserved;
+    pthread_t t;
+    pthread_create(&t, NULL, first_frame_reserve, f->a);
+    pthread_join(t, &reserved);
+    assert_int_equal((uintptr_t)reserved, 64 * KIB);
+    long requests = f->c.requests;
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    assert_non_null(fa_frame_alloc(f->a, 3 * MIB));
+    assert_int_equal(f->c.requests, requests); /* still there for it */
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+}
+
 static void thread_keeps_its_first_chunk_between_frames(void **state) {
     struct fixture *f = (struct fixture *)*state;
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
@@ -236,6 +265,7 @@ int main(void) {
         ARENA_TEST(chunks_follow_the_growth_curve),
         ARENA_TEST(oversized_request_gets_its_own_chunk),
         ARENA_TEST(steady_frames_make_no_backend_calls),
+        ARENA_TEST(small_requests_leave_large_cached_chunks_alone),
         ARENA_TEST(thread_keeps_its_first_chunk_between_frames),
         cmocka_unit_test(cache_limit_sends_the_rest_back),
         ARENA_TEST(rewind_across_chunks_releases_them),
