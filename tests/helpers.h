@@ -114,4 +114,31 @@ static inline fa_config test_config(struct counting *c, struct events *e) {
     return cfg;
 }
 
+/* A fixture for suites that test one allocator: counting backend, events. */
+struct fixture {
+    struct counting c;
+    struct events   ev;
+    fa_alloc       *a;
+};
+
+static inline int fixture_setup(void **state) {
+    struct fixture *f = (struct fixture *)calloc(1, sizeof *f);
+    fa_config cfg = test_config(&f->c, &f->ev);
+    f->a = fa_create(&cfg);
+    *state = f;
+    return f->a == NULL;
+}
+
+/* Fails the test when the allocator left backend bytes behind. */
+static inline int fixture_teardown(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    fa_frame_info info;
+    if (fa_frame_info_get(f->a, &info) == FA_OK && info.in_frame)
+        fa_end_frame(f->a);
+    fa_destroy(f->a);
+    int leaked = f->c.bytes_out != 0;
+    free(f);
+    return leaked;
+}
+
 #endif

@@ -10,28 +10,6 @@
 #define KIB ((size_t)1024)
 #define MIB (KIB * 1024)
 
-struct fixture {
-    struct counting c;
-    struct events   ev;
-    fa_alloc       *a;
-};
-
-static int setup(void **state) {
-    struct fixture *f = (struct fixture *)calloc(1, sizeof *f);
-    fa_config cfg = test_config(&f->c, &f->ev);
-    f->a = fa_create(&cfg);
-    *state = f;
-    return f->a == NULL;
-}
-
-static int teardown(void **state) {
-    struct fixture *f = (struct fixture *)*state;
-    fa_destroy(f->a);
-    int leaked = f->c.bytes_out != 0;
-    free(f);
-    return leaked;
-}
-
 static void fill(fa_alloc *a, size_t bytes, size_t each) {
     for (size_t done = 0; done < bytes; done += each)
         assert_non_null(fa_frame_alloc(a, each));
@@ -258,7 +236,7 @@ static void mark_of_another_thread_is_refused(void **state) {
     assert_int_equal(fa_end_frame(f->a), FA_OK);
 }
 
-#define ARENA_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define ARENA_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {

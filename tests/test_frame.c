@@ -6,27 +6,9 @@
 
 #include "helpers.h"
 
-struct fixture {
-    struct counting c;
-    struct events   ev;
-    fa_alloc       *a;
-};
-
+/* Every test starts inside a frame. */
 static int setup(void **state) {
-    struct fixture *f = (struct fixture *)calloc(1, sizeof *f);
-    fa_config cfg = test_config(&f->c, &f->ev);
-    f->a = fa_create(&cfg);
-    *state = f;
-    return f->a == NULL || fa_begin_frame(f->a) != FA_OK;
-}
-
-static int teardown(void **state) {
-    struct fixture *f = (struct fixture *)*state;
-    fa_end_frame(f->a);
-    fa_destroy(f->a);
-    int leaked = f->c.bytes_out != 0;
-    free(f);
-    return leaked;
+    return fixture_setup(state) || fa_begin_frame(((struct fixture *)*state)->a) != FA_OK;
 }
 
 static size_t natural(size_t n) {
@@ -234,7 +216,7 @@ static void frame_number_counts_the_creators_frames(void **state) {
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
 }
 
-#define FRAME_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define FRAME_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
