@@ -124,6 +124,10 @@ typedef struct fa_config {
      * 1 keeps none. Each thread also keeps its first chunk between frames. */
     size_t chunk_cache_limit;
 
+    /* Bytes of empty pool slabs (64 KiB each) kept for reuse rather than
+     * given back to the backend. Default 1 MiB; 1 keeps none. */
+    size_t slab_reserve;
+
     fa_backend backend; /* all-zero: the system allocator */
 
     /* Called on every error and warning, from the thread concerned, never
@@ -206,6 +210,33 @@ typedef struct fa_frame_info {
 
 FA_API fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out);
 
+/* ---- pools and the heap path ------------------------------------------ */
+
+/* Memory that lives until freed, from any thread. Pools serve 0..4096 bytes
+ * from ten power-of-two size classes (8, 16, ... 4096), each block aligned to
+ * its class size; larger sizes fall back to the heap path, and such blocks
+ * are still freed with fa_pool_free. Allocation and a free on the thread that
+ * allocated take no lock and no atomic; a free on another thread is one
+ * atomic operation. Does not need a frame. */
+static inline void *fa_pool_alloc(fa_alloc *a, size_t size);
+/* Any thread. NULL is a no-op. A pointer this allocator does not own
+ * (malloc'd, on the stack, a frame pointer, another allocator's block) is
+ * FA_ERR_FOREIGN, a block freed twice FA_ERR_DOUBLE_FREE: nothing changes,
+ * and no memory at the pointer is read before ownership is established. */
+static inline fa_error fa_pool_free(fa_alloc *a, void *p);
+
+/* Large blocks of any size, aligned to align (a power of two, up to 64 KiB
+ * and beyond), straight from the memory source, recorded so that frees are
+ * validated. NULL-free is a no-op; pool blocks are FA_ERR_FOREIGN here. */
+FA_API void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) FA__MALLOC;
+FA_API fa_error fa_heap_free(fa_alloc *a, void *p);
+
+/* Gives memory back to the source: the calling thread's cached pool blocks
+ * return to their slabs, and empty slabs beyond cfg.slab_reserve and the
+ * frame chunk cache go back to the backend. Also done at thread exit for the
+ * exiting thread's caches. */
+FA_API fa_error fa_trim(fa_alloc *a);
+
 /* ======================================================================== *
  * PRIVATE: the layout the inline fast paths read. Not part of the API; it
  * changes between versions without notice. Do not use fa__ names directly.
@@ -216,16 +247,37 @@ FA_API fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out);
 /* Requests above this take the slow path, so `cur + size` cannot wrap. */
 #define FA__FAST_MAX ((size_t)1 << 24)
 
-/* The calling thread's bump state for one allocator slot. Zero (its initial
- * value) fails every fast-path check, so a new thread needs no NULL test. */
-struct fa__frame_tls {
+/* Pool size classes: 8 << c bytes for c in 0 .. FA__POOL_CLASSES - 1. */
+#define FA__POOL_CLASSES 10
+#define FA__POOL_MAX ((size_t)4096)
+/* A thread caches up to 64 KiB of free blocks per class, at most 1024 blocks,
+ * so that a working set of a thousand small objects stays in the cache;
+ * refills and flushes move half a cache. The caches of all classes lie in one
+ * array of FA__POOL_CACHE_TOTAL pointers, class after class. */
+#define FA__POOL_CACHE_TOTAL 5104
+
+static inline unsigned fa__pool_cache_cap(unsigned cls) {
+    return cls <= 3 ? 1024u : 8192u >> cls;
+}
+static inline unsigned fa__pool_cache_base(unsigned cls) {
+    return cls <= 3 ? cls * 1024u : 5120u - (16384u >> cls);
+}
+
+/* The calling thread's fast-path state for one allocator slot. Zero (its
+ * initial value) fails every fast-path check, so a new thread needs no NULL
+ * test: limit 0 sends frame allocations, count 0 pool allocations and a NULL
+ * cache pool frees to the slow path. */
+struct fa__thread_tls {
     uintptr_t cur;    /* next free byte in the chunk being bumped */
     uintptr_t limit;  /* end of that chunk; 0 outside a frame */
     uint64_t  allocs; /* allocations in the current frame */
     void     *thread; /* the slow path's per-thread state, NULL before first use */
+    void    **cache;  /* the pool caches (see above), NULL before first pool use */
+    uint64_t  cookie; /* word 0 of every free pool block: a second free finds it */
+    uint16_t  count[FA__POOL_CLASSES]; /* blocks in each class's cache */
 };
 
-FA_API extern FA__TLS struct fa__frame_tls fa__frames[FA__SLOTS + 1] FA__TLS_MODEL;
+FA_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
 FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align);
 
 /* Allocators that have a slot live in one static table of FA__ALLOC_SIZE
@@ -235,9 +287,9 @@ FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align);
 struct fa__alloc_table;
 FA_API extern struct fa__alloc_table fa__alloc_table;
 
-static inline struct fa__frame_tls *fa__frame_tls_of(const fa_alloc *a) {
+static inline struct fa__thread_tls *fa__tls_of(const fa_alloc *a) {
     uintptr_t slot = ((uintptr_t)a - (uintptr_t)&fa__alloc_table) / FA__ALLOC_SIZE;
-    return &fa__frames[slot < FA__SLOTS ? slot : FA__SLOTS];
+    return &fa__tls[slot < FA__SLOTS ? slot : FA__SLOTS];
 }
 
 static inline size_t fa__natural_align(size_t size) {
@@ -248,7 +300,7 @@ static inline size_t fa__natural_align(size_t size) {
 /* align must be a power of two. One compare against the chunk limit; the
  * size guard folds away for constant sizes and sends 0 to the slow path. */
 static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align) {
-    struct fa__frame_tls *t = fa__frame_tls_of(a);
+    struct fa__thread_tls *t = fa__tls_of(a);
     uintptr_t p = (t->cur + (align - 1)) & ~(uintptr_t)(align - 1);
     uintptr_t end = p + size;
     if (FA__LIKELY(((size - 1) | (align - 1)) < FA__FAST_MAX && end <= t->limit)) {
@@ -273,6 +325,89 @@ static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_
     if (size != 0 && count > SIZE_MAX / size)
         return fa__frame_alloc_slow(a, SIZE_MAX, align); /* reported as too large */
     return fa_frame_alloc_aligned(a, count * size, align);
+}
+
+/* Pool slabs are 64 KiB, aligned to their size. A two-level map, filled only
+ * by the library, answers "which slab holds this address" without touching
+ * the address: the top level covers the 47-bit user address space in 4 GiB
+ * steps (empty steps share one all-NULL leaf), a leaf covers one step. */
+#define FA__SLAB_SHIFT 16
+#define FA__MAP_LEAF_BITS 16
+#define FA__MAP_TOP_BITS 15
+
+/* The part of a slab's descriptor that the inline free reads. */
+struct fa__slab_head {
+    void     *owner;      /* the owning thread's t->cache, or a value no cache has */
+    uintptr_t mask;       /* block size - 1: an address with any of these set is mid-block */
+    uintptr_t cls;        /* size class */
+    uintptr_t cache_cap;  /* fa__pool_cache_cap(cls) */
+    uintptr_t cache_base; /* fa__pool_cache_base(cls) */
+};
+
+FA_API extern struct fa__slab_head **fa__slab_map[(size_t)1 << FA__MAP_TOP_BITS];
+FA_API void *fa__pool_alloc_slow(fa_alloc *a, size_t size);
+FA_API fa_error fa__pool_free_slow(fa_alloc *a, void *p);
+
+static inline const struct fa__slab_head *fa__slab_of(uintptr_t u) {
+    uintptr_t top = u >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
+    if (top >= ((uintptr_t)1 << FA__MAP_TOP_BITS))
+        return NULL;
+    struct fa__slab_head **leaf = __atomic_load_n(&fa__slab_map[top], __ATOMIC_ACQUIRE);
+    uintptr_t index = (u >> FA__SLAB_SHIFT) & (((uintptr_t)1 << FA__MAP_LEAF_BITS) - 1);
+    return __atomic_load_n(&leaf[index], __ATOMIC_ACQUIRE);
+}
+
+static inline unsigned fa__pool_class(size_t size) {
+    return size <= 8 ? 0 : (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 3;
+}
+
+/* The cache is a stack per class; the free marker is set on the way in and
+ * cleared on the way out. Callers check count first. */
+static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls) {
+    unsigned n = t->count[cls] - 1u;
+    void *p = t->cache[fa__pool_cache_base(cls) + n];
+    t->count[cls] = (uint16_t)n;
+    *(uint64_t *)p = 0;
+    return p;
+}
+
+static inline void fa__pool_push(struct fa__thread_tls *t, const struct fa__slab_head *s, void *p) {
+    uintptr_t cls = s->cls, n = t->count[cls];
+    void **cache = t->cache;
+    *(uint64_t *)p = t->cookie;
+    cache[s->cache_base + n] = p;
+    t->count[cls] = (uint16_t)(n + 1);
+}
+
+static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
+    struct fa__thread_tls *t = fa__tls_of(a);
+    if (FA__LIKELY(size <= FA__POOL_MAX)) {
+        unsigned cls = fa__pool_class(size);
+        if (FA__LIKELY(t->count[cls] != 0))
+            return fa__pool_pop(t, cls);
+    }
+    return fa__pool_alloc_slow(a, size);
+}
+
+/* Ownership (the map says: a slab of this thread's) is settled before the
+ * block is read for the free marker. */
+static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
+    struct fa__thread_tls *t = fa__tls_of(a);
+    void **cache = t->cache;
+    uint64_t cookie = t->cookie;
+    uintptr_t u = (uintptr_t)p;
+    const struct fa__slab_head *s = fa__slab_of(u);
+    if (FA__LIKELY(s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (void *)cache &&
+                   (u & s->mask) == 0 && *(uint64_t *)p != cookie)) {
+        uintptr_t cls = s->cls, n = t->count[cls];
+        if (FA__LIKELY(n < s->cache_cap)) { /* fa__pool_push, with what is loaded */
+            *(uint64_t *)p = cookie;
+            cache[s->cache_base + n] = p;
+            t->count[cls] = (uint16_t)(n + 1);
+            return FA_OK;
+        }
+    }
+    return fa__pool_free_slow(a, p);
 }
 
 #ifdef __cplusplus

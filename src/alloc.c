@@ -7,7 +7,7 @@
 #include "alloc.h"
 
 /* Slot i's allocator lives in entry i, so the inline fast path finds its
- * thread entry from the pointer (framealloc.h, fa__frame_tls_of). */
+ * thread entry from the pointer (framealloc.h, fa__tls_of). */
 struct fa__alloc_table {
     union {
         struct fa_alloc alloc;
@@ -49,6 +49,15 @@ static void unplace(fa_alloc *a, uint32_t slot) {
     pthread_mutex_unlock(&live_lock);
 }
 
+/* Everything but the thread states, which fa__threads_close detached. */
+static void teardown(fa_alloc *a) {
+    fa__heap_fini(&a->heap);
+    fa__pools_fini(&a->pools);
+    fa__slabmap_release();
+    fa__chunks_fini(&a->chunks);
+    unplace(a, a->threads.slot);
+}
+
 fa_alloc *fa_create(const fa_config *cfg) {
     fa_config resolved;
     char why[160];
@@ -68,9 +77,11 @@ fa_alloc *fa_create(const fa_config *cfg) {
     a->cfg = resolved;
     a->sink = sink;
     fa__chunks_init(&a->chunks, &a->cfg);
-    if (fa__threads_open(&a->threads, slot, &a->chunks) != FA_OK) {
-        fa__chunks_fini(&a->chunks);
-        unplace(a, slot);
+    fa__pools_init(&a->pools, &a->cfg, a);
+    fa__heap_init(&a->heap, &a->cfg);
+    fa__slabmap_acquire();
+    if (fa__threads_open(&a->threads, slot, &a->chunks, &a->pools) != FA_OK) {
+        teardown(a);
         fa__report(&sink, FA_ERR_NOMEM, 0, "fa_create: no thread key left for another allocator");
         return NULL;
     }
@@ -101,6 +112,5 @@ void fa_destroy(fa_alloc *a) {
         return;
     }
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
-    fa__chunks_fini(&a->chunks);
-    unplace(a, a->threads.slot);
+    teardown(a);
 }

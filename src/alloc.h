@@ -6,12 +6,15 @@
 #include <stdatomic.h>
 
 #include "event.h"
+#include "heap.h"
 #include "thread.h"
 
 struct fa_alloc {
     fa_config              cfg; /* resolved: every default filled in */
     struct fa_sink         sink;
     struct fa_chunk_source chunks;
+    struct fa_pools        pools;
+    struct fa_heap         heap;
     struct fa_threads      threads;
     _Atomic uint64_t       frames_begun; /* on the creating thread */
     struct fa_alloc       *next_live;    /* in the list of live allocators */

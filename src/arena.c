@@ -26,7 +26,7 @@ static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, s
     return (void *)p;
 }
 
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       size_t size, size_t align) {
     if (ar->bump != NULL) { /* the fast path's guard may have sent a fitting request here */
         uintptr_t p = fa__align_up(t->cur, align);
@@ -54,7 +54,7 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_ch
     return (void *)p;
 }
 
-void fa__arena_begin(struct fa_arena *ar, struct fa__frame_tls *t) {
+void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t) {
     t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
     t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
 }
@@ -82,7 +82,7 @@ static void count_normal(struct fa_arena *ar) {
         ar->normal += !c->dedicated;
 }
 
-void fa__arena_end(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src) {
+void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src) {
     struct fa_chunk *keep = NULL;
     for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
         if (!c->dedicated)
@@ -109,7 +109,7 @@ void fa__arena_end(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk
         fa__chunk_give(src, released);
 }
 
-struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__frame_tls *t) {
+struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t) {
     struct fa_chunk *all = ar->chunks;
     ar->chunks = NULL;
     ar->bump = NULL;
@@ -120,7 +120,7 @@ struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__frame_tls *t
     return all;
 }
 
-size_t fa__arena_used(const struct fa_arena *ar, const struct fa__frame_tls *t) {
+size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     size_t used = 0;
     for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
         used += c == ar->bump ? t->cur - fa__chunk_base(c) : c->used;
@@ -136,13 +136,13 @@ void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes
     }
 }
 
-struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__frame_tls *t) {
+struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     struct fa_arena_pos pos = {ar->bump, ar->bump != NULL ? ar->bump->seq : 0, ar->next_seq,
                                ar->bump != NULL ? t->cur : 0};
     return pos;
 }
 
-int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__frame_tls *t,
+int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos) {
     if (pos.top > ar->next_seq)
         return 0;
@@ -157,7 +157,7 @@ int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__frame_tls *
     return c != ar->bump || pos.cur <= t->cur; /* an older chunk is behind the bump one */
 }
 
-void fa__arena_rewind(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       struct fa_arena_pos pos) {
     struct fa_chunk *released = unlink_from(ar, pos.top);
     ar->bump = (struct fa_chunk *)pos.chunk;

@@ -1,6 +1,6 @@
 /* The frame arena: one thread's chunked bump allocator for one allocator.
  * The bump position itself lives in the thread's fast-path entry
- * (struct fa__frame_tls), which the inline fast path reads and writes. */
+ * (struct fa__thread_tls), which the inline fast path reads and writes. */
 #ifndef FA_ARENA_H
 #define FA_ARENA_H
 
@@ -16,19 +16,19 @@ struct fa_arena {
 /* Slow path of a frame allocation (align a power of two, size and align
  * checked by the caller): a new chunk, normal or dedicated. NULL when the
  * source refuses; nothing changes then. */
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       size_t size, size_t align);
 
 /* Points the bump state at the chunk kept from the last frame (if any). */
-void fa__arena_begin(struct fa_arena *ar, struct fa__frame_tls *t);
+void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t);
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
-void fa__arena_end(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src);
+void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src);
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
-struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__frame_tls *t);
+struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
 
 /* Bytes consumed in the frame so far, alignment padding included. */
-size_t fa__arena_used(const struct fa_arena *ar, const struct fa__frame_tls *t);
+size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t);
 /* Chunks held and their size. */
 void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes);
 
@@ -38,12 +38,12 @@ struct fa_arena_pos {
     uint32_t               seq, top;
     uintptr_t              cur;
 };
-struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__frame_tls *t);
+struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__thread_tls *t);
 /* Non-zero when pos is at or before the current position of this frame. */
-int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__frame_tls *t,
+int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos);
 /* Releases what was allocated after pos (which fa__arena_can_rewind accepted). */
-void fa__arena_rewind(struct fa_arena *ar, struct fa__frame_tls *t, struct fa_chunk_source *src,
+void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       struct fa_arena_pos pos);
 
 #endif

@@ -15,9 +15,7 @@ void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg) {
 }
 
 void fa__chunks_fini(struct fa_chunk_source *src) {
-    fa__chunk_free_list(src, src->cache);
-    src->cache = NULL;
-    src->cache_bytes = 0;
+    fa__chunk_trim(src);
     pthread_mutex_destroy(&src->lock);
 }
 
@@ -93,6 +91,15 @@ void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list) {
     }
     pthread_mutex_unlock(&src->lock);
     fa__chunk_free_list(src, excess);
+}
+
+void fa__chunk_trim(struct fa_chunk_source *src) {
+    pthread_mutex_lock(&src->lock);
+    struct fa_chunk *all = src->cache;
+    src->cache = NULL;
+    src->cache_bytes = 0;
+    pthread_mutex_unlock(&src->lock);
+    fa__chunk_free_list(src, all);
 }
 
 void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list) {

@@ -56,6 +56,8 @@ void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list);
 /* Puts a list in the cache with no backend call, even over the limit (for
  * callers that hold a lock); the next fa__chunk_give trims it. */
 void fa__chunk_stash(struct fa_chunk_source *src, struct fa_chunk *list);
+/* Gives every cached chunk back to the backend. */
+void fa__chunk_trim(struct fa_chunk_source *src);
 /* Gives a list straight back to the backend. */
 void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list);
 

@@ -19,6 +19,7 @@ void fa_config_init(fa_config *cfg) {
     cfg->frame_chunk_max = 1 * MIB;
     cfg->frame_chunk_growth = 2;
     cfg->chunk_cache_limit = 32 * MIB;
+    cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
 }
 
@@ -48,6 +49,7 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(frame_chunk_max);
     DEFAULT_IF_ZERO(frame_chunk_growth);
     DEFAULT_IF_ZERO(chunk_cache_limit);
+    DEFAULT_IF_ZERO(slab_reserve);
 #undef DEFAULT_IF_ZERO
     if ((out->backend.allocate == NULL) != (out->backend.deallocate == NULL))
         return invalid(why, n, "backend needs both allocate and deallocate");

@@ -25,6 +25,10 @@ const char *fa_strerror(fa_error e) {
     return "unknown fa_error value";
 }
 
+fa_error fa__null_alloc(const char *fn) {
+    return fa__report(NULL, FA_ERR_INVALID, 0, "%s: NULL allocator", fn);
+}
+
 fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size, const char *fmt, ...) {
     if (e != FA_OK)
         last_error = e;

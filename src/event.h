@@ -19,4 +19,7 @@ struct fa_sink {
 FA__COLD fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size,
                              const char *fmt, ...) FA__PRINTF_LIKE(4, 5);
 
+/* The report for a NULL allocator (no sink to send it to). */
+FA__COLD fa_error fa__null_alloc(const char *fn);
+
 #endif

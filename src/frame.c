@@ -10,19 +10,17 @@
 #define MAX_REQUEST (SIZE_MAX / 2)
 #define MAX_ALIGN (SIZE_MAX / 4)
 
-static fa_error null_alloc(const char *fn) {
-    return fa__report(NULL, FA_ERR_INVALID, 0, "%s: NULL allocator", fn);
-}
-
 fa_error fa_begin_frame(fa_alloc *a) {
     if (a == NULL)
-        return null_alloc("fa_begin_frame");
+        return fa__null_alloc("fa_begin_frame");
     struct fa_thread *th = fa__thread_attach(&a->threads);
     if (th == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's state");
     if (th->in_frame)
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
+    if (th->tls->cache != NULL) /* blocks other threads freed since the last frame */
+        fa__pool_collect(&th->pool);
     th->in_frame = 1;
     th->frames++;
     th->tls->allocs = 0;
@@ -43,7 +41,7 @@ static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
 
 fa_error fa_end_frame(fa_alloc *a) {
     if (a == NULL)
-        return null_alloc("fa_end_frame");
+        return fa__null_alloc("fa_end_frame");
     struct fa_thread *th = in_frame(a, "fa_end_frame", 0);
     if (th == NULL)
         return FA_ERR_STATE;
@@ -56,7 +54,7 @@ fa_error fa_end_frame(fa_alloc *a) {
 
 uint64_t fa_frame_number(const fa_alloc *a) {
     if (a == NULL) {
-        null_alloc("fa_frame_number");
+        fa__null_alloc("fa_frame_number");
         return 0;
     }
     return atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
@@ -64,7 +62,7 @@ uint64_t fa_frame_number(const fa_alloc *a) {
 
 void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
     if (a == NULL) {
-        null_alloc("fa_frame_alloc");
+        fa__null_alloc("fa_frame_alloc");
         return NULL;
     }
     struct fa_thread *th = in_frame(a, "fa_frame_alloc", size);
@@ -140,7 +138,7 @@ fa_mark fa_frame_mark(fa_alloc *a) {
     fa_mark m;
     memset(&m, 0, sizeof m);
     if (a == NULL) {
-        null_alloc("fa_frame_mark");
+        fa__null_alloc("fa_frame_mark");
         return m;
     }
     struct fa_thread *th = in_frame(a, "fa_frame_mark", 0);
@@ -158,7 +156,7 @@ fa_mark fa_frame_mark(fa_alloc *a) {
 
 fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (a == NULL)
-        return null_alloc("fa_frame_rewind");
+        return fa__null_alloc("fa_frame_rewind");
     struct fa_thread *th = in_frame(a, "fa_frame_rewind", 0);
     if (th == NULL)
         return FA_ERR_STATE;
@@ -177,7 +175,7 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
 
 fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
     if (a == NULL)
-        return null_alloc("fa_frame_info_get");
+        return fa__null_alloc("fa_frame_info_get");
     if (out == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_frame_info_get: NULL output");
     memset(out, 0, sizeof *out);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-FA__TLS struct fa__frame_tls fa__frames[FA__SLOTS + 1];
+FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1];
 
 /* One lock for what outlives a single allocator or thread: every
  * allocator's state list and every OS thread's list. Taken only when a
@@ -34,11 +34,12 @@ static void node_unlink(struct fa_node *n) {
         n->next->pprev = n->pprev;
 }
 
-/* Registry lock held. Unlinks a state and hands its chunks back through the
- * list *chunks. */
+/* Registry lock held. Unlinks a state, gives its slabs to the allocator's
+ * shared lists and hands its chunks back through the list *chunks. */
 static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     node_unlink(&th->in_set);
     node_unlink(&th->in_os_thread);
+    fa__pool_abandon(th->set->pools, &th->pool, th->tls);
     struct fa_chunk *list = fa__arena_take_all(&th->arena, th->tls);
     while (list != NULL) {
         struct fa_chunk *next = list->next;
@@ -50,8 +51,9 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     free(th);
 }
 
-/* The thread is exiting: its chunks go to each allocator's cache (no backend
- * call under the lock; the cache is trimmed at its next release). */
+/* The thread is exiting: its chunks go to each allocator's cache and its
+ * slabs to the allocator's shared lists (no backend call under the lock; both
+ * are trimmed at their next release). */
 static void on_thread_exit(void *unused) {
     (void)unused;
     pthread_mutex_lock(&registry);
@@ -71,12 +73,14 @@ static void create_exit_key(void) {
     exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
 }
 
-fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks) {
+fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
+                          struct fa_pools *pools) {
     pthread_once(&exit_key_once, create_exit_key);
     set->slot = slot;
     set->creator = pthread_self();
     set->list = NULL;
     set->chunks = chunks;
+    set->pools = pools;
     if (slot == FA__SLOTS && pthread_key_create(&set->key, NULL) != 0)
         return FA_ERR_NOMEM;
     return FA_OK;
@@ -95,7 +99,7 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
 
 struct fa_thread *fa__thread_find(const struct fa_threads *set) {
     if (set->slot < FA__SLOTS)
-        return (struct fa_thread *)fa__frames[set->slot].thread;
+        return (struct fa_thread *)fa__tls[set->slot].thread;
     return (struct fa_thread *)pthread_getspecific(set->key);
 }
 
@@ -108,7 +112,7 @@ struct fa_thread *fa__thread_attach(struct fa_threads *set) {
         return NULL;
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
-    th->tls = set->slot < FA__SLOTS ? &fa__frames[set->slot] : &th->own;
+    th->tls = set->slot < FA__SLOTS ? &fa__tls[set->slot] : &th->own;
     if (set->slot == FA__SLOTS && pthread_setspecific(set->key, th) != 0) {
         free(th);
         return NULL;

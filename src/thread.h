@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "arena.h"
+#include "pool.h"
 
 /* A link in an intrusive list whose head is a plain pointer. */
 struct fa_node {
@@ -21,13 +22,15 @@ struct fa_threads {
     pthread_t               creator; /* whose frames fa_frame_number counts */
     struct fa_node         *list;    /* the states, under the registry lock */
     struct fa_chunk_source *chunks;  /* where a thread's chunks go when it exits */
+    struct fa_pools        *pools;   /* and its slabs */
 };
 
 struct fa_thread {
-    struct fa__frame_tls *tls;  /* the fast-path entry: fa__frames[slot], or &own */
-    struct fa__frame_tls  own;
+    struct fa__thread_tls *tls;  /* the fast-path entry: fa__tls[slot], or &own */
+    struct fa__thread_tls  own;
     struct fa_threads    *set;
     struct fa_arena       arena;
+    struct fa_pool_cache  pool;
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -39,7 +42,8 @@ struct fa_thread {
 
 /* slot: the allocator's fast-path slot, or FA__SLOTS. FA_OK, or
  * FA_ERR_NOMEM when the system has no key left for an allocator without one. */
-fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks);
+fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
+                          struct fa_pools *pools);
 /* Detaches every thread's state (zeroing their fast-path entries) and returns
  * all their chunks as one list, for the caller to give back. */
 struct fa_chunk *fa__threads_close(struct fa_threads *set);

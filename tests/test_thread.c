@@ -199,7 +199,7 @@ static void slot_reuse_starts_threads_afresh(void **state) {
     assert_non_null(fa_frame_alloc(old, 64));
     fa_destroy(old); /* mid-frame, on this thread */
     fa_alloc *fresh = fa_create(NULL);
-    assert_null(fa__frames[fresh->threads.slot].thread);
+    assert_null(fa__tls[fresh->threads.slot].thread);
     assert_null(fa_frame_alloc(fresh, 64)); /* no frame begun on the new one */
     assert_int_equal(fa_last_error(), FA_ERR_STATE);
     struct reuse r = {fresh, 0};

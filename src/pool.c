@@ -1,0 +1,312 @@
+/* Size-class pools. */
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+
+/* The owner of slabs no thread owns: no thread's cache has this address. */
+static char nobody;
+#define NOBODY ((void *)&nobody)
+
+static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance) {
+    pools->backend = cfg->backend;
+    pools->instance = instance;
+    pools->reserve = cfg->slab_reserve;
+    /* Unpredictable enough that user data does not match it by accident. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pools->cookie = mix64((uintptr_t)instance ^ (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32)) | 1;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        pthread_mutex_init(&pools->cls[c].lock, NULL);
+        pools->cls[c].abandoned = NULL;
+    }
+    pthread_mutex_init(&pools->empty_lock, NULL);
+    pools->empty = NULL;
+    pools->empty_count = 0;
+}
+
+static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
+    fa__slabmap_set(s->base, NULL);
+    fa__backend_give(&pools->backend, (void *)s->base, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
+    free(s);
+}
+
+static void release_list(struct fa_pools *pools, struct fa_slab *list) {
+    while (list != NULL) {
+        struct fa_slab *next = list->next;
+        release_slab(pools, list);
+        list = next;
+    }
+}
+
+void fa__pools_fini(struct fa_pools *pools) {
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        release_list(pools, pools->cls[c].abandoned);
+        pthread_mutex_destroy(&pools->cls[c].lock);
+    }
+    release_list(pools, pools->empty);
+    pthread_mutex_destroy(&pools->empty_lock);
+}
+
+void fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    t->cache = cache->items;
+    t->cookie = pools->cookie;
+}
+
+static uint32_t bitmap_words(const struct fa_slab *s) {
+    return (s->capacity + 63) / 64;
+}
+
+static void *block_at(const struct fa_slab *s, uint32_t index) {
+    return (void *)(s->base + ((uintptr_t)index << s->shift));
+}
+
+static uint32_t index_of(const struct fa_slab *s, const void *p) {
+    return (uint32_t)(((uintptr_t)p - s->base) >> s->shift);
+}
+
+/* Every block starts free and marked so: a free of a block never handed out
+ * is then a double free, like any other. */
+static void format(struct fa_slab *s, unsigned cls, void *owner, uint64_t cookie) {
+    s->shift = cls + 3;
+    s->head.mask = ((uintptr_t)1 << s->shift) - 1;
+    s->head.cls = cls;
+    s->head.cache_cap = fa__pool_cache_cap(cls);
+    s->head.cache_base = fa__pool_cache_base(cls);
+    s->capacity = (uint32_t)(FA__SLAB_SIZE >> s->shift);
+    s->in_use = 0;
+    for (uint32_t i = 0; i < s->capacity; i++)
+        *(uint64_t *)block_at(s, i) = cookie;
+    for (uint32_t w = 0; w < bitmap_words(s); w++)
+        s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
+    __atomic_store_n(&s->head.owner, owner, __ATOMIC_RELEASE);
+}
+
+static struct fa_slab *new_slab(struct fa_pools *pools) {
+    struct fa_slab *s = (struct fa_slab *)calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    void *mem = fa__backend_take(&pools->backend, FA__SLAB_SIZE, FA__SLAB_SIZE, &s->from_system);
+    if (mem == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->base = (uintptr_t)mem;
+    s->instance = pools->instance;
+    if (!fa__slabmap_set(s->base, &s->head)) {
+        fa__backend_give(&pools->backend, mem, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Owner only: takes in the blocks other threads freed. */
+static void collect_slab(struct fa_slab *s) {
+    for (uint32_t w = 0; w < bitmap_words(s); w++) {
+        if (atomic_load_explicit(&s->remote_bits[w], memory_order_relaxed) == 0)
+            continue;
+        uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
+        s->free_bits[w] |= bits;
+        s->in_use -= (uint32_t)__builtin_popcountll(bits);
+    }
+}
+
+void fa__pool_collect(struct fa_pool_cache *cache) {
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
+        for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
+            collect_slab(s);
+}
+
+/* Up to want free blocks of s into out. */
+static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < bitmap_words(s) && n < want; w++)
+        while (s->free_bits[w] != 0 && n < want) {
+            uint32_t bit = (uint32_t)__builtin_ctzll(s->free_bits[w]);
+            s->free_bits[w] &= s->free_bits[w] - 1;
+            out[n++] = block_at(s, w * 64 + bit);
+        }
+    s->in_use += n;
+    return n;
+}
+
+static struct fa_slab *pop(pthread_mutex_t *lock, struct fa_slab **list) {
+    pthread_mutex_lock(lock);
+    struct fa_slab *s = *list;
+    if (s != NULL)
+        *list = s->next;
+    pthread_mutex_unlock(lock);
+    return s;
+}
+
+/* A slab for the class: one an exited thread left (adopted), else an empty
+ * one, else a new one from the backend. */
+static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+    struct fa_slab *s = pop(&pools->cls[cls].lock, &pools->cls[cls].abandoned);
+    if (s != NULL) {
+        __atomic_store_n(&s->head.owner, (void *)cache->items, __ATOMIC_RELEASE);
+        collect_slab(s);
+        return s;
+    }
+    pthread_mutex_lock(&pools->empty_lock);
+    s = pools->empty;
+    if (s != NULL) {
+        pools->empty = s->next;
+        pools->empty_count--;
+    }
+    pthread_mutex_unlock(&pools->empty_lock);
+    if (s == NULL)
+        s = new_slab(pools);
+    if (s != NULL)
+        format(s, cls, cache->items, pools->cookie);
+    return s;
+}
+
+int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls) {
+    void **items = cache->items + fa__pool_cache_base(cls);
+    uint32_t want = fa__pool_cache_cap(cls) / 2, got = 0;
+    for (struct fa_slab *s = cache->slabs[cls]; s != NULL && got < want; s = s->next) {
+        collect_slab(s);
+        got += take(s, items + got, want - got);
+    }
+    while (got == 0) { /* an adopted slab may have no free block yet: keep it, go on */
+        struct fa_slab *s = acquire(pools, cache, cls);
+        if (s == NULL)
+            return 0;
+        s->next = cache->slabs[cls];
+        cache->slabs[cls] = s;
+        got = take(s, items, want);
+    }
+    t->count[cls] = (uint16_t)got;
+    return 1;
+}
+
+/* Owner only: a cached block goes back to its slab. */
+static void return_block(void *p) {
+    struct fa_slab *s = fa__slab_at(p);
+    uint32_t i = index_of(s, p);
+    s->free_bits[i / 64] |= (uint64_t)1 << (i % 64);
+    s->in_use--;
+}
+
+/* Puts a slab with no live block on the shared empty list; what is beyond
+ * the reserve goes back to the backend (outside the lock). */
+static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
+    __atomic_store_n(&s->head.owner, NOBODY, __ATOMIC_RELEASE);
+    struct fa_slab *excess = NULL;
+    pthread_mutex_lock(&pools->empty_lock);
+    s->next = pools->empty;
+    pools->empty = s;
+    pools->empty_count++;
+    while (pools->empty_count * FA__SLAB_SIZE > pools->reserve) {
+        struct fa_slab *e = pools->empty;
+        pools->empty = e->next;
+        pools->empty_count--;
+        e->next = excess;
+        excess = e;
+    }
+    pthread_mutex_unlock(&pools->empty_lock);
+    release_list(pools, excess);
+}
+
+/* Gives the class's empty slabs to the shared list, keeping `keep` of them. */
+static void shed_empty(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls, int keep) {
+    struct fa_slab **at = &cache->slabs[cls];
+    while (*at != NULL) {
+        struct fa_slab *s = *at;
+        if (s->in_use == 0 && keep-- <= 0) {
+            *at = s->next;
+            give_empty(pools, s);
+        } else {
+            at = &s->next;
+        }
+    }
+}
+
+static void return_cached(struct fa_pool_cache *cache, struct fa__thread_tls *t, unsigned cls,
+                          uint32_t n) {
+    void **items = cache->items + fa__pool_cache_base(cls);
+    for (uint32_t i = 0; i < n; i++)
+        return_block(items[i]);
+    memmove(items, items + n, (t->count[cls] - n) * sizeof *items);
+    t->count[cls] = (uint16_t)(t->count[cls] - n);
+}
+
+void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls) {
+    return_cached(cache, t, cls, t->count[cls] / 2); /* the oldest half; the hot ones stay */
+    shed_empty(pools, cache, cls, 1);
+}
+
+fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
+    uint32_t i = index_of(s, p);
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    *(uint64_t *)p = cookie;
+    uint64_t old = atomic_fetch_or_explicit(&s->remote_bits[i / 64], bit, memory_order_release);
+    return (old & bit) != 0 ? FA_ERR_DOUBLE_FREE : FA_OK;
+}
+
+void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    if (t->cache == NULL)
+        return;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        return_cached(cache, t, c, t->count[c]);
+        while (cache->slabs[c] != NULL) {
+            struct fa_slab *s = cache->slabs[c];
+            cache->slabs[c] = s->next;
+            __atomic_store_n(&s->head.owner, NOBODY, __ATOMIC_RELEASE);
+            collect_slab(s);
+            struct fa_slab **list = s->in_use == 0 ? &pools->empty : &pools->cls[c].abandoned;
+            pthread_mutex_t *lock = s->in_use == 0 ? &pools->empty_lock : &pools->cls[c].lock;
+            pthread_mutex_lock(lock);
+            s->next = *list;
+            *list = s;
+            pools->empty_count += s->in_use == 0;
+            pthread_mutex_unlock(lock);
+        }
+    }
+    t->cache = NULL;
+}
+
+void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    for (unsigned c = 0; t != NULL && t->cache != NULL && c < FA__POOL_CLASSES; c++) {
+        return_cached(cache, t, c, t->count[c]);
+        for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
+            collect_slab(s);
+        shed_empty(pools, cache, c, 0);
+    }
+    struct fa_slab *emptied = NULL;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        pthread_mutex_lock(&pools->cls[c].lock);
+        for (struct fa_slab **at = &pools->cls[c].abandoned; *at != NULL;) {
+            struct fa_slab *s = *at;
+            collect_slab(s);
+            if (s->in_use == 0) {
+                *at = s->next;
+                s->next = emptied;
+                emptied = s;
+            } else {
+                at = &s->next;
+            }
+        }
+        pthread_mutex_unlock(&pools->cls[c].lock);
+    }
+    while (emptied != NULL) {
+        struct fa_slab *next = emptied->next;
+        give_empty(pools, emptied);
+        emptied = next;
+    }
+}

@@ -1,0 +1,86 @@
+/* Size-class pools: slabs of one class each, owned by one thread, with that
+ * thread's bounded cache of free blocks in front. A block freed on another
+ * thread is marked in its slab's remote bitmap (one atomic operation) and
+ * collected by the owner. Slabs of exited threads are adopted by others. */
+#ifndef FA_POOL_H
+#define FA_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "slabmap.h"
+
+#define FA__SLAB_MAX_BLOCKS (FA__SLAB_SIZE / 8)
+#define FA__SLAB_BITMAP_WORDS (FA__SLAB_MAX_BLOCKS / 64)
+
+/* A slab's descriptor, out of the slab so that every byte of the slab is
+ * blocks and a block's address alone says whether it is one. */
+struct fa_slab {
+    struct fa__slab_head head; /* first: the inline free reads it */
+    const void          *instance;
+    uintptr_t            base;
+    struct fa_slab      *next;     /* in the owner's class list, or a shared list */
+    uint32_t             shift;    /* log2 of the block size */
+    uint32_t             capacity; /* blocks in the slab */
+    uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
+                                    * remotely and not yet collected (owner only) */
+    uint8_t              from_system;
+    uint64_t             free_bits[FA__SLAB_BITMAP_WORDS];          /* owner only */
+    _Atomic uint64_t     remote_bits[FA__SLAB_BITMAP_WORDS]; /* any thread sets */
+};
+
+/* One thread's pool state for one allocator. */
+struct fa_pool_cache {
+    void           *items[FA__POOL_CACHE_TOTAL]; /* t->cache points here */
+    struct fa_slab *slabs[FA__POOL_CLASSES];                  /* the slabs it owns */
+};
+
+/* An allocator's shared pool state. */
+struct fa_pools {
+    fa_backend  backend;
+    const void *instance;
+    uint64_t    cookie;
+    size_t      reserve; /* bytes of empty slabs kept by fa_trim */
+
+    struct {
+        pthread_mutex_t lock; /* never held across a backend call */
+        struct fa_slab *abandoned; /* slabs of exited threads with live blocks */
+    } cls[FA__POOL_CLASSES];
+
+    pthread_mutex_t empty_lock;
+    struct fa_slab *empty; /* slabs with no live block, any class */
+    size_t          empty_count;
+};
+
+void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance);
+/* Gives every shared slab back; thread caches must have been abandoned. */
+void fa__pools_fini(struct fa_pools *pools);
+
+/* Connects a thread's fast-path entry to its cache (first pool use). */
+void fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+/* Refills an empty class cache; 0 when no slab could be had. */
+int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls);
+/* Makes room in a full class cache, moving half back to the slabs. */
+void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls);
+/* Collects the blocks other threads freed into this thread's slabs. */
+void fa__pool_collect(struct fa_pool_cache *cache);
+/* A free by a thread that does not own the slab; FA_ERR_DOUBLE_FREE when the
+ * block was already freed that way. */
+fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie);
+/* The thread is done (exit or destroy): its cache goes back to the slabs,
+ * and the slabs to the shared lists. No backend call, so callable under a
+ * lock. */
+void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+/* fa_trim's part (t NULL: a thread that never used the allocator): the
+ * caller's cache back to its slabs, its empty slabs and
+ * the abandoned ones that emptied to the shared list, and empty slabs beyond
+ * the reserve back to the backend. */
+void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+
+static inline struct fa_slab *fa__slab_at(const void *p) {
+    return (struct fa_slab *)(void *)fa__slab_of((uintptr_t)p);
+}
+
+#endif

@@ -1,0 +1,55 @@
+/* The slab map. */
+#include "slabmap.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define TOP_SIZE ((size_t)1 << FA__MAP_TOP_BITS)
+#define LEAF_SIZE ((size_t)1 << FA__MAP_LEAF_BITS)
+
+FA_API struct fa__slab_head **fa__slab_map[TOP_SIZE];
+
+/* Every top entry without slabs points here, so a lookup needs no NULL test. */
+static struct fa__slab_head *empty_leaf[LEAF_SIZE];
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t users; /* live allocators */
+
+void fa__slabmap_acquire(void) {
+    pthread_mutex_lock(&lock);
+    if (users++ == 0)
+        for (size_t i = 0; i < TOP_SIZE; i++)
+            __atomic_store_n(&fa__slab_map[i], empty_leaf, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&lock);
+}
+
+void fa__slabmap_release(void) {
+    pthread_mutex_lock(&lock);
+    if (--users == 0)
+        for (size_t i = 0; i < TOP_SIZE; i++) {
+            struct fa__slab_head **leaf = fa__slab_map[i];
+            if (leaf != empty_leaf)
+                free(leaf);
+            __atomic_store_n(&fa__slab_map[i], empty_leaf, __ATOMIC_RELEASE);
+        }
+    pthread_mutex_unlock(&lock);
+}
+
+int fa__slabmap_set(uintptr_t base, struct fa__slab_head *head) {
+    uintptr_t top = base >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
+    if (top >= TOP_SIZE)
+        return 0; /* outside the 47-bit user space: the map cannot hold it */
+    pthread_mutex_lock(&lock);
+    struct fa__slab_head **leaf = fa__slab_map[top];
+    if (leaf == empty_leaf) {
+        leaf = (struct fa__slab_head **)calloc(LEAF_SIZE, sizeof *leaf);
+        if (leaf == NULL) {
+            pthread_mutex_unlock(&lock);
+            return 0;
+        }
+        __atomic_store_n(&fa__slab_map[top], leaf, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&leaf[(base >> FA__SLAB_SHIFT) & (LEAF_SIZE - 1)], head, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&lock);
+    return 1;
+}

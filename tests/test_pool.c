@@ -1,0 +1,354 @@
+/* Size-class pools (src/pool.c, src/block.c, the inline paths in framealloc.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+
+#define KIB ((size_t)1024)
+
+static size_t class_size(size_t size) {
+    size_t c = 8;
+    while (c < size)
+        c *= 2;
+    return c;
+}
+
+static void free_then_alloc_reuses_the_block(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    void *p = fa_pool_alloc(f->a, 48);
+    assert_non_null(p);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+    assert_ptr_equal(fa_pool_alloc(f->a, 64), p); /* same class, hot block first */
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+}
+
+static void every_class_is_naturally_aligned(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    enum { N = 40 };
+    void *p[N];
+    for (size_t size = 8; size <= 4096; size *= 2) {
+        for (int i = 0; i < N; i++) {
+            p[i] = fa_pool_alloc(f->a, size);
+            assert_non_null(p[i]);
+            assert_int_equal((uintptr_t)p[i] % size, 0);
+        }
+        for (int i = 0; i < N; i++)
+            assert_int_equal(fa_pool_free(f->a, p[i]), FA_OK);
+    }
+}
+
+static void every_size_up_to_4096_holds_its_bytes(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    static unsigned char *p[4097];
+    for (size_t size = 0; size <= 4096; size++) {
+        p[size] = (unsigned char *)fa_pool_alloc(f->a, size);
+        assert_non_null(p[size]);
+        assert_int_equal((uintptr_t)p[size] % class_size(size ? size : 1), 0);
+        memset(p[size], (int)(size & 0xff), size);
+    }
+    for (size_t size = 0; size <= 4096; size++) {
+        for (size_t k = 0; k < size; k++)
+            assert_int_equal(p[size][k], size & 0xff);
+        assert_int_equal(fa_pool_free(f->a, p[size]), FA_OK);
+    }
+    assert_int_equal(f->ev.count, 0);
+}
+
+static void sizes_above_4096_take_the_heap_path(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    size_t sizes[] = {4097, 10000, 1 << 20};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = (char *)fa_pool_alloc(f->a, sizes[i]);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 64, 0);
+        memset(p, 3, sizes[i]);
+        assert_int_equal(fa_pool_free(f->a, p), FA_OK); /* freed like any pool block */
+        assert_int_equal(fa_pool_free(f->a, p), FA_ERR_DOUBLE_FREE);
+    }
+    assert_null(fa_pool_alloc(f->a, SIZE_MAX));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+}
+
+static void size_zero_and_null(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    void *a = fa_pool_alloc(f->a, 0);
+    void *b = fa_pool_alloc(f->a, 0);
+    assert_non_null(a);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(fa_pool_free(f->a, NULL), FA_OK);
+    assert_int_equal(fa_pool_free(f->a, a), FA_OK);
+    assert_int_equal(fa_pool_free(f->a, b), FA_OK);
+    assert_int_equal(f->ev.count, 0);
+    assert_null(fa_pool_alloc(NULL, 8));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_int_equal(fa_pool_free(NULL, a), FA_ERR_INVALID);
+}
+
+/* Each bad free: its code, one event, nothing changed, the pool still works. */
+static void expect_refused(struct fixture *f, void *p, fa_error e) {
+    int events = f->ev.count;
+    assert_int_equal(fa_pool_free(f->a, p), e);
+    assert_int_equal(fa_last_error(), e);
+    assert_int_equal(f->ev.count, events + 1);
+    assert_int_equal(f->ev.last, e);
+    void *q = fa_pool_alloc(f->a, 32);
+    assert_non_null(q);
+    assert_int_equal(fa_pool_free(f->a, q), FA_OK);
+}
+
+static void foreign_pointers_are_refused_untouched(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    int on_stack[16];
+    void *from_malloc = malloc(64);
+    expect_refused(f, on_stack, FA_ERR_FOREIGN);
+    expect_refused(f, from_malloc, FA_ERR_FOREIGN);
+    expect_refused(f, (void *)(uintptr_t)0x10, FA_ERR_FOREIGN);
+    expect_refused(f, (void *)~(uintptr_t)0xff, FA_ERR_FOREIGN); /* not even user space */
+    free(from_malloc);
+
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    expect_refused(f, fa_frame_alloc(f->a, 64), FA_ERR_FOREIGN);
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+
+    char *block = (char *)fa_pool_alloc(f->a, 64);
+    expect_refused(f, block + 8, FA_ERR_FOREIGN); /* inside a block */
+    assert_int_equal(fa_pool_free(f->a, block), FA_OK);
+
+    fa_alloc *other = fa_create(NULL);
+    void *theirs = fa_pool_alloc(other, 64);
+    expect_refused(f, theirs, FA_ERR_FOREIGN);
+    void *big = fa_pool_alloc(other, 10000);
+    expect_refused(f, big, FA_ERR_FOREIGN);
+    assert_int_equal(fa_pool_free(other, theirs), FA_OK);
+    assert_int_equal(fa_pool_free(other, big), FA_OK);
+    fa_destroy(other);
+}
+
+static void double_frees_are_refused_wherever_the_block_is(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    void *p = fa_pool_alloc(f->a, 100);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+    expect_refused(f, p, FA_ERR_DOUBLE_FREE); /* in the thread's cache */
+
+    enum { N = 3000 }; /* more than a cache holds: the first go back to their slab */
+    static void *many[N];
+    for (int i = 0; i < N; i++)
+        many[i] = fa_pool_alloc(f->a, 16);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(fa_pool_free(f->a, many[i]), FA_OK);
+    expect_refused(f, many[0], FA_ERR_DOUBLE_FREE);
+    expect_refused(f, many[N - 1], FA_ERR_DOUBLE_FREE);
+}
+
+struct remote {
+    fa_alloc *a;
+    void    **blocks;
+    int       count;
+    fa_error  first, second;
+};
+
+static void *free_remotely(void *arg) {
+    struct remote *r = (struct remote *)arg;
+    r->first = FA_OK;
+    for (int i = 0; i < r->count; i++) {
+        fa_error e = fa_pool_free(r->a, r->blocks[i]);
+        if (e != FA_OK)
+            r->first = e;
+    }
+    r->second = fa_pool_free(r->a, r->blocks[0]);
+    return NULL;
+}
+
+static void free_on_another_thread(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    void *blocks[100];
+    for (int i = 0; i < 100; i++)
+        blocks[i] = fa_pool_alloc(f->a, 200);
+    struct remote r = {f->a, blocks, 100, FA_OK, FA_OK};
+    pthread_t t;
+    pthread_create(&t, NULL, free_remotely, &r);
+    pthread_join(t, NULL);
+    assert_int_equal(r.first, FA_OK);
+    assert_int_equal(r.second, FA_ERR_DOUBLE_FREE);
+    expect_refused(f, blocks[1], FA_ERR_DOUBLE_FREE); /* the owner sees it freed too */
+    /* the owner collects them: a new frame, or a dry cache */
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    int reused = 0;
+    for (int i = 0; i < 300; i++) {
+        void *p = fa_pool_alloc(f->a, 200);
+        for (int k = 0; k < 100; k++)
+            reused += p == blocks[k];
+    }
+    assert_int_equal(reused, 100);
+}
+
+/* Thread A allocates, thread B frees, 20 rounds: memory stays bounded. */
+struct pingpong {
+    fa_alloc       *a;
+    void           *blocks[1000];
+    pthread_mutex_t lock;
+    pthread_cond_t  cond;
+    int             turn; /* 0: A allocates, 1: B frees, 2: done */
+    int             errors;
+};
+
+static void *ping_frees(void *arg) {
+    struct pingpong *pp = (struct pingpong *)arg;
+    pthread_mutex_lock(&pp->lock);
+    for (;;) {
+        while (pp->turn == 0)
+            pthread_cond_wait(&pp->cond, &pp->lock);
+        if (pp->turn == 2)
+            break;
+        for (int i = 0; i < 1000; i++)
+            pp->errors += fa_pool_free(pp->a, pp->blocks[i]) != FA_OK;
+        pp->turn = 0;
+        pthread_cond_broadcast(&pp->cond);
+    }
+    pthread_mutex_unlock(&pp->lock);
+    return NULL;
+}
+
+static void ping_pong_memory_stays_bounded(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    struct pingpong pp;
+    memset(&pp, 0, sizeof pp);
+    pp.a = f->a;
+    pthread_mutex_init(&pp.lock, NULL);
+    pthread_cond_init(&pp.cond, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, ping_frees, &pp);
+    long high = 0;
+    for (int round = 0; round < 20; round++) {
+        pthread_mutex_lock(&pp.lock);
+        while (pp.turn != 0)
+            pthread_cond_wait(&pp.cond, &pp.lock);
+        for (int i = 0; i < 1000; i++) {
+            pp.blocks[i] = fa_pool_alloc(f->a, 64 + (size_t)(i % 3) * 64);
+            pp.errors += pp.blocks[i] == NULL;
+        }
+        if (f->c.bytes_out > high)
+            high = f->c.bytes_out;
+        pp.turn = 1;
+        pthread_cond_broadcast(&pp.cond);
+        pthread_mutex_unlock(&pp.lock);
+    }
+    pthread_mutex_lock(&pp.lock);
+    while (pp.turn != 0)
+        pthread_cond_wait(&pp.cond, &pp.lock);
+    pp.turn = 2;
+    pthread_cond_broadcast(&pp.cond);
+    pthread_mutex_unlock(&pp.lock);
+    pthread_join(t, NULL);
+    assert_int_equal(pp.errors, 0);
+    /* 1000 live blocks of 64..192 B need a handful of 64 KiB slabs; without
+     * reuse of remotely freed blocks 20 rounds would need 20 times that */
+    assert_true(high <= 12 * 64 * (long)KIB);
+}
+
+/* Threads exit while their blocks live on; others free them and adopt the
+ * slabs. Nothing is stranded: after trim only the reserve is held. */
+static void *allocate_and_exit(void *arg) {
+    void **out = (void **)arg;
+    fa_alloc *a = (fa_alloc *)out[0];
+    for (int i = 1; i <= 500; i++)
+        out[i] = fa_pool_alloc(a, 24);
+    return NULL;
+}
+
+static void thread_churn_with_live_blocks(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    static void *blocks[8][501];
+    for (int round = 0; round < 8; round++) {
+        blocks[round][0] = f->a;
+        pthread_t t;
+        pthread_create(&t, NULL, allocate_and_exit, blocks[round]);
+        pthread_join(t, NULL);
+    }
+    for (int round = 0; round < 8; round++)
+        for (int i = 1; i <= 500; i++) {
+            assert_non_null(blocks[round][i]);
+            assert_int_equal(fa_pool_free(f->a, blocks[round][i]), FA_OK);
+        }
+    assert_int_equal(fa_trim(f->a), FA_OK);
+    assert_true(f->c.bytes_out <= (long)(1024 * KIB)); /* the default reserve */
+}
+
+static void trim_gives_empty_slabs_back(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.slab_reserve = 1; /* keep none */
+    fa_alloc *a = fa_create(&cfg);
+    enum { N = 20000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        p[i] = fa_pool_alloc(a, 256);
+    long peak = c.bytes_out;
+    assert_true(peak >= N * 256);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(fa_pool_free(a, p[i]), FA_OK);
+    assert_int_equal(fa_trim(a), FA_OK);
+    assert_int_equal(c.bytes_out, 0);
+    assert_non_null(fa_pool_alloc(a, 256)); /* and it goes on */
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+static void refusing_backend_is_nomem_and_recoverable(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    f->c.mode = ANSWER_FAIL;
+    assert_null(fa_pool_alloc(f->a, 128));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+    assert_null(fa_pool_alloc(f->a, 8000));
+    assert_int_equal(f->ev.count, 2);
+    f->c.mode = ANSWER_OK;
+    void *p = fa_pool_alloc(f->a, 128);
+    assert_non_null(p);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+}
+
+static void allocators_without_a_slot_have_pools_too(void **state) {
+    (void)state;
+    fa_alloc *fill[FA__SLOTS];
+    int filled = 0;
+    fa_alloc *spare;
+    while ((spare = fa_create(NULL)) != NULL && filled < FA__SLOTS)
+        fill[filled++] = spare;
+    void *p[300];
+    for (int i = 0; i < 300; i++) {
+        p[i] = fa_pool_alloc(spare, (size_t)i + 1);
+        assert_non_null(p[i]);
+    }
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(fa_pool_free(spare, p[i]), FA_OK);
+    assert_int_equal(fa_pool_free(spare, p[5]), FA_ERR_DOUBLE_FREE);
+    fa_destroy(spare);
+    while (filled > 0)
+        fa_destroy(fill[--filled]);
+}
+
+#define POOL_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        POOL_TEST(free_then_alloc_reuses_the_block),
+        POOL_TEST(every_class_is_naturally_aligned),
+        POOL_TEST(every_size_up_to_4096_holds_its_bytes),
+        POOL_TEST(sizes_above_4096_take_the_heap_path),
+        POOL_TEST(size_zero_and_null),
+        POOL_TEST(foreign_pointers_are_refused_untouched),
+        POOL_TEST(double_frees_are_refused_wherever_the_block_is),
+        POOL_TEST(free_on_another_thread),
+        POOL_TEST(ping_pong_memory_stays_bounded),
+        POOL_TEST(thread_churn_with_live_blocks),
+        cmocka_unit_test(trim_gives_empty_slabs_back),
+        POOL_TEST(refusing_backend_is_nomem_and_recoverable),
+        cmocka_unit_test(allocators_without_a_slot_have_pools_too),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
