@@ -10,7 +10,7 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all build demo test install clean asan tsan memcheck clang-check check
+.PHONY: all build demo test install bench clean asan tsan memcheck clang-check check
 
 all: build
 
@@ -27,6 +27,14 @@ test: build
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Figures, not tests: instruction counts and the pool benchmark against peers.
+bench:
+	@tools/deps.sh $(TEST_DEPS) valgrind libmimalloc-dev
+	$(MAKE) build
+	tools/count-instructions.sh $(BUILD)
+	$(BUILD)/bench/pool_bench
+	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/pool_bench prodcons "$$peer"; done
 
 # ---- the checks CI runs after `make test` (DESIGN §6) ----------------------
 

@@ -252,15 +252,12 @@ FA_API fa_error fa_trim(fa_alloc *a);
 #define FA__POOL_MAX ((size_t)4096)
 /* A thread caches up to 64 KiB of free blocks per class, at most 1024 blocks,
  * so that a working set of a thousand small objects stays in the cache;
- * refills and flushes move half a cache. The caches of all classes lie in one
- * array of FA__POOL_CACHE_TOTAL pointers, class after class. */
-#define FA__POOL_CACHE_TOTAL 5104
+ * refills and flushes move half a cache. Class c's cache is the slice
+ * [c * FA__POOL_CACHE_STRIDE, + fa__pool_cache_cap(c)) of one array. */
+#define FA__POOL_CACHE_STRIDE 1024
 
 static inline unsigned fa__pool_cache_cap(unsigned cls) {
     return cls <= 3 ? 1024u : 8192u >> cls;
-}
-static inline unsigned fa__pool_cache_base(unsigned cls) {
-    return cls <= 3 ? cls * 1024u : 5120u - (16384u >> cls);
 }
 
 /* The calling thread's fast-path state for one allocator slot. Zero (its
@@ -335,26 +332,33 @@ static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_
 #define FA__MAP_LEAF_BITS 16
 #define FA__MAP_TOP_BITS 15
 
-/* The part of a slab's descriptor that the inline free reads. */
-struct fa__slab_head {
-    void     *owner;      /* the owning thread's t->cache, or a value no cache has */
-    uintptr_t mask;       /* block size - 1: an address with any of these set is mid-block */
-    uintptr_t cls;        /* size class */
-    uintptr_t cache_cap;  /* fa__pool_cache_cap(cls) */
-    uintptr_t cache_base; /* fa__pool_cache_base(cls) */
+/* One entry per 64 KiB of address space: what the inline free needs of the
+ * slab there, so that it reads one line of the library's own records. */
+struct fa__slab_entry {
+    uintptr_t owner; /* the owning thread's t->cache | 1; 0: no slab, or no owner */
+    void     *slab;  /* the slab's descriptor, for the slow paths; NULL: no slab */
+    uint32_t  mask;  /* block size - 1: an address with any of these set is mid-block */
+    uint16_t  cls;   /* size class */
+    uint16_t  cap;   /* fa__pool_cache_cap(cls) */
 };
 
-FA_API extern struct fa__slab_head **fa__slab_map[(size_t)1 << FA__MAP_TOP_BITS];
+FA_API extern struct fa__slab_entry *fa__slab_map[(size_t)1 << FA__MAP_TOP_BITS];
+FA_API extern const struct fa__slab_entry fa__no_slab;
 FA_API void *fa__pool_alloc_slow(fa_alloc *a, size_t size);
 FA_API fa_error fa__pool_free_slow(fa_alloc *a, void *p);
 
-static inline const struct fa__slab_head *fa__slab_of(uintptr_t u) {
+static inline const struct fa__slab_entry *fa__slab_of(uintptr_t u) {
     uintptr_t top = u >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= ((uintptr_t)1 << FA__MAP_TOP_BITS))
-        return NULL;
-    struct fa__slab_head **leaf = __atomic_load_n(&fa__slab_map[top], __ATOMIC_ACQUIRE);
-    uintptr_t index = (u >> FA__SLAB_SHIFT) & (((uintptr_t)1 << FA__MAP_LEAF_BITS) - 1);
-    return __atomic_load_n(&leaf[index], __ATOMIC_ACQUIRE);
+        return &fa__no_slab;
+    struct fa__slab_entry *leaf = __atomic_load_n(&fa__slab_map[top], __ATOMIC_ACQUIRE);
+    return &leaf[(u >> FA__SLAB_SHIFT) & (((uintptr_t)1 << FA__MAP_LEAF_BITS) - 1)];
+}
+
+/* The owner tag of the thread whose cache is `cache` (never 0, even for a
+ * thread with no cache yet, so it matches no unowned entry). */
+static inline uintptr_t fa__owner_tag(void **cache) {
+    return (uintptr_t)cache | 1;
 }
 
 static inline unsigned fa__pool_class(size_t size) {
@@ -365,17 +369,17 @@ static inline unsigned fa__pool_class(size_t size) {
  * cleared on the way out. Callers check count first. */
 static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls) {
     unsigned n = t->count[cls] - 1u;
-    void *p = t->cache[fa__pool_cache_base(cls) + n];
+    void *p = t->cache[cls * FA__POOL_CACHE_STRIDE + n];
     t->count[cls] = (uint16_t)n;
     *(uint64_t *)p = 0;
     return p;
 }
 
-static inline void fa__pool_push(struct fa__thread_tls *t, const struct fa__slab_head *s, void *p) {
-    uintptr_t cls = s->cls, n = t->count[cls];
+static inline void fa__pool_push(struct fa__thread_tls *t, const struct fa__slab_entry *e, void *p) {
+    uintptr_t cls = e->cls, n = t->count[cls];
     void **cache = t->cache;
     *(uint64_t *)p = t->cookie;
-    cache[s->cache_base + n] = p;
+    cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
     t->count[cls] = (uint16_t)(n + 1);
 }
 
@@ -396,13 +400,13 @@ static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
     void **cache = t->cache;
     uint64_t cookie = t->cookie;
     uintptr_t u = (uintptr_t)p;
-    const struct fa__slab_head *s = fa__slab_of(u);
-    if (FA__LIKELY(s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (void *)cache &&
-                   (u & s->mask) == 0 && *(uint64_t *)p != cookie)) {
-        uintptr_t cls = s->cls, n = t->count[cls];
-        if (FA__LIKELY(n < s->cache_cap)) { /* fa__pool_push, with what is loaded */
+    const struct fa__slab_entry *e = fa__slab_of(u);
+    if (FA__LIKELY(__atomic_load_n(&e->owner, __ATOMIC_RELAXED) == fa__owner_tag(cache) &&
+                   (u & e->mask) == 0 && *(uint64_t *)p != cookie)) {
+        uintptr_t cls = e->cls, n = t->count[cls];
+        if (FA__LIKELY(n < e->cap)) { /* fa__pool_push, with what is loaded */
             *(uint64_t *)p = cookie;
-            cache[s->cache_base + n] = p;
+            cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
             t->count[cls] = (uint16_t)(n + 1);
             return FA_OK;
         }

@@ -43,8 +43,10 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
         return NULL;
     }
     struct fa__thread_tls *t = th->tls;
-    if (t->cache == NULL)
-        fa__pool_attach(&a->pools, &th->pool, t);
+    if (t->cache == NULL && !fa__pool_attach(&a->pools, &th->pool, t)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
+        return NULL;
+    }
     unsigned cls = fa__pool_class(size);
     if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, &th->pool, t, cls)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
@@ -58,21 +60,23 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
         return fa__null_alloc("fa_pool_free");
     if (p == NULL)
         return FA_OK;
-    struct fa_slab *s = fa__slab_at(p);
+    const struct fa__slab_entry *e = fa__slab_of((uintptr_t)p);
+    struct fa_slab *s = (struct fa_slab *)e->slab;
     if (s == NULL)
         return heap_free(a, p, "fa_pool_free");
     if (s->instance != a)
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_pool_free: %p is a block of another allocator", p);
-    if (((uintptr_t)p & s->head.mask) != 0)
+    if (((uintptr_t)p & e->mask) != 0)
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_pool_free: %p points inside a block", p);
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
     struct fa_thread *th = fa__thread_find(&a->threads);
     struct fa__thread_tls *t = th != NULL ? th->tls : NULL;
-    if (t != NULL && t->cache != NULL && __atomic_load_n(&s->head.owner, __ATOMIC_RELAXED) == (void *)t->cache) {
-        if (t->count[s->head.cls] == s->head.cache_cap)
-            fa__pool_flush(&a->pools, &th->pool, t, s->head.cls);
-        fa__pool_push(t, &s->head, p);
+    if (t != NULL && t->cache != NULL &&
+        __atomic_load_n(&e->owner, __ATOMIC_RELAXED) == fa__owner_tag(t->cache)) {
+        if (t->count[e->cls] == e->cap)
+            fa__pool_flush(&a->pools, &th->pool, t, e->cls);
+        fa__pool_push(t, e, p);
         return FA_OK;
     }
     if (fa__pool_free_remote(s, p, a->pools.cookie) != FA_OK)

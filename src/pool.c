@@ -7,9 +7,8 @@
 
 #include "backend.h"
 
-/* The owner of slabs no thread owns: no thread's cache has this address. */
-static char nobody;
-#define NOBODY ((void *)&nobody)
+/* The owner tag of slabs no thread owns. */
+#define NOBODY ((uintptr_t)0)
 
 static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
     x ^= x >> 30;
@@ -37,7 +36,7 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
 }
 
 static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
-    fa__slabmap_set(s->base, NULL);
+    fa__slabmap_remove(s->entry);
     fa__backend_give(&pools->backend, (void *)s->base, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
     free(s);
 }
@@ -59,9 +58,13 @@ void fa__pools_fini(struct fa_pools *pools) {
     pthread_mutex_destroy(&pools->empty_lock);
 }
 
-void fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    cache->items = (void **)calloc(FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE, sizeof *cache->items);
+    if (cache->items == NULL)
+        return 0;
     t->cache = cache->items;
     t->cookie = pools->cookie;
+    return 1;
 }
 
 static uint32_t bitmap_words(const struct fa_slab *s) {
@@ -78,19 +81,23 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
 
 /* Every block starts free and marked so: a free of a block never handed out
  * is then a double free, like any other. */
-static void format(struct fa_slab *s, unsigned cls, void *owner, uint64_t cookie) {
+static void set_owner(struct fa_slab *s, uintptr_t tag) {
+    __atomic_store_n(&s->entry->owner, tag, __ATOMIC_RELEASE);
+}
+
+static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t cookie) {
+    s->cls = cls;
     s->shift = cls + 3;
-    s->head.mask = ((uintptr_t)1 << s->shift) - 1;
-    s->head.cls = cls;
-    s->head.cache_cap = fa__pool_cache_cap(cls);
-    s->head.cache_base = fa__pool_cache_base(cls);
+    s->entry->mask = ((uint32_t)1 << s->shift) - 1;
+    s->entry->cls = (uint16_t)cls;
+    s->entry->cap = (uint16_t)fa__pool_cache_cap(cls);
     s->capacity = (uint32_t)(FA__SLAB_SIZE >> s->shift);
     s->in_use = 0;
     for (uint32_t i = 0; i < s->capacity; i++)
         *(uint64_t *)block_at(s, i) = cookie;
     for (uint32_t w = 0; w < bitmap_words(s); w++)
         s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
-    __atomic_store_n(&s->head.owner, owner, __ATOMIC_RELEASE);
+    set_owner(s, owner);
 }
 
 static struct fa_slab *new_slab(struct fa_pools *pools) {
@@ -104,7 +111,8 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
     }
     s->base = (uintptr_t)mem;
     s->instance = pools->instance;
-    if (!fa__slabmap_set(s->base, &s->head)) {
+    s->entry = fa__slabmap_add(s->base, s);
+    if (s->entry == NULL) {
         fa__backend_give(&pools->backend, mem, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
         free(s);
         return NULL;
@@ -156,7 +164,7 @@ static struct fa_slab *pop(pthread_mutex_t *lock, struct fa_slab **list) {
 static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
     struct fa_slab *s = pop(&pools->cls[cls].lock, &pools->cls[cls].abandoned);
     if (s != NULL) {
-        __atomic_store_n(&s->head.owner, (void *)cache->items, __ATOMIC_RELEASE);
+        set_owner(s, fa__owner_tag(cache->items));
         collect_slab(s);
         return s;
     }
@@ -170,13 +178,13 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
     if (s == NULL)
         s = new_slab(pools);
     if (s != NULL)
-        format(s, cls, cache->items, pools->cookie);
+        format(s, cls, fa__owner_tag(cache->items), pools->cookie);
     return s;
 }
 
 int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
                     unsigned cls) {
-    void **items = cache->items + fa__pool_cache_base(cls);
+    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
     uint32_t want = fa__pool_cache_cap(cls) / 2, got = 0;
     for (struct fa_slab *s = cache->slabs[cls]; s != NULL && got < want; s = s->next) {
         collect_slab(s);
@@ -205,7 +213,7 @@ static void return_block(void *p) {
 /* Puts a slab with no live block on the shared empty list; what is beyond
  * the reserve goes back to the backend (outside the lock). */
 static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
-    __atomic_store_n(&s->head.owner, NOBODY, __ATOMIC_RELEASE);
+    set_owner(s, NOBODY);
     struct fa_slab *excess = NULL;
     pthread_mutex_lock(&pools->empty_lock);
     s->next = pools->empty;
@@ -238,7 +246,7 @@ static void shed_empty(struct fa_pools *pools, struct fa_pool_cache *cache, unsi
 
 static void return_cached(struct fa_pool_cache *cache, struct fa__thread_tls *t, unsigned cls,
                           uint32_t n) {
-    void **items = cache->items + fa__pool_cache_base(cls);
+    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
     for (uint32_t i = 0; i < n; i++)
         return_block(items[i]);
     memmove(items, items + n, (t->count[cls] - n) * sizeof *items);
@@ -267,7 +275,7 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struc
         while (cache->slabs[c] != NULL) {
             struct fa_slab *s = cache->slabs[c];
             cache->slabs[c] = s->next;
-            __atomic_store_n(&s->head.owner, NOBODY, __ATOMIC_RELEASE);
+            set_owner(s, NOBODY);
             collect_slab(s);
             struct fa_slab **list = s->in_use == 0 ? &pools->empty : &pools->cls[c].abandoned;
             pthread_mutex_t *lock = s->in_use == 0 ? &pools->empty_lock : &pools->cls[c].lock;
@@ -278,6 +286,8 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struc
             pthread_mutex_unlock(lock);
         }
     }
+    free(cache->items);
+    cache->items = NULL;
     t->cache = NULL;
 }
 

@@ -16,10 +16,11 @@
 /* A slab's descriptor, out of the slab so that every byte of the slab is
  * blocks and a block's address alone says whether it is one. */
 struct fa_slab {
-    struct fa__slab_head head; /* first: the inline free reads it */
+    struct fa__slab_entry *entry; /* its slab map entry, which the inline free reads */
     const void          *instance;
     uintptr_t            base;
     struct fa_slab      *next;     /* in the owner's class list, or a shared list */
+    uint32_t             cls;
     uint32_t             shift;    /* log2 of the block size */
     uint32_t             capacity; /* blocks in the slab */
     uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
@@ -31,7 +32,7 @@ struct fa_slab {
 
 /* One thread's pool state for one allocator. */
 struct fa_pool_cache {
-    void           *items[FA__POOL_CACHE_TOTAL]; /* t->cache points here */
+    void          **items; /* FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE; t->cache points here */
     struct fa_slab *slabs[FA__POOL_CLASSES];                  /* the slabs it owns */
 };
 
@@ -56,8 +57,9 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
 /* Gives every shared slab back; thread caches must have been abandoned. */
 void fa__pools_fini(struct fa_pools *pools);
 
-/* Connects a thread's fast-path entry to its cache (first pool use). */
-void fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+/* Connects a thread's fast-path entry to a new cache (first pool use); 0
+ * when out of memory. */
+int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
 /* Refills an empty class cache; 0 when no slab could be had. */
 int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
                     unsigned cls);
@@ -80,7 +82,7 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struc
 void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
 
 static inline struct fa_slab *fa__slab_at(const void *p) {
-    return (struct fa_slab *)(void *)fa__slab_of((uintptr_t)p);
+    return (struct fa_slab *)fa__slab_of((uintptr_t)p)->slab;
 }
 
 #endif

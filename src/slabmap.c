@@ -7,10 +7,11 @@
 #define TOP_SIZE ((size_t)1 << FA__MAP_TOP_BITS)
 #define LEAF_SIZE ((size_t)1 << FA__MAP_LEAF_BITS)
 
-FA_API struct fa__slab_head **fa__slab_map[TOP_SIZE];
+FA_API struct fa__slab_entry *fa__slab_map[TOP_SIZE];
+FA_API const struct fa__slab_entry fa__no_slab;
 
 /* Every top entry without slabs points here, so a lookup needs no NULL test. */
-static struct fa__slab_head *empty_leaf[LEAF_SIZE];
+static struct fa__slab_entry empty_leaf[LEAF_SIZE];
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t users; /* live allocators */
@@ -27,7 +28,7 @@ void fa__slabmap_release(void) {
     pthread_mutex_lock(&lock);
     if (--users == 0)
         for (size_t i = 0; i < TOP_SIZE; i++) {
-            struct fa__slab_head **leaf = fa__slab_map[i];
+            struct fa__slab_entry *leaf = fa__slab_map[i];
             if (leaf != empty_leaf)
                 free(leaf);
             __atomic_store_n(&fa__slab_map[i], empty_leaf, __ATOMIC_RELEASE);
@@ -35,21 +36,25 @@ void fa__slabmap_release(void) {
     pthread_mutex_unlock(&lock);
 }
 
-int fa__slabmap_set(uintptr_t base, struct fa__slab_head *head) {
+struct fa__slab_entry *fa__slabmap_add(uintptr_t base, void *slab) {
     uintptr_t top = base >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= TOP_SIZE)
-        return 0; /* outside the 47-bit user space: the map cannot hold it */
+        return NULL; /* outside the 47-bit user space: the map cannot hold it */
     pthread_mutex_lock(&lock);
-    struct fa__slab_head **leaf = fa__slab_map[top];
+    struct fa__slab_entry *leaf = fa__slab_map[top];
     if (leaf == empty_leaf) {
-        leaf = (struct fa__slab_head **)calloc(LEAF_SIZE, sizeof *leaf);
-        if (leaf == NULL) {
-            pthread_mutex_unlock(&lock);
-            return 0;
-        }
-        __atomic_store_n(&fa__slab_map[top], leaf, __ATOMIC_RELEASE);
+        leaf = (struct fa__slab_entry *)calloc(LEAF_SIZE, sizeof *leaf);
+        if (leaf != NULL)
+            __atomic_store_n(&fa__slab_map[top], leaf, __ATOMIC_RELEASE);
     }
-    __atomic_store_n(&leaf[(base >> FA__SLAB_SHIFT) & (LEAF_SIZE - 1)], head, __ATOMIC_RELEASE);
+    struct fa__slab_entry *e = leaf != NULL ? &leaf[(base >> FA__SLAB_SHIFT) & (LEAF_SIZE - 1)] : NULL;
+    if (e != NULL)
+        __atomic_store_n(&e->slab, slab, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
-    return 1;
+    return e;
+}
+
+void fa__slabmap_remove(struct fa__slab_entry *e) {
+    __atomic_store_n(&e->owner, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->slab, NULL, __ATOMIC_RELEASE);
 }

@@ -14,8 +14,11 @@
 void fa__slabmap_acquire(void);
 void fa__slabmap_release(void);
 
-/* Points the slab at `base` (FA__SLAB_SIZE-aligned) to head; NULL removes it.
- * Returns 0 when a leaf could not be allocated (then nothing changed). */
-int fa__slabmap_set(uintptr_t base, struct fa__slab_head *head);
+/* The entry for the slab at `base` (FA__SLAB_SIZE-aligned), pointing to its
+ * descriptor; the pool fills in the rest. NULL when a leaf could not be
+ * allocated or the address is beyond the map (then nothing changed). */
+struct fa__slab_entry *fa__slabmap_add(uintptr_t base, void *slab);
+/* Clears an entry before its slab's memory goes back to the backend. */
+void fa__slabmap_remove(struct fa__slab_entry *e);
 
 #endif

@@ -1,32 +1,41 @@
 #!/bin/sh
 # Instructions per fa_frame_alloc in a loop of 1000 x 64 B frame allocations,
-# counted by callgrind as DESIGN §5 says: Ir(550 frames) - Ir(50 frames),
-# divided by 500,000, so start-up and teardown cancel out.
-#   tools/count-instructions.sh [BUILD_DIR] [--max N]
-# With --max, exits 1 when the figure is above N (the CI guard).
+# and per fa_pool_alloc + fa_pool_free pair for 1000 x 64 B blocks, counted
+# by callgrind as DESIGN §5 says: Ir(550 rounds) - Ir(50 rounds), divided by
+# 500,000, so start-up and teardown cancel out.
+#   tools/count-instructions.sh [BUILD_DIR] [--max-frame N] [--max-pool N]
+# With a --max option, exits 1 when that figure is above N (the CI guard).
 set -eu
 build=build
-max=""
+max_frame=""
+max_pool=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --max) max="$2"; shift 2 ;;
+        --max-frame) max_frame="$2"; shift 2 ;;
+        --max-pool) max_pool="$2"; shift 2 ;;
         *) build="$1"; shift ;;
     esac
 done
-probe="$build/bench/instr_frame"
-[ -x "$probe" ] || { echo "no $probe: run 'make' first" >&2; exit 2; }
 
-instructions() {
+instructions() { # probe rounds
     out=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$probe" "$1" >/dev/null 2>&1
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$1" "$2" >/dev/null 2>&1
     callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
     rm -f "$out"
 }
-small=$(instructions 50)
-large=$(instructions 550)
-per=$(awk -v a="$large" -v b="$small" 'BEGIN { printf "%.2f", (a - b) / 500000 }')
-echo "fa_frame_alloc: $per instructions per allocation (1000 x 64 B, gcc -O2, static)"
-if [ -n "$max" ] && awk -v p="$per" -v m="$max" 'BEGIN { exit !(p > m) }'; then
-    echo "FAIL: above the limit of $max" >&2
-    exit 1
-fi
+
+status=0
+measure() { # probe what limit
+    probe="$build/bench/$1"
+    [ -x "$probe" ] || { echo "no $probe: run 'make' first" >&2; exit 2; }
+    per=$(awk -v a="$(instructions "$probe" 550)" -v b="$(instructions "$probe" 50)" \
+        'BEGIN { printf "%.2f", (a - b) / 500000 }')
+    echo "$2: $per instructions (1000 x 64 B, gcc -O2, static library)"
+    if [ -n "$3" ] && awk -v p="$per" -v m="$3" 'BEGIN { exit !(p > m) }'; then
+        echo "FAIL: $2 is above the limit of $3" >&2
+        status=1
+    fi
+}
+measure instr_frame "fa_frame_alloc, per allocation" "$max_frame"
+measure instr_pool "fa_pool_alloc + fa_pool_free, per pair" "$max_pool"
+exit $status
