@@ -277,12 +277,14 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struc
             cache->slabs[c] = s->next;
             set_owner(s, NOBODY);
             collect_slab(s);
-            struct fa_slab **list = s->in_use == 0 ? &pools->empty : &pools->cls[c].abandoned;
-            pthread_mutex_t *lock = s->in_use == 0 ? &pools->empty_lock : &pools->cls[c].lock;
+            int empty = s->in_use == 0;
+            pthread_mutex_t *lock = empty ? &pools->empty_lock : &pools->cls[c].lock;
             pthread_mutex_lock(lock);
+            struct fa_slab **list = empty ? &pools->empty : &pools->cls[c].abandoned;
             s->next = *list;
             *list = s;
-            pools->empty_count += s->in_use == 0;
+            if (empty)
+                pools->empty_count++;
             pthread_mutex_unlock(lock);
         }
     }
