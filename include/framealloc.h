@@ -96,6 +96,54 @@ typedef struct fa_backend {
 /* The system memory source (the malloc family), e.g. to wrap it. */
 FA_API fa_backend fa_backend_system(void);
 
+/* Ready memory sources (docs/memory-sources.md). Each fills *out with a
+ * backend whose state the library made: put it in fa_config.backend, and
+ * fa_source_destroy it once every allocator using it is destroyed. All are
+ * thread-safe; a source that runs out answers FA_BACKEND_FAIL. */
+typedef enum fa_huge_pages {
+    FA_HUGE_NONE = 0,
+    FA_HUGE_TRANSPARENT, /* madvise(MADV_HUGEPAGE) on the reserved range */
+    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB */
+} fa_huge_pages;
+
+/* Reserves `reserve` bytes of address space once (0: 4 GiB), commits pages
+ * as memory is handed out and gives them back to the system (decommitted,
+ * no longer resident) as soon as memory is returned. Huge pages fall back to
+ * what the system offers; fa_source_info_get says what is in effect. */
+FA_API fa_error fa_source_mmap(fa_backend *out, size_t reserve, fa_huge_pages huge);
+/* The mmap source, with its range bound to NUMA node `node` (when the
+ * library was built with libnuma; else unbound, and info says so). */
+FA_API fa_error fa_source_numa(fa_backend *out, int node, size_t reserve);
+/* All memory from one caller-supplied buffer, which must outlive the source. */
+FA_API fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size);
+
+/* Fault injection: wraps `inner` and answers FA_BACKEND_FAIL by rule. */
+typedef enum fa_fail_mode {
+    FA_FAIL_NEVER = 0,
+    FA_FAIL_EVERY_NTH,  /* requests n, 2n, 3n, ... fail */
+    FA_FAIL_NTH_ONCE,   /* request n fails, no other */
+    FA_FAIL_AFTER_BYTES /* any request that would take the bytes handed out past n */
+} fa_fail_mode;
+FA_API fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode, size_t n);
+/* Changes the rule (and restarts its count) of a failing source. */
+FA_API fa_error fa_source_failing_set(const fa_backend *b, fa_fail_mode mode, size_t n);
+
+typedef struct fa_source_info {
+    const char   *name;      /* "system", "mmap", "numa", "fixed", "failing" */
+    size_t        capacity;  /* the most it can hand out; 0: no limit of its own */
+    size_t        in_use;    /* bytes handed out and not given back */
+    uint64_t      requests;  /* allocate calls */
+    uint64_t      failures;  /* of which answered FA_BACKEND_FAIL */
+    fa_huge_pages huge;      /* huge pages in effect */
+    int           numa_node; /* node its memory is bound to; -1: not bound */
+} fa_source_info;
+
+/* For a source made above or the system backend; FA_ERR_INVALID for a
+ * backend of the caller's own. */
+FA_API fa_error fa_source_info_get(const fa_backend *b, fa_source_info *out);
+/* Releases a source made above (all-zero *b afterwards); others: no-op. */
+FA_API void fa_source_destroy(fa_backend *b);
+
 /* ---- the allocator ----------------------------------------------------- */
 
 typedef struct fa_alloc fa_alloc;

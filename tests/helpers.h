@@ -23,6 +23,7 @@ enum counting_mode {
 #define SIZE_LOG 64
 
 struct counting {
+    fa_backend inner;               /* where the memory comes from */
     _Atomic enum counting_mode mode;
     atomic_long fail_from;  /* fail every request numbered >= this (0: never) */
     atomic_long allocs;     /* requests answered OK with memory */
@@ -50,10 +51,9 @@ static fa_backend_result counting_allocate(void *ctx, size_t size, size_t align,
     case ANSWER_OK_NULL: *out = NULL; return FA_BACKEND_OK;
     default: break;
     }
-    fa_backend sys = fa_backend_system();
     size_t extra = mode == ANSWER_MISALIGNED ? align : 0;
     void *p;
-    if (sys.allocate(sys.ctx, size + extra, align, &p) != FA_BACKEND_OK)
+    if (c->inner.allocate(c->inner.ctx, size + extra, align, &p) != FA_BACKEND_OK)
         return FA_BACKEND_FAIL;
     atomic_fetch_add(&c->allocs, 1);
     atomic_fetch_add(&c->bytes_out, (long)size);
@@ -63,16 +63,55 @@ static fa_backend_result counting_allocate(void *ctx, size_t size, size_t align,
 
 static void counting_deallocate(void *ctx, void *ptr, size_t size, size_t align) {
     struct counting *c = (struct counting *)ctx;
-    fa_backend sys = fa_backend_system();
-    if (atomic_load(&c->mode) == ANSWER_MISALIGNED)
+    size_t extra = 0;
+    if (atomic_load(&c->mode) == ANSWER_MISALIGNED) {
         ptr = (char *)ptr - 8;
+        extra = align;
+    }
     atomic_fetch_add(&c->frees, 1);
     atomic_fetch_sub(&c->bytes_out, (long)size);
-    sys.deallocate(sys.ctx, ptr, size, align);
+    c->inner.deallocate(c->inner.ctx, ptr, size + extra, align);
+}
+
+/* The memory source under every test allocator: the system, or the one
+ * FA_TEST_SOURCE names (mmap, numa, fixed), so that whole suites run over
+ * each source. Made once per process and destroyed at exit. */
+static fa_backend test_source_backend;
+
+static void destroy_test_source(void) {
+    fa_source_destroy(&test_source_backend);
+}
+
+static void *test_fixed_buffer;
+
+static void free_test_fixed_buffer(void) {
+    free(test_fixed_buffer);
+}
+
+static inline fa_backend test_source(void) {
+    if (test_source_backend.allocate != NULL)
+        return test_source_backend;
+    const char *name = getenv("FA_TEST_SOURCE");
+    if (name != NULL && strcmp(name, "mmap") == 0) {
+        fa_source_mmap(&test_source_backend, (size_t)8 << 30, FA_HUGE_NONE);
+    } else if (name != NULL && strcmp(name, "numa") == 0) {
+        fa_source_numa(&test_source_backend, 0, (size_t)8 << 30);
+    } else if (name != NULL && strcmp(name, "fixed") == 0) {
+        size_t size = (size_t)512 << 20;
+        test_fixed_buffer = malloc(size);
+        atexit(free_test_fixed_buffer); /* runs after the source's destroy below */
+        fa_source_fixed(&test_source_backend, test_fixed_buffer, size);
+    } else {
+        test_source_backend = fa_backend_system();
+        return test_source_backend;
+    }
+    atexit(destroy_test_source);
+    return test_source_backend;
 }
 
 static inline fa_backend counting_backend(struct counting *c) {
     memset(c, 0, sizeof *c);
+    c->inner = test_source();
     fa_backend b = {c, counting_allocate, counting_deallocate};
     return b;
 }
