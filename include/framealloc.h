@@ -162,6 +162,8 @@ typedef struct fa_config {
     size_t   frame_chunk_first;  /* default 64 KiB, at least 4 KiB */
     size_t   frame_chunk_max;    /* default 1 MiB, at least frame_chunk_first */
     uint32_t frame_chunk_growth; /* default 2; 1 keeps every chunk the first size */
+    size_t   frame_chunk_align;  /* alignment of chunks from the backend: default 64,
+                                  * a power of two; 4096 for pages, 2 MiB for huge pages */
 
     /* Never aborts unless this is non-zero: then every error event is
      * followed by abort() once the callback has returned. */
@@ -172,8 +174,10 @@ typedef struct fa_config {
      * 1 keeps none. Each thread also keeps its first chunk between frames. */
     size_t chunk_cache_limit;
 
-    /* Bytes of empty pool slabs (64 KiB each) kept for reuse rather than
-     * given back to the backend. Default 1 MiB; 1 keeps none. */
+    /* Pool slabs: slab_size bytes each, aligned to their size (a power of two
+     * from 64 KiB to 1 MiB, default 64 KiB), and slab_reserve bytes of empty
+     * ones kept for reuse rather than given back (default 1 MiB; 1 keeps none). */
+    size_t slab_size;
     size_t slab_reserve;
 
     fa_backend backend; /* all-zero: the system allocator */

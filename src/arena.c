@@ -3,9 +3,9 @@
 
 #include "platform.h"
 
-/* Chunk bases are FA__CHUNK_ALIGN-aligned, so only larger alignments pad. */
+/* Chunk bases are FA__CHUNK_BASE_ALIGN-aligned, so only larger alignments pad. */
 static size_t padding_bound(size_t align) {
-    return align > FA__CHUNK_ALIGN ? align - FA__CHUNK_ALIGN : 0;
+    return align > FA__CHUNK_BASE_ALIGN ? align - FA__CHUNK_BASE_ALIGN : 0;
 }
 
 static void hold(struct fa_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
@@ -17,7 +17,7 @@ static void hold(struct fa_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
 
 static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, size_t size,
                              size_t align, size_t need) {
-    struct fa_chunk *c = fa__chunk_take(src, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_ALIGN));
+    struct fa_chunk *c = fa__chunk_take(src, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_BASE_ALIGN));
     if (c == NULL)
         return NULL;
     hold(ar, c, 1);

@@ -8,6 +8,7 @@ void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg) {
     src->first = cfg->frame_chunk_first;
     src->max = cfg->frame_chunk_max;
     src->growth = cfg->frame_chunk_growth;
+    src->align = cfg->frame_chunk_align;
     src->cache_limit = cfg->chunk_cache_limit;
     pthread_mutex_init(&src->lock, NULL);
     src->cache = NULL;
@@ -53,7 +54,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size) {
     if (c != NULL)
         return c;
     uint8_t from_system;
-    c = fa__backend_take(&src->backend, size, FA__CHUNK_ALIGN, &from_system);
+    c = fa__backend_take(&src->backend, size, src->align, &from_system);
     if (c == NULL)
         return NULL;
     c->size = size;
@@ -105,7 +106,7 @@ void fa__chunk_trim(struct fa_chunk_source *src) {
 void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list) {
     while (list != NULL) {
         struct fa_chunk *next = list->next;
-        fa__backend_give(&src->backend, list, list->size, FA__CHUNK_ALIGN, list->from_system);
+        fa__backend_give(&src->backend, list, list->size, src->align, list->from_system);
         list = next;
     }
 }

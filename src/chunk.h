@@ -18,9 +18,10 @@ struct fa_chunk {
     uint8_t  from_system;  /* a FALLBACK answer: the system served it */
 };
 
-/* Keeps the usable bytes of every chunk cache-line aligned. */
+/* Keeps the usable bytes of every chunk cache-line aligned (chunks are
+ * aligned to at least this, so their base is too). */
 #define FA__CHUNK_HEADER ((size_t)64)
-#define FA__CHUNK_ALIGN ((size_t)64)
+#define FA__CHUNK_BASE_ALIGN ((size_t)64)
 
 static inline uintptr_t fa__chunk_base(const struct fa_chunk *c) {
     return (uintptr_t)c + FA__CHUNK_HEADER;
@@ -33,6 +34,7 @@ struct fa_chunk_source {
     fa_backend backend;
     size_t     first, max; /* the growth curve, header included */
     uint32_t   growth;
+    size_t     align; /* of every chunk taken from the backend */
     size_t     cache_limit;
 
     pthread_mutex_t  lock; /* guards the cache; never held across a backend call */

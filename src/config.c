@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "platform.h"
 #include "backend.h"
 
 #define KIB ((size_t)1024)
@@ -18,7 +19,9 @@ void fa_config_init(fa_config *cfg) {
     cfg->frame_chunk_first = 64 * KIB;
     cfg->frame_chunk_max = 1 * MIB;
     cfg->frame_chunk_growth = 2;
+    cfg->frame_chunk_align = 64;
     cfg->chunk_cache_limit = 32 * MIB;
+    cfg->slab_size = 64 * KIB;
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
 }
@@ -49,6 +52,8 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(frame_chunk_max);
     DEFAULT_IF_ZERO(frame_chunk_growth);
     DEFAULT_IF_ZERO(chunk_cache_limit);
+    DEFAULT_IF_ZERO(frame_chunk_align);
+    DEFAULT_IF_ZERO(slab_size);
     DEFAULT_IF_ZERO(slab_reserve);
 #undef DEFAULT_IF_ZERO
     if ((out->backend.allocate == NULL) != (out->backend.deallocate == NULL))
@@ -61,5 +66,9 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frame_chunk_max is below frame_chunk_first");
     if (out->frame_chunk_max > SIZE_MAX / 4)
         return invalid(why, n, "frame_chunk_max is too large");
+    if (!fa__is_pow2(out->frame_chunk_align) || out->frame_chunk_align < 64 || out->frame_chunk_align > out->frame_chunk_max)
+        return invalid(why, n, "frame_chunk_align is not a power of two from 64 to frame_chunk_max");
+    if (!fa__is_pow2(out->slab_size) || out->slab_size < FA__SLAB_MIN || out->slab_size > FA__SLAB_MAX)
+        return invalid(why, n, "slab_size is not a power of two from 64 KiB to 1 MiB");
     return FA_OK;
 }

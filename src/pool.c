@@ -21,6 +21,7 @@ static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
 void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance) {
     pools->backend = cfg->backend;
     pools->instance = instance;
+    pools->slab_size = cfg->slab_size;
     pools->reserve = cfg->slab_reserve;
     /* Unpredictable enough that user data does not match it by accident. */
     struct timespec now;
@@ -35,9 +36,13 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
     pools->empty_count = 0;
 }
 
+static size_t pieces(const struct fa_pools *pools) {
+    return pools->slab_size / FA__SLAB_MIN;
+}
+
 static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
-    fa__slabmap_remove(s->entry);
-    fa__backend_give(&pools->backend, (void *)s->base, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
+    fa__slabmap_remove(s->entry, pieces(pools));
+    fa__backend_give(&pools->backend, (void *)s->base, pools->slab_size, pools->slab_size, s->from_system);
     free(s);
 }
 
@@ -81,17 +86,21 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
 
 /* Every block starts free and marked so: a free of a block never handed out
  * is then a double free, like any other. */
+/* Every map entry of the slab says the same. */
 static void set_owner(struct fa_slab *s, uintptr_t tag) {
-    __atomic_store_n(&s->entry->owner, tag, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < s->pieces; i++)
+        __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
 }
 
 static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t cookie) {
     s->cls = cls;
     s->shift = cls + 3;
-    s->entry->mask = ((uint32_t)1 << s->shift) - 1;
-    s->entry->cls = (uint16_t)cls;
-    s->entry->cap = (uint16_t)fa__pool_cache_cap(cls);
-    s->capacity = (uint32_t)(FA__SLAB_SIZE >> s->shift);
+    for (uint32_t i = 0; i < s->pieces; i++) {
+        s->entry[i].mask = ((uint32_t)1 << s->shift) - 1;
+        s->entry[i].cls = (uint16_t)cls;
+        s->entry[i].cap = (uint16_t)fa__pool_cache_cap(cls);
+    }
+    s->capacity = (uint32_t)((s->pieces * FA__SLAB_MIN) >> s->shift);
     s->in_use = 0;
     for (uint32_t i = 0; i < s->capacity; i++)
         *(uint64_t *)block_at(s, i) = cookie;
@@ -101,19 +110,23 @@ static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t co
 }
 
 static struct fa_slab *new_slab(struct fa_pools *pools) {
-    struct fa_slab *s = (struct fa_slab *)calloc(1, sizeof *s);
+    size_t words = pools->slab_size / 8 / 64; /* bits for the smallest class */
+    struct fa_slab *s = (struct fa_slab *)calloc(1, sizeof *s + 2 * words * sizeof(uint64_t));
     if (s == NULL)
         return NULL;
-    void *mem = fa__backend_take(&pools->backend, FA__SLAB_SIZE, FA__SLAB_SIZE, &s->from_system);
+    s->free_bits = (uint64_t *)(s + 1);
+    s->remote_bits = (_Atomic uint64_t *)(s->free_bits + words);
+    s->pieces = (uint32_t)pieces(pools);
+    void *mem = fa__backend_take(&pools->backend, pools->slab_size, pools->slab_size, &s->from_system);
     if (mem == NULL) {
         free(s);
         return NULL;
     }
     s->base = (uintptr_t)mem;
     s->instance = pools->instance;
-    s->entry = fa__slabmap_add(s->base, s);
+    s->entry = fa__slabmap_add(s->base, s->pieces, s);
     if (s->entry == NULL) {
-        fa__backend_give(&pools->backend, mem, FA__SLAB_SIZE, FA__SLAB_SIZE, s->from_system);
+        fa__backend_give(&pools->backend, mem, pools->slab_size, pools->slab_size, s->from_system);
         free(s);
         return NULL;
     }
@@ -219,7 +232,7 @@ static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
     s->next = pools->empty;
     pools->empty = s;
     pools->empty_count++;
-    while (pools->empty_count * FA__SLAB_SIZE > pools->reserve) {
+    while (pools->empty_count * pools->slab_size > pools->reserve) {
         struct fa_slab *e = pools->empty;
         pools->empty = e->next;
         pools->empty_count--;

@@ -10,24 +10,23 @@
 
 #include "slabmap.h"
 
-#define FA__SLAB_MAX_BLOCKS (FA__SLAB_SIZE / 8)
-#define FA__SLAB_BITMAP_WORDS (FA__SLAB_MAX_BLOCKS / 64)
-
 /* A slab's descriptor, out of the slab so that every byte of the slab is
  * blocks and a block's address alone says whether it is one. */
 struct fa_slab {
-    struct fa__slab_entry *entry; /* its slab map entry, which the inline free reads */
+    struct fa__slab_entry *entry; /* its first slab map entry, which the inline free reads */
     const void          *instance;
     uintptr_t            base;
     struct fa_slab      *next;     /* in the owner's class list, or a shared list */
     uint32_t             cls;
     uint32_t             shift;    /* log2 of the block size */
     uint32_t             capacity; /* blocks in the slab */
+    uint32_t             pieces;   /* slab map entries it has: its size / FA__SLAB_MIN */
     uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
                                     * remotely and not yet collected (owner only) */
     uint8_t              from_system;
-    uint64_t             free_bits[FA__SLAB_BITMAP_WORDS];          /* owner only */
-    _Atomic uint64_t     remote_bits[FA__SLAB_BITMAP_WORDS]; /* any thread sets */
+    uint64_t            *free_bits;   /* owner only */
+    _Atomic uint64_t    *remote_bits; /* any thread sets */
+    /* both bitmaps follow, sized for the smallest class */
 };
 
 /* One thread's pool state for one allocator. */
@@ -41,6 +40,7 @@ struct fa_pools {
     fa_backend  backend;
     const void *instance;
     uint64_t    cookie;
+    size_t      slab_size;
     size_t      reserve; /* bytes of empty slabs kept by fa_trim */
 
     struct {

@@ -36,7 +36,7 @@ void fa__slabmap_release(void) {
     pthread_mutex_unlock(&lock);
 }
 
-struct fa__slab_entry *fa__slabmap_add(uintptr_t base, void *slab) {
+struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab) {
     uintptr_t top = base >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= TOP_SIZE)
         return NULL; /* outside the 47-bit user space: the map cannot hold it */
@@ -48,13 +48,15 @@ struct fa__slab_entry *fa__slabmap_add(uintptr_t base, void *slab) {
             __atomic_store_n(&fa__slab_map[top], leaf, __ATOMIC_RELEASE);
     }
     struct fa__slab_entry *e = leaf != NULL ? &leaf[(base >> FA__SLAB_SHIFT) & (LEAF_SIZE - 1)] : NULL;
-    if (e != NULL)
-        __atomic_store_n(&e->slab, slab, __ATOMIC_RELEASE);
+    for (size_t i = 0; e != NULL && i < pieces; i++)
+        __atomic_store_n(&e[i].slab, slab, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&lock);
     return e;
 }
 
-void fa__slabmap_remove(struct fa__slab_entry *e) {
-    __atomic_store_n(&e->owner, 0, __ATOMIC_RELEASE);
-    __atomic_store_n(&e->slab, NULL, __ATOMIC_RELEASE);
+void fa__slabmap_remove(struct fa__slab_entry *e, size_t pieces) {
+    for (size_t i = 0; i < pieces; i++) {
+        __atomic_store_n(&e[i].owner, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&e[i].slab, NULL, __ATOMIC_RELEASE);
+    }
 }

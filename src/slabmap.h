@@ -7,18 +7,22 @@
 
 #include "framealloc.h"
 
-#define FA__SLAB_SIZE ((size_t)1 << FA__SLAB_SHIFT)
+/* The map's grain, the smallest slab; a larger one (up to FA__SLAB_MAX,
+ * aligned to its size) has one entry per FA__SLAB_MIN piece, all alike. */
+#define FA__SLAB_MIN ((size_t)1 << FA__SLAB_SHIFT)
+#define FA__SLAB_MAX ((size_t)1 << 20)
 
 /* Called once per allocator created / destroyed: the map exists while any
  * allocator does (the last one out frees its leaves). */
 void fa__slabmap_acquire(void);
 void fa__slabmap_release(void);
 
-/* The entry for the slab at `base` (FA__SLAB_SIZE-aligned), pointing to its
- * descriptor; the pool fills in the rest. NULL when a leaf could not be
- * allocated or the address is beyond the map (then nothing changed). */
-struct fa__slab_entry *fa__slabmap_add(uintptr_t base, void *slab);
-/* Clears an entry before its slab's memory goes back to the backend. */
-void fa__slabmap_remove(struct fa__slab_entry *e);
+/* The `pieces` consecutive entries for the slab at `base` (aligned to its
+ * size, so they lie in one leaf), pointing to its descriptor; the pool
+ * fills in the rest. NULL when a leaf could not be allocated or the address
+ * is beyond the map (then nothing changed). */
+struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab);
+/* Clears the entries before the slab's memory goes back to the backend. */
+void fa__slabmap_remove(struct fa__slab_entry *e, size_t pieces);
 
 #endif

@@ -17,6 +17,9 @@ static void config_init_fills_documented_defaults(void **state) {
     assert_int_equal(cfg.frame_chunk_first, 64 * 1024);
     assert_int_equal(cfg.frame_chunk_max, 1024 * 1024);
     assert_int_equal(cfg.frame_chunk_growth, 2);
+    assert_int_equal(cfg.frame_chunk_align, 64);
+    assert_int_equal(cfg.slab_size, 64 * 1024);
+    assert_int_equal(cfg.slab_reserve, 1024 * 1024);
     assert_int_equal(cfg.chunk_cache_limit, 32 * 1024 * 1024);
     assert_int_equal(cfg.abort_on_error, 0);
     assert_non_null(cfg.backend.allocate);
@@ -88,6 +91,18 @@ static void bad_configs_are_refused(void **state) {
     cfg = base;
     cfg.frame_chunk_max = SIZE_MAX;
     expect_invalid(cfg, 1);
+    size_t bad_aligns[] = {32, 96, 2 << 20}; /* below 64, not a power of two, above the max chunk */
+    for (int i = 0; i < 3; i++) {
+        cfg = base;
+        cfg.frame_chunk_align = bad_aligns[i];
+        expect_invalid(cfg, 1);
+    }
+    size_t bad_slabs[] = {32 << 10, 96 << 10, 2 << 20};
+    for (int i = 0; i < 3; i++) {
+        cfg = base;
+        cfg.slab_size = bad_slabs[i];
+        expect_invalid(cfg, 1);
+    }
 }
 
 static void destroy_null_and_twice(void **state) {

@@ -115,6 +115,22 @@ static void cache_limit_sends_the_rest_back(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+static void chunks_come_aligned_as_configured(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.frame_chunk_align = 4096;
+    fa_alloc *a = fa_create(&cfg);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    fill(a, 3 * MIB, 1000);
+    assert_non_null(fa_frame_alloc_aligned(a, 2 * MIB, 4096));
+    assert_int_equal(c.max_align, 4096);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
 static void rewind_across_chunks_releases_them(void **state) {
     struct fixture *f = (struct fixture *)*state;
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
@@ -246,6 +262,7 @@ int main(void) {
         ARENA_TEST(small_requests_leave_large_cached_chunks_alone),
         ARENA_TEST(thread_keeps_its_first_chunk_between_frames),
         cmocka_unit_test(cache_limit_sends_the_rest_back),
+        cmocka_unit_test(chunks_come_aligned_as_configured),
         ARENA_TEST(rewind_across_chunks_releases_them),
         ARENA_TEST(nested_marks_rewind_like_a_stack),
         ARENA_TEST(mark_before_any_chunk),

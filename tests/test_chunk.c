@@ -50,7 +50,7 @@ static void cache_gives_smallest_close_fit_then_backend(void **state) {
     struct fa_chunk *big = fa__chunk_take(&src, 512 * KIB);
     struct fa_chunk *small = fa__chunk_take(&src, 128 * KIB);
     assert_int_equal(c.allocs, 2);
-    assert_int_equal((uintptr_t)big % FA__CHUNK_ALIGN, 0);
+    assert_int_equal((uintptr_t)big % FA__CHUNK_BASE_ALIGN, 0);
     big->next = small;
     small->next = NULL;
     fa__chunk_give(&src, big);

@@ -299,6 +299,42 @@ static void trim_gives_empty_slabs_back(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+/* Slabs of 1 MiB: one slab map entry per 64 KiB of it, all alike. */
+static void larger_slabs(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.slab_size = 1 << 20;
+    cfg.slab_reserve = 1;
+    fa_alloc *a = fa_create(&cfg);
+    enum { N = 5000 };
+    static char *p[N];
+    for (int i = 0; i < N; i++) {
+        size_t size = (size_t)8 << (i % 10);
+        p[i] = (char *)fa_pool_alloc(a, size);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] % size, 0);
+        memset(p[i], 1, size);
+    }
+    assert_int_equal(c.sizes[0], 1 << 20);
+    assert_int_equal(c.max_align, 1 << 20);
+    assert_int_equal(fa_pool_free(a, p[7] + 8), FA_ERR_FOREIGN); /* mid-block, far into the slab */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(fa_pool_free(a, p[i]), FA_OK);
+    assert_int_equal(fa_pool_free(a, p[N - 1]), FA_ERR_DOUBLE_FREE);
+    struct remote r = {a, (void **)p, 1, FA_OK, FA_OK};
+    p[0] = (char *)fa_pool_alloc(a, 8);
+    pthread_t t;
+    pthread_create(&t, NULL, free_remotely, &r);
+    pthread_join(t, NULL);
+    assert_int_equal(r.first, FA_OK);
+    assert_int_equal(r.second, FA_ERR_DOUBLE_FREE);
+    assert_int_equal(fa_trim(a), FA_OK);
+    assert_int_equal(c.bytes_out, 0);
+    fa_destroy(a);
+}
+
 static void refusing_backend_is_nomem_and_recoverable(void **state) {
     struct fixture *f = (struct fixture *)*state;
     f->c.mode = ANSWER_FAIL;
@@ -347,6 +383,7 @@ int main(void) {
         POOL_TEST(ping_pong_memory_stays_bounded),
         POOL_TEST(thread_churn_with_live_blocks),
         cmocka_unit_test(trim_gives_empty_slabs_back),
+        cmocka_unit_test(larger_slabs),
         POOL_TEST(refusing_backend_is_nomem_and_recoverable),
         cmocka_unit_test(allocators_without_a_slot_have_pools_too),
     };
