@@ -144,6 +144,7 @@ FA_API fa_error fa_source_info_get(const fa_backend *b, fa_source_info *out);
 /* Releases a source made above (all-zero *b afterwards); others: no-op. */
 FA_API void fa_source_destroy(fa_backend *b);
 
+
 /* ---- the allocator ----------------------------------------------------- */
 
 typedef struct fa_alloc fa_alloc;
@@ -197,6 +198,23 @@ FA_API fa_alloc *fa_create(const fa_config *cfg);
  * (they must not use it again). NULL is a no-op; a pointer that is not a
  * live allocator (e.g. destroyed twice) is FA_ERR_INVALID and untouched. */
 FA_API void fa_destroy(fa_alloc *a);
+
+/* One allocator per NUMA node, each on a NUMA source bound to its node, and
+ * each thread handed the one of the node it runs on. On a machine with one
+ * node, or a library built without libnuma, the set has one allocator. */
+typedef struct fa_numa_set fa_numa_set;
+
+/* cfg as for fa_create (NULL: defaults; its backend is replaced per node);
+ * reserve: address space each node's source reserves (0: 4 GiB). */
+FA_API fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve);
+FA_API size_t fa_numa_set_count(const fa_numa_set *set);
+/* The allocator of node `node` (0 .. count - 1), NULL past the end. */
+FA_API fa_alloc *fa_numa_set_at(const fa_numa_set *set, size_t node);
+/* The allocator of the node the calling thread runs on now (threads that
+ * move between nodes should pin themselves, or keep the one they got). */
+FA_API fa_alloc *fa_numa_set_local(const fa_numa_set *set);
+/* Destroys every allocator of the set, then their sources. */
+FA_API void fa_numa_set_destroy(fa_numa_set *set);
 
 /* ---- frames ------------------------------------------------------------ */
 

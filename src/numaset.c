@@ -1,0 +1,94 @@
+/* The NUMA allocator set: one allocator per node over the public API. */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "framealloc.h"
+#include "event.h"
+
+#ifdef FA_HAVE_NUMA
+#include <numa.h>
+#endif
+
+struct fa_numa_set {
+    size_t      count;
+    fa_alloc  **allocs;
+    fa_backend *sources;
+};
+
+static size_t node_count(void) {
+#ifdef FA_HAVE_NUMA
+    if (numa_available() >= 0 && numa_num_configured_nodes() > 0)
+        return (size_t)numa_num_configured_nodes();
+#endif
+    return 1;
+}
+
+static size_t node_of_this_thread(size_t count) {
+#ifdef FA_HAVE_NUMA
+    int cpu = sched_getcpu();
+    int node = cpu >= 0 && numa_available() >= 0 ? numa_node_of_cpu(cpu) : 0;
+    if (node >= 0 && (size_t)node < count)
+        return (size_t)node;
+#endif
+    (void)count;
+    return 0;
+}
+
+void fa_numa_set_destroy(fa_numa_set *set) {
+    if (set == NULL)
+        return;
+    for (size_t i = 0; i < set->count; i++) {
+        fa_destroy(set->allocs[i]);
+        fa_source_destroy(&set->sources[i]);
+    }
+    free(set->allocs);
+    free(set->sources);
+    free(set);
+}
+
+fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve) {
+    fa_numa_set *set = (fa_numa_set *)calloc(1, sizeof *set);
+    size_t count = node_count();
+    if (set != NULL) {
+        set->allocs = (fa_alloc **)calloc(count, sizeof *set->allocs);
+        set->sources = (fa_backend *)calloc(count, sizeof *set->sources);
+    }
+    if (set == NULL || set->allocs == NULL || set->sources == NULL) {
+        fa_numa_set_destroy(set);
+        fa__report(NULL, FA_ERR_NOMEM, 0, "fa_numa_set_create: no memory for the set");
+        return NULL;
+    }
+    fa_config node_cfg;
+    fa_config_init(&node_cfg);
+    if (cfg != NULL)
+        node_cfg = *cfg;
+    for (; set->count < count; set->count++) {
+        size_t i = set->count;
+        if (fa_source_numa(&set->sources[i], (int)i, reserve) != FA_OK)
+            break;
+        node_cfg.backend = set->sources[i];
+        set->allocs[i] = fa_create(&node_cfg);
+        if (set->allocs[i] == NULL) {
+            fa_source_destroy(&set->sources[i]);
+            break;
+        }
+    }
+    if (set->count < count) { /* the source or fa_create reported why */
+        fa_numa_set_destroy(set);
+        return NULL;
+    }
+    return set;
+}
+
+size_t fa_numa_set_count(const fa_numa_set *set) {
+    return set != NULL ? set->count : 0;
+}
+
+fa_alloc *fa_numa_set_at(const fa_numa_set *set, size_t node) {
+    return set != NULL && node < set->count ? set->allocs[node] : NULL;
+}
+
+fa_alloc *fa_numa_set_local(const fa_numa_set *set) {
+    return set != NULL ? set->allocs[node_of_this_thread(set->count)] : NULL;
+}
