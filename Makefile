@@ -28,12 +28,16 @@ test: build
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
-# Figures, not tests: instruction counts and the pool benchmark against peers.
+# Figures, not tests: instruction counts, then every peer on every workload
+# (bench/run.py; the tables also go to build/bench-results.{md,json,svg}).
+PEER_DEPS := libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libapr1-dev libtalloc-dev python3 valgrind
+
 bench:
-	@tools/deps.sh $(TEST_DEPS) valgrind libmimalloc-dev
+	@tools/deps.sh $(TEST_DEPS) $(PEER_DEPS)
 	$(MAKE) build
 	tools/count-instructions.sh $(BUILD)
-	$(BUILD)/bench/pool_bench
+	python3 bench/run.py $(BUILD) --markdown $(BUILD)/bench-results.md \
+		--json $(BUILD)/bench-results.json --svg $(BUILD)/bench-results.svg
 	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/pool_bench prodcons "$$peer"; done
 
 # ---- the checks CI runs after `make test` (DESIGN §6) ----------------------

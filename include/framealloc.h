@@ -364,13 +364,15 @@ static inline size_t fa__natural_align(size_t size) {
     return m & (~m + 1);
 }
 
-/* align must be a power of two. One compare against the chunk limit; the
- * size guard folds away for constant sizes and sends 0 to the slow path. */
-static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align) {
+/* align must be a power of two. One compare against the chunk limit, and
+ * one guard: `guarded` (size - 1, or'ed with align - 1 where the alignment is
+ * the caller's) below FA__FAST_MAX keeps `cur + size` from wrapping and sends
+ * size 0 and alignment 0 to the slow path; it folds away for constants. */
+static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_t guarded) {
     struct fa__thread_tls *t = fa__tls_of(a);
     uintptr_t p = (t->cur + (align - 1)) & ~(uintptr_t)(align - 1);
     uintptr_t end = p + size;
-    if (FA__LIKELY(((size - 1) | (align - 1)) < FA__FAST_MAX && end <= t->limit)) {
+    if (FA__LIKELY(guarded < FA__FAST_MAX && end <= t->limit)) {
         t->cur = end;
         t->allocs++;
         return (void *)p;
@@ -379,12 +381,12 @@ static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align) {
 }
 
 static inline void *fa_frame_alloc(fa_alloc *a, size_t size) {
-    return fa__frame_bump(a, size, fa__natural_align(size));
+    return fa__frame_bump(a, size, fa__natural_align(size), size - 1); /* that align is <= 16 */
 }
 
 static inline void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align) {
     if (FA__LIKELY((align & (align - 1)) == 0))
-        return fa__frame_bump(a, size, align); /* align 0 fails the guard there */
+        return fa__frame_bump(a, size, align, (size - 1) | (align - 1)); /* align 0 fails the guard */
     return fa__frame_alloc_slow(a, size, align);
 }
 

@@ -23,6 +23,7 @@ static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, s
     hold(ar, c, 1);
     uintptr_t p = fa__align_up(fa__chunk_base(c), align);
     c->used = p + size - fa__chunk_base(c);
+    ar->closed += c->used;
     return (void *)p;
 }
 
@@ -43,8 +44,10 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     struct fa_chunk *c = fa__chunk_take(src, normal);
     if (c == NULL)
         return NULL;
-    if (ar->bump != NULL)
+    if (ar->bump != NULL) {
         ar->bump->used = t->cur - fa__chunk_base(ar->bump);
+        ar->closed += ar->bump->used;
+    }
     hold(ar, c, 0);
     ar->bump = c;
     ar->normal++;
@@ -52,11 +55,6 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     t->cur = p + size;
     t->limit = fa__chunk_end(c);
     return (void *)p;
-}
-
-void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t) {
-    t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
-    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
 }
 
 /* Unlinks every chunk taken at or after seq `from` into a list. */
@@ -76,13 +74,23 @@ static struct fa_chunk *unlink_from(struct fa_arena *ar, uint32_t from) {
     return released;
 }
 
-static void count_normal(struct fa_arena *ar) {
+/* After a rewind: the growth index and the closed bytes, from the list. */
+static void recount(struct fa_arena *ar) {
     ar->normal = 0;
-    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+    ar->closed = 0;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
         ar->normal += !c->dedicated;
+        ar->closed += c != ar->bump ? c->used : 0;
+    }
 }
 
 void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src) {
+    t->cur = 0;
+    t->limit = 0;
+    if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
+        ar->closed = 0; /* the usual small frame: one chunk, kept as it is */
+        return;
+    }
     struct fa_chunk *keep = NULL;
     for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
         if (!c->dedicated)
@@ -103,8 +111,7 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
     ar->bump = keep;
     ar->next_seq = keep != NULL;
     ar->normal = keep != NULL;
-    t->cur = 0;
-    t->limit = 0;
+    ar->closed = 0;
     if (released != NULL)
         fa__chunk_give(src, released);
 }
@@ -115,16 +122,10 @@ struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *
     ar->bump = NULL;
     ar->next_seq = 0;
     ar->normal = 0;
+    ar->closed = 0;
     t->cur = 0;
     t->limit = 0;
     return all;
-}
-
-size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
-    size_t used = 0;
-    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
-        used += c == ar->bump ? t->cur - fa__chunk_base(c) : c->used;
-    return used;
 }
 
 void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes) {
@@ -163,7 +164,7 @@ void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     ar->bump = (struct fa_chunk *)pos.chunk;
     t->cur = pos.cur;
     t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
-    count_normal(ar);
+    recount(ar);
     if (released != NULL)
         fa__chunk_give(src, released);
 }

@@ -11,6 +11,7 @@ struct fa_arena {
     struct fa_chunk *bump;     /* the normal chunk being bumped, or NULL */
     uint32_t         next_seq; /* seq of the next chunk taken; never reused in a frame */
     uint32_t         normal;   /* normal chunks held: the index on the growth curve */
+    size_t           closed;   /* bytes used in the chunks other than bump */
 };
 
 /* Slow path of a frame allocation (align a power of two, size and align
@@ -20,7 +21,10 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
                       size_t size, size_t align);
 
 /* Points the bump state at the chunk kept from the last frame (if any). */
-void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t);
+static inline void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t) {
+    t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
+    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+}
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
 void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src);
@@ -28,7 +32,9 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
 struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
 
 /* Bytes consumed in the frame so far, alignment padding included. */
-size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t);
+static inline size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
+    return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);
+}
 /* Chunks held and their size. */
 void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes);
 

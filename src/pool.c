@@ -133,8 +133,12 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
     return s;
 }
 
-/* Owner only: takes in the blocks other threads freed. */
+/* Owner only: takes in the blocks other threads freed. The flag is taken
+ * with an exchange, so a remote free either shows in this scan or leaves
+ * the flag set for the next one. */
 static void collect_slab(struct fa_slab *s) {
+    if (atomic_exchange_explicit(&s->remote_pending, 0, memory_order_acq_rel) == 0)
+        return;
     for (uint32_t w = 0; w < bitmap_words(s); w++) {
         if (atomic_load_explicit(&s->remote_bits[w], memory_order_relaxed) == 0)
             continue;
@@ -277,6 +281,7 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
     uint64_t bit = (uint64_t)1 << (i % 64);
     *(uint64_t *)p = cookie;
     uint64_t old = atomic_fetch_or_explicit(&s->remote_bits[i / 64], bit, memory_order_release);
+    atomic_store_explicit(&s->remote_pending, 1, memory_order_release);
     return (old & bit) != 0 ? FA_ERR_DOUBLE_FREE : FA_OK;
 }
 

@@ -24,6 +24,7 @@ struct fa_slab {
     uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
                                     * remotely and not yet collected (owner only) */
     uint8_t              from_system;
+    atomic_int           remote_pending; /* set after a remote bit: the owner need not scan without it */
     uint64_t            *free_bits;   /* owner only */
     _Atomic uint64_t    *remote_bits; /* any thread sets */
     /* both bitmaps follow, sized for the smallest class */

@@ -97,17 +97,12 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     return chunks;
 }
 
-struct fa_thread *fa__thread_find(const struct fa_threads *set) {
-    if (set->slot < FA__SLOTS)
-        return (struct fa_thread *)fa__tls[set->slot].thread;
+struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set) {
     return (struct fa_thread *)pthread_getspecific(set->key);
 }
 
-struct fa_thread *fa__thread_attach(struct fa_threads *set) {
-    struct fa_thread *th = fa__thread_find(set);
-    if (th != NULL)
-        return th;
-    th = (struct fa_thread *)calloc(1, sizeof *th);
+struct fa_thread *fa__thread_create(struct fa_threads *set) {
+    struct fa_thread *th = (struct fa_thread *)calloc(1, sizeof *th);
     if (th == NULL)
         return NULL;
     th->set = set;

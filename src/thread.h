@@ -48,9 +48,20 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
  * all their chunks as one list, for the caller to give back. */
 struct fa_chunk *fa__threads_close(struct fa_threads *set);
 
+struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set);
+
 /* The calling thread's state, or NULL before its first use. */
-struct fa_thread *fa__thread_find(const struct fa_threads *set);
+static inline struct fa_thread *fa__thread_find(const struct fa_threads *set) {
+    if (set->slot < FA__SLOTS)
+        return (struct fa_thread *)fa__tls[set->slot].thread;
+    return fa__thread_find_keyed(set);
+}
+struct fa_thread *fa__thread_create(struct fa_threads *set);
+
 /* The same, created on first use; NULL when out of memory. */
-struct fa_thread *fa__thread_attach(struct fa_threads *set);
+static inline struct fa_thread *fa__thread_attach(struct fa_threads *set) {
+    struct fa_thread *th = fa__thread_find(set);
+    return th != NULL ? th : fa__thread_create(set);
+}
 
 #endif

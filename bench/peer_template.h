@@ -1,0 +1,140 @@
+/* The workload loops, instantiated once per peer so that every peer's
+ * allocation call is as direct (and as inlinable) as the peer allows: no
+ * function pointer in any timed loop. Expects PEER (an identifier), PEER_NAME,
+ * and the peer's PEER_is_arena, PEER_create, _destroy, _begin, _alloc,
+ * _free, _end, _consumed and _usable (see bench.c). */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define P(fn) CAT(PEER, fn)
+
+/* One frame of a workload: allocate every group (touching each block, as a
+ * program would), then release: a frame reset for arenas, a free of every
+ * block for the others. */
+static void P(_one_frame)(void *st, const struct workload *w, void **kept, struct tally *t) {
+    size_t n = 0;
+    P(_begin)(st);
+    for (uint32_t i = 0; i < w->allocs; i++) {
+        const struct request *r = &w->requests[i];
+        char *p = (char *)P(_alloc)(st, r->size);
+        p[0] = (char)i;
+        if (t != NULL) {
+            t->requested += r->size;
+            t->usable += P(_usable)(p, r->size);
+        }
+        kept[n++] = p;
+    }
+    if (t != NULL)
+        t->consumed += P(_consumed)(st);
+    if (!P(_is_arena))
+        for (size_t i = 0; i < n; i++)
+            P(_free)(st, kept[i], w->requests[i].size);
+    P(_end)(st);
+}
+
+static void P(_frames)(const struct workload *w, long frames, struct result *out) {
+    void *st = P(_create)();
+    void **kept = (void **)malloc(w->allocs * sizeof *kept);
+    for (int i = 0; i < 3; i++) /* warm: chunks, caches, pages */
+        P(_one_frame)(st, w, kept, NULL);
+    struct tally t = {0, 0, 0};
+    P(_one_frame)(st, w, kept, &t); /* waste, measured on one frame */
+    double start = now_ns();
+    for (long f = 0; f < frames; f++)
+        P(_one_frame)(st, w, kept, NULL);
+    out->ns_per_op = (now_ns() - start) / ((double)frames * w->allocs);
+    out->waste = waste_of(&t);
+    free(kept);
+    P(_destroy)(st);
+}
+
+/* begin + end of a frame with nothing in it. */
+static void P(_empty)(const struct workload *w, long frames, struct result *out) {
+    (void)w;
+    void *st = P(_create)();
+    P(_begin)(st);
+    P(_end)(st);
+    double start = now_ns();
+    for (long f = 0; f < frames; f++) {
+        P(_begin)(st);
+        P(_end)(st);
+    }
+    out->ns_per_op = (now_ns() - start) / (double)frames;
+    out->waste = -1;
+    P(_destroy)(st);
+}
+
+/* 10,000 live objects of 16..1024 B; each op frees a random one and
+ * allocates a new one in its place. General-purpose peers only. */
+static void P(_churn)(const struct workload *w, long ops, struct result *out) {
+    (void)w;
+    void *st = P(_create)();
+    static void *live[CHURN_LIVE];
+    static size_t sizes[CHURN_LIVE];
+    uint64_t rng = 42;
+    for (int i = 0; i < CHURN_LIVE; i++) {
+        sizes[i] = 16 + (size_t)(next_random(&rng) % 1009);
+        live[i] = P(_alloc)(st, sizes[i]);
+    }
+    double start = now_ns();
+    for (long i = 0; i < ops; i++) {
+        uint64_t r = next_random(&rng);
+        size_t v = (size_t)(r % CHURN_LIVE);
+        P(_free)(st, live[v], sizes[v]);
+        sizes[v] = 16 + (size_t)((r >> 32) % 1009);
+        live[v] = P(_alloc)(st, sizes[v]);
+        *(volatile char *)live[v] = 1;
+    }
+    out->ns_per_op = (now_ns() - start) / (2.0 * (double)ops);
+    out->waste = -1;
+    for (int i = 0; i < CHURN_LIVE; i++)
+        P(_free)(st, live[i], sizes[i]);
+    P(_destroy)(st);
+}
+
+/* Persistent workers, each running its own frames of the workload between
+ * one start and one stop barrier: nothing per frame but the frames. */
+struct P(_worker) {
+    const struct workload *w;
+    long                   frames;
+    pthread_barrier_t     *start, *stop;
+};
+
+static void *P(_work)(void *arg) {
+    struct P(_worker) *wk = (struct P(_worker) *)arg;
+    void *st = P(_create)();
+    void **kept = (void **)malloc(wk->w->allocs * sizeof *kept);
+    P(_one_frame)(st, wk->w, kept, NULL);
+    pthread_barrier_wait(wk->start);
+    for (long f = 0; f < wk->frames; f++)
+        P(_one_frame)(st, wk->w, kept, NULL);
+    pthread_barrier_wait(wk->stop);
+    free(kept);
+    P(_destroy)(st);
+    return NULL;
+}
+
+/* ns per allocation of the whole machine's throughput with `threads` workers. */
+static double P(_threads)(const struct workload *w, long frames, int threads) {
+    pthread_barrier_t start, stop;
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&stop, NULL, (unsigned)threads + 1);
+    struct P(_worker) wk = {w, frames, &start, &stop};
+    pthread_t tid[MAX_THREADS];
+    for (int i = 0; i < threads; i++)
+        pthread_create(&tid[i], NULL, P(_work), &wk);
+    pthread_barrier_wait(&start);
+    double begin = now_ns();
+    pthread_barrier_wait(&stop);
+    double ns = (now_ns() - begin) / ((double)frames * w->allocs * threads);
+    for (int i = 0; i < threads; i++)
+        pthread_join(tid[i], NULL);
+    pthread_barrier_destroy(&start);
+    pthread_barrier_destroy(&stop);
+    return ns;
+}
+
+static const struct peer P(_peer) = {PEER_NAME, P(_is_arena), P(_frames), P(_empty), P(_churn), P(_threads)};
+
+#undef P
+#undef PEER
+#undef PEER_NAME
