@@ -130,9 +130,10 @@ def svg(results):
     colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
               "#a6761d", "#666666", "#1f78b4", "#b2df8a", "#fb9a99", "#cab2d6", "#ff7f00"]
     bar, gap, left, width = 9, 14, 170, 560
-    lo = math.log10(min(r["ns_median"] for r in results) / 1.5)
+    floor = 0.1  # an empty frame of the ideal bump measures ~0 ns; bars start here
+    lo = math.log10(floor)
     hi = math.log10(max(r["ns_median"] for r in results) * 1.5)
-    x = lambda v: left + (math.log10(v) - lo) / (hi - lo) * width
+    x = lambda v: left + (math.log10(max(v, floor)) - lo) / (hi - lo) * width
     parts, y = [], 30
     for w in workloads:
         rows = [r for r in results if r["workload"] == w]
