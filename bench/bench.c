@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "framealloc.h"
+#include "ideal.h"
 
 #ifndef BENCH_MALLOC_NAME
 #define BENCH_FULL 1
@@ -88,35 +89,23 @@ struct peer {
     double (*threads)(const struct workload *w, long frames, int threads);
 };
 
-/* ---- the ideal references: what a bump pointer and a size-class pool cost
- *      with no checks, no threads and no growth ------------------------------ */
+/* ---- the ideal references (ideal.h) ------------------------------------- */
 
-struct ideal {
-    char     *base;
-    uintptr_t cur, limit;
-};
 enum { ideal_is_arena = 1 };
 static void *ideal_create(void) {
-    struct ideal *s = (struct ideal *)aligned_alloc(64, 64); /* a line of its own: no false sharing */
-    s->base = (char *)malloc(ARENA_BYTES);
-    s->cur = (uintptr_t)s->base;
-    s->limit = s->cur + ARENA_BYTES;
+    struct ideal_bump *s = (struct ideal_bump *)aligned_alloc(64, 64); /* a line of its own */
+    ideal_bump_init(s, ARENA_BYTES);
     return s;
 }
 static void ideal_destroy(void *st) {
-    free(((struct ideal *)st)->base);
+    free(((struct ideal_bump *)st)->base);
     free(st);
 }
 static void ideal_begin(void *st) {
-    ((struct ideal *)st)->cur = (uintptr_t)((struct ideal *)st)->base;
+    ((struct ideal_bump *)st)->cur = (uintptr_t)((struct ideal_bump *)st)->base;
 }
 static inline void *ideal_alloc(void *st, size_t size) {
-    struct ideal *s = (struct ideal *)st;
-    uintptr_t p = (s->cur + 15) & ~(uintptr_t)15;
-    if (p + size > s->limit)
-        return NULL;
-    s->cur = p + size;
-    return (void *)p;
+    return ideal_bump_alloc((struct ideal_bump *)st, size);
 }
 static void ideal_free(void *st, void *p, size_t size) {
     (void)st, (void)p, (void)size;
@@ -125,7 +114,7 @@ static void ideal_end(void *st) {
     (void)st;
 }
 static size_t ideal_consumed(void *st) {
-    return ((struct ideal *)st)->cur - (uintptr_t)((struct ideal *)st)->base;
+    return ((struct ideal_bump *)st)->cur - (uintptr_t)((struct ideal_bump *)st)->base;
 }
 static size_t ideal_usable(void *p, size_t size) {
     (void)p, (void)size;
@@ -133,6 +122,36 @@ static size_t ideal_usable(void *p, size_t size) {
 }
 #define PEER ideal
 #define PEER_NAME "ideal bump"
+#include "peer_template.h"
+
+enum { ipool_is_arena = 0 };
+static void *ipool_create(void) {
+    struct ideal_pool *s = (struct ideal_pool *)aligned_alloc(64, 128);
+    ideal_pool_init(s, ARENA_BYTES);
+    return s;
+}
+static void ipool_destroy(void *st) {
+    free(((struct ideal_pool *)st)->base);
+    free(st);
+}
+#define ipool_begin ideal_end
+#define ipool_end ideal_end
+static inline void *ipool_alloc(void *st, size_t size) {
+    return ideal_pool_alloc((struct ideal_pool *)st, size);
+}
+static inline void ipool_free(void *st, void *p, size_t size) {
+    ideal_pool_free((struct ideal_pool *)st, p, size);
+}
+static size_t ipool_consumed(void *st) {
+    (void)st;
+    return 0;
+}
+static size_t ipool_usable(void *p, size_t size) {
+    (void)p;
+    return size <= 4096 ? (size_t)8 << ideal_pool_class(size) : size;
+}
+#define PEER ipool
+#define PEER_NAME "ideal pool"
 #include "peer_template.h"
 
 /* ---- framealloc --------------------------------------------------------- */
@@ -168,8 +187,6 @@ static size_t faf_consumed(void *st) {
 #define PEER_NAME "framealloc frame"
 #include "peer_template.h"
 
-#define BLOCK_SIZE_OF_CLASS(size) ((size) <= 8 ? (size_t)8 : (size_t)1 << (64 - __builtin_clzll((size) - 1)))
-
 enum { fap_is_arena = 0 };
 #define fap_create faf_create
 #define fap_destroy faf_destroy
@@ -188,10 +205,7 @@ static size_t fap_consumed(void *st) {
     (void)st;
     return 0;
 }
-static size_t fap_usable(void *p, size_t size) {
-    (void)p;
-    return size <= FA__POOL_MAX ? BLOCK_SIZE_OF_CLASS(size) : size;
-}
+#define fap_usable ipool_usable
 #define PEER fap
 #define PEER_NAME "framealloc pool"
 #include "peer_template.h"
@@ -379,7 +393,7 @@ static void *talp_create(void) {
 #endif /* BENCH_FULL */
 
 static const struct peer *const peers[] = {
-    &ideal_peer, &faf_peer, &fap_peer, &sys_peer,
+    &ideal_peer, &ipool_peer, &faf_peer, &fap_peer, &sys_peer,
 #ifdef BENCH_FULL
     &mim_peer,   &mih_peer, &ob_peer,  &apr_peer, &tal_peer, &talp_peer,
 #endif

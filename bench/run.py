@@ -47,11 +47,9 @@ def collect(build, reps, scale):
     for name in BINARIES:
         path = os.path.join(build, "bench", name)
         if os.access(path, os.X_OK):
-            # the malloc-replacing binaries add only their malloc peer
-            peers = peers_of(path) if name == "bench" else [p for p in peers_of(path)
-                                                             if p not in ("ideal bump", "framealloc frame",
-                                                                          "framealloc pool")]
-            jobs += [(path, peer) for peer in peers]
+            # the malloc-replacing binaries add only the peer the main one lacks
+            known = {peer for _, peer in jobs}
+            jobs += [(path, peer) for peer in peers_of(path) if peer not in known]
     if not jobs:
         sys.exit(f"no benchmark binaries under {build}/bench: build with `make bench`")
     samples, ratios, waste, rss, order = {}, {}, {}, {}, []

@@ -17,18 +17,18 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-instructions() { # probe rounds
+instructions() { # probe rounds [mode]
     out=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file="$out" "$1" "$2" >/dev/null 2>&1
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>&1
     callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
     rm -f "$out"
 }
 
 status=0
-measure() { # probe what limit
+measure() { # probe what limit [mode]
     probe="$build/bench/$1"
     [ -x "$probe" ] || { echo "no $probe: run 'make' first" >&2; exit 2; }
-    per=$(awk -v a="$(instructions "$probe" 550)" -v b="$(instructions "$probe" 50)" \
+    per=$(awk -v a="$(instructions "$probe" 550 ${4:-})" -v b="$(instructions "$probe" 50 ${4:-})" \
         'BEGIN { printf "%.2f", (a - b) / 500000 }')
     echo "$2: $per instructions (1000 x 64 B, gcc -O2, static library)"
     if [ -n "$3" ] && awk -v p="$per" -v m="$3" 'BEGIN { exit !(p > m) }'; then
@@ -38,4 +38,6 @@ measure() { # probe what limit
 }
 measure instr_frame "fa_frame_alloc, per allocation" "$max_frame"
 measure instr_pool "fa_pool_alloc + fa_pool_free, per pair" "$max_pool"
+measure instr_ideal "reference: ideal bump, per allocation" "" bump
+measure instr_ideal "reference: ideal size-class pool, per pair" "" pool
 exit $status
