@@ -396,9 +396,9 @@ static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_
     return fa_frame_alloc_aligned(a, count * size, align);
 }
 
-/* Pool slabs are 64 KiB, aligned to their size. A two-level map, filled only
- * by the library, answers "which slab holds this address" without touching
- * the address: the top level covers the 47-bit user address space in 4 GiB
+/* Pool slabs are 64 KiB or larger, aligned to their size. A two-level map,
+ * filled only by the library, answers "which slab holds this address"
+ * without touching the address (one entry per 64 KiB): the top level covers the 47-bit user address space in 4 GiB
  * steps (empty steps share one all-NULL leaf), a leaf covers one step. */
 #define FA__SLAB_SHIFT 16
 #define FA__MAP_LEAF_BITS 16
