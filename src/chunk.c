@@ -79,10 +79,9 @@ void fa__chunk_stash(struct fa_chunk_source *src, struct fa_chunk *list) {
     pthread_mutex_unlock(&src->lock);
 }
 
-void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list) {
+struct fa_chunk *fa__chunk_excess(struct fa_chunk_source *src) {
     struct fa_chunk *excess = NULL;
     pthread_mutex_lock(&src->lock);
-    push_list(src, list);
     while (src->cache_bytes > src->cache_limit) {
         struct fa_chunk *c = src->cache;
         src->cache = c->next;
@@ -91,7 +90,12 @@ void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list) {
         excess = c;
     }
     pthread_mutex_unlock(&src->lock);
-    fa__chunk_free_list(src, excess);
+    return excess;
+}
+
+void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list) {
+    fa__chunk_stash(src, list);
+    fa__chunk_free_list(src, fa__chunk_excess(src));
 }
 
 void fa__chunk_trim(struct fa_chunk_source *src) {

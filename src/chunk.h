@@ -56,8 +56,10 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size);
  * backend (outside the lock). */
 void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list);
 /* Puts a list in the cache with no backend call, even over the limit (for
- * callers that hold a lock); the next fa__chunk_give trims it. */
+ * callers that hold a lock); fa__chunk_excess takes the excess back out. */
 void fa__chunk_stash(struct fa_chunk_source *src, struct fa_chunk *list);
+/* Takes out the cached chunks beyond the limit, for the caller to free. */
+struct fa_chunk *fa__chunk_excess(struct fa_chunk_source *src);
 /* Gives every cached chunk back to the backend. */
 void fa__chunk_trim(struct fa_chunk_source *src);
 /* Gives a list straight back to the backend. */

@@ -46,7 +46,7 @@ static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
     free(s);
 }
 
-static void release_list(struct fa_pools *pools, struct fa_slab *list) {
+void fa__pool_release(struct fa_pools *pools, struct fa_slab *list) {
     while (list != NULL) {
         struct fa_slab *next = list->next;
         release_slab(pools, list);
@@ -56,10 +56,10 @@ static void release_list(struct fa_pools *pools, struct fa_slab *list) {
 
 void fa__pools_fini(struct fa_pools *pools) {
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        release_list(pools, pools->cls[c].abandoned);
+        fa__pool_release(pools, pools->cls[c].abandoned);
         pthread_mutex_destroy(&pools->cls[c].lock);
     }
-    release_list(pools, pools->empty);
+    fa__pool_release(pools, pools->empty);
     pthread_mutex_destroy(&pools->empty_lock);
 }
 
@@ -227,15 +227,9 @@ static void return_block(void *p) {
     s->in_use--;
 }
 
-/* Puts a slab with no live block on the shared empty list; what is beyond
- * the reserve goes back to the backend (outside the lock). */
-static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
-    set_owner(s, NOBODY);
+struct fa_slab *fa__pool_excess(struct fa_pools *pools) {
     struct fa_slab *excess = NULL;
     pthread_mutex_lock(&pools->empty_lock);
-    s->next = pools->empty;
-    pools->empty = s;
-    pools->empty_count++;
     while (pools->empty_count * pools->slab_size > pools->reserve) {
         struct fa_slab *e = pools->empty;
         pools->empty = e->next;
@@ -244,7 +238,19 @@ static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
         excess = e;
     }
     pthread_mutex_unlock(&pools->empty_lock);
-    release_list(pools, excess);
+    return excess;
+}
+
+/* Puts a slab with no live block on the shared empty list; what is beyond
+ * the reserve goes back to the backend (outside the lock). */
+static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
+    set_owner(s, NOBODY);
+    pthread_mutex_lock(&pools->empty_lock);
+    s->next = pools->empty;
+    pools->empty = s;
+    pools->empty_count++;
+    pthread_mutex_unlock(&pools->empty_lock);
+    fa__pool_release(pools, fa__pool_excess(pools));
 }
 
 /* Gives the class's empty slabs to the shared list, keeping `keep` of them. */

@@ -76,6 +76,10 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie);
  * and the slabs to the shared lists. No backend call, so callable under a
  * lock. */
 void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+/* Takes out the empty slabs beyond the reserve, for fa__pool_release. */
+struct fa_slab *fa__pool_excess(struct fa_pools *pools);
+/* Gives a list of slabs back to the backend. */
+void fa__pool_release(struct fa_pools *pools, struct fa_slab *list);
 /* fa_trim's part (t NULL: a thread that never used the allocator): the
  * caller's cache back to its slabs, its empty slabs and
  * the abandoned ones that emptied to the shared list, and empty slabs beyond

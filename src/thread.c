@@ -1,6 +1,7 @@
 /* Per-thread state, the fast-path slots and thread exit. */
 #include "thread.h"
 
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +52,48 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     free(th);
 }
 
-/* The thread is exiting: its chunks go to each allocator's cache and its
- * slabs to the allocator's shared lists (no backend call under the lock; both
- * are trimmed at their next release). */
+/* What an exiting thread gives back to one allocator's backend once it has
+ * let go of the registry lock. */
+struct exit_release {
+    struct fa_threads   *set;
+    struct fa_chunk     *chunks;
+    struct fa_slab      *slabs;
+    struct exit_release *next;
+};
+
+/* The thread is exiting: under the lock, its chunks go to each allocator's
+ * cache and its slabs to the allocator's shared lists, and what is beyond
+ * their limits is taken out; after it, that goes back to the backend. The
+ * allocator's `exiting` count keeps fa_destroy from finishing (and the
+ * backend from being torn down) in between. */
 static void on_thread_exit(void *unused) {
     (void)unused;
+    struct exit_release *releases = NULL;
     pthread_mutex_lock(&registry);
     while (my_states != NULL) {
         struct fa_thread *th = THREAD_OF(my_states, in_os_thread);
-        struct fa_chunk_source *src = th->set->chunks;
-        if (th->set->slot == FA__SLOTS)
-            pthread_setspecific(th->set->key, NULL);
+        struct fa_threads *set = th->set;
+        if (set->slot == FA__SLOTS)
+            pthread_setspecific(set->key, NULL);
         struct fa_chunk *chunks = NULL;
         detach(th, &chunks);
-        fa__chunk_stash(src, chunks);
+        fa__chunk_stash(set->chunks, chunks);
+        struct exit_release *r = (struct exit_release *)malloc(sizeof *r);
+        if (r == NULL)
+            continue; /* the excess stays cached until the next trim */
+        *r = (struct exit_release){set, fa__chunk_excess(set->chunks), fa__pool_excess(set->pools), releases};
+        atomic_fetch_add_explicit(&set->exiting, 1, memory_order_relaxed);
+        releases = r;
     }
     pthread_mutex_unlock(&registry);
+    while (releases != NULL) {
+        struct exit_release *r = releases;
+        releases = r->next;
+        fa__chunk_free_list(r->set->chunks, r->chunks);
+        fa__pool_release(r->set->pools, r->slabs);
+        atomic_fetch_sub_explicit(&r->set->exiting, 1, memory_order_release);
+        free(r);
+    }
 }
 
 static void create_exit_key(void) {
@@ -81,6 +108,7 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
     set->list = NULL;
     set->chunks = chunks;
     set->pools = pools;
+    atomic_init(&set->exiting, 0);
     if (slot == FA__SLOTS && pthread_key_create(&set->key, NULL) != 0)
         return FA_ERR_NOMEM;
     return FA_OK;
@@ -92,6 +120,8 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     while (set->list != NULL)
         detach(THREAD_OF(set->list, in_set), &chunks);
     pthread_mutex_unlock(&registry);
+    while (atomic_load_explicit(&set->exiting, memory_order_acquire) != 0)
+        sched_yield(); /* an exiting thread is still giving memory back */
     if (set->slot == FA__SLOTS)
         pthread_key_delete(set->key);
     return chunks;

@@ -5,6 +5,7 @@
 #define FA_THREAD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "arena.h"
 #include "pool.h"
@@ -23,6 +24,7 @@ struct fa_threads {
     struct fa_node         *list;    /* the states, under the registry lock */
     struct fa_chunk_source *chunks;  /* where a thread's chunks go when it exits */
     struct fa_pools        *pools;   /* and its slabs */
+    atomic_int              exiting; /* threads giving memory back after their exit */
 };
 
 struct fa_thread {

@@ -127,6 +127,35 @@ static void thread_exit_reclaims_its_state(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+static void *pool_and_frames_then_exit(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    void *blocks[3000];
+    for (int i = 0; i < 3000; i++)
+        blocks[i] = fa_pool_alloc(a, 100);
+    for (int i = 0; i < 3000; i++)
+        fa_pool_free(a, blocks[i]);
+    one_frame(a);
+    return NULL;
+}
+
+/* With nothing to keep (no reserve, no chunk cache), an exiting thread gives
+ * everything back to the backend itself. */
+static void thread_exit_gives_back_beyond_the_limits(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.chunk_cache_limit = 1;
+    cfg.slab_reserve = 1;
+    fa_alloc *a = fa_create(&cfg);
+    pthread_t t;
+    pthread_create(&t, NULL, pool_and_frames_then_exit, a);
+    pthread_join(t, NULL);
+    assert_true(c.allocs > 3);
+    assert_int_equal(c.bytes_out, 0);
+    fa_destroy(a);
+}
+
 struct parked {
     fa_alloc       *a;
     pthread_mutex_t lock;
@@ -217,6 +246,7 @@ int main(void) {
         cmocka_unit_test(frames_on_four_threads_do_not_interfere),
         cmocka_unit_test(two_allocators_on_one_thread_are_isolated),
         cmocka_unit_test(thread_exit_reclaims_its_state),
+        cmocka_unit_test(thread_exit_gives_back_beyond_the_limits),
         cmocka_unit_test(destroy_reclaims_live_threads_state),
         cmocka_unit_test(slot_reuse_starts_threads_afresh),
     };
