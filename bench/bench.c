@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "framealloc.h"
 #include "ideal.h"
@@ -424,8 +425,7 @@ static const struct spec specs[] = {
     {"alignment 7/31/63 B", FRAME, 0, {1000, 1000, 1000}, {7, 31, 63}, 1},
     {"empty frame", EMPTY, 0, {0}, {0}, 0},
     {"pool churn", CHURN, 0, {0}, {0}, 0},
-    {"1 thread", THREADS, 1, {1000}, {64}, 0},
-    {"2 threads", THREADS, 2, {1000}, {64}, 0},
+    {"threads", THREADS, 0, {1000}, {64}, 0}, /* run with 1 .. nproc workers */
 };
 #define WORKLOAD_COUNT (sizeof specs / sizeof *specs)
 
@@ -511,12 +511,22 @@ int main(int argc, char **argv) {
     apr_initialize();
 #endif
     fa_shared = fa_create(NULL);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
     for (size_t i = 0; i < PEER_COUNT; i++) {
         if (only != NULL && strcmp(only, peers[i]->name) != 0)
             continue;
         for (size_t k = 0; k < WORKLOAD_COUNT; k++) {
             struct workload w = make_workload(&specs[k]);
-            measure(peers[i], &w, scale);
+            if (w.kind != THREADS)
+                measure(peers[i], &w, scale);
+            for (int n = 1; w.kind == THREADS && n <= workers; n++) {
+                char name[32];
+                snprintf(name, sizeof name, "%d thread%s", n, n > 1 ? "s" : "");
+                w.name = name;
+                w.threads = n;
+                measure(peers[i], &w, scale);
+            }
             free(w.requests);
         }
     }
