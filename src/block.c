@@ -10,7 +10,7 @@ static void *heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) 
         fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
         return NULL;
     }
-    if (size > SIZE_MAX / 2 || align > SIZE_MAX / 4) {
+    if (fa__cannot_be_met(size, align)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size,
                    align);
         return NULL;

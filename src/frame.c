@@ -6,10 +6,6 @@
 
 #include "alloc.h"
 
-/* Beyond these no request can be met: size + alignment + header would wrap. */
-#define MAX_REQUEST (SIZE_MAX / 2)
-#define MAX_ALIGN (SIZE_MAX / 4)
-
 fa_error fa_begin_frame(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_begin_frame");
@@ -72,7 +68,7 @@ void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
         fa__report(&a->sink, FA_ERR_INVALID, size, "fa_frame_alloc: alignment %zu is not a power of two", align);
         return NULL;
     }
-    if (size > MAX_REQUEST || align > MAX_ALIGN) {
+    if (fa__cannot_be_met(size, align)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_frame_alloc: %zu bytes aligned to %zu cannot be met",
                    size, align);
         return NULL;

@@ -85,8 +85,9 @@ fa_error fa__heap_give(struct fa_heap *h, void *p) {
     pthread_mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     uint8_t state = e != NULL ? e->state : EMPTY;
-    struct fa_heap_entry block = state == LIVE ? *e : (struct fa_heap_entry){0, 0, 0, EMPTY, 0};
-    if (state == LIVE) {
+    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0};
+    if (state == LIVE) { /* its size and source, for the give below the lock */
+        block = *e;
         e->state = FREED;
         h->live--;
     }

@@ -24,4 +24,10 @@ static inline int fa__is_pow2(size_t x) {
     return x != 0 && (x & (x - 1)) == 0;
 }
 
+/* A request no allocation can meet: size plus alignment plus a header would
+ * wrap around the address space. */
+static inline int fa__cannot_be_met(size_t size, size_t align) {
+    return size > SIZE_MAX / 2 || align > SIZE_MAX / 4;
+}
+
 #endif

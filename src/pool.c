@@ -137,8 +137,9 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
  * with an exchange, so a remote free either shows in this scan or leaves
  * the flag set for the next one. */
 static void collect_slab(struct fa_slab *s) {
-    if (atomic_exchange_explicit(&s->remote_pending, 0, memory_order_acq_rel) == 0)
-        return;
+    if (atomic_load_explicit(&s->remote_pending, memory_order_relaxed) == 0 ||
+        atomic_exchange_explicit(&s->remote_pending, 0, memory_order_acq_rel) == 0)
+        return; /* a plain load first: most slabs have nothing pending */
     for (uint32_t w = 0; w < bitmap_words(s); w++) {
         if (atomic_load_explicit(&s->remote_bits[w], memory_order_relaxed) == 0)
             continue;
