@@ -38,7 +38,7 @@ bench:
 	tools/count-instructions.sh $(BUILD)
 	python3 bench/run.py $(BUILD) --markdown $(BUILD)/bench-results.md \
 		--json $(BUILD)/bench-results.json --svg $(BUILD)/bench-results.svg
-	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/pool_bench prodcons "$$peer"; done
+	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/prodcons "$$peer"; done
 
 # ---- the checks CI runs after `make test` (DESIGN §6) ----------------------
 
