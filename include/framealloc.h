@@ -34,6 +34,19 @@ extern "C" {
 #define FA__MAX_ALIGN _Alignof(max_align_t)
 #endif
 
+/* FA_MINIMAL=1 (set by the FA_MINIMAL build option, and recorded in the
+ * installed pkg-config and CMake flags) leaves the counting out of the
+ * inline fast paths. A program built the other way round than its library
+ * still works; it only loses or wastes those counts. */
+#ifndef FA_MINIMAL
+#define FA_MINIMAL 0
+#endif
+#if FA_MINIMAL
+#define FA__TALLY(x) ((void)0)
+#else
+#define FA__TALLY(x) ((void)(x))
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define FA_API __attribute__((visibility("default")))
 #define FA__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -187,7 +200,25 @@ typedef struct fa_config {
      * while the library holds a lock. */
     void (*on_event)(void *user, const fa_event *ev);
     void *event_user;
+
+    /* What to leave out (FA_DISABLE_*, or'ed; 0: everything on). Building
+     * with -DFA_MINIMAL=1 (the FA_MINIMAL CMake option) also takes the
+     * counting out of the inline fast paths; docs/budgets-and-tags.md has
+     * the measured cost of each. */
+    uint32_t disable;
+    /* Frames of the creating thread kept in the history (default 120). */
+    uint32_t history_frames;
+    /* The per-thread-frame budget every thread starts with: bytes one
+     * frame of one thread may consume (0: none). fa_frame_budget_set
+     * changes it later. */
+    size_t frame_budget_soft;
+    size_t frame_budget_hard;
 } fa_config;
+
+#define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
+#define FA_DISABLE_TAGS 2u    /* pushes and pops are checked, everything is charged to the root */
+#define FA_DISABLE_BUDGETS 4u /* fa_budget_set and fa_frame_budget_set are FA_ERR_STATE */
+#define FA_DISABLE_ALL 7u
 
 /* Fills the defaults (size, version and every documented default). */
 FA_API void fa_config_init(fa_config *cfg);
@@ -259,6 +290,8 @@ typedef struct fa_mark {
     uintptr_t   fa__pos;
     uint32_t    fa__seq;
     uint32_t    fa__top;
+    size_t      fa__used;   /* frame bytes consumed at the mark */
+    uint64_t    fa__allocs; /* frame allocations made before it */
 } fa_mark;
 
 /* Outside a frame: FA_ERR_STATE and an empty mark that no rewind accepts. */
@@ -307,6 +340,155 @@ FA_API fa_error fa_heap_free(fa_alloc *a, void *p);
  * exiting thread's caches. */
 FA_API fa_error fa_trim(fa_alloc *a);
 
+/* ---- tags, budgets and statistics -------------------------------------- */
+/* docs/budgets-and-tags.md and docs/statistics.md are the guides. */
+
+#define FA_TAG_MAX 64      /* tag paths one allocator holds, the root included */
+#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once */
+#define FA_TAG_NAME_MAX 63 /* bytes in one name; names hold no '/' */
+
+/* Pushes a tag on the calling thread's stack for this allocator: until the
+ * matching pop, every frame, pool and heap allocation of this thread is
+ * charged to the path of the stack ("renderer/shadows"), and a free credits
+ * the path charged. The root path, "", holds what no tag covers. A new path
+ * is interned once; pushing a known one takes no lock. */
+FA_API fa_error fa_tag_push(fa_alloc *a, const char *name);
+/* FA_ERR_STATE when this thread has nothing pushed. */
+FA_API fa_error fa_tag_pop(fa_alloc *a);
+/* Limits on the bytes consumed (rounding and padding included) by a tag
+ * path and everything below it, or by all memory (tag NULL). Soft: one event
+ * (FA_OK) per crossing. Hard: allocations that would exceed it fail with
+ * FA_ERR_BUDGET, even between racing threads. 0 means no limit; frees, frame
+ * ends and rewinds give bytes back. Set budgets before the allocations they
+ * govern: a new budget starts from the live bytes of its path as the
+ * statistics last saw them. Other threads see a change at their next frame
+ * begin, tag push or pop, or pool or frame refill. */
+FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard);
+/* The same for each thread's frame (frame memory only), from each thread's
+ * next frame on. */
+FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
+
+/* Statistics. Every structure below is generated from one field list, which
+ * the JSON writer walks too (docs/statistics.json is its schema). Types:
+ * u64 is uint64_t, f64 is double, str is const char *. */
+#define FA_STATS_VERSION 1
+
+/* Per kind of memory (frame, pool, heap), per tag or in total. */
+#define FA_KIND_FIELDS(X)                                                            \
+    X(u64, allocations) /* allocation calls served */                                \
+    X(u64, frees)       /* blocks freed, or released by a frame end or rewind */     \
+    X(u64, bytes)       /* bytes consumed by all of them, padding included */        \
+    X(u64, live_bytes)  /* of which not given back yet */                            \
+    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap: highest live     \
+                         * bytes any snapshot has seen */
+#define FA_KINDS(X) X(frame) X(pool) X(heap)
+
+/* A budget: all zero when none is set. */
+#define FA_BUDGET_FIELDS(X)                                                          \
+    X(u64, soft)           /* limits; 0: none */                                     \
+    X(u64, hard)                                                                     \
+    X(u64, usage)          /* bytes it counts now (the frame budget: largest frame) */ \
+    X(u64, reserved)       /* usage plus headroom threads hold in batches */         \
+    X(u64, soft_crossings) /* warnings sent */                                       \
+    X(u64, refusals)       /* allocations refused with FA_ERR_BUDGET */
+
+/* Pool fragmentation per size class, as the owning threads last published. */
+#define FA_CLASS_FIELDS(X)                                                           \
+    X(u64, block_size)                                                               \
+    X(u64, slabs)         /* slabs of this class held, by threads and shared lists */ \
+    X(u64, blocks_in_use) /* handed out and not freed */                             \
+    X(u64, blocks_free)   /* in slabs and caches */                                  \
+    X(f64, occupancy)     /* blocks_in_use / all blocks; 0 without slabs */
+
+/* One tag path. */
+#define FA_TAG_FIELDS(X)                                                             \
+    X(str, path)   /* "" for the root */                                             \
+    X(u64, parent) /* index of the parent path; the root is its own parent */        \
+    X(u64, depth)  /* 0 for the root */
+
+/* The allocator as a whole. */
+#define FA_TOTAL_FIELDS(X)                                                           \
+    X(u64, frame_number)   /* fa_frame_number */                                     \
+    X(u64, threads)        /* threads with state in this allocator */                \
+    X(u64, backend_calls)  /* allocate and deallocate calls made */                  \
+    X(u64, backend_bytes)  /* bytes held from the backend now */                     \
+    X(u64, tag_count)      /* entries of tags[] in use */
+
+#define FA__T_u64 uint64_t
+#define FA__T_f64 double
+#define FA__T_str const char *
+#define FA__FIELD(type, name) FA__T_##type name;
+#define FA__KIND_MEMBER(name) fa_kind_stats name;
+
+typedef struct fa_kind_stats { FA_KIND_FIELDS(FA__FIELD) } fa_kind_stats;
+typedef struct fa_budget_stats { FA_BUDGET_FIELDS(FA__FIELD) } fa_budget_stats;
+typedef struct fa_class_stats { FA_CLASS_FIELDS(FA__FIELD) } fa_class_stats;
+
+typedef struct fa_tag_stats {
+    FA_TAG_FIELDS(FA__FIELD)
+    FA_KINDS(FA__KIND_MEMBER) /* what was charged to this path itself */
+    fa_budget_stats budget;   /* covers the path and everything below it */
+} fa_tag_stats;
+
+typedef struct fa_stats {
+    uint32_t size;    /* sizeof(fa_stats) as the caller compiled it; 0: this header's */
+    uint32_t version; /* FA_STATS_VERSION as the caller compiled it; 0: this header's */
+    FA_TOTAL_FIELDS(FA__FIELD)
+    fa_kind_stats   total;
+    FA_KINDS(FA__KIND_MEMBER)
+    fa_class_stats  classes[10]; /* 8, 16, ... 4096 bytes */
+    fa_budget_stats global_budget;
+    fa_budget_stats frame_budget;
+    fa_tag_stats    tags[FA_TAG_MAX];
+} fa_stats;
+
+/* Fills *out (whose size and version say what the caller compiled; zero
+ * them, or memset the struct, for this header's). Counts of other threads
+ * are as they last published them: at their frame begin and end, tag push
+ * and pop, and the slow paths; the calling thread's are exact. */
+FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
+
+/* The per-frame history: one record per frame of the creating thread (the
+ * thread whose frames fa_frame_number counts), the newest last. */
+#define FA_RECORD_FIELDS(X)                                                          \
+    X(u64, frame)          /* its fa_frame_number */                                 \
+    X(u64, duration_ns)    /* from fa_begin_frame to fa_end_frame */                 \
+    X(u64, allocations)    /* frame allocations in it */                             \
+    X(u64, bytes)          /* bytes they consumed */                                 \
+    X(u64, peak_bytes)     /* the frame's high-water mark (rewinds lower bytes) */   \
+    X(u64, chunks)         /* chunks the arena held at its end */                    \
+    X(u64, reserved_bytes) /* their capacity */                                      \
+    X(u64, backend_calls)  /* backend calls of the whole allocator during it */
+
+typedef struct fa_frame_record {
+    FA_RECORD_FIELDS(FA__FIELD)
+    uint64_t tag_bytes[FA_TAG_MAX]; /* bytes of the frame charged to each path */
+} fa_frame_record;
+
+/* Copies up to max records, oldest first, into out; returns how many. */
+FA_API size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max);
+
+/* The history summed up (the seed's generate_report). */
+#define FA_SUMMARY_FIELDS(X)                                                         \
+    X(u64, frames)            /* records summed */                                   \
+    X(f64, avg_frame_ns)                                                             \
+    X(f64, avg_allocations)                                                          \
+    X(f64, avg_bytes)                                                                \
+    X(u64, peak_bytes)        /* the largest peak_bytes */                           \
+    X(f64, efficiency)        /* bytes / reserved_bytes over the records: how much   \
+                               * of the chunks held frames really used */
+
+typedef struct fa_history_summary { FA_SUMMARY_FIELDS(FA__FIELD) } fa_history_summary;
+FA_API fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out);
+
+/* The snapshot as JSON (docs/statistics.md): totals, kinds, classes, tags,
+ * budgets and the history, with "version". The writer variant sends the text
+ * in pieces to write(), which returns 0 on success; a failed write stops the
+ * snapshot with FA_ERR_STATE, as does a FILE error. */
+typedef int (*fa_writer)(void *user, const char *text, size_t length);
+FA_API fa_error fa_write_json(fa_alloc *a, FILE *out);
+FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
+
 /* ======================================================================== *
  * PRIVATE: the layout the inline fast paths read. Not part of the API; it
  * changes between versions without notice. Do not use fa__ names directly.
@@ -325,6 +507,15 @@ FA_API fa_error fa_trim(fa_alloc *a);
  * refills and flushes move half a cache. Class c's cache is the slice
  * [c * FA__POOL_CACHE_STRIDE, + fa__pool_cache_cap(c)) of one array. */
 #define FA__POOL_CACHE_STRIDE 1024
+
+/* After the caches, two counters per class that the inline paths bump:
+ * blocks handed out (tally[cls]) and taken back (tally[FA__POOL_CLASSES +
+ * cls]); the owning thread folds them into its statistics. */
+#define FA__POOL_TALLY (FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE)
+
+static inline uint64_t *fa__pool_tally(void **cache) {
+    return (uint64_t *)(void *)(cache + FA__POOL_TALLY);
+}
 
 static inline unsigned fa__pool_cache_cap(unsigned cls) {
     return cls <= 3 ? 1024u : 8192u >> cls;
@@ -374,7 +565,7 @@ static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_
     uintptr_t end = p + size;
     if (FA__LIKELY(guarded < FA__FAST_MAX && end <= t->limit)) {
         t->cur = end;
-        t->allocs++;
+        FA__TALLY(t->allocs++);
         return (void *)p;
     }
     return fa__frame_alloc_slow(a, size, align);
@@ -438,11 +629,17 @@ static inline unsigned fa__pool_class(size_t size) {
 }
 
 /* The cache is a stack per class; the free marker is set on the way in and
- * cleared on the way out. Callers check count first. */
-static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls) {
+ * cleared on the way out. Callers check count first; `tally` says whether
+ * the block counts on the inline paths' counters (the root, no budget). The
+ * cache pointer is loaded once: the stores would make the compiler load it
+ * again. */
+static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls, int tally) {
+    void **cache = t->cache;
     unsigned n = t->count[cls] - 1u;
-    void *p = t->cache[cls * FA__POOL_CACHE_STRIDE + n];
+    void *p = cache[cls * FA__POOL_CACHE_STRIDE + n];
     t->count[cls] = (uint16_t)n;
+    if (tally)
+        FA__TALLY(fa__pool_tally(cache)[cls]++);
     *(uint64_t *)p = 0;
     return p;
 }
@@ -460,7 +657,7 @@ static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
     if (FA__LIKELY(size <= FA__POOL_MAX)) {
         unsigned cls = fa__pool_class(size);
         if (FA__LIKELY(t->count[cls] != 0))
-            return fa__pool_pop(t, cls);
+            return fa__pool_pop(t, cls, 1);
     }
     return fa__pool_alloc_slow(a, size);
 }
@@ -480,6 +677,7 @@ static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
             *(uint64_t *)p = cookie;
             cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
             t->count[cls] = (uint16_t)(n + 1);
+            FA__TALLY(fa__pool_tally(cache)[FA__POOL_CLASSES + cls]++);
             return FA_OK;
         }
     }

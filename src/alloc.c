@@ -49,8 +49,32 @@ static void unplace(fa_alloc *a, uint32_t slot) {
     pthread_mutex_unlock(&live_lock);
 }
 
+static struct fa_ledger *ledger_new(const fa_config *cfg) {
+    struct fa_ledger *l = (struct fa_ledger *)calloc(1, sizeof *l);
+    if (l == NULL)
+        return NULL;
+    if (!fa__history_init(&l->history, (cfg->disable & FA_DISABLE_STATS) ? 0 : cfg->history_frames)) {
+        free(l);
+        return NULL;
+    }
+    fa__tags_init(&l->tags);
+    fa__budgets_init(&l->budgets, cfg);
+    fa__tally_init(&l->retired);
+    pthread_mutex_init(&l->peaks_lock, NULL);
+    return l;
+}
+
+static void ledger_free(struct fa_ledger *l) {
+    fa__history_fini(&l->history);
+    pthread_mutex_destroy(&l->peaks_lock);
+    fa__budgets_fini(&l->budgets);
+    fa__tags_fini(&l->tags);
+    free(l);
+}
+
 /* Everything but the thread states, which fa__threads_close detached. */
 static void teardown(fa_alloc *a) {
+    ledger_free(a->ledger);
     fa__heap_fini(&a->heap);
     fa__pools_fini(&a->pools);
     fa__slabmap_release();
@@ -76,11 +100,18 @@ fa_alloc *fa_create(const fa_config *cfg) {
     }
     a->cfg = resolved;
     a->sink = sink;
-    fa__chunks_init(&a->chunks, &a->cfg);
-    fa__pools_init(&a->pools, &a->cfg, a);
-    fa__heap_init(&a->heap, &a->cfg);
+    a->ledger = ledger_new(&a->cfg);
+    if (a->ledger == NULL) {
+        unplace(a, slot);
+        fa__report(&sink, FA_ERR_NOMEM, sizeof *a->ledger, "fa_create: no memory for the allocator");
+        return NULL;
+    }
+    fa__chunks_init(&a->chunks, &a->cfg, &a->meter);
+    fa__pools_init(&a->pools, &a->cfg, a, &a->meter);
+    fa__heap_init(&a->heap, &a->cfg, &a->meter);
     fa__slabmap_acquire();
-    if (fa__threads_open(&a->threads, slot, &a->chunks, &a->pools) != FA_OK) {
+    if (fa__threads_open(&a->threads, slot, &a->chunks, &a->pools, &a->ledger->budgets,
+                         &a->ledger->retired) != FA_OK) {
         teardown(a);
         fa__report(&sink, FA_ERR_NOMEM, 0, "fa_create: no thread key left for another allocator");
         return NULL;

@@ -7,7 +7,18 @@
 
 #include "event.h"
 #include "heap.h"
+#include "history.h"
 #include "thread.h"
+
+/* Everything an allocator counts and limits, apart from its threads'. */
+struct fa_ledger {
+    struct fa_tags    tags;
+    struct fa_budgets budgets;
+    struct fa_tally   retired;    /* exited threads, and frees by threads without state */
+    pthread_mutex_t   peaks_lock; /* snapshots raise the peaks */
+    struct fa_peaks   peaks;
+    struct fa_history history;
+};
 
 struct fa_alloc {
     fa_config              cfg; /* resolved: every default filled in */
@@ -16,6 +27,8 @@ struct fa_alloc {
     struct fa_pools        pools;
     struct fa_heap         heap;
     struct fa_threads      threads;
+    struct fa_meter        meter;  /* all backend traffic */
+    struct fa_ledger      *ledger;
     _Atomic uint64_t       frames_begun; /* on the creating thread */
     struct fa_alloc       *next_live;    /* in the list of live allocators */
 };

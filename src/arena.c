@@ -27,14 +27,25 @@ static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, s
     return (void *)p;
 }
 
+/* Where the request goes in the chunk being bumped; 0 if it does not fit. */
+static uintptr_t fit(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
+    if (ar->bump == NULL)
+        return 0;
+    uintptr_t p = fa__align_up(t->cur, align), end = fa__chunk_end(ar->bump);
+    return p <= end && size <= end - p ? p : 0;
+}
+
+size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
+    uintptr_t p = fit(ar, t, size, align);
+    return p != 0 ? p + size - t->cur : size + padding_bound(align);
+}
+
 void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       size_t size, size_t align) {
-    if (ar->bump != NULL) { /* the fast path's guard may have sent a fitting request here */
-        uintptr_t p = fa__align_up(t->cur, align);
-        if (p <= t->limit && size <= t->limit - p) {
-            t->cur = p + size;
-            return (void *)p;
-        }
+    uintptr_t at = fit(ar, t, size, align); /* the fast path's guard or a budget may send one here */
+    if (at != 0) {
+        t->cur = at + size;
+        return (void *)at;
     }
     size_t need = size + padding_bound(align);
     size_t normal = fa__chunk_normal_size(src, ar->normal);

@@ -31,6 +31,15 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
 struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
 
+/* The end of the chunk being bumped: the fast path's limit when nothing
+ * else lowers it. */
+static inline uintptr_t fa__arena_end_of_bump(const struct fa_arena *ar) {
+    return ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+}
+/* Bytes a request will consume: exact when it fits the chunk being bumped,
+ * else the most a new chunk can add. */
+size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);
+
 /* Bytes consumed in the frame so far, alignment padding included. */
 static inline size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);

@@ -3,8 +3,9 @@
 
 static const fa_backend system_backend = {NULL, fa__system_allocate, fa__system_deallocate};
 
-void *fa__backend_take(const fa_backend *b, size_t size, size_t align, uint8_t *from_system) {
+void *fa__backend_take(const fa_backend *b, struct fa_meter *m, size_t size, size_t align, uint8_t *from_system) {
     void *p = NULL;
+    atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
     fa_backend_result r = b->allocate(b->ctx, size, align, &p);
     *from_system = r == FA_BACKEND_FALLBACK;
     if (*from_system) {
@@ -17,10 +18,14 @@ void *fa__backend_take(const fa_backend *b, size_t size, size_t align, uint8_t *
         b->deallocate(b->ctx, p, size, align); /* a backend bug: refuse it, leak nothing */
         return NULL;
     }
+    atomic_fetch_add_explicit(&m->bytes, size, memory_order_relaxed);
     return p;
 }
 
-void fa__backend_give(const fa_backend *b, void *p, size_t size, size_t align, uint8_t from_system) {
+void fa__backend_give(const fa_backend *b, struct fa_meter *m, void *p, size_t size, size_t align,
+                      uint8_t from_system) {
+    atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&m->bytes, size, memory_order_relaxed);
     const fa_backend *to = from_system ? &system_backend : b;
     to->deallocate(to->ctx, p, size, align);
 }

@@ -1,9 +1,16 @@
 /* Long-lived blocks: the out-of-line halves of fa_pool_alloc and
  * fa_pool_free, the heap path, and fa_trim. */
-#include "alloc.h"
+#include "charge.h"
 
 /* The heap path's block alignment for pool requests above the classes. */
 #define LARGE_POOL_ALIGN 64
+
+static struct fa_thread *attach(fa_alloc *a, size_t size, const char *fn) {
+    struct fa_thread *th = fa__thread_attach(&a->threads);
+    if (th == NULL)
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's state", fn);
+    return th;
+}
 
 static void *heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
     if (!fa__is_pow2(align)) {
@@ -15,19 +22,54 @@ static void *heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) 
                    align);
         return NULL;
     }
-    void *p = fa__heap_take(&a->heap, size != 0 ? size : 1, align);
-    if (p == NULL)
+    struct fa_thread *th = attach(a, size, fn);
+    size_t bytes = size != 0 ? size : 1;
+    if (th == NULL || fa__charge_block_take(a, th, bytes, size, fn) != FA_OK)
+        return NULL;
+    void *p = fa__heap_take(&a->heap, bytes, align, th->charge.tag);
+    if (p == NULL) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused %zu bytes", fn, size);
+        return NULL;
+    }
+    fa__charge_block(a, th, FA_KIND_HEAP, bytes);
     return p;
 }
 
 static fa_error heap_free(fa_alloc *a, void *p, const char *fn) {
-    fa_error e = fa__heap_give(&a->heap, p);
+    size_t size;
+    uint32_t tag;
+    fa_error e = fa__heap_give(&a->heap, p, &size, &tag);
     if (e == FA_ERR_DOUBLE_FREE)
         return fa__report(&a->sink, e, 0, "%s: %p was already freed", fn, p);
     if (e == FA_ERR_FOREIGN)
         return fa__report(&a->sink, e, 0, "%s: %p is not a block of this allocator", fn, p);
+    fa__charge_unblock(a, fa__thread_find(&a->threads), FA_KIND_HEAP, tag + 1, size);
     return e;
+}
+
+/* A block of class cls from the thread's cache (its pool state open),
+ * counted on the cache's counters unless it is `counted` on a path. */
+static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, int counted) {
+    struct fa__thread_tls *t = th->tls;
+    if (t->cache == NULL && !fa__pool_attach(&a->pools, &th->pool, t)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
+        return NULL;
+    }
+    if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, &th->pool, t, cls)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
+        return NULL;
+    }
+    return fa__pool_pop(t, cls, !counted);
+}
+
+/* The counting path's block: its path recorded in its slab. */
+static void *pool_take_counted(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size) {
+    void *p = pool_take(a, th, cls, size, 1);
+    if (p == NULL || fa__pool_mark(&a->pools, p, th->charge.tag))
+        return p;
+    fa__pool_push(th->tls, fa__slab_of((uintptr_t)p), p);
+    fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory to record the block's tag path");
+    return NULL;
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -37,22 +79,34 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
     }
     if (size > FA__POOL_MAX)
         return heap_alloc(a, size, LARGE_POOL_ALIGN, "fa_pool_alloc");
-    struct fa_thread *th = fa__thread_attach(&a->threads);
-    if (th == NULL) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's state");
+    struct fa_thread *th = attach(a, size, "fa_pool_alloc");
+    if (th == NULL)
         return NULL;
-    }
-    struct fa__thread_tls *t = th->tls;
-    if (t->cache == NULL && !fa__pool_attach(&a->pools, &th->pool, t)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
-        return NULL;
-    }
+    fa__charge_refresh(a, th);
     unsigned cls = fa__pool_class(size);
-    if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, &th->pool, t, cls)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
+    size_t bytes = (size_t)8 << cls;
+    int counting = fa__charge_counting(a, th);
+    if (counting && fa__charge_block_take(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
         return NULL;
-    }
-    return fa__pool_pop(t, cls);
+    fa__thread_pool_open(th);
+    void *p = counting ? pool_take_counted(a, th, cls, size) : pool_take(a, th, cls, size, 0);
+    if (p != NULL && counting)
+        fa__charge_block(a, th, FA_KIND_POOL, bytes);
+    fa__charge_pool_mode(a, th);
+    return p;
+}
+
+/* A free on the thread that owns the slab (its pool state open). */
+static void pool_free_local(fa_alloc *a, struct fa_thread *th, const struct fa__slab_entry *e, void *p,
+                            uint32_t path) {
+    struct fa__thread_tls *t = th->tls;
+    if (path != 0)
+        fa__pool_unmark(p);
+    else
+        FA__TALLY(fa__pool_tally(t->cache)[FA__POOL_CLASSES + e->cls]++);
+    if (t->count[e->cls] == e->cap)
+        fa__pool_flush(&a->pools, &th->pool, t, e->cls);
+    fa__pool_push(t, e, p);
 }
 
 fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
@@ -71,16 +125,22 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
     struct fa_thread *th = fa__thread_find(&a->threads);
-    struct fa__thread_tls *t = th != NULL ? th->tls : NULL;
-    if (t != NULL && t->cache != NULL &&
-        __atomic_load_n(&e->owner, __ATOMIC_RELAXED) == fa__owner_tag(t->cache)) {
-        if (t->count[e->cls] == e->cap)
-            fa__pool_flush(&a->pools, &th->pool, t, e->cls);
-        fa__pool_push(t, e, p);
-        return FA_OK;
-    }
-    if (fa__pool_free_remote(s, p, a->pools.cookie) != FA_OK)
-        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
+    uint32_t path = fa__pool_path_of(p); /* read while the block is still the caller's */
+    size_t bytes = (size_t)8 << e->cls;
+    if (th != NULL)
+        fa__thread_pool_open(th);
+    uintptr_t owner = __atomic_load_n(&e->owner, __ATOMIC_RELAXED) & ~FA__OWNER_COUNTED;
+    fa_error r = FA_OK;
+    if (th != NULL && th->tls->cache != NULL && owner == fa__owner_tag(th->tls->cache))
+        pool_free_local(a, th, e, p, path);
+    else if (fa__pool_free_remote(s, p, a->pools.cookie) != FA_OK)
+        r = FA_ERR_DOUBLE_FREE;
+    if (r == FA_OK)
+        fa__charge_unblock(a, th, FA_KIND_POOL, path, bytes);
+    if (th != NULL)
+        fa__charge_pool_mode(a, th);
+    if (r != FA_OK)
+        return fa__report(&a->sink, r, 0, "fa_pool_free: %p was already freed", p);
     return FA_OK;
 }
 
@@ -107,7 +167,11 @@ fa_error fa_trim(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_trim");
     struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL)
+        fa__thread_pool_open(th);
     fa__pool_trim(&a->pools, th != NULL ? &th->pool : NULL, th != NULL ? th->tls : NULL);
+    if (th != NULL)
+        fa__charge_pool_mode(a, th);
     fa__chunk_trim(&a->chunks);
     return FA_OK;
 }

@@ -3,7 +3,8 @@
 
 #include "backend.h"
 
-void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg) {
+void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg, struct fa_meter *meter) {
+    src->meter = meter;
     src->backend = cfg->backend;
     src->first = cfg->frame_chunk_first;
     src->max = cfg->frame_chunk_max;
@@ -54,7 +55,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size) {
     if (c != NULL)
         return c;
     uint8_t from_system;
-    c = fa__backend_take(&src->backend, size, src->align, &from_system);
+    c = fa__backend_take(&src->backend, src->meter, size, src->align, &from_system);
     if (c == NULL)
         return NULL;
     c->size = size;
@@ -110,7 +111,7 @@ void fa__chunk_trim(struct fa_chunk_source *src) {
 void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list) {
     while (list != NULL) {
         struct fa_chunk *next = list->next;
-        fa__backend_give(&src->backend, list, list->size, src->align, list->from_system);
+        fa__backend_give(&src->backend, src->meter, list, list->size, src->align, list->from_system);
         list = next;
     }
 }

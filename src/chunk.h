@@ -4,6 +4,8 @@
 #ifndef FA_CHUNK_H
 #define FA_CHUNK_H
 
+#include "backend.h"
+
 #include <pthread.h>
 
 #include "framealloc.h"
@@ -32,6 +34,7 @@ static inline uintptr_t fa__chunk_end(const struct fa_chunk *c) {
 
 struct fa_chunk_source {
     fa_backend backend;
+    struct fa_meter *meter; /* the allocator's */
     size_t     first, max; /* the growth curve, header included */
     uint32_t   growth;
     size_t     align; /* of every chunk taken from the backend */
@@ -42,7 +45,7 @@ struct fa_chunk_source {
     size_t           cache_bytes;
 };
 
-void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg);
+void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg, struct fa_meter *meter);
 /* Gives every cached chunk back to the backend. */
 void fa__chunks_fini(struct fa_chunk_source *src);
 

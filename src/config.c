@@ -24,6 +24,7 @@ void fa_config_init(fa_config *cfg) {
     cfg->slab_size = 64 * KIB;
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
+    cfg->history_frames = 120;
 }
 
 static fa_error invalid(char *why, size_t n, const char *reason) {
@@ -55,11 +56,20 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(frame_chunk_align);
     DEFAULT_IF_ZERO(slab_size);
     DEFAULT_IF_ZERO(slab_reserve);
+    DEFAULT_IF_ZERO(history_frames);
 #undef DEFAULT_IF_ZERO
     if ((out->backend.allocate == NULL) != (out->backend.deallocate == NULL))
         return invalid(why, n, "backend needs both allocate and deallocate");
     if (out->backend.allocate == NULL)
         out->backend = defaults.backend;
+    if (FA_MINIMAL) /* the library was built without the counting */
+        out->disable = FA_DISABLE_ALL;
+    if (out->disable & ~FA_DISABLE_ALL)
+        return invalid(why, n, "disable has bits other than FA_DISABLE_*");
+    if ((out->frame_budget_soft | out->frame_budget_hard) != 0 && (out->disable & FA_DISABLE_BUDGETS))
+        return invalid(why, n, "a frame budget is set but budgets are disabled");
+    if (out->frame_budget_hard != 0 && out->frame_budget_soft > out->frame_budget_hard)
+        return invalid(why, n, "frame_budget_soft is above frame_budget_hard");
     if (out->frame_chunk_first < MIN_CHUNK)
         return invalid(why, n, "frame_chunk_first is below 4 KiB");
     if (out->frame_chunk_max < out->frame_chunk_first)

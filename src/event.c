@@ -29,21 +29,36 @@ fa_error fa__null_alloc(const char *fn) {
     return fa__report(NULL, FA_ERR_INVALID, 0, "%s: NULL allocator", fn);
 }
 
-fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size, const char *fmt, ...) {
+static fa_error vreport(const struct fa_sink *sink, const char *tag, fa_error e, size_t size,
+                        const char *fmt, va_list ap) {
     if (e != FA_OK)
         last_error = e;
     if (sink == NULL)
         return e;
     if (sink->on_event != NULL) {
         char line[256];
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        fa_event ev = {e, line, NULL, size};
+        fa_event ev = {e, line, tag, size};
         sink->on_event(sink->user, &ev);
     }
     if (e != FA_OK && sink->abort_on_error)
         abort();
+    return e;
+}
+
+fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(sink, NULL, e, size, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
+fa_error fa__report_at(const struct fa_sink *sink, const char *tag, fa_error e, size_t size,
+                       const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(sink, tag, e, size, fmt, ap);
+    va_end(ap);
     return e;
 }

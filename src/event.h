@@ -19,6 +19,11 @@ struct fa_sink {
 FA__COLD fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size,
                              const char *fmt, ...) FA__PRINTF_LIKE(4, 5);
 
+/* The same, naming the innermost tag path of the thread concerned (NULL at
+ * the root). */
+FA__COLD fa_error fa__report_at(const struct fa_sink *sink, const char *tag, fa_error e, size_t size,
+                                const char *fmt, ...) FA__PRINTF_LIKE(5, 6);
+
 /* The report for a NULL allocator (no sink to send it to). */
 FA__COLD fa_error fa__null_alloc(const char *fn);
 

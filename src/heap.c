@@ -7,7 +7,8 @@
 
 enum { EMPTY, LIVE, FREED };
 
-void fa__heap_init(struct fa_heap *h, const fa_config *cfg) {
+void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter) {
+    h->meter = meter;
     h->backend = cfg->backend;
     pthread_mutex_init(&h->lock, NULL);
     h->table = NULL;
@@ -18,7 +19,7 @@ void fa__heap_fini(struct fa_heap *h) {
     for (size_t i = 0; i < h->capacity; i++) {
         struct fa_heap_entry *e = &h->table[i];
         if (e->state == LIVE)
-            fa__backend_give(&h->backend, (void *)e->addr, e->size, e->align, e->from_system);
+            fa__backend_give(&h->backend, h->meter, (void *)e->addr, e->size, e->align, e->from_system);
     }
     free(h->table);
     pthread_mutex_destroy(&h->lock);
@@ -58,11 +59,11 @@ static int rebuild(struct fa_heap *h) {
     return 1;
 }
 
-void *fa__heap_take(struct fa_heap *h, size_t size, size_t align) {
+void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) {
     if (align < _Alignof(max_align_t))
         align = _Alignof(max_align_t);
     uint8_t from_system;
-    void *p = fa__backend_take(&h->backend, size, align, &from_system);
+    void *p = fa__backend_take(&h->backend, h->meter, size, align, &from_system);
     if (p == NULL)
         return NULL;
     pthread_mutex_lock(&h->lock);
@@ -70,29 +71,31 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align) {
     if (room) {
         struct fa_heap_entry *e = find(h, (uintptr_t)p);
         h->used += e->state == EMPTY;
-        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system};
+        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system, (uint8_t)tag};
         h->live++;
     }
     pthread_mutex_unlock(&h->lock);
     if (!room) {
-        fa__backend_give(&h->backend, p, size, align, from_system);
+        fa__backend_give(&h->backend, h->meter, p, size, align, from_system);
         return NULL;
     }
     return p;
 }
 
-fa_error fa__heap_give(struct fa_heap *h, void *p) {
+fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
     pthread_mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     uint8_t state = e != NULL ? e->state : EMPTY;
-    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0};
+    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0, 0};
     if (state == LIVE) { /* its size and source, for the give below the lock */
         block = *e;
         e->state = FREED;
         h->live--;
     }
     pthread_mutex_unlock(&h->lock);
+    *size = block.size;
+    *tag = block.tag;
     if (state == LIVE)
-        fa__backend_give(&h->backend, p, block.size, block.align, block.from_system);
+        fa__backend_give(&h->backend, h->meter, p, block.size, block.align, block.from_system);
     return state == LIVE ? FA_OK : state == FREED ? FA_ERR_DOUBLE_FREE : FA_ERR_FOREIGN;
 }

@@ -18,7 +18,9 @@ static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
     return x ^ (x >> 31);
 }
 
-void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance) {
+void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance,
+                    struct fa_meter *meter) {
+    pools->meter = meter;
     pools->backend = cfg->backend;
     pools->instance = instance;
     pools->slab_size = cfg->slab_size;
@@ -42,7 +44,9 @@ static size_t pieces(const struct fa_pools *pools) {
 
 static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
     fa__slabmap_remove(s->entry, pieces(pools));
-    fa__backend_give(&pools->backend, (void *)s->base, pools->slab_size, pools->slab_size, s->from_system);
+    fa__backend_give(&pools->backend, pools->meter, (void *)s->base, pools->slab_size, pools->slab_size,
+                     s->from_system);
+    free(atomic_load_explicit(&s->paths, memory_order_relaxed));
     free(s);
 }
 
@@ -64,7 +68,8 @@ void fa__pools_fini(struct fa_pools *pools) {
 }
 
 int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
-    cache->items = (void **)calloc(FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE, sizeof *cache->items);
+    _Static_assert(sizeof(void *) == sizeof(uint64_t), "the counters share the cache's array");
+    cache->items = (void **)calloc(FA__POOL_TALLY + 2 * FA__POOL_CLASSES, sizeof *cache->items);
     if (cache->items == NULL)
         return 0;
     t->cache = cache->items;
@@ -88,6 +93,8 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
  * is then a double free, like any other. */
 /* Every map entry of the slab says the same. */
 static void set_owner(struct fa_slab *s, uintptr_t tag) {
+    if (tag != NOBODY && s->counted != 0)
+        tag |= FA__OWNER_COUNTED;
     for (uint32_t i = 0; i < s->pieces; i++)
         __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
 }
@@ -117,7 +124,7 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
     s->free_bits = (uint64_t *)(s + 1);
     s->remote_bits = (_Atomic uint64_t *)(s->free_bits + words);
     s->pieces = (uint32_t)pieces(pools);
-    void *mem = fa__backend_take(&pools->backend, pools->slab_size, pools->slab_size, &s->from_system);
+    void *mem = fa__backend_take(&pools->backend, pools->meter, pools->slab_size, pools->slab_size, &s->from_system);
     if (mem == NULL) {
         free(s);
         return NULL;
@@ -126,11 +133,71 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
     s->instance = pools->instance;
     s->entry = fa__slabmap_add(s->base, s->pieces, s);
     if (s->entry == NULL) {
-        fa__backend_give(&pools->backend, mem, pools->slab_size, pools->slab_size, s->from_system);
+        fa__backend_give(&pools->backend, pools->meter, mem, pools->slab_size, pools->slab_size, s->from_system);
         free(s);
         return NULL;
     }
     return s;
+}
+
+static uint8_t *paths_of(const struct fa_slab *s) {
+    return atomic_load_explicit(&s->paths, memory_order_acquire);
+}
+
+static uintptr_t owner_of(const struct fa_slab *s) {
+    return atomic_load_explicit(&s->entry[0].owner, memory_order_relaxed) & ~FA__OWNER_COUNTED;
+}
+
+static void unmark(struct fa_slab *s, uint32_t i) {
+    uint8_t *paths = paths_of(s);
+    if (paths == NULL || paths[i] == 0)
+        return;
+    paths[i] = 0;
+    if (--s->counted == 0)
+        set_owner(s, owner_of(s));
+}
+
+int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag) {
+    struct fa_slab *s = fa__slab_at(p);
+    uint8_t *paths = paths_of(s);
+    if (paths == NULL) { /* sized for the smallest class, so it serves any later one */
+        paths = (uint8_t *)calloc(pools->slab_size / 8, 1);
+        if (paths == NULL)
+            return 0;
+        atomic_store_explicit(&s->paths, paths, memory_order_release);
+    }
+    paths[index_of(s, p)] = (uint8_t)(tag + 1);
+    if (s->counted++ == 0)
+        set_owner(s, owner_of(s));
+    return 1;
+}
+
+uint32_t fa__pool_path_of(const void *p) {
+    const struct fa_slab *s = fa__slab_at(p);
+    const uint8_t *paths = paths_of(s);
+    return paths != NULL ? paths[index_of(s, p)] : 0;
+}
+
+void fa__pool_unmark(void *p) {
+    struct fa_slab *s = fa__slab_at(p);
+    unmark(s, index_of(s, p));
+}
+
+void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
+    *slabs = 0;
+    *in_use = 0;
+    for (const struct fa_slab *s = cache->slabs[cls]; s != NULL; s = s->next) {
+        ++*slabs;
+        *in_use += s->in_use;
+    }
+}
+
+void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
+    struct fa_pool_cache shared = {NULL, {NULL}};
+    pthread_mutex_lock(&pools->cls[cls].lock);
+    shared.slabs[cls] = pools->cls[cls].abandoned;
+    fa__pool_census(&shared, cls, slabs, in_use);
+    pthread_mutex_unlock(&pools->cls[cls].lock);
 }
 
 /* Owner only: takes in the blocks other threads freed. The flag is taken
@@ -146,6 +213,8 @@ static void collect_slab(struct fa_slab *s) {
         uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
         s->free_bits[w] |= bits;
         s->in_use -= (uint32_t)__builtin_popcountll(bits);
+        for (; s->counted != 0 && bits != 0; bits &= bits - 1) /* their freers credited the paths */
+            unmark(s, w * 64 + (uint32_t)__builtin_ctzll(bits));
     }
 }
 

@@ -5,6 +5,8 @@
 #ifndef FA_POOL_H
 #define FA_POOL_H
 
+#include "backend.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -24,6 +26,9 @@ struct fa_slab {
     uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
                                     * remotely and not yet collected (owner only) */
     uint8_t              from_system;
+    uint32_t             counted;  /* blocks out with a path recorded (owner only) */
+    _Atomic(uint8_t *)   paths;    /* path + 1 per block, allocated on first use; 0: counted
+                                    * by the inline paths */
     atomic_int           remote_pending; /* set after a remote bit: the owner need not scan without it */
     uint64_t            *free_bits;   /* owner only */
     _Atomic uint64_t    *remote_bits; /* any thread sets */
@@ -39,6 +44,7 @@ struct fa_pool_cache {
 /* An allocator's shared pool state. */
 struct fa_pools {
     fa_backend  backend;
+    struct fa_meter *meter; /* the allocator's */
     const void *instance;
     uint64_t    cookie;
     size_t      slab_size;
@@ -54,7 +60,13 @@ struct fa_pools {
     size_t          empty_count;
 };
 
-void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance);
+/* Slabs holding blocks with a recorded path carry this bit in their owner
+ * tag, so that the inline free, which does not credit paths, passes them to
+ * the slow path. */
+#define FA__OWNER_COUNTED ((uintptr_t)2)
+
+void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance,
+                    struct fa_meter *meter);
 /* Gives every shared slab back; thread caches must have been abandoned. */
 void fa__pools_fini(struct fa_pools *pools);
 
@@ -85,6 +97,19 @@ void fa__pool_release(struct fa_pools *pools, struct fa_slab *list);
  * the abandoned ones that emptied to the shared list, and empty slabs beyond
  * the reserve back to the backend. */
 void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+
+/* Owner only: records that block p of the thread's slab is charged to path
+ * `tag`; 0 when there is no memory for the record. */
+int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag);
+/* The path + 1 block p is charged to; 0: the inline paths counted it. Any
+ * thread, for a live block. */
+uint32_t fa__pool_path_of(const void *p);
+/* Owner only: the record of a freed block goes. */
+void fa__pool_unmark(void *p);
+/* The slabs of a thread's class: how many, and blocks out of them. */
+void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);
+/* The same for the shared lists (empty slabs count for no class). */
+void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 
 static inline struct fa_slab *fa__slab_at(const void *p) {
     return (struct fa_slab *)fa__slab_of((uintptr_t)p)->slab;

@@ -40,6 +40,11 @@ static void node_unlink(struct fa_node *n) {
 static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     node_unlink(&th->in_set);
     node_unlink(&th->in_os_thread);
+    fa__thread_pool_open(th);
+    fa__thread_publish(th);
+    fa__tally_retire(th->set->retired, &th->tally);
+    fa__budget_return_all(th->set->budgets, &th->charge.purse);
+    free(th->charge.spans);
     fa__pool_abandon(th->set->pools, &th->pool, th->tls);
     struct fa_chunk *list = fa__arena_take_all(&th->arena, th->tls);
     while (list != NULL) {
@@ -101,13 +106,15 @@ static void create_exit_key(void) {
 }
 
 fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
-                          struct fa_pools *pools) {
+                          struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired) {
     pthread_once(&exit_key_once, create_exit_key);
     set->slot = slot;
     set->creator = pthread_self();
     set->list = NULL;
     set->chunks = chunks;
     set->pools = pools;
+    set->budgets = budgets;
+    set->retired = retired;
     atomic_init(&set->exiting, 0);
     if (slot == FA__SLOTS && pthread_key_create(&set->key, NULL) != 0)
         return FA_ERR_NOMEM;
@@ -125,6 +132,50 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     if (set->slot == FA__SLOTS)
         pthread_key_delete(set->key);
     return chunks;
+}
+
+void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx) {
+    pthread_mutex_lock(&registry);
+    for (struct fa_node *n = set->list; n != NULL; n = n->next)
+        fn(THREAD_OF(n, in_set), ctx);
+    pthread_mutex_unlock(&registry);
+}
+
+void fa__thread_pool_open(struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    if (!c->counted)
+        return;
+    th->tls->cache = c->stashed_cache;
+    memcpy(th->tls->count, c->stashed_count, sizeof c->stashed_count);
+    c->counted = 0;
+}
+
+void fa__thread_pool_close(struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    if (c->counted)
+        return;
+    c->stashed_cache = th->tls->cache;
+    memcpy(c->stashed_count, th->tls->count, sizeof c->stashed_count);
+    th->tls->cache = NULL; /* fails the inline free's owner check */
+    memset(th->tls->count, 0, sizeof th->tls->count); /* fails the inline allocation's */
+    c->counted = 1;
+}
+
+void fa__thread_publish(struct fa_thread *th) {
+    void **cache = th->pool.items;
+    if (cache == NULL)
+        return;
+    const uint16_t *count = th->charge.counted ? th->charge.stashed_count : th->tls->count;
+    const uint64_t *tally = fa__pool_tally(cache);
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        uint64_t slabs, in_use;
+        fa__pool_census(&th->pool, c, &slabs, &in_use);
+        fa__set(&th->tally.pool_out[c], tally[c]);
+        fa__set(&th->tally.pool_back[c], tally[FA__POOL_CLASSES + c]);
+        fa__set(&th->tally.slabs[c], slabs);
+        fa__set(&th->tally.in_use[c], in_use);
+        fa__set(&th->tally.cached[c], count[c]);
+    }
 }
 
 struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set) {

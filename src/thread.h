@@ -8,7 +8,9 @@
 #include <stdatomic.h>
 
 #include "arena.h"
+#include "budget.h"
 #include "pool.h"
+#include "stats.h"
 
 /* A link in an intrusive list whose head is a plain pointer. */
 struct fa_node {
@@ -24,7 +26,39 @@ struct fa_threads {
     struct fa_node         *list;    /* the states, under the registry lock */
     struct fa_chunk_source *chunks;  /* where a thread's chunks go when it exits */
     struct fa_pools        *pools;   /* and its slabs */
+    struct fa_budgets      *budgets; /* and its headroom */
+    struct fa_tally        *retired; /* and its counts */
     atomic_int              exiting; /* threads giving memory back after their exit */
+};
+
+/* From `used` bytes and `allocs` allocations into the frame on, frame
+ * memory is charged to path `tag` (until the next span). */
+struct fa_span {
+    uint32_t tag;
+    size_t   used;
+    uint64_t allocs;
+};
+
+/* Where a thread's allocations are charged. */
+struct fa_charge {
+    uint32_t        stack[FA_TAG_DEPTH]; /* the pushed paths */
+    uint32_t        depth;
+    uint32_t        tag;   /* the innermost path: what allocations are charged to */
+    struct fa_chain chain; /* the budgets over it */
+    struct fa_purse purse;
+    struct fa_span *spans; /* this frame's, oldest first */
+    uint32_t        span_count, span_room;
+    size_t          settled_used;   /* frame bytes counted and charged so far */
+    uint64_t        settled_allocs; /* frame allocations counted so far */
+    size_t          frame_high;     /* the frame's high-water mark before any rewind */
+    uint64_t        began_ns;       /* when the frame began (the creating thread's) */
+    uint64_t        began_calls;    /* backend calls by then */
+    uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
+    int             frame_warned;   /* its soft limit was crossed */
+    int             counted;        /* pool allocations take the counting path */
+    void          **stashed_cache;  /* the fast-path pool state while they do */
+    uint16_t        stashed_count[FA__POOL_CLASSES];
+    uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
 };
 
 struct fa_thread {
@@ -40,12 +74,22 @@ struct fa_thread {
     int                   is_creator;
     struct fa_node        in_set;       /* in set->list */
     struct fa_node        in_os_thread; /* in the OS thread's own list */
+    struct fa_charge      charge;
+    struct fa_tally       tally;
 };
 
 /* slot: the allocator's fast-path slot, or FA__SLOTS. FA_OK, or
  * FA_ERR_NOMEM when the system has no key left for an allocator without one. */
 fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
-                          struct fa_pools *pools);
+                          struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
+/* Calls fn for every thread's state, under the registry lock. */
+void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
+/* The pool state the inline paths see while a thread counts (see
+ * struct fa_charge) goes back in place, and out again. */
+void fa__thread_pool_open(struct fa_thread *th);
+void fa__thread_pool_close(struct fa_thread *th);
+/* Folds the cache's counters and the slab census into the thread's tally. */
+void fa__thread_publish(struct fa_thread *th);
 /* Detaches every thread's state (zeroing their fast-path entries) and returns
  * all their chunks as one list, for the caller to give back. */
 struct fa_chunk *fa__threads_close(struct fa_threads *set);

@@ -18,7 +18,8 @@ static void source_with(struct fa_chunk_source *src, struct counting *c, size_t 
     cfg.frame_chunk_max = max;
     cfg.frame_chunk_growth = growth;
     cfg.chunk_cache_limit = cache_limit;
-    fa__chunks_init(src, &cfg);
+    static struct fa_meter meter;
+    fa__chunks_init(src, &cfg, &meter);
 }
 
 static void growth_curve_doubles_then_stays(void **state) {

@@ -1,0 +1,249 @@
+/* The public calls of tags, budgets, statistics and the history. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "charge.h"
+
+static int is_on(const fa_alloc *a, uint32_t feature) {
+    return (a->cfg.disable & feature) == 0;
+}
+
+fa_error fa_tag_push(fa_alloc *a, const char *name) {
+    if (a == NULL)
+        return fa__null_alloc("fa_tag_push");
+    size_t length = name != NULL ? strlen(name) : 0;
+    if (name == NULL || !fa__tag_name_ok(name, length))
+        return fa__report(&a->sink, FA_ERR_INVALID, 0,
+                          "fa_tag_push: a name is 1 to %d bytes with no '/' and no control character",
+                          FA_TAG_NAME_MAX);
+    struct fa_thread *th = fa__thread_attach(&a->threads);
+    if (th == NULL)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_tag_push: no memory for this thread's state");
+    struct fa_charge *c = &th->charge;
+    if (c->depth == FA_TAG_DEPTH)
+        return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_STATE, 0,
+                             "fa_tag_push: %d tags are pushed already (pop some first)", FA_TAG_DEPTH);
+    int id = FA_TAG_ROOT;
+    if (is_on(a, FA_DISABLE_TAGS)) {
+        id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
+        if (id < 0)
+            return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
+                                 "fa_tag_push: no room for path %s/%s (%d paths at most)",
+                                 fa__tag(&a->ledger->tags, c->tag)->path, name, FA_TAG_MAX);
+    }
+    c->stack[c->depth++] = (uint32_t)id;
+    fa__charge_switch(a, th, (uint32_t)id);
+    return FA_OK;
+}
+
+fa_error fa_tag_pop(fa_alloc *a) {
+    if (a == NULL)
+        return fa__null_alloc("fa_tag_pop");
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th == NULL || th->charge.depth == 0)
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_tag_pop: no tag is pushed on this thread");
+    struct fa_charge *c = &th->charge;
+    c->depth--;
+    fa__charge_switch(a, th, c->depth != 0 ? c->stack[c->depth - 1] : FA_TAG_ROOT);
+    return FA_OK;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static void add_thread(struct fa_thread *th, void *sum) {
+    fa__tally_add((struct fa_sum *)sum, &th->tally);
+    ((struct fa_sum *)sum)->threads++;
+}
+
+/* Everything counted, as the threads last published it (the caller's own
+ * state settled first). */
+static void gather(fa_alloc *a, struct fa_sum *sum) {
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL) {
+        fa__charge_frame_settle(a, th);
+        fa__thread_publish(th);
+    }
+    memset(sum, 0, sizeof *sum);
+    fa__threads_each(&a->threads, add_thread, sum);
+    fa__tally_add(sum, &a->ledger->retired);
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        uint64_t slabs, in_use;
+        fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
+        sum->slabs[c] += slabs;
+        sum->in_use[c] += in_use;
+        sum->slab_blocks[c] = sum->slabs[c] * (a->cfg.slab_size >> (c + 3));
+    }
+}
+
+static void budget_fill(fa_budget_stats *out, const struct fa_budget *b, uint64_t usage) {
+    out->soft = atomic_load(&b->soft);
+    out->hard = atomic_load(&b->hard);
+    out->usage = usage;
+    out->reserved = atomic_load(&b->reserved);
+    out->soft_crossings = atomic_load(&b->crossings);
+    out->refusals = atomic_load(&b->refusals);
+}
+
+static uint64_t live_of(const fa_tag_stats *t) {
+    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes;
+}
+
+/* The tag paths and their budgets; a budget counts its whole subtree.
+ * Children are interned after their parents, so one backward pass adds
+ * every subtree up. */
+static void tags_fill(fa_alloc *a, fa_stats *out, uint32_t n) {
+    const struct fa_ledger *l = a->ledger;
+    uint64_t subtree[FA_TAG_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        const struct fa_tag *t = fa__tag(&l->tags, i);
+        out->tags[i].path = t->path;
+        out->tags[i].parent = t->parent;
+        out->tags[i].depth = t->depth;
+        subtree[i] = live_of(&out->tags[i]);
+    }
+    for (uint32_t i = n; i-- > 1;)
+        subtree[fa__tag(&l->tags, i)->parent] += subtree[i];
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t slot = atomic_load(&fa__tag(&l->tags, i)->budget);
+        if (slot != 0)
+            budget_fill(&out->tags[i].budget, &l->budgets.slot[slot], subtree[i]);
+    }
+    budget_fill(&out->global_budget, &l->budgets.slot[FA__BUDGET_GLOBAL], subtree[FA_TAG_ROOT]);
+}
+
+static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
+    const struct fa_budgets *b = &a->ledger->budgets;
+    out->frame_budget.soft = atomic_load(&b->frame_soft);
+    out->frame_budget.hard = atomic_load(&b->frame_hard);
+    out->frame_budget.usage = out->frame.peak_bytes;
+    out->frame_budget.soft_crossings = atomic_load(&b->frame_crossings);
+    out->frame_budget.refusals = atomic_load(&b->frame_refusals);
+}
+
+/* Checks the caller's struct and whether statistics are on. */
+static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
+    if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
+    if (!is_on(a, FA_DISABLE_STATS))
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
+    return FA_OK;
+}
+
+fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_stats_get");
+    fa_error e = stats_usable(a, out, "fa_stats_get");
+    if (e != FA_OK)
+        return e;
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    if (sum == NULL)
+        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
+    gather(a, sum);
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->version = FA_STATS_VERSION;
+    uint32_t n = fa__tag_count(&a->ledger->tags);
+    pthread_mutex_lock(&a->ledger->peaks_lock);
+    fa__stats_fill(out, sum, n, &a->ledger->peaks);
+    pthread_mutex_unlock(&a->ledger->peaks_lock);
+    out->frame_number = fa_frame_number(a);
+    out->threads = sum->threads;
+    out->backend_calls = atomic_load(&a->meter.calls);
+    out->backend_bytes = atomic_load(&a->meter.bytes);
+    out->tag_count = n;
+    tags_fill(a, out, n);
+    frame_budget_fill(a, out);
+    free(sum);
+    return FA_OK;
+}
+
+/* ---- budgets ------------------------------------------------------------- */
+
+static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char *fn) {
+    if (!is_on(a, FA_DISABLE_BUDGETS))
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: budgets are off in this allocator's config", fn);
+    if (hard != 0 && soft > hard)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: soft limit %zu is above hard limit %zu", fn, soft,
+                          hard);
+    return FA_OK;
+}
+
+/* The live bytes of a path and everything below it, for a new budget. */
+static uint64_t subtree_live(fa_alloc *a, uint32_t tag) {
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (st == NULL || fa_stats_get(a, st) != FA_OK) {
+        free(st);
+        return 0;
+    }
+    uint64_t live = tag == FA_TAG_ROOT ? st->total.live_bytes : 0;
+    for (uint32_t i = 1; tag != FA_TAG_ROOT && i < st->tag_count; i++)
+        for (uint32_t t = i; t != FA_TAG_ROOT; t = (uint32_t)st->tags[t].parent)
+            if (t == tag) {
+                live += live_of(&st->tags[i]);
+                break;
+            }
+    free(st);
+    return live;
+}
+
+fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
+    if (a == NULL)
+        return fa__null_alloc("fa_budget_set");
+    fa_error e = budgets_usable(a, soft, hard, "fa_budget_set");
+    if (e != FA_OK)
+        return e;
+    int id = FA_TAG_ROOT;
+    if (tag != NULL && *tag != '\0') {
+        if (!is_on(a, FA_DISABLE_TAGS))
+            return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_budget_set: tags are off in this allocator's config");
+        id = fa__tag_path(&a->ledger->tags, tag, &e);
+        if (id < 0)
+            return fa__report(&a->sink, e, 0, "fa_budget_set: %s", e == FA_ERR_INVALID ?
+                              "a path is names of 1 to 63 bytes joined by '/', 16 deep at most" :
+                              "no room for another tag path");
+    }
+    uint64_t live = is_on(a, FA_DISABLE_STATS) ? subtree_live(a, (uint32_t)id) : 0;
+    if (fa__budget_set(&a->ledger->budgets, &a->ledger->tags, (uint32_t)id, soft, hard, live) < 0)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: all %d tag budgets are taken",
+                          FA__BUDGET_SLOTS - 1);
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL) /* the calling thread sees its own change at once */
+        fa__charge_refresh(a, th);
+    return FA_OK;
+}
+
+fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard) {
+    if (a == NULL)
+        return fa__null_alloc("fa_frame_budget_set");
+    fa_error e = budgets_usable(a, soft, hard, "fa_frame_budget_set");
+    if (e != FA_OK)
+        return e;
+    atomic_store(&a->ledger->budgets.frame_soft, soft);
+    atomic_store(&a->ledger->budgets.frame_hard, hard);
+    return FA_OK;
+}
+
+/* ---- history ------------------------------------------------------------- */
+
+size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max) {
+    if (a == NULL) {
+        fa__null_alloc("fa_history_get");
+        return 0;
+    }
+    if (out == NULL && max != 0) {
+        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_history_get: NULL output");
+        return 0;
+    }
+    return fa__history_copy(&a->ledger->history, out, max);
+}
+
+fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_history_summary_get");
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_history_summary_get: NULL output");
+    fa__history_summarise(&a->ledger->history, out);
+    return FA_OK;
+}

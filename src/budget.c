@@ -1,0 +1,151 @@
+/* Budgets. */
+#include "budget.h"
+
+#include <string.h>
+
+void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
+    memset(b, 0, sizeof *b);
+    pthread_mutex_init(&b->lock, NULL);
+    atomic_init(&b->slots, 1);
+    atomic_init(&b->frame_soft, cfg->frame_budget_soft);
+    atomic_init(&b->frame_hard, cfg->frame_budget_hard);
+}
+
+void fa__budgets_fini(struct fa_budgets *b) {
+    pthread_mutex_destroy(&b->lock);
+}
+
+int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uint64_t soft,
+                   uint64_t hard, uint64_t live) {
+    pthread_mutex_lock(&b->lock);
+    uint32_t i = tag == FA_TAG_ROOT ? FA__BUDGET_GLOBAL : atomic_load(&tags->tag[tag].budget);
+    uint32_t n = atomic_load_explicit(&b->slots, memory_order_relaxed);
+    int fresh = i == FA__BUDGET_GLOBAL ? !fa__budget_limited(&b->slot[i]) : i == 0;
+    if (tag != FA_TAG_ROOT && i == 0) {
+        if (n == FA__BUDGET_SLOTS) {
+            pthread_mutex_unlock(&b->lock);
+            return -1;
+        }
+        i = n;
+        b->slot[i].tag = tag;
+        atomic_store(&b->slots, n + 1);
+        atomic_store(&tags->tag[tag].budget, i);
+    }
+    struct fa_budget *s = &b->slot[i];
+    if (fresh)
+        atomic_store(&s->reserved, live);
+    atomic_store(&s->soft, soft);
+    atomic_store(&s->hard, hard);
+    atomic_fetch_add(&b->epoch, 1);
+    pthread_mutex_unlock(&b->lock);
+    return (int)i;
+}
+
+void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag,
+                      struct fa_chain *out) {
+    out->n = 0;
+    for (uint32_t t = tag; t != FA_TAG_ROOT; t = tags->tag[t].parent) {
+        uint32_t i = atomic_load_explicit(&tags->tag[t].budget, memory_order_acquire);
+        if (i != 0 && fa__budget_limited(&b->slot[i]))
+            out->slot[out->n++] = (uint8_t)i;
+    }
+    if (fa__budget_limited(&b->slot[FA__BUDGET_GLOBAL]))
+        out->slot[out->n++] = FA__BUDGET_GLOBAL;
+}
+
+static void give_back(struct fa_budget *s, uint64_t n) {
+    uint64_t r = atomic_load_explicit(&s->reserved, memory_order_relaxed);
+    do { /* never below zero: frees of blocks older than the budget are not its own */
+    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &r, r > n ? r - n : 0,
+                                                    memory_order_relaxed, memory_order_relaxed));
+}
+
+/* A batch for `need`: a share of what is left, so that racing threads
+ * leave each other room; it stops at the soft limit when below it, so that
+ * crossing it is a refill of its own. Returns 0 when the hard limit refuses. */
+static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed) {
+    uint64_t r = atomic_load_explicit(&s->reserved, memory_order_relaxed), grant;
+    do {
+        uint64_t soft = atomic_load_explicit(&s->soft, memory_order_relaxed);
+        uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+        uint64_t room = hard == 0 ? UINT64_MAX - r : hard > r ? hard - r : 0;
+        if (need > room)
+            return 0;
+        uint64_t extra = (room - need) / 8;
+        if (soft != 0 && r + need <= soft && soft - r - need < extra)
+            extra = soft - r - need;
+        grant = need + (extra < FA__BUDGET_BATCH ? extra : FA__BUDGET_BATCH);
+        *crossed = soft != 0 && r <= soft && r + grant > soft;
+    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &r, r + grant, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return grant;
+}
+
+fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c,
+                         uint64_t need, uint32_t *crossed, uint32_t *refused) {
+    *crossed = 0;
+    for (uint32_t k = 0; k < c->n; k++) {
+        uint32_t i = c->slot[k];
+        if (p->held[i] >= need)
+            continue;
+        struct fa_budget *s = &b->slot[i];
+        int cross = 0;
+        uint64_t grant = reserve(s, need - p->held[i], &cross);
+        if (grant == 0) {
+            atomic_fetch_add_explicit(&s->refusals, 1, memory_order_relaxed);
+            *refused = i;
+            return FA_ERR_BUDGET;
+        }
+        if (cross) {
+            atomic_fetch_add_explicit(&s->crossings, 1, memory_order_relaxed);
+            *crossed |= 1u << i;
+        }
+        p->held[i] += grant;
+        p->holding |= 1u << i;
+    }
+    return FA_OK;
+}
+
+void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
+    for (uint32_t k = 0; k < c->n; k++) {
+        uint32_t i = c->slot[k];
+        uint64_t from_held = p->held[i] < n ? p->held[i] : n;
+        p->held[i] -= from_held;
+        if (from_held < n) /* only when the budget changed under the thread */
+            atomic_fetch_add_explicit(&b->slot[i].reserved, n - from_held, memory_order_relaxed);
+    }
+}
+
+void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
+    for (uint32_t k = 0; k < c->n; k++) {
+        uint32_t i = c->slot[k];
+        p->held[i] += n;
+        p->holding |= 1u << i;
+        if (p->held[i] > 2 * FA__BUDGET_BATCH) {
+            give_back(&b->slot[i], p->held[i] - FA__BUDGET_BATCH);
+            p->held[i] = FA__BUDGET_BATCH;
+        }
+    }
+}
+
+void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n) {
+    for (uint32_t k = 0; k < c->n; k++)
+        give_back(&b->slot[c->slot[k]], n);
+}
+
+void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
+    for (uint32_t bits = p->holding; bits != 0; bits &= bits - 1) {
+        uint32_t i = (uint32_t)__builtin_ctz(bits);
+        give_back(&b->slot[i], p->held[i]);
+        p->held[i] = 0;
+    }
+    p->holding = 0;
+}
+
+uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c) {
+    uint64_t least = UINT64_MAX;
+    for (uint32_t k = 0; k < c->n; k++)
+        if (p->held[c->slot[k]] < least)
+            least = p->held[c->slot[k]];
+    return least;
+}

@@ -1,0 +1,86 @@
+/* Budgets: limits on consumed bytes, exact under threads. A shared budget's
+ * `reserved` counts the bytes consumed plus the headroom threads took in
+ * batches; a compare-and-swap never lets it pass the hard limit, so no
+ * thread can consume past it, and threads touch the shared atomic once per
+ * batch rather than once per allocation. */
+#ifndef FA_BUDGET_H
+#define FA_BUDGET_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "tag.h"
+
+#define FA__BUDGET_SLOTS 32 /* slot 0: global; the others: tag paths */
+#define FA__BUDGET_GLOBAL 0u
+/* Largest batch a thread takes; a thread keeps at most twice that. */
+#define FA__BUDGET_BATCH ((uint64_t)64 << 10)
+
+struct fa_budget {
+    _Atomic uint64_t soft, hard; /* 0: none */
+    _Atomic uint64_t reserved;
+    _Atomic uint64_t crossings, refusals;
+    uint32_t         tag;
+};
+
+struct fa_budgets {
+    pthread_mutex_t  lock;  /* setting only */
+    _Atomic uint32_t slots; /* slots taken, the global one included */
+    _Atomic uint64_t epoch; /* changes whenever a limit does */
+    struct fa_budget slot[FA__BUDGET_SLOTS];
+    /* the per-thread-frame budget: limits, and figures over all threads */
+    _Atomic uint64_t frame_soft, frame_hard, frame_crossings, frame_refusals;
+};
+
+/* Budget slots a thread's allocations are charged to now: the global one
+ * and those of the current path and its ancestors that have a limit. */
+struct fa_chain {
+    uint32_t n;
+    uint8_t  slot[FA_TAG_DEPTH + 2];
+};
+
+/* One thread's headroom: bytes reserved in each slot and not consumed. */
+struct fa_purse {
+    uint64_t held[FA__BUDGET_SLOTS];
+    uint32_t holding; /* bit i: held[i] != 0 */
+    uint64_t epoch;   /* of the budgets the chain was built from */
+};
+
+void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg);
+void fa__budgets_fini(struct fa_budgets *b);
+
+/* Sets a slot's limits (a new slot for a path without one; -1 when all are
+ * taken). `live` is what a new slot starts from. */
+int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uint64_t soft,
+                   uint64_t hard, uint64_t live);
+/* The chain of tag path `tag`. */
+void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag,
+                      struct fa_chain *out);
+
+/* Makes sure the purse holds `need` bytes in every slot of the chain.
+ * FA_OK, or FA_ERR_BUDGET with *refused the slot that would pass its hard
+ * limit. *crossed gets a bit per slot whose soft limit this crossed. */
+fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c,
+                         uint64_t need, uint32_t *crossed, uint32_t *refused);
+/* Consumes n bytes of the held headroom (past it, straight from the slot). */
+void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n);
+/* n bytes given back: held again, and what is beyond a batch returned. */
+void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n);
+/* n bytes given back by a thread without a purse: straight to the slots. */
+void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n);
+/* Returns everything held (frame end, thread exit). */
+void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p);
+/* The least held over the chain: how far the thread may go unchecked. */
+uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c);
+
+static inline int fa__budget_limited(const struct fa_budget *s) {
+    return (atomic_load_explicit(&s->soft, memory_order_relaxed) |
+            atomic_load_explicit(&s->hard, memory_order_relaxed)) != 0;
+}
+/* Non-zero when any budget may be set: only then do frees look for one. */
+static inline int fa__budgets_any(const struct fa_budgets *b) {
+    return atomic_load_explicit(&b->slots, memory_order_relaxed) > 1 ||
+           fa__budget_limited(&b->slot[FA__BUDGET_GLOBAL]);
+}
+
+#endif

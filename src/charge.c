@@ -1,0 +1,321 @@
+/* Charging: tag paths, budgets and counts for one thread's allocations. */
+#include "charge.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int is_on(const fa_alloc *a, uint32_t feature) {
+    return (a->cfg.disable & feature) == 0;
+}
+
+static struct fa_budgets *budgets_of(fa_alloc *a) {
+    return &a->ledger->budgets;
+}
+
+static uint64_t least(uint64_t x, uint64_t y) {
+    return x < y ? x : y;
+}
+
+const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th) {
+    if (th == NULL || th->charge.tag == FA_TAG_ROOT)
+        return NULL;
+    return fa__tag(&a->ledger->tags, th->charge.tag)->path;
+}
+
+static const char *budget_name(const fa_alloc *a, uint32_t slot) {
+    if (slot == FA__BUDGET_GLOBAL)
+        return "(global)";
+    return fa__tag(&a->ledger->tags, a->ledger->budgets.slot[slot].tag)->path;
+}
+
+int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th) {
+    return th->charge.chain.n != 0 || (th->charge.tag != FA_TAG_ROOT && is_on(a, FA_DISABLE_STATS));
+}
+
+/* Pool allocations count on the inline paths only at the root with no budget. */
+void fa__charge_pool_mode(fa_alloc *a, struct fa_thread *th) {
+    if (fa__charge_counting(a, th))
+        fa__thread_pool_close(th);
+    else
+        fa__thread_pool_open(th);
+}
+
+/* Counts the frame memory bumped since the last settle and charges it to
+ * the current path and its budgets. */
+static void settle(fa_alloc *a, struct fa_thread *th) {
+    if (!th->in_frame)
+        return;
+    struct fa_charge *c = &th->charge;
+    size_t used = fa__arena_used(&th->arena, th->tls);
+    uint64_t allocs = th->tls->allocs;
+    fa__count_alloc(&th->tally.tag[c->tag][FA_KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
+    if (used != c->settled_used)
+        fa__budget_charge(budgets_of(a), &c->purse, &c->chain, used - c->settled_used);
+    c->settled_used = used;
+    c->settled_allocs = allocs;
+    if (used > c->frame_high)
+        c->frame_high = used;
+}
+
+/* The fast path's limit: the chunk's end, or sooner where a budget's
+ * headroom (or the frame budget's soft limit, to warn) runs out. Settled. */
+static void clamp(struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    struct fa__thread_tls *t = th->tls;
+    uintptr_t end = fa__arena_end_of_bump(&th->arena);
+    uint64_t room = fa__budget_headroom(&c->purse, &c->chain);
+    if (c->frame_hard != 0)
+        room = least(room, c->frame_hard - c->settled_used);
+    if (c->frame_soft != 0 && !c->frame_warned)
+        room = least(room, c->frame_soft > c->settled_used ? c->frame_soft - c->settled_used : 0);
+    t->limit = end != 0 && room < end - t->cur ? t->cur + room : end;
+}
+
+static void rechain(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    struct fa_budgets *b = budgets_of(a);
+    c->purse.epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
+    if (is_on(a, FA_DISABLE_BUDGETS))
+        fa__budget_chain(b, &a->ledger->tags, c->tag, &c->chain);
+    fa__charge_pool_mode(a, th);
+}
+
+void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
+    if (th->charge.purse.epoch == atomic_load_explicit(&budgets_of(a)->epoch, memory_order_acquire))
+        return;
+    settle(a, th);
+    rechain(a, th);
+    if (th->in_frame)
+        clamp(th);
+}
+
+static int grow_spans(struct fa_charge *c) {
+    uint32_t room = c->span_room != 0 ? 2 * c->span_room : 16;
+    struct fa_span *spans = (struct fa_span *)realloc(c->spans, room * sizeof *spans);
+    if (spans == NULL)
+        return 0;
+    c->spans = spans;
+    c->span_room = room;
+    return 1;
+}
+
+/* Frame memory from `used` on is charged to `tag`. An empty last span is
+ * retagged rather than followed; out of memory, the last span goes on. */
+static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t allocs) {
+    struct fa_span *last = &c->spans[c->span_count - 1];
+    if (last->used == used) {
+        last->tag = tag;
+        if (c->span_count > 1 && last[-1].tag == tag)
+            c->span_count--;
+        return;
+    }
+    if (last->tag == tag || (c->span_count == c->span_room && !grow_spans(c)))
+        return;
+    c->spans[c->span_count++] = (struct fa_span){tag, used, allocs};
+}
+
+void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
+    struct fa_charge *c = &th->charge;
+    settle(a, th);
+    c->tag = tag;
+    rechain(a, th);
+    if (th->in_frame) {
+        push_span(c, tag, c->settled_used, c->settled_allocs);
+        clamp(th);
+    }
+}
+
+static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
+                             const char *fn) {
+    for (; crossed != 0; crossed &= crossed - 1) {
+        uint32_t i = (uint32_t)__builtin_ctz(crossed);
+        fa__report_at(&a->sink, fa__charge_path(a, th), FA_OK, size,
+                      "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
+                      (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));
+    }
+}
+
+/* Headroom for `need` more bytes in every budget over the current path. */
+static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn) {
+    struct fa_charge *c = &th->charge;
+    if (c->chain.n == 0)
+        return FA_OK;
+    uint32_t crossed, refused;
+    fa_error e = fa__budget_take(budgets_of(a), &c->purse, &c->chain, need, &crossed, &refused);
+    report_crossings(a, th, crossed, size, fn);
+    if (e != FA_OK)
+        return fa__report_at(&a->sink, fa__charge_path(a, th), e, size,
+                             "%s: budget %s would pass its hard limit of %llu bytes (%zu more asked)", fn,
+                             budget_name(a, refused),
+                             (unsigned long long)atomic_load(&a->ledger->budgets.slot[refused].hard), need);
+    return FA_OK;
+}
+
+fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size) {
+    struct fa_charge *c = &th->charge;
+    struct fa_budgets *b = budgets_of(a);
+    fa__charge_refresh(a, th);
+    settle(a, th);
+    if (c->frame_hard != 0 && need > c->frame_hard - c->settled_used) {
+        atomic_fetch_add_explicit(&b->frame_refusals, 1, memory_order_relaxed);
+        return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_BUDGET, size,
+                             "fa_frame_alloc: the frame budget's hard limit of %llu bytes would be passed "
+                             "(%zu used, %zu more asked)",
+                             (unsigned long long)c->frame_hard, c->settled_used, need);
+    }
+    fa_error e = take(a, th, need, size, "fa_frame_alloc");
+    if (e == FA_OK && c->frame_soft != 0 && !c->frame_warned && c->settled_used + need > c->frame_soft) {
+        c->frame_warned = 1;
+        atomic_fetch_add_explicit(&b->frame_crossings, 1, memory_order_relaxed);
+        fa__report_at(&a->sink, fa__charge_path(a, th), FA_OK, size,
+                      "fa_frame_alloc: the frame budget crossed its soft limit of %llu bytes",
+                      (unsigned long long)c->frame_soft);
+    }
+    return e;
+}
+
+void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th) {
+    settle(a, th);
+    clamp(th);
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Kept only for the creating thread, whose frames the history records. */
+static int records(const fa_alloc *a, const struct fa_thread *th) {
+    return th->is_creator && is_on(a, FA_DISABLE_STATS);
+}
+
+fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    struct fa_budgets *b = budgets_of(a);
+    if (c->span_room == 0 && !grow_spans(c))
+        return FA_ERR_NOMEM;
+    fa__charge_refresh(a, th);
+    c->spans[0] = (struct fa_span){c->tag, 0, 0};
+    c->span_count = 1;
+    c->settled_used = 0;
+    c->settled_allocs = 0;
+    c->frame_high = 0;
+    c->frame_soft = atomic_load_explicit(&b->frame_soft, memory_order_relaxed);
+    c->frame_hard = atomic_load_explicit(&b->frame_hard, memory_order_relaxed);
+    c->frame_warned = 0;
+    if (records(a, th)) {
+        c->began_ns = now_ns();
+        c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
+    }
+    clamp(th);
+    return FA_OK;
+}
+
+static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, uint32_t tag,
+                                       struct fa_chain *room) {
+    if (th != NULL && tag == th->charge.tag)
+        return &th->charge.chain;
+    room->n = 0;
+    if (is_on(a, FA_DISABLE_BUDGETS) && fa__budgets_any(budgets_of(a)))
+        fa__budget_chain(budgets_of(a), &a->ledger->tags, tag, room);
+    return room;
+}
+
+/* Releases the frame memory from (used, allocs) on: every span after it and
+ * the part of the span it falls in, newest first; adds each span's bytes
+ * to per_tag when given. Returns the index of the span it falls in. */
+static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs,
+                              uint64_t *per_tag) {
+    struct fa_charge *c = &th->charge;
+    size_t hi = c->settled_used;
+    uint64_t ahi = c->settled_allocs;
+    uint32_t i = c->span_count;
+    while (i-- > 0) {
+        const struct fa_span *s = &c->spans[i];
+        size_t lo = s->used > used ? s->used : used;
+        uint64_t alo = s->allocs > allocs ? s->allocs : allocs;
+        if (hi > lo) {
+            struct fa_chain room;
+            fa__count_free(&th->tally.tag[s->tag][FA_KIND_FRAME], ahi - alo, hi - lo);
+            fa__budget_credit(budgets_of(a), &c->purse, chain_of(a, th, s->tag, &room), hi - lo);
+            if (per_tag != NULL)
+                per_tag[s->tag] += hi - lo;
+        }
+        if (s->used <= used)
+            break;
+        hi = s->used;
+        ahi = s->allocs;
+    }
+    return i;
+}
+
+void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs) {
+    struct fa_charge *c = &th->charge;
+    settle(a, th);
+    c->span_count = release_spans(a, th, used, allocs, NULL) + 1;
+    th->tls->allocs = allocs; /* the frame's allocations are the live ones */
+    c->settled_used = used;
+    c->settled_allocs = allocs;
+    push_span(c, c->tag, used, allocs);
+}
+
+static void record(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    fa_frame_record r;
+    memset(&r, 0, sizeof r);
+    r.frame = th->frames;
+    r.duration_ns = now_ns() - c->began_ns;
+    r.allocations = c->settled_allocs;
+    r.bytes = c->settled_used;
+    r.peak_bytes = c->frame_high;
+    size_t chunks, reserved;
+    fa__arena_holdings(&th->arena, &chunks, &reserved);
+    r.chunks = chunks;
+    r.reserved_bytes = reserved;
+    r.backend_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls;
+    memcpy(r.tag_bytes, c->frame_tag_bytes, sizeof r.tag_bytes);
+    fa__history_record(&a->ledger->history, &r);
+}
+
+void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    settle(a, th);
+    release_spans(a, th, 0, 0, c->frame_tag_bytes);
+    for (uint32_t i = 0; i < c->span_count; i++) { /* each path's share of this frame */
+        uint32_t tag = c->spans[i].tag;
+        fa__raise(&th->tally.tag[tag][FA_KIND_FRAME].peak, c->frame_tag_bytes[tag]);
+    }
+    fa__raise(&th->tally.frame_peak, c->frame_high);
+    if (records(a, th))
+        record(a, th);
+    for (uint32_t i = 0; i < c->span_count; i++)
+        c->frame_tag_bytes[c->spans[i].tag] = 0;
+    fa__budget_return_all(budgets_of(a), &c->purse);
+    fa__thread_publish(th);
+}
+
+fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn) {
+    fa__charge_refresh(a, th);
+    return take(a, th, bytes, size, fn);
+}
+
+void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
+    struct fa_charge *c = &th->charge;
+    fa__budget_charge(budgets_of(a), &c->purse, &c->chain, bytes);
+    fa__count_alloc(&th->tally.tag[c->tag][kind], 1, bytes);
+}
+
+void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes) {
+    struct fa_chain room = {0, {0}};
+    uint32_t tag = path != 0 ? path - 1 : FA_TAG_ROOT;
+    const struct fa_chain *chain = path != 0 ? chain_of(a, th, tag, &room) : &room;
+    if (th == NULL) {
+        fa__count_free_shared(&a->ledger->retired.tag[tag][kind], 1, bytes);
+        fa__budget_release(budgets_of(a), chain, bytes);
+        return;
+    }
+    fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
+    fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
+}

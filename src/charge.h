@@ -1,0 +1,48 @@
+/* Charging: which tag path each allocation of a thread is charged to, the
+ * budgets it counts against, and the thread's counts. The slow paths and
+ * the frame and tag calls come here; the inline paths never do. Frame
+ * memory is charged lazily: the bytes bumped since the last settle go to
+ * the current path when the thread next settles (a tag change, a slow
+ * path, a rewind, the frame end), and the budgets' headroom is folded into
+ * the fast path's limit so that it cannot go past them in between. */
+#ifndef FA_CHARGE_H
+#define FA_CHARGE_H
+
+#include "alloc.h"
+
+/* The path allocations are charged to now, for events (NULL at the root). */
+const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th);
+/* Picks up budgets changed since the thread last looked. */
+void fa__charge_refresh(fa_alloc *a, struct fa_thread *th);
+
+/* Tags: the thread's innermost path becomes `tag`. */
+void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
+
+/* Frames. */
+/* FA_OK, or FA_ERR_NOMEM when there is no memory for the span records. */
+fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th);
+void fa__charge_end(fa_alloc *a, struct fa_thread *th);
+/* Before the arena serves a slow-path request that will consume `need`
+ * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
+fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
+/* After it served (or refused): counts, charges and sets the fast path's limit. */
+void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th);
+/* A rewind to a mark at `used` bytes and `allocs` allocations. */
+void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs);
+
+/* Pool and heap blocks. Non-zero when the thread's pool allocations must
+ * take the counting path (a path or a budget to charge). */
+int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th);
+/* Before a block of `bytes` is taken: FA_OK, or FA_ERR_BUDGET (reported). */
+fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn);
+/* It was taken: charged to the current path. */
+void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
+/* A block was freed by thread th (NULL: one without state): `path` is the
+ * path + 1 it was charged to, or 0 for a pool block the inline paths
+ * counted (for the root, and no budget). */
+void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes);
+/* Pool allocations of the thread go back to the mode fa__charge_counting
+ * says, after a slow path opened its pool state. */
+void fa__charge_pool_mode(fa_alloc *a, struct fa_thread *th);
+
+#endif

@@ -1,0 +1,133 @@
+/* Statistics: tallies, their sums, and the public figures made of them. */
+#include "stats.h"
+
+#include <string.h>
+
+void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
+    atomic_fetch_add_explicit(&c->frees, count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->freed, n, memory_order_relaxed);
+}
+
+void fa__tally_init(struct fa_tally *t) {
+    memset(t, 0, sizeof *t); /* all-zero atomics are valid zero counts on every target we build for */
+}
+
+static uint64_t load(const _Atomic uint64_t *c) {
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) {
+    return a > b ? a : b;
+}
+
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t) {
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t k = 0; k < FA_KIND_COUNT; k++) {
+            const struct fa_counts *c = &t->tag[i][k];
+            uint64_t *s = sum->tag[i][k];
+            s[0] += load(&c->allocs);
+            s[1] += load(&c->frees);
+            s[2] += load(&c->bytes);
+            s[3] += load(&c->freed);
+            if (load(&c->peak) > s[4])
+                s[4] = load(&c->peak);
+        }
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+        sum->pool_out[c] += load(&t->pool_out[c]);
+        sum->pool_back[c] += load(&t->pool_back[c]);
+        sum->slabs[c] += load(&t->slabs[c]);
+        sum->in_use[c] += load(&t->in_use[c]);
+        sum->cached[c] += load(&t->cached[c]);
+    }
+    sum->frame_peak = max_u64(sum->frame_peak, load(&t->frame_peak));
+}
+
+static void merge(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
+    atomic_fetch_add_explicit(into, load(from), memory_order_relaxed);
+}
+
+static void merge_max(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
+    uint64_t v = load(from), old = load(into);
+    while (v > old && !atomic_compare_exchange_weak_explicit(into, &old, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t k = 0; k < FA_KIND_COUNT; k++) {
+            struct fa_counts *c = &into->tag[i][k];
+            const struct fa_counts *f = &from->tag[i][k];
+            merge(&c->allocs, &f->allocs);
+            merge(&c->frees, &f->frees);
+            merge(&c->bytes, &f->bytes);
+            merge(&c->freed, &f->freed);
+            merge_max(&c->peak, &f->peak);
+        }
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
+        merge(&into->pool_out[c], &from->pool_out[c]);
+        merge(&into->pool_back[c], &from->pool_back[c]);
+    }
+    merge_max(&into->frame_peak, &from->frame_peak);
+}
+
+/* Counts to figures; the peak of pool and heap memory is the snapshots'. */
+static void kind_fill(fa_kind_stats *k, const uint64_t *s, int kind, uint64_t *peak) {
+    k->allocations = s[0];
+    k->frees = s[1];
+    k->bytes = s[2];
+    k->live_bytes = s[2] - s[3];
+    *peak = max_u64(*peak, k->live_bytes);
+    k->peak_bytes = kind == FA_KIND_FRAME ? s[4] : *peak;
+}
+
+static void kind_add(fa_kind_stats *into, const fa_kind_stats *k) {
+    into->allocations += k->allocations;
+    into->frees += k->frees;
+    into->bytes += k->bytes;
+    into->live_bytes += k->live_bytes;
+}
+
+static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+        fa_class_stats *cs = &out->classes[c];
+        uint64_t in_use = sum->in_use[c] > sum->cached[c] ? sum->in_use[c] - sum->cached[c] : 0;
+        cs->block_size = (uint64_t)8 << c;
+        cs->slabs = sum->slabs[c];
+        cs->blocks_in_use = in_use;
+        cs->blocks_free = sum->slab_blocks[c] > in_use ? sum->slab_blocks[c] - in_use : 0;
+        cs->occupancy = sum->slab_blocks[c] != 0 ? (double)in_use / (double)sum->slab_blocks[c] : 0.0;
+    }
+}
+
+void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
+    fa_kind_stats *kinds[FA_KIND_COUNT] = {&out->frame, &out->pool, &out->heap};
+    uint64_t fast[5] = {0};
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* the inline paths count for the root */
+        fast[0] += sum->pool_out[c];
+        fast[1] += sum->pool_back[c];
+        fast[2] += sum->pool_out[c] << (c + 3);
+        fast[3] += sum->pool_back[c] << (c + 3);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        fa_tag_stats *t = &out->tags[i];
+        fa_kind_stats *tk[FA_KIND_COUNT] = {&t->frame, &t->pool, &t->heap};
+        for (int k = 0; k < FA_KIND_COUNT; k++) {
+            uint64_t s[5];
+            memcpy(s, sum->tag[i][k], sizeof s);
+            if (i == 0 && k == FA_KIND_POOL)
+                for (int f = 0; f < 4; f++)
+                    s[f] += fast[f];
+            kind_fill(tk[k], s, k, &peaks->tag[i][k]);
+            kind_add(kinds[k], tk[k]);
+        }
+    }
+    for (int k = 0; k < FA_KIND_COUNT; k++) {
+        peaks->kind[k] = max_u64(peaks->kind[k], kinds[k]->live_bytes);
+        kinds[k]->peak_bytes = k == FA_KIND_FRAME ? sum->frame_peak : peaks->kind[k];
+        kind_add(&out->total, kinds[k]);
+    }
+    peaks->total = max_u64(peaks->total, out->total.live_bytes);
+    out->total.peak_bytes = peaks->total;
+    classes_fill(out, sum);
+}

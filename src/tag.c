@@ -1,0 +1,117 @@
+/* Tag paths. Lookups read a small open-addressed table without a lock;
+ * an addition, rare, takes the lock, writes the path and publishes its
+ * slot last, so that a reader that finds the id sees the whole path. */
+#include "tag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char root_path[] = "";
+
+void fa__tags_init(struct fa_tags *tags) {
+    pthread_mutex_init(&tags->lock, NULL);
+    memset(tags->tag, 0, sizeof tags->tag);
+    tags->tag[FA_TAG_ROOT].path = root_path;
+    for (size_t i = 0; i < FA__TAG_HASH; i++)
+        atomic_init(&tags->slot[i], 0);
+    atomic_init(&tags->count, 1);
+}
+
+void fa__tags_fini(struct fa_tags *tags) {
+    uint32_t n = fa__tag_count(tags);
+    for (uint32_t i = 1; i < n; i++)
+        free(tags->tag[i].path);
+    pthread_mutex_destroy(&tags->lock);
+}
+
+int fa__tag_name_ok(const char *name, size_t length) {
+    if (length == 0 || length > FA_TAG_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < length; i++)
+        if (name[i] == '/' || name[i] < 0x20 || name[i] > 0x7e) /* printable ASCII: JSON-safe */
+            return 0;
+    return 1;
+}
+
+static uint32_t hash(uint32_t parent, const char *name, size_t length) {
+    uint32_t h = 2166136261u ^ parent; /* FNV-1a */
+    for (size_t i = 0; i < length; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h;
+}
+
+/* The path's last name is everything after the parent's path and a '/'. */
+static int is_child(const struct fa_tags *tags, uint32_t id, uint32_t parent, const char *name,
+                    size_t length) {
+    const struct fa_tag *t = &tags->tag[id];
+    if (t->parent != parent || id == FA_TAG_ROOT)
+        return 0;
+    size_t skip = parent == FA_TAG_ROOT ? 0 : strlen(tags->tag[parent].path) + 1;
+    return strncmp(t->path + skip, name, length) == 0 && t->path[skip + length] == '\0';
+}
+
+/* The slot holding the path, or the empty slot where it would go. */
+static _Atomic uint8_t *find(struct fa_tags *tags, uint32_t parent, const char *name, size_t length) {
+    for (uint32_t h = hash(parent, name, length);; h++) {
+        _Atomic uint8_t *s = &tags->slot[h % FA__TAG_HASH];
+        uint8_t v = atomic_load_explicit(s, memory_order_acquire);
+        if (v == 0 || is_child(tags, v - 1u, parent, name, length))
+            return s;
+    }
+}
+
+static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const char *name, size_t length) {
+    uint32_t id = atomic_load_explicit(&tags->count, memory_order_relaxed);
+    if (id == FA_TAG_MAX)
+        return -1;
+    const char *base = tags->tag[parent].path;
+    size_t prefix = parent == FA_TAG_ROOT ? 0 : strlen(base) + 1;
+    char *path = (char *)malloc(prefix + length + 1);
+    if (path == NULL)
+        return -1;
+    if (prefix != 0) {
+        memcpy(path, base, prefix - 1);
+        path[prefix - 1] = '/';
+    }
+    memcpy(path + prefix, name, length);
+    path[prefix + length] = '\0';
+    struct fa_tag *t = &tags->tag[id];
+    t->path = path;
+    t->parent = parent;
+    t->depth = tags->tag[parent].depth + 1;
+    atomic_store_explicit(&t->budget, 0, memory_order_relaxed);
+    atomic_store_explicit(&tags->count, id + 1, memory_order_release);
+    atomic_store_explicit(s, (uint8_t)(id + 1), memory_order_release);
+    return (int)id;
+}
+
+int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_t length) {
+    uint8_t v = atomic_load_explicit(find(tags, parent, name, length), memory_order_acquire);
+    if (v != 0)
+        return v - 1;
+    pthread_mutex_lock(&tags->lock);
+    _Atomic uint8_t *s = find(tags, parent, name, length); /* another thread may have added it */
+    v = atomic_load_explicit(s, memory_order_relaxed);
+    int id = v != 0 ? v - 1 : add(tags, s, parent, name, length);
+    pthread_mutex_unlock(&tags->lock);
+    return id;
+}
+
+int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
+    uint32_t id = FA_TAG_ROOT;
+    while (*path != '\0') {
+        size_t length = strcspn(path, "/");
+        if (!fa__tag_name_ok(path, length) || tags->tag[id].depth == FA_TAG_DEPTH) {
+            *e = FA_ERR_INVALID;
+            return -1;
+        }
+        int child = fa__tag_child(tags, id, path, length);
+        if (child < 0) {
+            *e = FA_ERR_NOMEM;
+            return -1;
+        }
+        id = (uint32_t)child;
+        path += length + (path[length] == '/');
+    }
+    return (int)id;
+}

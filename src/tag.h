@@ -1,0 +1,48 @@
+/* Tag paths: interned once per allocator, never freed before it, so that
+ * a thread's tag stack holds small ids and attribution does no string work. */
+#ifndef FA_TAG_H
+#define FA_TAG_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "framealloc.h"
+
+#define FA_TAG_ROOT 0u
+#define FA__TAG_HASH 256 /* lookup slots: four per path at most */
+
+struct fa_tag {
+    char    *path;   /* "renderer/shadows"; "" for the root */
+    uint32_t parent; /* the root is its own parent */
+    uint32_t depth;
+    _Atomic uint32_t budget; /* its budget slot, 0: none */
+};
+
+struct fa_tags {
+    pthread_mutex_t  lock;  /* taken to add a path only */
+    _Atomic uint32_t count; /* paths published; tag[i < count] is immutable */
+    struct fa_tag    tag[FA_TAG_MAX];
+    _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
+};
+
+void fa__tags_init(struct fa_tags *tags);
+void fa__tags_fini(struct fa_tags *tags);
+
+/* Non-zero when name is a valid tag name: 1..FA_TAG_NAME_MAX bytes of
+ * printable ASCII other than '/'. */
+int fa__tag_name_ok(const char *name, size_t length);
+/* The id of `parent`'s child `name` (checked by the caller), interned on
+ * first use; -1 when the table is full or out of memory. */
+int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_t length);
+/* The id of a whole path ("a/b"; "" is the root), interned level by level;
+ * -1 with *e set (FA_ERR_INVALID for a bad name, FA_ERR_NOMEM when full). */
+int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e);
+
+static inline const struct fa_tag *fa__tag(const struct fa_tags *tags, uint32_t id) {
+    return &tags->tag[id];
+}
+static inline uint32_t fa__tag_count(const struct fa_tags *tags) {
+    return atomic_load_explicit(&tags->count, memory_order_acquire);
+}
+
+#endif
