@@ -296,8 +296,11 @@ void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
     fa__thread_publish(th);
 }
 
+/* Frame memory bumped since the last settle shares the headroom: it is
+ * charged first, so that the check sees what is really left. */
 fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn) {
     fa__charge_refresh(a, th);
+    settle(a, th);
     return take(a, th, bytes, size, fn);
 }
 
@@ -305,6 +308,8 @@ void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes)
     struct fa_charge *c = &th->charge;
     fa__budget_charge(budgets_of(a), &c->purse, &c->chain, bytes);
     fa__count_alloc(&th->tally.tag[c->tag][kind], 1, bytes);
+    if (th->in_frame && c->chain.n != 0)
+        clamp(th); /* the frame may no longer bump into what the block took */
 }
 
 void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes) {

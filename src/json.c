@@ -1,12 +1,13 @@
 /* The statistics snapshot as JSON (docs/statistics.json is its schema). Built
- * on the public API alone, and every object's members come from the header's
- * field lists, so a field added there is written here without an edit. */
+ * on the public API (and the allocator's event sink), and every object's
+ * members come from the header's field lists, so a field added there is
+ * written here without an edit. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
+#include "alloc.h"
 
 /* The text goes out in pieces of this size: a few writer calls per snapshot,
  * not one per token. */
@@ -227,7 +228,7 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (a == NULL)
         return fa__null_alloc("fa_write_json_to");
     if (write == NULL)
-        return fa__report(NULL, FA_ERR_INVALID, 0, "fa_write_json_to: NULL output");
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_write_json_to: NULL output");
     fa_stats st;
     memset(&st, 0, sizeof st);
     fa_error e = fa_stats_get(a, &st);
@@ -243,14 +244,14 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (sum.frames != 0) {
         recs = sum.frames <= SIZE_MAX / sizeof *recs ? malloc((size_t)sum.frames * sizeof *recs) : NULL;
         if (recs == NULL)
-            return fa__report(NULL, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history");
+            return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history");
         n = fa_history_get(a, recs, (size_t)sum.frames);
     }
     struct out o = {.write = write, .user = user};
     snapshot(&o, &st, &sum, recs, n);
     free(recs);
     if (o.failed)
-        return fa__report(NULL, FA_ERR_STATE, 0, "fa_write_json_to: the output refused the snapshot");
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_write_json_to: the output refused the snapshot");
     return FA_OK;
 }
 
@@ -263,10 +264,10 @@ fa_error fa_write_json(fa_alloc *a, FILE *out) {
     if (a == NULL)
         return fa__null_alloc("fa_write_json");
     if (out == NULL)
-        return fa__report(NULL, FA_ERR_INVALID, 0, "fa_write_json: NULL output");
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_write_json: NULL output");
     fa_error e = fa_write_json_to(a, file_write, out);
     /* an error can wait in the stream's buffer until it is flushed */
     if (e == FA_OK && fflush(out) != 0)
-        return fa__report(NULL, FA_ERR_STATE, 0, "fa_write_json: the output refused the snapshot");
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_write_json: the output refused the snapshot");
     return e;
 }

@@ -124,6 +124,7 @@ struct events {
     fa_error        last;
     size_t          last_size;
     char            message[256];
+    char            tag[128]; /* the last event's tag path; "" for none */
 };
 
 static void record_event(void *user, const fa_event *ev) {
@@ -134,6 +135,7 @@ static void record_event(void *user, const fa_event *ev) {
     e->last = ev->error;
     e->last_size = ev->size;
     snprintf(e->message, sizeof e->message, "%s", ev->message);
+    snprintf(e->tag, sizeof e->tag, "%s", ev->tag != NULL ? ev->tag : "");
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -178,6 +180,24 @@ static inline int fixture_teardown(void **state) {
     int leaked = f->c.bytes_out != 0;
     free(f);
     return leaked;
+}
+
+/* A snapshot, on the heap (fa_stats is some 13 KB). */
+static inline fa_stats *stats_of(fa_alloc *a) {
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (st != NULL && fa_stats_get(a, st) != FA_OK) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* The index of a tag path in a snapshot, or -1. */
+static inline int tag_index(const fa_stats *st, const char *path) {
+    for (uint64_t i = 0; i < st->tag_count; i++)
+        if (strcmp(st->tags[i].path, path) == 0)
+            return (int)i;
+    return -1;
 }
 
 #endif

@@ -5,6 +5,8 @@
 # 500,000, so start-up and teardown cancel out.
 #   tools/count-instructions.sh [BUILD_DIR] [--max-frame N] [--max-pool N]
 # With a --max option, exits 1 when that figure is above N (the CI guard).
+# FA_COUNT_SETTINGS=1 also counts the frame path with budgets, under a tag
+# and with everything disabled.
 set -eu
 build=build
 max_frame=""
@@ -38,6 +40,11 @@ measure() { # probe what limit [mode]
 }
 measure instr_frame "fa_frame_alloc, per allocation" "$max_frame"
 measure instr_pool "fa_pool_alloc + fa_pool_free, per pair" "$max_pool"
+if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)
+    measure instr_frame "fa_frame_alloc with budgets set" "" budget
+    measure instr_frame "fa_frame_alloc under a budgeted tag" "" tagged
+    measure instr_frame "fa_frame_alloc, statistics, tags and budgets off" "" off
+fi
 measure instr_ideal "reference: ideal bump, per allocation" "" bump
 measure instr_ideal "reference: ideal size-class pool, per pair" "" pool
 exit $status

@@ -1,0 +1,359 @@
+/* Tags and statistics: every allocation charged to the innermost path of
+ * its thread, frees crediting the path charged, and figures that equal a
+ * hand count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+static fa_alloc *A(void **state) {
+    return ((struct fixture *)*state)->a;
+}
+
+/* Sizes that are multiples of their natural alignment consume exactly
+ * their size from a 64-aligned chunk, so the counts below are exact. */
+static void frame_memory_goes_to_the_innermost_path(void **state) {
+    fa_alloc *a = A(state);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 64));
+    assert_int_equal(fa_tag_push(a, "renderer"), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 128));
+    assert_non_null(fa_frame_alloc(a, 128));
+    assert_int_equal(fa_tag_push(a, "shadows"), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 256));
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 64));
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 32));
+
+    fa_stats *st = stats_of(a);
+    assert_non_null(st);
+    int renderer = tag_index(st, "renderer"), shadows = tag_index(st, "renderer/shadows");
+    assert_true(renderer > 0 && shadows > 0);
+    assert_int_equal(st->tags[shadows].parent, renderer);
+    assert_int_equal(st->tags[shadows].depth, 2);
+    assert_int_equal(st->tags[0].frame.allocations, 2);
+    assert_int_equal(st->tags[0].frame.live_bytes, 96);
+    assert_int_equal(st->tags[renderer].frame.allocations, 3);
+    assert_int_equal(st->tags[renderer].frame.live_bytes, 320);
+    assert_int_equal(st->tags[shadows].frame.allocations, 1);
+    assert_int_equal(st->tags[shadows].frame.bytes, 256);
+    assert_int_equal(st->frame.live_bytes, 672);
+    free(st);
+
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    st = stats_of(a);
+    assert_non_null(st);
+    assert_int_equal(st->frame.live_bytes, 0);
+    assert_int_equal(st->frame.frees, 6);
+    assert_int_equal(st->frame.bytes, 672);
+    assert_int_equal(st->frame.peak_bytes, 672);
+    assert_int_equal(st->tags[renderer].frame.peak_bytes, 320);
+    assert_int_equal(st->tags[renderer].frame.frees, 3);
+    free(st);
+}
+
+static void blocks_credit_the_path_they_were_charged_to(void **state) {
+    fa_alloc *a = A(state);
+    assert_int_equal(fa_tag_push(a, "physics"), FA_OK);
+    void *p = fa_pool_alloc(a, 100); /* the 128-byte class */
+    void *h = fa_heap_alloc(a, 5000, 64);
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    void *q = fa_pool_alloc(a, 64);
+    assert_non_null(p);
+    assert_non_null(h);
+    assert_non_null(q);
+
+    fa_stats *st = stats_of(a);
+    int physics = tag_index(st, "physics");
+    assert_int_equal(st->tags[physics].pool.allocations, 1);
+    assert_int_equal(st->tags[physics].pool.live_bytes, 128);
+    assert_int_equal(st->tags[physics].heap.live_bytes, 5000);
+    assert_int_equal(st->tags[0].pool.live_bytes, 64);
+    assert_int_equal(st->pool.live_bytes, 192);
+    free(st);
+
+    /* freed at the root: still credited to physics */
+    assert_int_equal(fa_pool_free(a, p), FA_OK);
+    assert_int_equal(fa_heap_free(a, h), FA_OK);
+    assert_int_equal(fa_pool_free(a, q), FA_OK);
+    st = stats_of(a);
+    assert_int_equal(st->tags[physics].pool.frees, 1);
+    assert_int_equal(st->tags[physics].pool.live_bytes, 0);
+    assert_int_equal(st->tags[physics].heap.live_bytes, 0);
+    assert_int_equal(st->tags[0].pool.live_bytes, 0);
+    assert_int_equal(st->pool.peak_bytes, 192);
+    assert_int_equal(st->total.live_bytes, 0);
+    free(st);
+}
+
+struct worker {
+    fa_alloc   *a;
+    const char *tag;
+    size_t      frame_bytes;
+    void       *block; /* a pool block to free on this thread, or NULL */
+    void       *kept;  /* a pool block it allocates and leaves live */
+};
+
+static void *work(void *arg) {
+    struct worker *w = (struct worker *)arg;
+    fa_tag_push(w->a, w->tag);
+    fa_begin_frame(w->a);
+    for (size_t i = 0; i < w->frame_bytes / 64; i++)
+        fa_frame_alloc(w->a, 64);
+    fa_end_frame(w->a);
+    w->kept = fa_pool_alloc(w->a, 48);
+    if (w->block != NULL)
+        fa_pool_free(w->a, w->block);
+    fa_tag_pop(w->a);
+    return NULL;
+}
+
+static void attribution_is_per_thread_and_survives_exit(void **state) {
+    fa_alloc *a = A(state);
+    assert_int_equal(fa_tag_push(a, "ai"), FA_OK);
+    void *block = fa_pool_alloc(a, 200); /* 256-byte class, freed by the audio thread */
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    struct worker w[2] = {{a, "ai", 64 * 10, NULL, NULL}, {a, "audio", 64 * 30, block, NULL}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+
+    fa_stats *st = stats_of(a);
+    int ai = tag_index(st, "ai"), audio = tag_index(st, "audio");
+    assert_true(ai > 0 && audio > 0);
+    assert_int_equal(st->tags[ai].frame.bytes, 640);
+    assert_int_equal(st->tags[audio].frame.bytes, 1920);
+    assert_int_equal(st->tags[ai].frame.peak_bytes, 640);
+    assert_int_equal(st->tags[ai].pool.allocations, 2);     /* main's 256 and the thread's 64 */
+    assert_int_equal(st->tags[ai].pool.live_bytes, 64);      /* main's block freed by audio */
+    assert_int_equal(st->tags[audio].pool.live_bytes, 64);
+    assert_int_equal(st->frame.peak_bytes, 1920);
+    free(st);
+    assert_int_equal(fa_pool_free(a, w[0].kept), FA_OK);
+    assert_int_equal(fa_pool_free(a, w[1].kept), FA_OK);
+    st = stats_of(a);
+    assert_int_equal(st->pool.live_bytes, 0);
+    assert_int_equal(st->threads, 1);
+    free(st);
+}
+
+/* The hand count: frame 100 + 28, a mark, 64 (rewound), 16; three 24-byte
+ * pool blocks (32-byte class), one freed; one 10000-byte heap block. */
+static void stats_equal_a_hand_count(void **state) {
+    fa_alloc *a = A(state);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 100));
+    assert_non_null(fa_frame_alloc(a, 28));
+    fa_mark m = fa_frame_mark(a);
+    assert_non_null(fa_frame_alloc(a, 64));
+    assert_int_equal(fa_frame_rewind(a, m), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 16));
+    void *p[3];
+    for (int i = 0; i < 3; i++)
+        p[i] = fa_pool_alloc(a, 24);
+    assert_int_equal(fa_pool_free(a, p[1]), FA_OK);
+    void *h = fa_heap_alloc(a, 10000, 16);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->size, sizeof *st);
+    assert_int_equal(st->version, FA_STATS_VERSION);
+    assert_int_equal(st->frame_number, 1);
+    assert_int_equal(st->tag_count, 1);
+    assert_string_equal(st->tags[0].path, "");
+    assert_int_equal(st->frame.allocations, 4);
+    assert_int_equal(st->frame.frees, 4);
+    assert_int_equal(st->frame.bytes, 208);
+    assert_int_equal(st->frame.live_bytes, 0);
+    assert_int_equal(st->frame.peak_bytes, 192); /* before the rewind */
+    assert_int_equal(st->pool.allocations, 3);
+    assert_int_equal(st->pool.frees, 1);
+    assert_int_equal(st->pool.bytes, 96);
+    assert_int_equal(st->pool.live_bytes, 64);
+    assert_int_equal(st->heap.allocations, 1);
+    assert_int_equal(st->heap.live_bytes, 10000);
+    assert_int_equal(st->total.allocations, 8);
+    assert_int_equal(st->total.frees, 5);
+    assert_int_equal(st->total.bytes, 208 + 96 + 10000);
+    assert_int_equal(st->total.live_bytes, 10064);
+    assert_int_equal(st->classes[2].block_size, 32);
+    assert_int_equal(st->classes[2].slabs, 1);
+    assert_int_equal(st->classes[2].blocks_in_use, 2);
+    assert_int_equal(st->classes[2].blocks_free, (64 << 10) / 32 - 2);
+    assert_true(st->classes[2].occupancy > 0.0009 && st->classes[2].occupancy < 0.001);
+    assert_int_equal(st->classes[3].slabs, 0);
+    assert_int_equal(st->backend_calls, 3); /* a chunk, a slab, the heap block */
+    assert_true(st->backend_bytes >= 10000 + (64 << 10));
+    free(st);
+
+    fa_frame_info info;
+    assert_int_equal(fa_frame_info_get(a, &info), FA_OK);
+    assert_int_equal(info.allocations, 3); /* live at its end: the rewind took one */
+    fa_pool_free(a, p[0]);
+    fa_pool_free(a, p[2]);
+    fa_heap_free(a, h);
+}
+
+static void history_keeps_the_last_frames(void **state) {
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.history_frames = 4;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    (void)state;
+    for (int f = 1; f <= 6; f++) {
+        assert_int_equal(fa_begin_frame(a), FA_OK);
+        fa_tag_push(a, "ui");
+        for (int i = 0; i < f; i++)
+            fa_frame_alloc(a, 64);
+        fa_tag_pop(a);
+        fa_frame_alloc(a, 16);
+        fa_end_frame(a);
+    }
+    fa_frame_record r[8];
+    assert_int_equal(fa_history_get(a, r, 8), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(r[i].frame, (uint64_t)i + 3);
+        assert_int_equal(r[i].allocations, (uint64_t)i + 4);
+        assert_int_equal(r[i].bytes, 64 * (i + 3) + 16);
+        assert_int_equal(r[i].peak_bytes, r[i].bytes);
+        assert_int_equal(r[i].tag_bytes[1], 64 * (i + 3));
+        assert_int_equal(r[i].tag_bytes[0], 16);
+        assert_int_equal(r[i].chunks, 1);
+        assert_int_equal(r[i].reserved_bytes, 64 << 10);
+        assert_int_equal(r[i].backend_calls, 0); /* the chunk is kept between frames */
+    }
+    assert_int_equal(fa_history_get(a, r, 2), 2);
+    assert_int_equal(r[1].frame, 6); /* the newest two */
+    fa_history_summary sum;
+    assert_int_equal(fa_history_summary_get(a, &sum), FA_OK);
+    assert_int_equal(sum.frames, 4);
+    assert_true(sum.avg_allocations > 5.49 && sum.avg_allocations < 5.51);
+    assert_int_equal(sum.peak_bytes, 64 * 6 + 16);
+    assert_true(sum.efficiency > 0 && sum.efficiency < 0.01);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+static void tag_misuse_is_reported(void **state) {
+    struct fixture *f = (struct fixture *)*state;
+    fa_alloc *a = f->a;
+    assert_int_equal(fa_tag_pop(a), FA_ERR_STATE);
+    assert_int_equal(fa_tag_push(a, NULL), FA_ERR_INVALID);
+    assert_int_equal(fa_tag_push(a, ""), FA_ERR_INVALID);
+    assert_int_equal(fa_tag_push(a, "a/b"), FA_ERR_INVALID);
+    assert_int_equal(fa_tag_push(a, "tab\there"), FA_ERR_INVALID);
+    char name[80];
+    memset(name, 'n', sizeof name);
+    name[FA_TAG_NAME_MAX + 1] = '\0';
+    assert_int_equal(fa_tag_push(a, name), FA_ERR_INVALID);
+    name[FA_TAG_NAME_MAX] = '\0';
+    assert_int_equal(fa_tag_push(a, name), FA_OK);
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_int_equal(fa_tag_push(NULL, "x"), FA_ERR_INVALID);
+    assert_int_equal(fa_tag_pop(NULL), FA_ERR_INVALID);
+
+    for (int i = 0; i < FA_TAG_DEPTH; i++)
+        assert_int_equal(fa_tag_push(a, "deep"), FA_OK);
+    assert_int_equal(fa_tag_push(a, "deeper"), FA_ERR_STATE);
+    assert_int_equal(f->ev.last, FA_ERR_STATE);
+    assert_int_equal(strncmp(f->ev.tag, "deep/deep/", 10), 0); /* the event names the path */
+    for (int i = 0; i < FA_TAG_DEPTH; i++)
+        assert_int_equal(fa_tag_pop(a), FA_OK);
+
+    /* the table holds FA_TAG_MAX paths: the root, the long name, 16 "deep" */
+    int made = 2 + FA_TAG_DEPTH;
+    for (int i = 0; made < FA_TAG_MAX; i++, made++) {
+        snprintf(name, sizeof name, "t%d", i);
+        assert_int_equal(fa_tag_push(a, name), FA_OK);
+        assert_int_equal(fa_tag_pop(a), FA_OK);
+    }
+    assert_int_equal(fa_tag_push(a, "one-too-many"), FA_ERR_NOMEM);
+    assert_int_equal(fa_tag_push(a, "t0"), FA_OK); /* known paths still push */
+    assert_non_null(fa_pool_alloc(a, 8));
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->tag_count, FA_TAG_MAX);
+    int t0 = tag_index(st, "t0");
+    assert_int_equal(st->tags[t0].pool.live_bytes, 8);
+    free(st);
+}
+
+static void stats_misuse_is_reported(void **state) {
+    fa_alloc *a = A(state);
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    assert_int_equal(fa_stats_get(NULL, st), FA_ERR_INVALID);
+    assert_int_equal(fa_stats_get(a, NULL), FA_ERR_INVALID);
+    st->size = 8;
+    assert_int_equal(fa_stats_get(a, st), FA_ERR_INVALID);
+    st->size = 0;
+    st->version = FA_STATS_VERSION + 1;
+    assert_int_equal(fa_stats_get(a, st), FA_ERR_INVALID);
+    st->version = 0;
+    assert_int_equal(fa_stats_get(a, st), FA_OK);
+    assert_int_equal(fa_history_get(a, NULL, 3), 0);
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_int_equal(fa_history_get(NULL, NULL, 0), 0);
+    assert_int_equal(fa_history_summary_get(a, NULL), FA_ERR_INVALID);
+    free(st);
+}
+
+static void switches_turn_parts_off(void **state) {
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    (void)state;
+    cfg.disable = FA_DISABLE_STATS | FA_DISABLE_TAGS;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    assert_int_equal(fa_stats_get(a, st), FA_ERR_STATE);
+    assert_int_equal(fa_tag_push(a, "x"), FA_OK); /* checked, charged to the root */
+    assert_int_equal(fa_budget_set(a, "x", 0, 100), FA_ERR_STATE);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1000), FA_OK);
+    void *p = fa_pool_alloc(a, 512);
+    assert_non_null(p);
+    assert_null(fa_pool_alloc(a, 600)); /* a 1024-byte block: the global budget still holds */
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_int_equal(fa_tag_pop(a), FA_ERR_STATE);
+    fa_frame_record r;
+    assert_int_equal(fa_history_get(a, &r, 1), 0);
+    assert_int_equal(fa_pool_free(a, p), FA_OK);
+    fa_destroy(a);
+    free(st);
+
+    cfg.disable = 8;
+    assert_null(fa_create(&cfg));
+    cfg.disable = FA_DISABLE_BUDGETS;
+    cfg.frame_budget_hard = 100;
+    assert_null(fa_create(&cfg));
+    cfg.disable = 0;
+    cfg.frame_budget_soft = 200;
+    assert_null(fa_create(&cfg));
+    assert_int_equal(c.bytes_out, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(frame_memory_goes_to_the_innermost_path, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(blocks_credit_the_path_they_were_charged_to, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(attribution_is_per_thread_and_survives_exit, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(stats_equal_a_hand_count, fixture_setup, fixture_teardown),
+        cmocka_unit_test(history_keeps_the_last_frames),
+        cmocka_unit_test_setup_teardown(tag_misuse_is_reported, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(stats_misuse_is_reported, fixture_setup, fixture_teardown),
+        cmocka_unit_test(switches_turn_parts_off),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
