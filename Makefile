@@ -10,7 +10,7 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all build demo test install bench clean asan tsan memcheck clang-check check
+.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check
 
 all: build
 
@@ -65,7 +65,12 @@ clang-check:
 	@tools/deps.sh $(CHECK_DEPS)
 	$(MAKE) test BUILD=build-clang CC=clang CXX=clang++
 
-check: test clang-check asan tsan memcheck
+# Minimal mode (-DFA_MINIMAL=ON): every suite but those of statistics, tags
+# and budgets, with the inline fast paths counting nothing.
+minimal:
+	$(MAKE) test BUILD=build-minimal CMAKE_FLAGS="-DFA_MINIMAL=ON"
+
+check: test clang-check asan tsan memcheck minimal
 
 clean:
 	rm -rf build build-*

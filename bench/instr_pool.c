@@ -1,7 +1,9 @@
 /* Instruction-count probe for the pool fast paths (run under callgrind):
  * ROUNDS rounds of 1000 x 64 B fa_pool_alloc, then the 1000 fa_pool_free,
- * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000. */
+ * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000. A second
+ * argument "tagged" runs it under a pushed tag: the counting path. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "framealloc.h"
 
@@ -13,6 +15,8 @@ int main(int argc, char **argv) {
     fa_alloc *a = fa_create(NULL);
     if (a == NULL)
         return 1;
+    if (argc > 2 && strcmp(argv[2], "tagged") == 0)
+        fa_tag_push(a, "probe");
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < PER_ROUND; i++)
             ptrs[i] = fa_pool_alloc(a, 64);

@@ -24,7 +24,10 @@ static void *heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) 
     }
     struct fa_thread *th = attach(a, size, fn);
     size_t bytes = size != 0 ? size : 1;
-    if (th == NULL || fa__charge_block_take(a, th, bytes, size, fn) != FA_OK)
+    if (th == NULL)
+        return NULL;
+    fa__charge_refresh(a, th);
+    if (fa__charge_block_take(a, th, bytes, size, fn) != FA_OK)
         return NULL;
     void *p = fa__heap_take(&a->heap, bytes, align, th->charge.tag);
     if (p == NULL) {
@@ -47,10 +50,10 @@ static fa_error heap_free(fa_alloc *a, void *p, const char *fn) {
     return e;
 }
 
-/* A block of class cls from the thread's cache (its pool state open),
- * counted on the cache's counters unless it is `counted` on a path. */
+/* A block of class cls from the thread's cache (wherever its pool state
+ * is), counted on the cache's counters unless it is `counted` on a path. */
 static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, int counted) {
-    struct fa__thread_tls *t = th->tls;
+    struct fa__thread_tls *t = fa__thread_pool(th);
     if (t->cache == NULL && !fa__pool_attach(&a->pools, &th->pool, t)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
         return NULL;
@@ -67,7 +70,7 @@ static void *pool_take_counted(fa_alloc *a, struct fa_thread *th, unsigned cls, 
     void *p = pool_take(a, th, cls, size, 1);
     if (p == NULL || fa__pool_mark(&a->pools, p, th->charge.tag))
         return p;
-    fa__pool_push(th->tls, fa__slab_of((uintptr_t)p), p);
+    fa__pool_push(fa__thread_pool(th), fa__slab_of((uintptr_t)p), p);
     fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory to record the block's tag path");
     return NULL;
 }
@@ -82,26 +85,25 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
     struct fa_thread *th = attach(a, size, "fa_pool_alloc");
     if (th == NULL)
         return NULL;
-    fa__charge_refresh(a, th);
     unsigned cls = fa__pool_class(size);
     size_t bytes = (size_t)8 << cls;
-    int counting = fa__charge_counting(a, th);
-    if (counting && fa__charge_block_take(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
+    fa__charge_refresh(a, th);
+    if (!th->charge.counted)
+        return pool_take(a, th, cls, size, 0);
+    if (fa__charge_block_take(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
         return NULL;
-    fa__thread_pool_open(th);
-    void *p = counting ? pool_take_counted(a, th, cls, size) : pool_take(a, th, cls, size, 0);
-    if (p != NULL && counting)
+    void *p = pool_take_counted(a, th, cls, size);
+    if (p != NULL)
         fa__charge_block(a, th, FA_KIND_POOL, bytes);
-    fa__charge_pool_mode(a, th);
     return p;
 }
 
-/* A free on the thread that owns the slab (its pool state open). */
-static void pool_free_local(fa_alloc *a, struct fa_thread *th, const struct fa__slab_entry *e, void *p,
-                            uint32_t path) {
-    struct fa__thread_tls *t = th->tls;
+/* A free on the thread that owns the slab. */
+static void pool_free_local(fa_alloc *a, struct fa_thread *th, const struct fa__slab_entry *e,
+                            struct fa_slab *s, void *p, uint32_t path) {
+    struct fa__thread_tls *t = fa__thread_pool(th);
     if (path != 0)
-        fa__pool_unmark(p);
+        fa__pool_unmark(s, p);
     else
         FA__TALLY(fa__pool_tally(t->cache)[FA__POOL_CLASSES + e->cls]++);
     if (t->count[e->cls] == e->cap)
@@ -125,22 +127,14 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
     struct fa_thread *th = fa__thread_find(&a->threads);
-    uint32_t path = fa__pool_path_of(p); /* read while the block is still the caller's */
-    size_t bytes = (size_t)8 << e->cls;
-    if (th != NULL)
-        fa__thread_pool_open(th);
+    uint32_t path = fa__pool_path_of(s, p); /* read while the block is still the caller's */
+    void **cache = th != NULL ? fa__thread_pool(th)->cache : NULL;
     uintptr_t owner = __atomic_load_n(&e->owner, __ATOMIC_RELAXED) & ~FA__OWNER_COUNTED;
-    fa_error r = FA_OK;
-    if (th != NULL && th->tls->cache != NULL && owner == fa__owner_tag(th->tls->cache))
-        pool_free_local(a, th, e, p, path);
+    if (cache != NULL && owner == fa__owner_tag(cache))
+        pool_free_local(a, th, e, s, p, path);
     else if (fa__pool_free_remote(s, p, a->pools.cookie) != FA_OK)
-        r = FA_ERR_DOUBLE_FREE;
-    if (r == FA_OK)
-        fa__charge_unblock(a, th, FA_KIND_POOL, path, bytes);
-    if (th != NULL)
-        fa__charge_pool_mode(a, th);
-    if (r != FA_OK)
-        return fa__report(&a->sink, r, 0, "fa_pool_free: %p was already freed", p);
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
+    fa__charge_unblock(a, th, FA_KIND_POOL, path, (size_t)8 << e->cls);
     return FA_OK;
 }
 
@@ -167,11 +161,7 @@ fa_error fa_trim(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_trim");
     struct fa_thread *th = fa__thread_find(&a->threads);
-    if (th != NULL)
-        fa__thread_pool_open(th);
-    fa__pool_trim(&a->pools, th != NULL ? &th->pool : NULL, th != NULL ? th->tls : NULL);
-    if (th != NULL)
-        fa__charge_pool_mode(a, th);
+    fa__pool_trim(&a->pools, th != NULL ? &th->pool : NULL, th != NULL ? fa__thread_pool(th) : NULL);
     fa__chunk_trim(&a->chunks);
     return FA_OK;
 }

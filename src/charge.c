@@ -34,7 +34,7 @@ int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th) {
 }
 
 /* Pool allocations count on the inline paths only at the root with no budget. */
-void fa__charge_pool_mode(fa_alloc *a, struct fa_thread *th) {
+static void pool_mode(fa_alloc *a, struct fa_thread *th) {
     if (fa__charge_counting(a, th))
         fa__thread_pool_close(th);
     else
@@ -78,7 +78,7 @@ static void rechain(fa_alloc *a, struct fa_thread *th) {
     c->purse.epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
     if (is_on(a, FA_DISABLE_BUDGETS))
         fa__budget_chain(b, &a->ledger->tags, c->tag, &c->chain);
-    fa__charge_pool_mode(a, th);
+    pool_mode(a, th);
 }
 
 void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
@@ -261,22 +261,25 @@ void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t 
     push_span(c, c->tag, used, allocs);
 }
 
+/* Written in place: only the tag paths that exist have bytes to copy. */
 static void record(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    fa_frame_record r;
-    memset(&r, 0, sizeof r);
-    r.frame = th->frames;
-    r.duration_ns = now_ns() - c->began_ns;
-    r.allocations = c->settled_allocs;
-    r.bytes = c->settled_used;
-    r.peak_bytes = c->frame_high;
+    uint32_t paths = fa__tag_count(&a->ledger->tags);
+    uint64_t calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
+    uint64_t ended = now_ns();
     size_t chunks, reserved;
     fa__arena_holdings(&th->arena, &chunks, &reserved);
-    r.chunks = chunks;
-    r.reserved_bytes = reserved;
-    r.backend_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls;
-    memcpy(r.tag_bytes, c->frame_tag_bytes, sizeof r.tag_bytes);
-    fa__history_record(&a->ledger->history, &r);
+    fa_frame_record *r = fa__history_begin(&a->ledger->history);
+    r->frame = th->frames;
+    r->duration_ns = ended - c->began_ns;
+    r->allocations = c->settled_allocs;
+    r->bytes = c->settled_used;
+    r->peak_bytes = c->frame_high;
+    r->chunks = chunks;
+    r->reserved_bytes = reserved;
+    r->backend_calls = calls - c->began_calls;
+    memcpy(r->tag_bytes, c->frame_tag_bytes, paths * sizeof *r->tag_bytes);
+    fa__history_commit(&a->ledger->history);
 }
 
 void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
@@ -299,7 +302,6 @@ void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
 /* Frame memory bumped since the last settle shares the headroom: it is
  * charged first, so that the check sees what is really left. */
 fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn) {
-    fa__charge_refresh(a, th);
     settle(a, th);
     return take(a, th, bytes, size, fn);
 }
@@ -313,7 +315,8 @@ void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes)
 }
 
 void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes) {
-    struct fa_chain room = {0, {0}};
+    struct fa_chain room;
+    room.n = 0;
     uint32_t tag = path != 0 ? path - 1 : FA_TAG_ROOT;
     const struct fa_chain *chain = path != 0 ? chain_of(a, th, tag, &room) : &room;
     if (th == NULL) {

@@ -33,7 +33,8 @@ void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t 
 /* Pool and heap blocks. Non-zero when the thread's pool allocations must
  * take the counting path (a path or a budget to charge). */
 int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th);
-/* Before a block of `bytes` is taken: FA_OK, or FA_ERR_BUDGET (reported). */
+/* Before a block of `bytes` is taken (the thread refreshed): FA_OK, or
+ * FA_ERR_BUDGET (reported). */
 fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn);
 /* It was taken: charged to the current path. */
 void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
@@ -41,8 +42,6 @@ void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes)
  * path + 1 it was charged to, or 0 for a pool block the inline paths
  * counted (for the root, and no budget). */
 void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes);
-/* Pool allocations of the thread go back to the mode fa__charge_counting
- * says, after a slow path opened its pool state. */
-void fa__charge_pool_mode(fa_alloc *a, struct fa_thread *th);
+
 
 #endif

@@ -25,6 +25,7 @@ void fa_config_init(fa_config *cfg) {
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
     cfg->history_frames = 120;
+    cfg->disable = FA_MINIMAL ? FA_DISABLE_ALL : 0; /* a minimal build has nothing to turn on */
 }
 
 static fa_error invalid(char *why, size_t n, const char *reason) {
@@ -62,8 +63,7 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "backend needs both allocate and deallocate");
     if (out->backend.allocate == NULL)
         out->backend = defaults.backend;
-    if (FA_MINIMAL) /* the library was built without the counting */
-        out->disable = FA_DISABLE_ALL;
+    out->disable |= defaults.disable;
     if (out->disable & ~FA_DISABLE_ALL)
         return invalid(why, n, "disable has bits other than FA_DISABLE_*");
     if ((out->frame_budget_soft | out->frame_budget_hard) != 0 && (out->disable & FA_DISABLE_BUDGETS))

@@ -18,11 +18,14 @@ void fa__history_fini(struct fa_history *h) {
     pthread_mutex_destroy(&h->lock);
 }
 
-void fa__history_record(struct fa_history *h, const fa_frame_record *r) {
+fa_frame_record *fa__history_begin(struct fa_history *h) {
     if (h->ring == NULL)
-        return;
+        return NULL;
     pthread_mutex_lock(&h->lock);
-    h->ring[h->next] = *r;
+    return &h->ring[h->next];
+}
+
+void fa__history_commit(struct fa_history *h) {
     h->next = (h->next + 1) % h->capacity;
     if (h->count < h->capacity)
         h->count++;

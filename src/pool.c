@@ -145,7 +145,7 @@ static uint8_t *paths_of(const struct fa_slab *s) {
 }
 
 static uintptr_t owner_of(const struct fa_slab *s) {
-    return atomic_load_explicit(&s->entry[0].owner, memory_order_relaxed) & ~FA__OWNER_COUNTED;
+    return __atomic_load_n(&s->entry[0].owner, __ATOMIC_RELAXED) & ~FA__OWNER_COUNTED;
 }
 
 static void unmark(struct fa_slab *s, uint32_t i) {
@@ -172,14 +172,12 @@ int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag) {
     return 1;
 }
 
-uint32_t fa__pool_path_of(const void *p) {
-    const struct fa_slab *s = fa__slab_at(p);
+uint32_t fa__pool_path_of(const struct fa_slab *s, const void *p) {
     const uint8_t *paths = paths_of(s);
     return paths != NULL ? paths[index_of(s, p)] : 0;
 }
 
-void fa__pool_unmark(void *p) {
-    struct fa_slab *s = fa__slab_at(p);
+void fa__pool_unmark(struct fa_slab *s, const void *p) {
     unmark(s, index_of(s, p));
 }
 

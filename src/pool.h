@@ -101,11 +101,11 @@ void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct f
 /* Owner only: records that block p of the thread's slab is charged to path
  * `tag`; 0 when there is no memory for the record. */
 int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag);
-/* The path + 1 block p is charged to; 0: the inline paths counted it. Any
- * thread, for a live block. */
-uint32_t fa__pool_path_of(const void *p);
+/* The path + 1 block p of slab s is charged to; 0: the inline paths counted
+ * it. Any thread, for a live block. */
+uint32_t fa__pool_path_of(const struct fa_slab *s, const void *p);
 /* Owner only: the record of a freed block goes. */
-void fa__pool_unmark(void *p);
+void fa__pool_unmark(struct fa_slab *s, const void *p);
 /* The slabs of a thread's class: how many, and blocks out of them. */
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 /* The same for the shared lists (empty slabs count for no class). */

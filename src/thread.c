@@ -141,31 +141,33 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
     pthread_mutex_unlock(&registry);
 }
 
+/* Moves the pool fields (cache, cookie, counts) from one entry to another,
+ * leaving the source failing every inline check. */
+static void move_pool(struct fa__thread_tls *to, struct fa__thread_tls *from) {
+    to->cache = from->cache;
+    to->cookie = from->cookie;
+    memcpy(to->count, from->count, sizeof to->count);
+    from->cache = NULL;
+    memset(from->count, 0, sizeof from->count);
+}
+
 void fa__thread_pool_open(struct fa_thread *th) {
-    struct fa_charge *c = &th->charge;
-    if (!c->counted)
-        return;
-    th->tls->cache = c->stashed_cache;
-    memcpy(th->tls->count, c->stashed_count, sizeof c->stashed_count);
-    c->counted = 0;
+    if (th->charge.counted)
+        move_pool(th->tls, &th->charge.shadow);
+    th->charge.counted = 0;
 }
 
 void fa__thread_pool_close(struct fa_thread *th) {
-    struct fa_charge *c = &th->charge;
-    if (c->counted)
-        return;
-    c->stashed_cache = th->tls->cache;
-    memcpy(c->stashed_count, th->tls->count, sizeof c->stashed_count);
-    th->tls->cache = NULL; /* fails the inline free's owner check */
-    memset(th->tls->count, 0, sizeof th->tls->count); /* fails the inline allocation's */
-    c->counted = 1;
+    if (!th->charge.counted)
+        move_pool(&th->charge.shadow, th->tls);
+    th->charge.counted = 1;
 }
 
 void fa__thread_publish(struct fa_thread *th) {
     void **cache = th->pool.items;
     if (cache == NULL)
         return;
-    const uint16_t *count = th->charge.counted ? th->charge.stashed_count : th->tls->count;
+    const uint16_t *count = fa__thread_pool(th)->count;
     const uint64_t *tally = fa__pool_tally(cache);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         uint64_t slabs, in_use;

@@ -56,8 +56,8 @@ struct fa_charge {
     uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
     int             frame_warned;   /* its soft limit was crossed */
     int             counted;        /* pool allocations take the counting path */
-    void          **stashed_cache;  /* the fast-path pool state while they do */
-    uint16_t        stashed_count[FA__POOL_CLASSES];
+    struct fa__thread_tls shadow;   /* the pool state (cache, cookie, counts) while they
+                                     * do: the fast-path entry's is zero then */
     uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
 };
 
@@ -84,10 +84,15 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
 /* Calls fn for every thread's state, under the registry lock. */
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
-/* The pool state the inline paths see while a thread counts (see
- * struct fa_charge) goes back in place, and out again. */
+/* Switches where the thread's pool state lives: in its fast-path entry
+ * (open: the inline paths serve) or in its shadow (closed: every pool call
+ * takes the slow path, which counts). */
 void fa__thread_pool_open(struct fa_thread *th);
 void fa__thread_pool_close(struct fa_thread *th);
+/* Where the thread's pool state is now. */
+static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
+    return th->charge.counted ? &th->charge.shadow : th->tls;
+}
 /* Folds the cache's counters and the slab census into the thread's tally. */
 void fa__thread_publish(struct fa_thread *th);
 /* Detaches every thread's state (zeroing their fast-path entries) and returns

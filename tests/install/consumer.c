@@ -1,4 +1,5 @@
-/* Uses the installed library the way a game would: one frame, one string. */
+/* Uses the installed library the way a game would: one frame, one string;
+ * and checks that the build flags it got match the library. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,11 @@ int main(void) {
     int ok = s != NULL && strcmp(s, "frame 1") == 0;
     fa_end_frame(a);
     fa_destroy(a);
+    /* the flags carried the library's build mode: a minimal library turns
+     * everything off by default */
+    fa_config cfg;
+    fa_config_init(&cfg);
+    ok = ok && cfg.disable == (FA_MINIMAL ? FA_DISABLE_ALL : 0u);
     puts(ok ? "installed framealloc works" : "installed framealloc is broken");
     return ok ? 0 : 1;
 }
