@@ -16,7 +16,13 @@
  * how often frames reach the system allocator: once the entities have grown
  * to their budgets, never.
  *
- * Usage: demo [--frames N] [--every N]
+ * Every subsystem works under a tag (render, ui, streaming, physics and its
+ * contacts, particles, world/entities, world/navmesh), the streaming uploads
+ * and the entities have budgets, and each thread's frame has one: the run
+ * ends with the statistics per tag, the budgets' figures and the main
+ * thread's frame history, and --json writes the whole snapshot.
+ *
+ * Usage: demo [--frames N] [--every N] [--json FILE]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -73,6 +79,14 @@ static void check_pthread(int rc, const char *what) {
 static void print_event(void *user, const fa_event *ev) {
     (void)user;
     fprintf(stderr, "framealloc %s: %s\n", ev->error != FA_OK ? "error" : "warning", ev->message);
+}
+
+/* Runs one subsystem's work under its tag. */
+static uint64_t tagged(fa_alloc *a, const char *tag, uint64_t (*work)(fa_alloc *, uint64_t), uint64_t frame) {
+    check_status(fa_tag_push(a, tag), "fa_tag_push");
+    uint64_t checksum = work(a, frame);
+    check_status(fa_tag_pop(a), "fa_tag_pop");
+    return checksum;
 }
 
 /* ---- counting backend: the system allocator, observed ------------------ */
@@ -314,7 +328,9 @@ static uint64_t physics_frame(fa_alloc *a, uint64_t frame) {
     size_t pair_count = 600 + rng_below(&rng, 1201);
     struct body_pair *pairs = broadphase(a, &rng, pair_count);
     size_t contact_count;
+    check_status(fa_tag_push(a, "contacts"), "fa_tag_push"); /* physics/contacts */
     struct contact_manifold *manifolds = narrowphase(a, &rng, pairs, pair_count, &contact_count);
+    check_status(fa_tag_pop(a), "fa_tag_pop");
     float *impulses = solve_contacts(a, manifolds, contact_count);
     return emit_contact_events(a, manifolds, impulses, contact_count);
 }
@@ -484,14 +500,29 @@ static uint64_t stage_texture(fa_alloc *a, size_t bytes, uint64_t frame) {
     return mix(texels[0], texels[count - 1]);
 }
 
-static uint64_t main_frame(fa_alloc *a, uint64_t frame) {
-    uint64_t checksum = mix(render_frame(a, frame), build_ui(a, frame));
-    checksum = mix(checksum, upload_frame_constants(a, frame));
+static uint64_t stream_textures(fa_alloc *a, uint64_t frame) {
     size_t upload = texture_upload_bytes(frame);
-    return upload != 0 ? mix(checksum, stage_texture(a, upload, frame)) : checksum;
+    return upload != 0 ? stage_texture(a, upload, frame) : 0;
+}
+
+static uint64_t main_frame(fa_alloc *a, uint64_t frame) {
+    uint64_t checksum = mix(tagged(a, "render", render_frame, frame), tagged(a, "ui", build_ui, frame));
+    checksum = mix(checksum, tagged(a, "render", upload_frame_constants, frame));
+    return mix(checksum, tagged(a, "streaming", stream_textures, frame));
 }
 
 /* ---- entities: long-lived pool blocks, freed on another thread ---------- */
+
+/* The level's long-lived memory is charged to world/<part>. */
+static void push_world_tag(fa_alloc *a, const char *part) {
+    check_status(fa_tag_push(a, "world"), "fa_tag_push");
+    check_status(fa_tag_push(a, part), "fa_tag_push");
+}
+
+static void pop_world_tag(fa_alloc *a) {
+    check_status(fa_tag_pop(a), "fa_tag_pop");
+    check_status(fa_tag_pop(a), "fa_tag_pop");
+}
 
 /* The level's navigation mesh lives the whole run: one large block from the
  * heap path rather than a frame chunk. Entities spawn on its nodes. */
@@ -502,7 +533,9 @@ struct nav_node {
 #define NAV_NODES (NAV_MESH_BYTES / sizeof(struct nav_node))
 
 static struct nav_node *build_nav_mesh(fa_alloc *a) {
+    push_world_tag(a, "navmesh");
     struct nav_node *nodes = check_alloc(fa_heap_alloc(a, NAV_MESH_BYTES, 64), "navigation mesh");
+    pop_world_tag(a);
     for (size_t i = 0; i < NAV_NODES; i++)
         nodes[i] = (struct nav_node){{(float)(i % 512), (float)(hash64(i) % 16) * 0.25f, (float)(i / 512)}, 1.0f};
     return nodes;
@@ -588,8 +621,10 @@ static void update_entities(fa_alloc *a, struct entity_world *w, uint64_t frame)
         }
     }
     struct rng rng = rng_for(frame, ROLE_COUNT); /* a stream of its own: the other work is unchanged */
+    push_world_tag(a, "entities");
     for (size_t n = SPAWNS_MIN + rng_below(&rng, SPAWNS_VARIATION); n > 0; n--)
         spawn_entity(a, w, &rng, frame);
+    pop_world_tag(a);
 }
 
 /* Physics worker, in its frame: takes the dead out of the simulation (here,
@@ -622,6 +657,11 @@ static uint64_t (*const frame_work[ROLE_COUNT])(fa_alloc *, uint64_t) = {
     [ROLE_PHYSICS] = physics_frame,
     [ROLE_PARTICLES] = particles_frame,
 };
+static const char *const role_tag[ROLE_COUNT] = {
+    [ROLE_MAIN] = NULL, /* its subsystems tag themselves */
+    [ROLE_PHYSICS] = "physics",
+    [ROLE_PARTICLES] = "particles",
+};
 
 /* Written by each thread before frame_done, read by the main thread after
  * it; the next frame_start keeps the workers from overwriting them. */
@@ -650,7 +690,8 @@ static void run_thread_frame(struct engine *engine, enum role role, uint64_t fra
     struct thread_report *report = &engine->reports[role];
     pthread_barrier_wait(&engine->frame_start);
     check_status(fa_begin_frame(engine->alloc), "fa_begin_frame");
-    report->checksum = frame_work[role](engine->alloc, frame);
+    report->checksum = role_tag[role] != NULL ? tagged(engine->alloc, role_tag[role], frame_work[role], frame)
+                                              : frame_work[role](engine->alloc, frame);
     if (role == ROLE_PHYSICS)
         report->checksum = mix(report->checksum, despawn_entities(engine->alloc, &engine->world));
     check_status(fa_frame_info_get(engine->alloc, &report->info), "fa_frame_info_get");
@@ -789,6 +830,47 @@ static void print_summary(const struct run_stats *stats, const struct entity_wor
            (uint64_t)atomic_load(&backend->deallocations));
 }
 
+static void print_budget(const char *name, const fa_budget_stats *b) {
+    if (b->soft == 0 && b->hard == 0)
+        return;
+    printf("  %-18s soft %6.2f MiB, hard %6.2f MiB, now %7.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
+           name, (double)b->soft / (double)MIB, (double)b->hard / (double)MIB, (double)b->usage / (double)KIB,
+           b->soft_crossings, b->refusals);
+}
+
+/* The library's own figures, after the workers have exited (so every
+ * thread's counts are in): per tag, the budgets, the main thread's history. */
+static void print_statistics(fa_alloc *a, const char *json_path) {
+    fa_stats *st = check_alloc(calloc(1, sizeof *st), "the statistics");
+    check_status(fa_stats_get(a, st), "fa_stats_get");
+    printf("\nper tag (fa_stats_get): frame memory per run and its largest frame, pool and heap live now\n");
+    printf("  %-18s %12s %12s %10s %10s %10s\n", "path", "frame allocs", "frame MiB", "peak KiB", "pool KiB",
+           "heap KiB");
+    for (uint64_t i = 0; i < st->tag_count; i++) {
+        const fa_tag_stats *t = &st->tags[i];
+        printf("  %-18s %12" PRIu64 " %12.1f %10.1f %10.1f %10.1f\n", i == 0 ? "(untagged)" : t->path,
+               t->frame.allocations, (double)t->frame.bytes / (double)MIB, (double)t->frame.peak_bytes / (double)KIB,
+               (double)t->pool.live_bytes / (double)KIB, (double)t->heap.live_bytes / (double)KIB);
+    }
+    printf("budgets\n");
+    print_budget("(global)", &st->global_budget);
+    print_budget("(each frame)", &st->frame_budget);
+    for (uint64_t i = 1; i < st->tag_count; i++)
+        print_budget(st->tags[i].path, &st->tags[i].budget);
+    fa_history_summary h;
+    check_status(fa_history_summary_get(a, &h), "fa_history_summary_get");
+    printf("main thread's last %" PRIu64 " frames: %.0f us, %.0f allocations, %.1f KiB on average; peak "
+           "%.1f KiB; %.0f%% of its chunks used\n", h.frames, h.avg_frame_ns / 1e3, h.avg_allocations,
+           h.avg_bytes / (double)KIB, (double)h.peak_bytes / (double)KIB, 100 * h.efficiency);
+    if (json_path != NULL) {
+        FILE *out = fopen(json_path, "w");
+        check_status(out != NULL ? fa_write_json(a, out) : FA_ERR_INVALID, "fa_write_json");
+        fclose(out);
+        printf("snapshot written to %s\n", json_path);
+    }
+    free(st);
+}
+
 static bool should_print(uint64_t frame, uint64_t every) {
     return frame <= ALWAYS_PRINTED_FRAMES || frame % every == 0;
 }
@@ -796,15 +878,17 @@ static bool should_print(uint64_t frame, uint64_t every) {
 /* ---- command line ------------------------------------------------------ */
 
 struct options {
-    uint64_t frames;
-    uint64_t print_every;
+    uint64_t    frames;
+    uint64_t    print_every;
+    const char *json; /* where to write the statistics snapshot, or NULL */
 };
 
 static void usage_exit(const char *program) {
-    fprintf(stderr, "usage: %s [--frames N] [--every N]\n", program);
+    fprintf(stderr, "usage: %s [--frames N] [--every N] [--json FILE]\n", program);
     fprintf(stderr, "  --frames N  engine frames to run (default %d)\n", DEFAULT_FRAMES);
     fprintf(stderr, "  --every N   print frames 1-%d and every Nth (default %d)\n", ALWAYS_PRINTED_FRAMES,
             DEFAULT_PRINT_EVERY);
+    fprintf(stderr, "  --json FILE write the statistics snapshot (docs/statistics.md) to FILE\n");
     exit(2);
 }
 
@@ -819,12 +903,14 @@ static uint64_t parse_positive(const char *text, const char *program) {
 }
 
 static struct options parse_options(int argc, char **argv) {
-    struct options opts = {DEFAULT_FRAMES, DEFAULT_PRINT_EVERY};
+    struct options opts = {DEFAULT_FRAMES, DEFAULT_PRINT_EVERY, NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--frames") == 0)
             opts.frames = parse_positive(argv[++i], argv[0]);
         else if (strcmp(argv[i], "--every") == 0)
             opts.print_every = parse_positive(argv[++i], argv[0]);
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            opts.json = argv[++i];
         else
             usage_exit(argv[0]);
     }
@@ -842,7 +928,16 @@ static fa_alloc *create_allocator(struct counting_backend *backend) {
     cfg.frame_chunk_max = 1 * MIB;
     cfg.backend = counting_backend_table(backend);
     cfg.on_event = print_event;
-    return check_alloc(fa_create(&cfg), "the allocator");
+    /* No thread's frame may take more than 8 MiB; one over 4 MiB warns. */
+    cfg.frame_budget_soft = 4 * MIB;
+    cfg.frame_budget_hard = 8 * MIB;
+    fa_alloc *a = check_alloc(fa_create(&cfg), "the allocator");
+    /* The whole game fits in 64 MiB; an upload over 2.75 MiB warns (the
+     * level's first one does); the entities' caps keep them under 1 MiB. */
+    check_status(fa_budget_set(a, NULL, 0, 64 * MIB), "fa_budget_set");
+    check_status(fa_budget_set(a, "streaming", 2 * MIB + 3 * MIB / 4, 4 * MIB), "fa_budget_set");
+    check_status(fa_budget_set(a, "world/entities", 0, 1 * MIB), "fa_budget_set");
+    return a;
 }
 
 static void start_workers(struct engine *engine, struct worker workers[ROLE_COUNT]) {
@@ -892,6 +987,7 @@ int main(int argc, char **argv) {
     start_workers(&engine, workers);
     run_frames(&engine, &backend, opts.print_every, &stats);
     join_workers(workers);
+    print_statistics(engine.alloc, opts.json);
     pthread_barrier_destroy(&engine.frame_start);
     pthread_barrier_destroy(&engine.frame_done);
     free_world(engine.alloc, &engine.world);
