@@ -64,6 +64,10 @@ static void clamp(struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     struct fa__thread_tls *t = th->tls;
     uintptr_t end = fa__arena_end_of_bump(&th->arena);
+    if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) { /* nothing to fold in */
+        t->limit = end;
+        return;
+    }
     uint64_t room = fa__budget_headroom(&c->purse, &c->chain);
     if (c->frame_hard != 0)
         room = least(room, c->frame_hard - c->settled_used);
@@ -209,8 +213,11 @@ fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
         c->began_ns = now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
-    clamp(th);
     return FA_OK;
+}
+
+void fa__charge_frame_limit(struct fa_thread *th) {
+    clamp(th);
 }
 
 static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, uint32_t tag,

@@ -25,6 +25,8 @@ void fa__charge_end(fa_alloc *a, struct fa_thread *th);
 /* Before the arena serves a slow-path request that will consume `need`
  * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
 fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
+/* Sets the fast path's limit (the thread settled, or its frame just began). */
+void fa__charge_frame_limit(struct fa_thread *th);
 /* After it served (or refused): counts, charges and sets the fast path's limit. */
 void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */

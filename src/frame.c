@@ -23,7 +23,7 @@ fa_error fa_begin_frame(fa_alloc *a) {
     th->frames++;
     th->tls->allocs = 0;
     fa__arena_begin(&th->arena, th->tls);
-    fa__charge_frame_settle(a, th); /* the budgets' limit on the fast path */
+    fa__charge_frame_limit(th); /* the budgets' limit on the fast path */
     if (th->is_creator)
         atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
     return FA_OK;
