@@ -46,33 +46,24 @@ static fa_error heap_free(fa_alloc *a, void *p, const char *fn) {
         return fa__report(&a->sink, e, 0, "%s: %p was already freed", fn, p);
     if (e == FA_ERR_FOREIGN)
         return fa__report(&a->sink, e, 0, "%s: %p is not a block of this allocator", fn, p);
-    fa__charge_unblock(a, fa__thread_find(&a->threads), FA_KIND_HEAP, tag + 1, size);
+    fa__charge_unblock(a, fa__thread_find(&a->threads), FA_KIND_HEAP, tag, size);
     return e;
 }
 
-/* A block of class cls from the thread's cache (wherever its pool state
- * is), counted on the cache's counters unless it is `counted` on a path. */
-static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, int counted) {
+/* A block of class cls from the thread's current pools, counted by their
+ * counters like the inline path's. */
+static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size) {
+    struct fa_pool_cache *pool = &fa__thread_ctx(th)->pool;
     struct fa__thread_tls *t = fa__thread_pool(th);
-    if (t->cache == NULL && !fa__pool_attach(&a->pools, &th->pool, t)) {
+    if (t->cache == NULL && !fa__pool_attach(&a->pools, pool, t)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
         return NULL;
     }
-    if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, &th->pool, t, cls)) {
+    if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, pool, t, cls)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
         return NULL;
     }
-    return fa__pool_pop(t, cls, !counted);
-}
-
-/* The counting path's block: its path recorded in its slab. */
-static void *pool_take_counted(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size) {
-    void *p = pool_take(a, th, cls, size, 1);
-    if (p == NULL || fa__pool_mark(&a->pools, p, th->charge.tag))
-        return p;
-    fa__pool_push(fa__thread_pool(th), fa__slab_of((uintptr_t)p), p);
-    fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory to record the block's tag path");
-    return NULL;
+    return fa__pool_pop(t, cls, 1);
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -88,29 +79,39 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
     unsigned cls = fa__pool_class(size);
     size_t bytes = (size_t)8 << cls;
     fa__charge_refresh(a, th);
-    if (!th->charge.counted)
-        return pool_take(a, th, cls, size, 0);
+    if (!th->counted)
+        return pool_take(a, th, cls, size);
     if (fa__charge_block_take(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
         return NULL;
-    void *p = pool_take_counted(a, th, cls, size);
+    void *p = pool_take(a, th, cls, size);
     if (p != NULL)
-        fa__charge_block(a, th, FA_KIND_POOL, bytes);
+        fa__charge_budget(a, th, bytes);
     return p;
 }
 
-/* A free on the thread that owns the slab. */
-static void pool_free_local(fa_alloc *a, struct fa_thread *th, const struct fa__slab_entry *e,
-                            struct fa_slab *s, void *p, uint32_t path) {
-    struct fa__thread_tls *t = fa__thread_pool(th);
-    if (path != 0)
-        fa__pool_unmark(s, p);
-    else
-        FA__TALLY(fa__pool_tally(t->cache)[FA__POOL_CLASSES + e->cls]++);
+/* The calling thread's pools that own slab s, or NULL: those of the slab's
+ * path, if the slab's owner tag is theirs. */
+static struct fa_pool_ctx *owning_ctx(struct fa_thread *th, const struct fa__slab_entry *e,
+                                      const struct fa_slab *s) {
+    struct fa_pool_ctx *ctx = th != NULL ? th->ctx[s->path] : NULL;
+    uintptr_t owner = __atomic_load_n(&e->owner, __ATOMIC_RELAXED);
+    return ctx != NULL && ctx->pool.items != NULL && owner == fa__owner_tag(ctx->pool.items) ? ctx : NULL;
+}
+
+/* A free on the thread that owns the slab, into the pools of its path,
+ * counted by their counters. */
+static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ctx *ctx,
+                            const struct fa__slab_entry *e, void *p) {
+    struct fa__thread_tls *t = fa__thread_pool_state(th, ctx);
+    FA__TALLY(fa__pool_tally(t->cache)[FA__POOL_CLASSES + e->cls]++);
     if (t->count[e->cls] == e->cap)
-        fa__pool_flush(&a->pools, &th->pool, t, e->cls);
+        fa__pool_flush(&a->pools, &ctx->pool, t, e->cls);
     fa__pool_push(t, e, p);
 }
 
+/* A block's slab says its path; the free gives its bytes back to that
+ * path's budgets (a free on the inline path only ever happens where no
+ * budget is over the path). */
 fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (a == NULL)
         return fa__null_alloc("fa_pool_free");
@@ -127,14 +128,17 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
     struct fa_thread *th = fa__thread_find(&a->threads);
-    uint32_t path = fa__pool_path_of(s, p); /* read while the block is still the caller's */
-    void **cache = th != NULL ? fa__thread_pool(th)->cache : NULL;
-    uintptr_t owner = __atomic_load_n(&e->owner, __ATOMIC_RELAXED) & ~FA__OWNER_COUNTED;
-    if (cache != NULL && owner == fa__owner_tag(cache))
-        pool_free_local(a, th, e, s, p, path);
-    else if (fa__pool_free_remote(s, p, a->pools.cookie) != FA_OK)
+    uint32_t path = s->path; /* read while the block is still the caller's */
+    size_t bytes = (size_t)8 << e->cls;
+    struct fa_pool_ctx *ctx = owning_ctx(th, e, s);
+    if (ctx != NULL) {
+        pool_free_local(a, th, ctx, e, p);
+        fa__charge_refund(a, th, path, bytes);
+    } else if (fa__pool_free_remote(s, p, a->pools.cookie) == FA_OK) {
+        fa__charge_unblock(a, th, FA_KIND_POOL, path, bytes);
+    } else {
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
-    fa__charge_unblock(a, th, FA_KIND_POOL, path, (size_t)8 << e->cls);
+    }
     return FA_OK;
 }
 
@@ -160,8 +164,7 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
 fa_error fa_trim(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_trim");
-    struct fa_thread *th = fa__thread_find(&a->threads);
-    fa__pool_trim(&a->pools, th != NULL ? &th->pool : NULL, th != NULL ? fa__thread_pool(th) : NULL);
+    fa__thread_pool_trim(&a->pools, fa__thread_find(&a->threads));
     fa__chunk_trim(&a->chunks);
     return FA_OK;
 }

@@ -29,16 +29,15 @@ static const char *budget_name(const fa_alloc *a, uint32_t slot) {
     return fa__tag(&a->ledger->tags, a->ledger->budgets.slot[slot].tag)->path;
 }
 
-int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th) {
-    return th->charge.chain.n != 0 || (th->charge.tag != FA_TAG_ROOT && is_on(a, FA_DISABLE_STATS));
+/* Pool blocks come from the pools of the current path (the root's when
+ * statistics are off), whose counters and slabs attribute them; with a
+ * budget over the thread they take the counting path, which charges each. */
+static uint32_t pool_path(const fa_alloc *a, uint32_t tag) {
+    return is_on(a, FA_DISABLE_STATS) ? tag : FA_TAG_ROOT;
 }
 
-/* Pool allocations count on the inline paths only at the root with no budget. */
 static void pool_mode(fa_alloc *a, struct fa_thread *th) {
-    if (fa__charge_counting(a, th))
-        fa__thread_pool_close(th);
-    else
-        fa__thread_pool_open(th);
+    fa__thread_pool_use(th, pool_path(a, th->charge.tag), th->charge.chain.n != 0);
 }
 
 /* Counts the frame memory bumped since the last settle and charges it to
@@ -119,8 +118,10 @@ static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t a
     c->spans[c->span_count++] = (struct fa_span){tag, used, allocs};
 }
 
-void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
+fa_error fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
     struct fa_charge *c = &th->charge;
+    if (!fa__thread_pool_make(th, pool_path(a, tag)))
+        return FA_ERR_NOMEM;
     settle(a, th);
     c->tag = tag;
     rechain(a, th);
@@ -128,6 +129,7 @@ void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
         push_span(c, tag, c->settled_used, c->settled_allocs);
         clamp(th);
     }
+    return FA_OK;
 }
 
 static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
@@ -313,24 +315,35 @@ fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, 
     return take(a, th, bytes, size, fn);
 }
 
-void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
+void fa__charge_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
     struct fa_charge *c = &th->charge;
+    if (c->chain.n == 0)
+        return;
     fa__budget_charge(budgets_of(a), &c->purse, &c->chain, bytes);
-    fa__count_alloc(&th->tally.tag[c->tag][kind], 1, bytes);
-    if (th->in_frame && c->chain.n != 0)
+    if (th->in_frame)
         clamp(th); /* the frame may no longer bump into what the block took */
 }
 
-void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes) {
+void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
+    fa__charge_budget(a, th, bytes);
+    fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
+}
+
+void fa__charge_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes) {
     struct fa_chain room;
-    room.n = 0;
-    uint32_t tag = path != 0 ? path - 1 : FA_TAG_ROOT;
-    const struct fa_chain *chain = path != 0 ? chain_of(a, th, tag, &room) : &room;
-    if (th == NULL) {
-        fa__count_free_shared(&a->ledger->retired.tag[tag][kind], 1, bytes);
-        fa__budget_release(budgets_of(a), chain, bytes);
+    const struct fa_chain *chain = chain_of(a, th, tag, &room);
+    if (chain->n == 0)
         return;
-    }
-    fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
-    fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
+    if (th != NULL)
+        fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
+    else
+        fa__budget_release(budgets_of(a), chain, bytes);
+}
+
+void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {
+    fa__charge_refund(a, th, tag, bytes);
+    if (th != NULL)
+        fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
+    else
+        fa__count_free_shared(&a->ledger->retired.tag[tag][kind], 1, bytes);
 }

@@ -15,8 +15,9 @@ const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th);
 /* Picks up budgets changed since the thread last looked. */
 void fa__charge_refresh(fa_alloc *a, struct fa_thread *th);
 
-/* Tags: the thread's innermost path becomes `tag`. */
-void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
+/* Tags: the thread's innermost path becomes `tag`. FA_ERR_NOMEM (nothing
+ * changed) when there is no memory for the path's pools. */
+fa_error fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
 
 /* Frames. */
 /* FA_OK, or FA_ERR_NOMEM when there is no memory for the span records. */
@@ -32,18 +33,19 @@ void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */
 void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs);
 
-/* Pool and heap blocks. Non-zero when the thread's pool allocations must
- * take the counting path (a path or a budget to charge). */
-int fa__charge_counting(const fa_alloc *a, const struct fa_thread *th);
+/* Pool and heap blocks. */
 /* Before a block of `bytes` is taken (the thread refreshed): FA_OK, or
  * FA_ERR_BUDGET (reported). */
 fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn);
-/* It was taken: charged to the current path. */
+/* It was taken: its bytes charged to the budgets over the current path, and
+ * (fa__charge_block) counted for it. */
+void fa__charge_budget(fa_alloc *a, struct fa_thread *th, size_t bytes);
 void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
-/* A block was freed by thread th (NULL: one without state): `path` is the
- * path + 1 it was charged to, or 0 for a pool block the inline paths
- * counted (for the root, and no budget). */
-void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t path, size_t bytes);
+/* A block of path `tag` was freed by thread th (NULL: one without state):
+ * its bytes go back to the budgets over the path, and (fa__charge_unblock)
+ * the free is counted for it. */
+void fa__charge_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes);
+void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes);
 
 
 #endif

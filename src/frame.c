@@ -17,8 +17,7 @@ fa_error fa_begin_frame(fa_alloc *a) {
                           "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
     if (fa__charge_begin(a, th) != FA_OK)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
-    if (th->pool.items != NULL) /* blocks other threads freed since the last frame */
-        fa__pool_collect(&th->pool);
+    fa__thread_pool_collect(th); /* blocks other threads freed since the last frame */
     th->in_frame = 1;
     th->frames++;
     th->tls->allocs = 0;

@@ -46,7 +46,6 @@ static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
     fa__slabmap_remove(s->entry, pieces(pools));
     fa__backend_give(&pools->backend, pools->meter, (void *)s->base, pools->slab_size, pools->slab_size,
                      s->from_system);
-    free(atomic_load_explicit(&s->paths, memory_order_relaxed));
     free(s);
 }
 
@@ -93,8 +92,6 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
  * is then a double free, like any other. */
 /* Every map entry of the slab says the same. */
 static void set_owner(struct fa_slab *s, uintptr_t tag) {
-    if (tag != NOBODY && s->counted != 0)
-        tag |= FA__OWNER_COUNTED;
     for (uint32_t i = 0; i < s->pieces; i++)
         __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
 }
@@ -140,47 +137,6 @@ static struct fa_slab *new_slab(struct fa_pools *pools) {
     return s;
 }
 
-static uint8_t *paths_of(const struct fa_slab *s) {
-    return atomic_load_explicit(&s->paths, memory_order_acquire);
-}
-
-static uintptr_t owner_of(const struct fa_slab *s) {
-    return __atomic_load_n(&s->entry[0].owner, __ATOMIC_RELAXED) & ~FA__OWNER_COUNTED;
-}
-
-static void unmark(struct fa_slab *s, uint32_t i) {
-    uint8_t *paths = paths_of(s);
-    if (paths == NULL || paths[i] == 0)
-        return;
-    paths[i] = 0;
-    if (--s->counted == 0)
-        set_owner(s, owner_of(s));
-}
-
-int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag) {
-    struct fa_slab *s = fa__slab_at(p);
-    uint8_t *paths = paths_of(s);
-    if (paths == NULL) { /* sized for the smallest class, so it serves any later one */
-        paths = (uint8_t *)calloc(pools->slab_size / 8, 1);
-        if (paths == NULL)
-            return 0;
-        atomic_store_explicit(&s->paths, paths, memory_order_release);
-    }
-    paths[index_of(s, p)] = (uint8_t)(tag + 1);
-    if (s->counted++ == 0)
-        set_owner(s, owner_of(s));
-    return 1;
-}
-
-uint32_t fa__pool_path_of(const struct fa_slab *s, const void *p) {
-    const uint8_t *paths = paths_of(s);
-    return paths != NULL ? paths[index_of(s, p)] : 0;
-}
-
-void fa__pool_unmark(struct fa_slab *s, const void *p) {
-    unmark(s, index_of(s, p));
-}
-
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
     *slabs = 0;
     *in_use = 0;
@@ -191,7 +147,7 @@ void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *
 }
 
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
-    struct fa_pool_cache shared = {NULL, {NULL}};
+    struct fa_pool_cache shared = {NULL, {NULL}, 0};
     pthread_mutex_lock(&pools->cls[cls].lock);
     shared.slabs[cls] = pools->cls[cls].abandoned;
     fa__pool_census(&shared, cls, slabs, in_use);
@@ -211,8 +167,6 @@ static void collect_slab(struct fa_slab *s) {
         uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
         s->free_bits[w] |= bits;
         s->in_use -= (uint32_t)__builtin_popcountll(bits);
-        for (; s->counted != 0 && bits != 0; bits &= bits - 1) /* their freers credited the paths */
-            unmark(s, w * 64 + (uint32_t)__builtin_ctzll(bits));
     }
 }
 
@@ -235,19 +189,23 @@ static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
     return n;
 }
 
-static struct fa_slab *pop(pthread_mutex_t *lock, struct fa_slab **list) {
-    pthread_mutex_lock(lock);
-    struct fa_slab *s = *list;
+/* The first abandoned slab of the class whose blocks are charged to `path`. */
+static struct fa_slab *adopt(struct fa_pools *pools, unsigned cls, uint32_t path) {
+    pthread_mutex_lock(&pools->cls[cls].lock);
+    struct fa_slab **at = &pools->cls[cls].abandoned;
+    while (*at != NULL && (*at)->path != path)
+        at = &(*at)->next;
+    struct fa_slab *s = *at;
     if (s != NULL)
-        *list = s->next;
-    pthread_mutex_unlock(lock);
+        *at = s->next;
+    pthread_mutex_unlock(&pools->cls[cls].lock);
     return s;
 }
 
-/* A slab for the class: one an exited thread left (adopted), else an empty
- * one, else a new one from the backend. */
+/* A slab for the class: one an exited thread left with the cache's path
+ * (adopted), else an empty one, else a new one from the backend. */
 static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
-    struct fa_slab *s = pop(&pools->cls[cls].lock, &pools->cls[cls].abandoned);
+    struct fa_slab *s = adopt(pools, cls, cache->path);
     if (s != NULL) {
         set_owner(s, fa__owner_tag(cache->items));
         collect_slab(s);
@@ -262,8 +220,10 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
     pthread_mutex_unlock(&pools->empty_lock);
     if (s == NULL)
         s = new_slab(pools);
-    if (s != NULL)
+    if (s != NULL) {
+        s->path = cache->path;
         format(s, cls, fa__owner_tag(cache->items), pools->cookie);
+    }
     return s;
 }
 

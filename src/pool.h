@@ -26,19 +26,19 @@ struct fa_slab {
     uint32_t             in_use;   /* blocks out of the slab: cached, allocated, or freed
                                     * remotely and not yet collected (owner only) */
     uint8_t              from_system;
-    uint32_t             counted;  /* blocks out with a path recorded (owner only) */
-    _Atomic(uint8_t *)   paths;    /* path + 1 per block, allocated on first use; 0: counted
-                                    * by the inline paths */
+    uint32_t             path;     /* the tag path of the cache that took it from the empty list */
     atomic_int           remote_pending; /* set after a remote bit: the owner need not scan without it */
     uint64_t            *free_bits;   /* owner only */
     _Atomic uint64_t    *remote_bits; /* any thread sets */
     /* both bitmaps follow, sized for the smallest class */
 };
 
-/* One thread's pool state for one allocator. */
+/* One thread's pool state for one allocator and one tag path: its blocks
+ * are charged to that path, so its slabs hold that path's blocks only. */
 struct fa_pool_cache {
     void          **items; /* FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE; t->cache points here */
     struct fa_slab *slabs[FA__POOL_CLASSES];                  /* the slabs it owns */
+    uint32_t        path;
 };
 
 /* An allocator's shared pool state. */
@@ -59,11 +59,6 @@ struct fa_pools {
     struct fa_slab *empty; /* slabs with no live block, any class */
     size_t          empty_count;
 };
-
-/* Slabs holding blocks with a recorded path carry this bit in their owner
- * tag, so that the inline free, which does not credit paths, passes them to
- * the slow path. */
-#define FA__OWNER_COUNTED ((uintptr_t)2)
 
 void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance,
                     struct fa_meter *meter);
@@ -98,14 +93,6 @@ void fa__pool_release(struct fa_pools *pools, struct fa_slab *list);
  * the reserve back to the backend. */
 void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
 
-/* Owner only: records that block p of the thread's slab is charged to path
- * `tag`; 0 when there is no memory for the record. */
-int fa__pool_mark(struct fa_pools *pools, void *p, uint32_t tag);
-/* The path + 1 block p of slab s is charged to; 0: the inline paths counted
- * it. Any thread, for a live block. */
-uint32_t fa__pool_path_of(const struct fa_slab *s, const void *p);
-/* Owner only: the record of a freed block goes. */
-void fa__pool_unmark(struct fa_slab *s, const void *p);
 /* The slabs of a thread's class: how many, and blocks out of them. */
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 /* The same for the shared lists (empty slabs count for no class). */

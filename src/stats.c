@@ -32,13 +32,14 @@ void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t) {
             if (load(&c->peak) > s[4])
                 s[4] = load(&c->peak);
         }
-    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-        sum->pool_out[c] += load(&t->pool_out[c]);
-        sum->pool_back[c] += load(&t->pool_back[c]);
-        sum->slabs[c] += load(&t->slabs[c]);
-        sum->in_use[c] += load(&t->in_use[c]);
-        sum->cached[c] += load(&t->cached[c]);
-    }
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+            sum->pool_out[i][c] += load(&t->pool_out[i][c]);
+            sum->pool_back[i][c] += load(&t->pool_back[i][c]);
+            sum->slabs[c] += load(&t->slabs[i][c]);
+            sum->in_use[c] += load(&t->in_use[i][c]);
+            sum->cached[c] += load(&t->cached[i][c]);
+        }
     sum->frame_peak = max_u64(sum->frame_peak, load(&t->frame_peak));
 }
 
@@ -64,11 +65,22 @@ void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
             merge(&c->freed, &f->freed);
             merge_max(&c->peak, &f->peak);
         }
-    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
-        merge(&into->pool_out[c], &from->pool_out[c]);
-        merge(&into->pool_back[c], &from->pool_back[c]);
-    }
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
+            merge(&into->pool_out[i][c], &from->pool_out[i][c]);
+            merge(&into->pool_back[i][c], &from->pool_back[i][c]);
+        }
     merge_max(&into->frame_peak, &from->frame_peak);
+}
+
+/* What the inline paths counted for path i, into its pool counts. */
+static void add_fast_counts(uint64_t *s, const struct fa_sum *sum, uint32_t i) {
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+        s[0] += sum->pool_out[i][c];
+        s[1] += sum->pool_back[i][c];
+        s[2] += sum->pool_out[i][c] << (c + 3);
+        s[3] += sum->pool_back[i][c] << (c + 3);
+    }
 }
 
 /* Counts to figures; the peak of pool and heap memory is the snapshots'. */
@@ -102,22 +114,14 @@ static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
 
 void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
     fa_kind_stats *kinds[FA_KIND_COUNT] = {&out->frame, &out->pool, &out->heap};
-    uint64_t fast[5] = {0};
-    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* the inline paths count for the root */
-        fast[0] += sum->pool_out[c];
-        fast[1] += sum->pool_back[c];
-        fast[2] += sum->pool_out[c] << (c + 3);
-        fast[3] += sum->pool_back[c] << (c + 3);
-    }
     for (uint32_t i = 0; i < n; i++) {
         fa_tag_stats *t = &out->tags[i];
         fa_kind_stats *tk[FA_KIND_COUNT] = {&t->frame, &t->pool, &t->heap};
         for (int k = 0; k < FA_KIND_COUNT; k++) {
             uint64_t s[5];
             memcpy(s, sum->tag[i][k], sizeof s);
-            if (i == 0 && k == FA_KIND_POOL)
-                for (int f = 0; f < 4; f++)
-                    s[f] += fast[f];
+            if (k == FA_KIND_POOL)
+                add_fast_counts(s, sum, i);
             kind_fill(tk[k], s, k, &peaks->tag[i][k]);
             kind_add(kinds[k], tk[k]);
         }

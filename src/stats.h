@@ -18,11 +18,11 @@ struct fa_counts {
  * for threads that have exited and for frees by threads without state. */
 struct fa_tally {
     struct fa_counts tag[FA_TAG_MAX][FA_KIND_COUNT];
-    /* pool blocks the inline paths handed out and took back (root path), as
-     * last folded in from the cache's counters */
-    _Atomic uint64_t pool_out[FA__POOL_CLASSES], pool_back[FA__POOL_CLASSES];
-    /* the thread's slabs, as last published */
-    _Atomic uint64_t slabs[FA__POOL_CLASSES], in_use[FA__POOL_CLASSES], cached[FA__POOL_CLASSES];
+    /* per path and class: pool blocks its caches handed out and took back
+     * (counted by the inline paths), and its slabs, as last published */
+    _Atomic uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
+    _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES], in_use[FA_TAG_MAX][FA__POOL_CLASSES];
+    _Atomic uint64_t cached[FA_TAG_MAX][FA__POOL_CLASSES];
     _Atomic uint64_t frame_peak; /* the thread's largest frame */
 };
 
@@ -53,7 +53,7 @@ void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n);
 /* Sums of tallies, plus the slabs of the shared lists. */
 struct fa_sum {
     uint64_t tag[FA_TAG_MAX][FA_KIND_COUNT][5]; /* allocs, frees, bytes, freed, peak (a max) */
-    uint64_t pool_out[FA__POOL_CLASSES], pool_back[FA__POOL_CLASSES];
+    uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
     uint64_t slabs[FA__POOL_CLASSES], in_use[FA__POOL_CLASSES], cached[FA__POOL_CLASSES];
     uint64_t slab_blocks[FA__POOL_CLASSES];
     uint64_t frame_peak;

@@ -40,12 +40,17 @@ static void node_unlink(struct fa_node *n) {
 static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     node_unlink(&th->in_set);
     node_unlink(&th->in_os_thread);
-    fa__thread_pool_open(th);
     fa__thread_publish(th);
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);
     free(th->charge.spans);
-    fa__pool_abandon(th->set->pools, &th->pool, th->tls);
+    fa__thread_pool_use(th, FA_TAG_ROOT, 1); /* every path's fields in its own state */
+    for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
+        struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(made)];
+        fa__pool_abandon(th->set->pools, &ctx->pool, &ctx->state);
+        if (ctx != &th->root_pool)
+            free(ctx);
+    }
     struct fa_chunk *list = fa__arena_take_all(&th->arena, th->tls);
     while (list != NULL) {
         struct fa_chunk *next = list->next;
@@ -151,33 +156,78 @@ static void move_pool(struct fa__thread_tls *to, struct fa__thread_tls *from) {
     memset(from->count, 0, sizeof from->count);
 }
 
-void fa__thread_pool_open(struct fa_thread *th) {
-    if (th->charge.counted)
-        move_pool(th->tls, &th->charge.shadow);
-    th->charge.counted = 0;
+_Static_assert(FA_TAG_MAX <= 64, "ctx_made has a bit per path");
+
+int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
+    if (th->ctx[path] != NULL)
+        return 1;
+    th->ctx[path] = (struct fa_pool_ctx *)calloc(1, sizeof *th->ctx[path]);
+    if (th->ctx[path] == NULL)
+        return 0;
+    th->ctx[path]->pool.path = path;
+    th->ctx_made |= (uint64_t)1 << path;
+    return 1;
 }
 
-void fa__thread_pool_close(struct fa_thread *th) {
-    if (!th->charge.counted)
-        move_pool(&th->charge.shadow, th->tls);
-    th->charge.counted = 1;
+/* The thread's pools that have a cache, one after the other: `for (made =
+ * th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)`. */
+static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *made) {
+    while (*made != 0) {
+        struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(*made)];
+        *made &= *made - 1;
+        if (ctx->pool.items != NULL)
+            return ctx;
+    }
+    return NULL;
+}
+
+void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
+    if (path == th->pool_path && counted == th->counted)
+        return;
+    if (!th->counted)
+        move_pool(&fa__thread_ctx(th)->state, th->tls);
+    th->pool_path = path;
+    th->counted = counted;
+    if (!counted)
+        move_pool(th->tls, &th->ctx[path]->state);
+}
+
+void fa__thread_pool_collect(struct fa_thread *th) {
+    struct fa_pool_ctx *ctx;
+    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+        fa__pool_collect(&ctx->pool);
+}
+
+void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
+    if (th == NULL) {
+        fa__pool_trim(pools, NULL, NULL);
+        return;
+    }
+    struct fa_pool_ctx *ctx;
+    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+        fa__pool_trim(pools, &ctx->pool, fa__thread_pool_state(th, ctx));
+}
+
+/* One path's pools into the tally. */
+static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
+    const uint64_t *tally = fa__pool_tally(ctx->pool.items);
+    const uint16_t *count = fa__thread_pool_state(th, ctx)->count;
+    uint32_t path = ctx->pool.path;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        uint64_t slabs, in_use;
+        fa__pool_census(&ctx->pool, c, &slabs, &in_use);
+        fa__set(&th->tally.pool_out[path][c], tally[c]);
+        fa__set(&th->tally.pool_back[path][c], tally[FA__POOL_CLASSES + c]);
+        fa__set(&th->tally.slabs[path][c], slabs);
+        fa__set(&th->tally.in_use[path][c], in_use);
+        fa__set(&th->tally.cached[path][c], count[c]);
+    }
 }
 
 void fa__thread_publish(struct fa_thread *th) {
-    void **cache = th->pool.items;
-    if (cache == NULL)
-        return;
-    const uint16_t *count = fa__thread_pool(th)->count;
-    const uint64_t *tally = fa__pool_tally(cache);
-    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        uint64_t slabs, in_use;
-        fa__pool_census(&th->pool, c, &slabs, &in_use);
-        fa__set(&th->tally.pool_out[c], tally[c]);
-        fa__set(&th->tally.pool_back[c], tally[FA__POOL_CLASSES + c]);
-        fa__set(&th->tally.slabs[c], slabs);
-        fa__set(&th->tally.in_use[c], in_use);
-        fa__set(&th->tally.cached[c], count[c]);
-    }
+    struct fa_pool_ctx *ctx;
+    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+        publish_ctx(th, ctx);
 }
 
 struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set) {
@@ -191,6 +241,8 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
     th->tls = set->slot < FA__SLOTS ? &fa__tls[set->slot] : &th->own;
+    th->ctx[FA_TAG_ROOT] = &th->root_pool;
+    th->ctx_made = (uint64_t)1 << FA_TAG_ROOT;
     if (set->slot == FA__SLOTS && pthread_setspecific(set->key, th) != 0) {
         free(th);
         return NULL;

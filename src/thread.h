@@ -55,10 +55,16 @@ struct fa_charge {
     uint64_t        began_calls;    /* backend calls by then */
     uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
     int             frame_warned;   /* its soft limit was crossed */
-    int             counted;        /* pool allocations take the counting path */
-    struct fa__thread_tls shadow;   /* the pool state (cache, cookie, counts) while they
-                                     * do: the fast-path entry's is zero then */
     uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
+};
+
+/* A thread's pools for one tag path. While it is the thread's current one
+ * and nothing needs counting, its fast-path fields (cache, cookie, counts)
+ * are in the fast-path entry; otherwise they are here, and the entry's are
+ * zero, which sends every pool call to the slow path. */
+struct fa_pool_ctx {
+    struct fa_pool_cache  pool;
+    struct fa__thread_tls state;
 };
 
 struct fa_thread {
@@ -66,7 +72,12 @@ struct fa_thread {
     struct fa__thread_tls  own;
     struct fa_threads    *set;
     struct fa_arena       arena;
-    struct fa_pool_cache  pool;
+    struct fa_pool_ctx    root_pool;               /* ctx[FA_TAG_ROOT] */
+    struct fa_pool_ctx   *ctx[FA_TAG_MAX];         /* per path, made on first use */
+    uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
+    uint32_t              pool_path;               /* the current one */
+    int                   counted;                 /* its fields are in its state, not the
+                                                    * entry: pool calls take the counting path */
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -84,16 +95,28 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
 /* Calls fn for every thread's state, under the registry lock. */
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
-/* Switches where the thread's pool state lives: in its fast-path entry
- * (open: the inline paths serve) or in its shadow (closed: every pool call
- * takes the slow path, which counts). */
-void fa__thread_pool_open(struct fa_thread *th);
-void fa__thread_pool_close(struct fa_thread *th);
-/* Where the thread's pool state is now. */
-static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
-    return th->charge.counted ? &th->charge.shadow : th->tls;
+/* Makes sure the thread has pools for path (their cache comes with the
+ * first allocation); 0 when out of memory. */
+int fa__thread_pool_make(struct fa_thread *th, uint32_t path);
+/* Makes path's pools (made) the thread's current ones, their fields in the
+ * fast-path entry unless `counted`. */
+void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted);
+/* Where a pools' fast-path fields are now. */
+static inline struct fa__thread_tls *fa__thread_pool_state(struct fa_thread *th, struct fa_pool_ctx *ctx) {
+    return ctx == th->ctx[th->pool_path] && !th->counted ? th->tls : &ctx->state;
 }
-/* Folds the cache's counters and the slab census into the thread's tally. */
+/* The current pools, and where their fields are. */
+static inline struct fa_pool_ctx *fa__thread_ctx(struct fa_thread *th) {
+    return th->ctx[th->pool_path];
+}
+static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
+    return fa__thread_pool_state(th, fa__thread_ctx(th));
+}
+/* Collects the blocks other threads freed into the thread's slabs. */
+void fa__thread_pool_collect(struct fa_thread *th);
+/* fa_trim's part for the calling thread (NULL: one without state). */
+void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th);
+/* Folds the caches' counters and the slab census into the thread's tally. */
 void fa__thread_publish(struct fa_thread *th);
 /* Detaches every thread's state (zeroing their fast-path entries) and returns
  * all their chunks as one list, for the caller to give back. */

@@ -144,6 +144,55 @@ static void attribution_is_per_thread_and_survives_exit(void **state) {
     free(st);
 }
 
+struct leaver {
+    fa_alloc *a;
+    void     *blocks[8];
+};
+
+static void *allocate_under_ai_and_exit(void *arg) {
+    struct leaver *l = (struct leaver *)arg;
+    fa_tag_push(l->a, "ai");
+    for (int i = 0; i < 8; i++)
+        l->blocks[i] = fa_pool_alloc(l->a, 512);
+    fa_tag_pop(l->a);
+    return NULL;
+}
+
+/* Each path has its own pools: a slab left by an exited thread is adopted
+ * only under its path, so blocks allocated later stay charged right. */
+static void each_path_has_pools_of_its_own(void **state) {
+    fa_alloc *a = A(state);
+    struct leaver l = {a, {NULL}};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, allocate_under_ai_and_exit, &l), 0);
+    pthread_join(t, NULL);
+    fa_tag_push(a, "audio");
+    void *audio = fa_pool_alloc(a, 512);
+    fa_tag_pop(a);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->classes[6].slabs, 2); /* audio did not adopt the ai slab */
+    free(st);
+    fa_tag_push(a, "ai");
+    void *ai = fa_pool_alloc(a, 512);
+    fa_tag_pop(a);
+    st = stats_of(a);
+    assert_int_equal(st->classes[6].slabs, 2); /* ai did */
+    assert_int_equal(st->classes[6].blocks_in_use, 10);
+    int ai_tag = tag_index(st, "ai"), audio_tag = tag_index(st, "audio");
+    assert_int_equal(st->tags[ai_tag].pool.live_bytes, 9 * 512);
+    assert_int_equal(st->tags[audio_tag].pool.live_bytes, 512);
+    assert_int_equal(st->tags[0].pool.live_bytes, 0);
+    free(st);
+    for (int i = 0; i < 8; i++) /* the exited thread's blocks, freed at the root */
+        assert_int_equal(fa_pool_free(a, l.blocks[i]), FA_OK);
+    assert_int_equal(fa_pool_free(a, ai), FA_OK);
+    assert_int_equal(fa_pool_free(a, audio), FA_OK);
+    st = stats_of(a);
+    assert_int_equal(st->pool.live_bytes, 0);
+    assert_int_equal(st->tags[ai_tag].pool.frees, 9);
+    free(st);
+}
+
 /* The hand count: frame 100 + 28, a mark, 64 (rewound), 16; three 24-byte
  * pool blocks (32-byte class), one freed; one 10000-byte heap block. */
 static void stats_equal_a_hand_count(void **state) {
@@ -349,6 +398,7 @@ int main(void) {
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(attribution_is_per_thread_and_survives_exit, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(each_path_has_pools_of_its_own, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(stats_equal_a_hand_count, fixture_setup, fixture_teardown),
         cmocka_unit_test(history_keeps_the_last_frames),
         cmocka_unit_test_setup_teardown(tag_misuse_is_reported, fixture_setup, fixture_teardown),
