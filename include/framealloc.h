@@ -351,7 +351,9 @@ FA_API fa_error fa_trim(fa_alloc *a);
  * matching pop, every frame, pool and heap allocation of this thread is
  * charged to the path of the stack ("renderer/shadows"), and a free credits
  * the path charged. The root path, "", holds what no tag covers. A new path
- * is interned once; pushing a known one takes no lock. */
+ * is interned once; pushing a known one takes no lock. Pool blocks come from
+ * the thread's pools for the path, made at the path's first push on the
+ * thread (FA_ERR_NOMEM without memory for them). */
 FA_API fa_error fa_tag_push(fa_alloc *a, const char *name);
 /* FA_ERR_STATE when this thread has nothing pushed. */
 FA_API fa_error fa_tag_pop(fa_alloc *a);
