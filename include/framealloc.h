@@ -454,7 +454,8 @@ FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
  * thread whose frames fa_frame_number counts), the newest last. */
 #define FA_RECORD_FIELDS(X)                                                          \
     X(u64, frame)          /* its fa_frame_number */                                 \
-    X(u64, duration_ns)    /* from fa_begin_frame to fa_end_frame */                 \
+    X(u64, duration_ns)    /* the frame period: from the last frame's end to its   \
+                            * end (the first frame: from its begin) */              \
     X(u64, allocations)    /* frame allocations in it */                             \
     X(u64, bytes)          /* bytes they consumed */                                 \
     X(u64, peak_bytes)     /* the frame's high-water mark (rewinds lower bytes) */   \

@@ -57,11 +57,14 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
         c->frame_high = used;
 }
 
-/* The fast path's limit: the chunk's end, or sooner where a budget's
- * headroom (or the frame budget's soft limit, to warn) runs out. Settled. */
+/* The fast path's limit in a frame: the chunk's end, or sooner where a
+ * budget's headroom (or the frame budget's soft limit, to warn) runs out.
+ * Settled. Outside a frame it stays 0, failing every frame allocation. */
 static void clamp(struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     struct fa__thread_tls *t = th->tls;
+    if (!th->in_frame)
+        return;
     uintptr_t end = fa__arena_end_of_bump(&th->arena);
     if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) { /* nothing to fold in */
         t->limit = end;
@@ -89,8 +92,7 @@ void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
         return;
     settle(a, th);
     rechain(a, th);
-    if (th->in_frame)
-        clamp(th);
+    clamp(th);
 }
 
 static int grow_spans(struct fa_charge *c) {
@@ -212,7 +214,8 @@ fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
     c->frame_hard = atomic_load_explicit(&b->frame_hard, memory_order_relaxed);
     c->frame_warned = 0;
     if (records(a, th)) {
-        c->began_ns = now_ns();
+        if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */
+            c->since_ns = now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
     return FA_OK;
@@ -280,7 +283,8 @@ static void record(fa_alloc *a, struct fa_thread *th) {
     fa__arena_holdings(&th->arena, &chunks, &reserved);
     fa_frame_record *r = fa__history_begin(&a->ledger->history);
     r->frame = th->frames;
-    r->duration_ns = ended - c->began_ns;
+    r->duration_ns = ended - c->since_ns;
+    c->since_ns = ended;
     r->allocations = c->settled_allocs;
     r->bytes = c->settled_used;
     r->peak_bytes = c->frame_high;

@@ -51,7 +51,8 @@ struct fa_charge {
     size_t          settled_used;   /* frame bytes counted and charged so far */
     uint64_t        settled_allocs; /* frame allocations counted so far */
     size_t          frame_high;     /* the frame's high-water mark before any rewind */
-    uint64_t        began_ns;       /* when the frame began (the creating thread's) */
+    uint64_t        since_ns;       /* when the last frame ended, or the first began
+                                     * (the creating thread's) */
     uint64_t        began_calls;    /* backend calls by then */
     uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
     int             frame_warned;   /* its soft limit was crossed */

@@ -347,7 +347,11 @@ static void stats_misuse_is_reported(void **state) {
     st->version = FA_STATS_VERSION + 1;
     assert_int_equal(fa_stats_get(a, st), FA_ERR_INVALID);
     st->version = 0;
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_int_equal(fa_end_frame(a), FA_OK);
     assert_int_equal(fa_stats_get(a, st), FA_OK);
+    assert_null(fa_frame_alloc(a, 16)); /* a snapshot between frames opens none */
+    assert_int_equal(fa_last_error(), FA_ERR_STATE);
     assert_int_equal(fa_history_get(a, NULL, 3), 0);
     assert_int_equal(fa_last_error(), FA_ERR_INVALID);
     assert_int_equal(fa_history_get(NULL, NULL, 0), 0);
