@@ -55,7 +55,7 @@ static fa_error heap_free(fa_alloc *a, void *p, const char *fn) {
 static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size) {
     struct fa_pool_cache *pool = &fa__thread_ctx(th)->pool;
     struct fa__thread_tls *t = fa__thread_pool(th);
-    if (t->cache == NULL && !fa__pool_attach(&a->pools, pool, t)) {
+    if (t->cache == NULL && !fa__thread_pool_attach(&a->pools, th)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
         return NULL;
     }

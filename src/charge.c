@@ -295,21 +295,31 @@ static void record(fa_alloc *a, struct fa_thread *th) {
     fa__history_commit(&a->ledger->history);
 }
 
-void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
+/* The frame's figures: each path's share, the peaks, the history record;
+ * then the thread's pool counts, so that snapshots see them. */
+static void account_frame(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    settle(a, th);
     release_spans(a, th, 0, 0, c->frame_tag_bytes);
-    for (uint32_t i = 0; i < c->span_count; i++) { /* each path's share of this frame */
+    for (uint32_t i = 0; i < c->span_count; i++) {
         uint32_t tag = c->spans[i].tag;
         fa__raise(&th->tally.tag[tag][FA_KIND_FRAME].peak, c->frame_tag_bytes[tag]);
     }
     fa__raise(&th->tally.frame_peak, c->frame_high);
-    if (records(a, th))
+    if (th->is_creator)
         record(a, th);
     for (uint32_t i = 0; i < c->span_count; i++)
         c->frame_tag_bytes[c->spans[i].tag] = 0;
-    fa__budget_return_all(budgets_of(a), &c->purse);
     fa__thread_publish(th);
+}
+
+void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    settle(a, th);
+    if (is_on(a, FA_DISABLE_STATS))
+        account_frame(a, th);
+    else if (fa__budgets_any(budgets_of(a)))
+        release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
+    fa__budget_return_all(budgets_of(a), &c->purse);
 }
 
 /* Frame memory bumped since the last settle shares the headroom: it is

@@ -169,16 +169,21 @@ int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
     return 1;
 }
 
-/* The thread's pools that have a cache, one after the other: `for (made =
- * th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)`. */
-static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *made) {
-    while (*made != 0) {
-        struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(*made)];
-        *made &= *made - 1;
-        if (ctx->pool.items != NULL)
-            return ctx;
-    }
-    return NULL;
+int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
+    if (!fa__pool_attach(pools, &fa__thread_ctx(th)->pool, fa__thread_pool(th)))
+        return 0;
+    th->ctx_cached |= (uint64_t)1 << th->pool_path;
+    return 1;
+}
+
+/* The thread's pools that have a cache, one after the other: `for (left =
+ * th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)`. */
+static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *left) {
+    if (*left == 0)
+        return NULL;
+    struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(*left)];
+    *left &= *left - 1;
+    return ctx;
 }
 
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
@@ -194,7 +199,7 @@ void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
 
 void fa__thread_pool_collect(struct fa_thread *th) {
     struct fa_pool_ctx *ctx;
-    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         fa__pool_collect(&ctx->pool);
 }
 
@@ -204,7 +209,7 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
         return;
     }
     struct fa_pool_ctx *ctx;
-    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         fa__pool_trim(pools, &ctx->pool, fa__thread_pool_state(th, ctx));
 }
 
@@ -226,7 +231,7 @@ static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
 
 void fa__thread_publish(struct fa_thread *th) {
     struct fa_pool_ctx *ctx;
-    for (uint64_t made = th->ctx_made; (ctx = next_ctx(th, &made)) != NULL;)
+    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         publish_ctx(th, ctx);
 }
 

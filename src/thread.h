@@ -76,6 +76,7 @@ struct fa_thread {
     struct fa_pool_ctx    root_pool;               /* ctx[FA_TAG_ROOT] */
     struct fa_pool_ctx   *ctx[FA_TAG_MAX];         /* per path, made on first use */
     uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
+    uint64_t              ctx_cached;              /* bit i: ctx[i] has its cache */
     uint32_t              pool_path;               /* the current one */
     int                   counted;                 /* its fields are in its state, not the
                                                     * entry: pool calls take the counting path */
@@ -113,6 +114,8 @@ static inline struct fa_pool_ctx *fa__thread_ctx(struct fa_thread *th) {
 static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
     return fa__thread_pool_state(th, fa__thread_ctx(th));
 }
+/* Gives the current pools their cache (first pool use); 0 when out of memory. */
+int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th);
 /* Collects the blocks other threads freed into the thread's slabs. */
 void fa__thread_pool_collect(struct fa_thread *th);
 /* fa_trim's part for the calling thread (NULL: one without state). */
