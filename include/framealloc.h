@@ -404,7 +404,7 @@ FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
 
 /* One tag path. */
 #define FA_TAG_FIELDS(X)                                                             \
-    X(str, path)   /* "" for the root */                                             \
+    X(str, path)   /* "" for the root; valid until fa_destroy */                     \
     X(u64, parent) /* index of the parent path; the root is its own parent */        \
     X(u64, depth)  /* 0 for the root */
 

@@ -193,6 +193,64 @@ static void each_path_has_pools_of_its_own(void **state) {
     free(st);
 }
 
+struct busy {
+    fa_alloc   *a;
+    const char *tag;
+    atomic_int *stop;
+};
+
+static void *busy_frames(void *arg) {
+    struct busy *b = (struct busy *)arg;
+    void *kept[64];
+    for (int round = 0; !atomic_load(b->stop) || round < 50; round++) {
+        fa_begin_frame(b->a);
+        fa_tag_push(b->a, b->tag);
+        for (int i = 0; i < 64; i++) {
+            fa_frame_alloc(b->a, 48);
+            kept[i] = fa_pool_alloc(b->a, (size_t)(i * 37 % 3000));
+        }
+        fa_tag_pop(b->a);
+        for (int i = 0; i < 64; i++)
+            fa_pool_free(b->a, kept[i]);
+        fa_end_frame(b->a);
+    }
+    return NULL;
+}
+
+static int discard(void *user, const char *text, size_t length) {
+    (void)text;
+    *(size_t *)user += length;
+    return 0;
+}
+
+/* Snapshots read what threads publish while they allocate: nothing torn or
+ * racy (the sanitizer runs check), and every count right once they stop. */
+static void snapshots_while_threads_allocate(void **state) {
+    fa_alloc *a = A(state);
+    atomic_int stop = 0;
+    struct busy b[3] = {{a, "one", &stop}, {a, "two", &stop}, {a, "one", &stop}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, busy_frames, &b[i]), 0);
+    size_t written = 0;
+    for (int i = 0; i < 20; i++) {
+        fa_stats *st = stats_of(a);
+        assert_non_null(st);
+        assert_true(st->total.frees <= st->total.allocations);
+        free(st);
+        assert_int_equal(fa_write_json_to(a, discard, &written), FA_OK);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    assert_true(written > 0);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->total.live_bytes, 0);
+    assert_int_equal(st->total.allocations, st->total.frees);
+    assert_true(st->tags[tag_index(st, "one")].pool.allocations >= 2 * 50 * 64);
+    free(st);
+}
+
 /* The hand count: frame 100 + 28, a mark, 64 (rewound), 16; three 24-byte
  * pool blocks (32-byte class), one freed; one 10000-byte heap block. */
 static void stats_equal_a_hand_count(void **state) {
@@ -403,6 +461,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(attribution_is_per_thread_and_survives_exit, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(each_path_has_pools_of_its_own, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(snapshots_while_threads_allocate, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(stats_equal_a_hand_count, fixture_setup, fixture_teardown),
         cmocka_unit_test(history_keeps_the_last_frames),
         cmocka_unit_test_setup_teardown(tag_misuse_is_reported, fixture_setup, fixture_teardown),
