@@ -59,9 +59,12 @@ static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t s
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
         return NULL;
     }
-    if (t->count[cls] == 0 && !fa__pool_refill(&a->pools, pool, t, cls)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
-        return NULL;
+    if (t->count[cls] == 0) {
+        if (!fa__pool_refill(&a->pools, pool, t, cls)) {
+            fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
+            return NULL;
+        }
+        fa__thread_publish(th); /* threads that run no frames publish here */
     }
     return fa__pool_pop(t, cls, 1);
 }

@@ -88,7 +88,7 @@ static void kind_fill(fa_kind_stats *k, const uint64_t *s, int kind, uint64_t *p
     k->allocations = s[0];
     k->frees = s[1];
     k->bytes = s[2];
-    k->live_bytes = s[2] - s[3];
+    k->live_bytes = s[2] > s[3] ? s[2] - s[3] : 0; /* a free published before its allocation */
     *peak = max_u64(*peak, k->live_bytes);
     k->peak_bytes = kind == FA_KIND_FRAME ? s[4] : *peak;
 }

@@ -251,6 +251,52 @@ static void snapshots_while_threads_allocate(void **state) {
     free(st);
 }
 
+struct producer {
+    fa_alloc         *a;
+    void             *blocks[2000];
+    pthread_barrier_t made, freed;
+};
+
+static void *produce_without_frames(void *arg) {
+    struct producer *p = (struct producer *)arg;
+    for (int i = 0; i < 2000; i++)
+        p->blocks[i] = fa_pool_alloc(p->a, 64);
+    pthread_barrier_wait(&p->made);
+    pthread_barrier_wait(&p->freed); /* alive while the consumer looks */
+    return NULL;
+}
+
+/* A thread that runs no frames publishes at its pool refills; frees on
+ * another thread may be seen before its last allocations, never as live
+ * bytes below zero. */
+static void pool_only_threads_publish_at_refills(void **state) {
+    fa_alloc *a = A(state);
+    static struct producer p;
+    p.a = a;
+    pthread_barrier_init(&p.made, NULL, 2);
+    pthread_barrier_init(&p.freed, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, produce_without_frames, &p), 0);
+    pthread_barrier_wait(&p.made);
+    fa_stats *st = stats_of(a);
+    assert_true(st->pool.allocations >= 2000 - 512 && st->pool.allocations <= 2000);
+    free(st);
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(fa_pool_free(a, p.blocks[i]), FA_OK);
+    st = stats_of(a);
+    assert_int_equal(st->pool.live_bytes, 0);
+    assert_int_equal(st->total.live_bytes, 0);
+    free(st);
+    pthread_barrier_wait(&p.freed);
+    pthread_join(t, NULL);
+    st = stats_of(a);
+    assert_int_equal(st->pool.allocations, 2000);
+    assert_int_equal(st->pool.frees, 2000);
+    free(st);
+    pthread_barrier_destroy(&p.made);
+    pthread_barrier_destroy(&p.freed);
+}
+
 /* The hand count: frame 100 + 28, a mark, 64 (rewound), 16; three 24-byte
  * pool blocks (32-byte class), one freed; one 10000-byte heap block. */
 static void stats_equal_a_hand_count(void **state) {
@@ -462,6 +508,7 @@ int main(void) {
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(each_path_has_pools_of_its_own, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(snapshots_while_threads_allocate, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(pool_only_threads_publish_at_refills, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(stats_equal_a_hand_count, fixture_setup, fixture_teardown),
         cmocka_unit_test(history_keeps_the_last_frames),
         cmocka_unit_test_setup_teardown(tag_misuse_is_reported, fixture_setup, fixture_teardown),
