@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "charge.h"
 
 /* Slot i's allocator lives in entry i, so the inline fast path finds its
  * thread entry from the pointer (framealloc.h, fa__tls_of). */
@@ -116,6 +116,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         fa__report(&sink, FA_ERR_NOMEM, 0, "fa_create: no thread key left for another allocator");
         return NULL;
     }
+    a->threads.retire = fa__charge_retire;
     pthread_mutex_lock(&live_lock);
     a->next_live = live;
     live = a;

@@ -1,6 +1,7 @@
 /* Charging: tag paths, budgets and counts for one thread's allocations. */
 #include "charge.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -310,6 +311,12 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
     for (uint32_t i = 0; i < c->span_count; i++)
         c->frame_tag_bytes[c->spans[i].tag] = 0;
     fa__thread_publish(th);
+}
+
+void fa__charge_retire(struct fa_thread *th) {
+    fa_alloc *a = (fa_alloc *)(void *)((char *)th->set - offsetof(fa_alloc, threads));
+    if (th->in_frame)
+        fa__charge_end(a, th);
 }
 
 void fa__charge_end(fa_alloc *a, struct fa_thread *th) {

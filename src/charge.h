@@ -33,6 +33,10 @@ void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */
 void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs);
 
+/* A thread's state goes (exit or destroy): a frame it had not ended is
+ * released, so that its bytes go back to the budgets and counts. */
+void fa__charge_retire(struct fa_thread *th);
+
 /* Pool and heap blocks. */
 /* Before a block of `bytes` is taken (the thread refreshed): FA_OK, or
  * FA_ERR_BUDGET (reported). */

@@ -40,6 +40,7 @@ static void node_unlink(struct fa_node *n) {
 static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     node_unlink(&th->in_set);
     node_unlink(&th->in_os_thread);
+    th->set->retire(th);
     fa__thread_publish(th);
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);

@@ -18,6 +18,8 @@ struct fa_node {
     struct fa_node **pprev;
 };
 
+struct fa_thread;
+
 /* The threads of one allocator. */
 struct fa_threads {
     uint32_t                slot;    /* fast-path slot, FA__SLOTS when none was free */
@@ -28,6 +30,10 @@ struct fa_threads {
     struct fa_pools        *pools;   /* and its slabs */
     struct fa_budgets      *budgets; /* and its headroom */
     struct fa_tally        *retired; /* and its counts */
+    /* Settles what a departing thread's frame held (its budgets, counts and
+     * history) before its state goes; set by the layer that keeps them.
+     * Called under the registry lock. */
+    void                  (*retire)(struct fa_thread *th);
     atomic_int              exiting; /* threads giving memory back after their exit */
 };
 

@@ -210,6 +210,33 @@ static void budget_misuse_is_reported(void **state) {
     fa_trim(a);
 }
 
+static void *frame_then_exit(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    fa_begin_frame(a);
+    fa_tag_push(a, "leaver");
+    fa_frame_alloc(a, 512 << 10);
+    return NULL; /* exits inside its frame, under its tag */
+}
+
+/* A thread that exits (or an allocator destroyed) inside a frame gives its
+ * frame's bytes back to the budgets and the counts. */
+static void a_frame_left_open_gives_its_bytes_back(void **state) {
+    fa_alloc *a = F(state)->a;
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
+    assert_int_equal(fa_budget_set(a, "leaver", 0, 1 << 20), FA_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, frame_then_exit, a), 0);
+    pthread_join(t, NULL);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->frame.live_bytes, 0);
+    assert_int_equal(st->frame.bytes, 512 << 10);
+    assert_int_equal(st->global_budget.reserved, 0);
+    assert_int_equal(st->tags[tag_index(st, "leaver")].budget.reserved, 0);
+    free(st);
+    assert_int_equal(fa_begin_frame(a), FA_OK); /* all of it is there again */
+    assert_non_null(fa_frame_alloc(a, 1 << 20));
+}
+
 /* Four threads race for the last bytes of a hard limit with frame and pool
  * allocations; what they hold together never passes it. */
 #define RACE_LIMIT ((size_t)1 << 20)
@@ -289,6 +316,7 @@ int main(void) {
         cmocka_unit_test(the_frame_budget_limits_each_frame),
         cmocka_unit_test_setup_teardown(a_late_budget_starts_from_live_memory, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(budget_misuse_is_reported, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_frame_left_open_gives_its_bytes_back, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
                                         fixture_teardown),
     };
