@@ -51,22 +51,29 @@ fa_error fa_tag_pop(fa_alloc *a) {
 
 /* ---- statistics ---------------------------------------------------------- */
 
-static void add_thread(struct fa_thread *th, void *sum) {
-    fa__tally_add((struct fa_sum *)sum, &th->tally);
-    ((struct fa_sum *)sum)->threads++;
+struct gathering {
+    struct fa_sum *sum;
+    uint32_t       paths;
+};
+
+static void add_thread(struct fa_thread *th, void *arg) {
+    struct gathering *g = (struct gathering *)arg;
+    fa__tally_add(g->sum, &th->tally, g->paths);
+    g->sum->threads++;
 }
 
-/* Everything counted, as the threads last published it (the caller's own
- * state settled first). */
-static void gather(fa_alloc *a, struct fa_sum *sum) {
+/* Everything counted for the first `paths` paths, as the threads last
+ * published it (the caller's own state settled first). */
+static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
     struct fa_thread *th = fa__thread_find(&a->threads);
     if (th != NULL) {
         fa__charge_frame_settle(a, th);
         fa__thread_publish(th);
     }
-    memset(sum, 0, sizeof *sum);
-    fa__threads_each(&a->threads, add_thread, sum);
-    fa__tally_add(sum, &a->ledger->retired);
+    fa__sum_clear(sum, paths);
+    struct gathering g = {sum, paths};
+    fa__threads_each(&a->threads, add_thread, &g);
+    fa__tally_add(sum, &a->ledger->retired, paths);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         uint64_t slabs, in_use;
         fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
@@ -141,11 +148,11 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
     if (sum == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
-    gather(a, sum);
+    uint32_t n = fa__tag_count(&a->ledger->tags);
+    gather(a, sum, n);
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
-    uint32_t n = fa__tag_count(&a->ledger->tags);
     pthread_mutex_lock(&a->ledger->peaks_lock);
     fa__stats_fill(out, sum, n, &a->ledger->peaks);
     pthread_mutex_unlock(&a->ledger->peaks_lock);

@@ -1,6 +1,7 @@
 /* Statistics: tallies, their sums, and the public figures made of them. */
 #include "stats.h"
 
+#include <stddef.h>
 #include <string.h>
 
 void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
@@ -20,8 +21,16 @@ static uint64_t max_u64(uint64_t a, uint64_t b) {
     return a > b ? a : b;
 }
 
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t) {
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+void fa__sum_clear(struct fa_sum *sum, uint32_t n) {
+    memset(sum->tag, 0, n * sizeof sum->tag[0]);
+    memset(sum->pool_out, 0, n * sizeof sum->pool_out[0]);
+    memset(sum->pool_back, 0, n * sizeof sum->pool_back[0]);
+    memset(sum->slabs, 0, sizeof *sum - offsetof(struct fa_sum, slabs)); /* the rest */
+}
+
+/* Only the first n paths exist: the rows past them are zero. */
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
         for (uint32_t k = 0; k < FA_KIND_COUNT; k++) {
             const struct fa_counts *c = &t->tag[i][k];
             uint64_t *s = sum->tag[i][k];
@@ -32,7 +41,7 @@ void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t) {
             if (load(&c->peak) > s[4])
                 s[4] = load(&c->peak);
         }
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+    for (uint32_t i = 0; i < n; i++)
         for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
             sum->pool_out[i][c] += load(&t->pool_out[i][c]);
             sum->pool_back[i][c] += load(&t->pool_back[i][c]);

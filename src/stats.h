@@ -61,7 +61,9 @@ struct fa_sum {
 };
 
 void fa__tally_init(struct fa_tally *t);
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t);
+/* Zeroes a sum of the first n paths, and adds a tally to it. */
+void fa__sum_clear(struct fa_sum *sum, uint32_t n);
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n);
 /* Moves a departing thread's counts into the allocator's (shared) tally. */
 void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from);
 
