@@ -468,7 +468,8 @@ typedef struct fa_frame_record {
     uint64_t tag_bytes[FA_TAG_MAX]; /* bytes of the frame charged to each path */
 } fa_frame_record;
 
-/* Copies up to max records, oldest first, into out; returns how many. */
+/* Copies the newest records, up to max, into out, oldest first; returns how
+ * many. */
 FA_API size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max);
 
 /* The history summed up (the seed's generate_report). */
@@ -632,17 +633,15 @@ static inline unsigned fa__pool_class(size_t size) {
 }
 
 /* The cache is a stack per class; the free marker is set on the way in and
- * cleared on the way out. Callers check count first; `tally` says whether
- * the block counts on the inline paths' counters (the root, no budget). The
- * cache pointer is loaded once: the stores would make the compiler load it
- * again. */
-static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls, int tally) {
+ * cleared on the way out. Callers check count first. Every block handed out
+ * is counted on the cache's counters. The cache pointer is loaded once: the
+ * stores would make the compiler load it again. */
+static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls) {
     void **cache = t->cache;
     unsigned n = t->count[cls] - 1u;
     void *p = cache[cls * FA__POOL_CACHE_STRIDE + n];
     t->count[cls] = (uint16_t)n;
-    if (tally)
-        FA__TALLY(fa__pool_tally(cache)[cls]++);
+    FA__TALLY(fa__pool_tally(cache)[cls]++);
     *(uint64_t *)p = 0;
     return p;
 }
@@ -660,7 +659,7 @@ static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
     if (FA__LIKELY(size <= FA__POOL_MAX)) {
         unsigned cls = fa__pool_class(size);
         if (FA__LIKELY(t->count[cls] != 0))
-            return fa__pool_pop(t, cls, 1);
+            return fa__pool_pop(t, cls);
     }
     return fa__pool_alloc_slow(a, size);
 }

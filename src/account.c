@@ -31,10 +31,12 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
                                  "fa_tag_push: no room for path %s/%s (%d paths at most)",
                                  fa__tag(&a->ledger->tags, c->tag)->path, name, FA_TAG_MAX);
     }
-    if (fa__charge_switch(a, th, (uint32_t)id) != FA_OK)
+    if (fa__charge_prepare(th, (uint32_t)id) != FA_OK)
         return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
-                             "fa_tag_push: no memory for the pools of path %s", fa__tag(&a->ledger->tags, (uint32_t)id)->path);
+                             "fa_tag_push: no memory for the pools or frame spans of path %s",
+                             fa__tag(&a->ledger->tags, (uint32_t)id)->path);
     c->stack[c->depth++] = (uint32_t)id;
+    fa__charge_switch(a, th, (uint32_t)id);
     return FA_OK;
 }
 
@@ -46,7 +48,8 @@ fa_error fa_tag_pop(fa_alloc *a) {
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_tag_pop: no tag is pushed on this thread");
     struct fa_charge *c = &th->charge;
     c->depth--;
-    return fa__charge_switch(a, th, c->depth != 0 ? c->stack[c->depth - 1] : FA_TAG_ROOT); /* made at its push */
+    fa__charge_switch(a, th, c->depth != 0 ? c->stack[c->depth - 1] : FA_TAG_ROOT); /* prepared at its push */
+    return FA_OK;
 }
 
 /* ---- statistics ---------------------------------------------------------- */

@@ -66,7 +66,7 @@ static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t s
         }
         fa__thread_publish(th); /* threads that run no frames publish here */
     }
-    return fa__pool_pop(t, cls, 1);
+    return fa__pool_pop(t, cls);
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {

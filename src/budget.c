@@ -20,8 +20,10 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
     pthread_mutex_lock(&b->lock);
     uint32_t i = tag == FA_TAG_ROOT ? FA__BUDGET_GLOBAL : atomic_load(&tags->tag[tag].budget);
     uint32_t n = atomic_load_explicit(&b->slots, memory_order_relaxed);
-    int fresh = i == FA__BUDGET_GLOBAL ? !fa__budget_limited(&b->slot[i]) : i == 0;
-    if (tag != FA_TAG_ROOT && i == 0) {
+    int is_new = tag != FA_TAG_ROOT && i == 0;
+    /* A budget that had no limit counted nothing: it starts from `live`. */
+    int fresh = is_new || !fa__budget_limited(&b->slot[i]);
+    if (is_new) {
         if (n == FA__BUDGET_SLOTS) {
             pthread_mutex_unlock(&b->lock);
             return -1;

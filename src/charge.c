@@ -30,15 +30,11 @@ static const char *budget_name(const fa_alloc *a, uint32_t slot) {
     return fa__tag(&a->ledger->tags, a->ledger->budgets.slot[slot].tag)->path;
 }
 
-/* Pool blocks come from the pools of the current path (the root's when
- * statistics are off), whose counters and slabs attribute them; with a
- * budget over the thread they take the counting path, which charges each. */
-static uint32_t pool_path(const fa_alloc *a, uint32_t tag) {
-    return is_on(a, FA_DISABLE_STATS) ? tag : FA_TAG_ROOT;
-}
-
-static void pool_mode(fa_alloc *a, struct fa_thread *th) {
-    fa__thread_pool_use(th, pool_path(a, th->charge.tag), th->charge.chain.n != 0);
+/* Pool blocks come from the pools of the current path, whose counters and
+ * slabs attribute them (and say which budgets a free gives back to); with
+ * a budget over the thread they take the counting path, which charges each. */
+static void pool_mode(struct fa_thread *th) {
+    fa__thread_pool_use(th, th->charge.tag, th->charge.chain.n != 0);
 }
 
 /* Counts the frame memory bumped since the last settle and charges it to
@@ -85,7 +81,7 @@ static void rechain(fa_alloc *a, struct fa_thread *th) {
     c->purse.epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
     if (is_on(a, FA_DISABLE_BUDGETS))
         fa__budget_chain(b, &a->ledger->tags, c->tag, &c->chain);
-    pool_mode(a, th);
+    pool_mode(th);
 }
 
 void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
@@ -107,7 +103,9 @@ static int grow_spans(struct fa_charge *c) {
 }
 
 /* Frame memory from `used` on is charged to `tag`. An empty last span is
- * retagged rather than followed; out of memory, the last span goes on. */
+ * retagged rather than followed. A push made room for its span and for its
+ * pop's (fa__charge_prepare); should the room still run out, the last span
+ * goes on. */
 static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t allocs) {
     struct fa_span *last = &c->spans[c->span_count - 1];
     if (last->used == used) {
@@ -121,10 +119,17 @@ static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t a
     c->spans[c->span_count++] = (struct fa_span){tag, used, allocs};
 }
 
-fa_error fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
+fa_error fa__charge_prepare(struct fa_thread *th, uint32_t tag) {
     struct fa_charge *c = &th->charge;
-    if (!fa__thread_pool_make(th, pool_path(a, tag)))
+    if (!fa__thread_pool_make(th, tag))
         return FA_ERR_NOMEM;
+    if (th->in_frame && c->span_count + 2 > c->span_room && !grow_spans(c))
+        return FA_ERR_NOMEM;
+    return FA_OK;
+}
+
+void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
+    struct fa_charge *c = &th->charge;
     settle(a, th);
     c->tag = tag;
     rechain(a, th);
@@ -132,7 +137,6 @@ fa_error fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
         push_span(c, tag, c->settled_used, c->settled_allocs);
         clamp(th);
     }
-    return FA_OK;
 }
 
 static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
@@ -321,6 +325,7 @@ void fa__charge_retire(struct fa_thread *th) {
 
 void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
+    fa__charge_refresh(a, th); /* a budget set since gets the frame's bytes back too */
     settle(a, th);
     if (is_on(a, FA_DISABLE_STATS))
         account_frame(a, th);
@@ -350,15 +355,22 @@ void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes)
     fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
 }
 
+/* A credit can trim the headroom the frame's limit was set from: the
+ * frame settles before it and takes its limit again after. */
 void fa__charge_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes) {
+    if (th != NULL)
+        fa__charge_refresh(a, th); /* a budget set since counts this block */
     struct fa_chain room;
     const struct fa_chain *chain = chain_of(a, th, tag, &room);
     if (chain->n == 0)
         return;
-    if (th != NULL)
-        fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
-    else
+    if (th == NULL) {
         fa__budget_release(budgets_of(a), chain, bytes);
+        return;
+    }
+    settle(a, th);
+    fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
+    clamp(th);
 }
 
 void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {

@@ -15,9 +15,11 @@ const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th);
 /* Picks up budgets changed since the thread last looked. */
 void fa__charge_refresh(fa_alloc *a, struct fa_thread *th);
 
-/* Tags: the thread's innermost path becomes `tag`. FA_ERR_NOMEM (nothing
- * changed) when there is no memory for the path's pools. */
-fa_error fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
+/* Tags. Before a push of `tag`: its pools, and room for its frame spans;
+ * FA_ERR_NOMEM (nothing changed) without memory for them. Then the
+ * thread's innermost path becomes `tag` (a push, or a pop back to it). */
+fa_error fa__charge_prepare(struct fa_thread *th, uint32_t tag);
+void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
 
 /* Frames. */
 /* FA_OK, or FA_ERR_NOMEM when there is no memory for the span records. */

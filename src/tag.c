@@ -97,21 +97,36 @@ int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_
     return id;
 }
 
-int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
-    uint32_t id = FA_TAG_ROOT;
-    while (*path != '\0') {
+/* Non-zero when path is names joined by '/', FA_TAG_DEPTH at most. */
+static int path_ok(const char *path) {
+    for (uint32_t depth = 1;; depth++) {
         size_t length = strcspn(path, "/");
-        if (!fa__tag_name_ok(path, length) || tags->tag[id].depth == FA_TAG_DEPTH) {
-            *e = FA_ERR_INVALID;
-            return -1;
-        }
+        if (!fa__tag_name_ok(path, length) || depth > FA_TAG_DEPTH)
+            return 0;
+        if (path[length] == '\0')
+            return 1;
+        path += length + 1;
+    }
+}
+
+int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
+    if (*path == '\0')
+        return FA_TAG_ROOT;
+    if (!path_ok(path)) { /* checked whole first: a bad path interns nothing */
+        *e = FA_ERR_INVALID;
+        return -1;
+    }
+    uint32_t id = FA_TAG_ROOT;
+    for (;;) {
+        size_t length = strcspn(path, "/");
         int child = fa__tag_child(tags, id, path, length);
         if (child < 0) {
             *e = FA_ERR_NOMEM;
             return -1;
         }
         id = (uint32_t)child;
-        path += length + (path[length] == '/');
+        if (path[length] == '\0')
+            return (int)id;
+        path += length + 1;
     }
-    return (int)id;
 }

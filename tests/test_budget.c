@@ -237,6 +237,142 @@ static void a_frame_left_open_gives_its_bytes_back(void **state) {
     assert_non_null(fa_frame_alloc(a, 1 << 20));
 }
 
+/* Regressions found in review, one scenario each. */
+
+static void *heap_until_refused(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    while (fa_heap_alloc(a, 1024, 16) != NULL) {
+    }
+    return NULL; /* the blocks stay live until the allocator goes */
+}
+
+/* A free's credit can trim a thread's headroom below what its frame's
+ * limit was set from: the limit is taken again, so the frame cannot pass
+ * the hard limit afterwards. */
+static void a_credit_never_leaves_the_frame_past_a_limit(void **state) {
+    (void)state;
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.frame_chunk_first = cfg.frame_chunk_max = (size_t)1 << 20;
+    fa_alloc *a = fa_create(&cfg);
+    const size_t hard = (size_t)4 << 20;
+    assert_int_equal(fa_budget_set(a, NULL, 0, hard), FA_OK);
+    void *h = fa_heap_alloc(a, 10000, 16);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    for (int i = 0; i < 64; i++)
+        fa_frame_alloc(a, 1000);
+    fa_mark m = fa_frame_mark(a);
+    assert_non_null(fa_frame_alloc(a, 60 << 10)); /* a fresh batch */
+    assert_int_equal(fa_frame_rewind(a, m), FA_OK); /* ... held again */
+    assert_int_equal(fa_heap_free(a, h), FA_OK);    /* held past two batches: trimmed */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, heap_until_refused, a), 0);
+    pthread_join(t, NULL);
+    while (fa_frame_alloc(a, 1024) != NULL) {
+    }
+    fa_stats *st = stats_of(a);
+    assert_true(st->global_budget.reserved <= hard);
+    assert_true(st->global_budget.usage <= hard);
+    free(st);
+    fa_end_frame(a);
+    fa_destroy(a);
+}
+
+/* With statistics off, pool blocks still come from their path's pools, so
+ * their frees give back to the path's budget. */
+static void tag_budgets_hold_with_statistics_off(void **state) {
+    (void)state;
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.disable = FA_DISABLE_STATS;
+    fa_alloc *a = fa_create(&cfg);
+    assert_int_equal(fa_budget_set(a, "A", 0, 1 << 20), FA_OK);
+    fa_tag_push(a, "A");
+    for (int i = 0; i < 4096; i++) {
+        void *p = fa_pool_alloc(a, 1024);
+        assert_non_null(p);
+        assert_int_equal(fa_pool_free(a, p), FA_OK);
+    }
+    void *kept = fa_pool_alloc(a, 1024);
+    fa_tag_pop(a);
+    assert_int_equal(fa_pool_free(a, kept), FA_OK); /* at the root: still given back */
+    fa_tag_push(a, "A");
+    void *big[1024];
+    for (int i = 0; i < 1024; i++) /* exactly the limit */
+        assert_non_null(big[i] = fa_pool_alloc(a, 1024));
+    assert_null(fa_pool_alloc(a, 1024));
+    for (int i = 0; i < 1024; i++)
+        fa_pool_free(a, big[i]);
+    fa_tag_pop(a);
+    fa_destroy(a);
+}
+
+/* A path's first budget starts from its live bytes, a global one set
+ * before it or not. */
+static void a_tag_budget_after_a_global_one_counts_live_bytes(void **state) {
+    fa_alloc *a = F(state)->a;
+    void *p[12];
+    fa_tag_push(a, "A");
+    for (int i = 0; i < 10; i++)
+        p[i] = fa_heap_alloc(a, 100000, 16);
+    fa_tag_pop(a);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1u << 30), FA_OK);
+    assert_int_equal(fa_budget_set(a, "A", 0, 1200000), FA_OK);
+    fa_tag_push(a, "A");
+    assert_non_null(p[10] = fa_heap_alloc(a, 100000, 16));
+    assert_non_null(p[11] = fa_heap_alloc(a, 100000, 16));
+    assert_null(fa_heap_alloc(a, 100000, 16)); /* 1,200,000 reached */
+    fa_tag_pop(a);
+    for (int i = 0; i < 12; i++)
+        fa_heap_free(a, p[i]);
+    fa_stats *st = stats_of(a);
+    int tag = tag_index(st, "A");
+    assert_int_equal(st->tags[tag].budget.usage, 0);
+    assert_true(st->tags[tag].budget.reserved <= 64 << 10); /* headroom this thread keeps */
+    free(st);
+}
+
+struct late_frame {
+    fa_alloc         *a;
+    pthread_barrier_t step;
+};
+
+static void *frame_across_a_budget_change(void *arg) {
+    struct late_frame *l = (struct late_frame *)arg;
+    fa_tag_push(l->a, "X");
+    fa_begin_frame(l->a);
+    for (int i = 0; i < 40; i++)
+        fa_frame_alloc(l->a, 1000);
+    fa_frame_alloc(l->a, 200000); /* settles */
+    pthread_barrier_wait(&l->step);
+    pthread_barrier_wait(&l->step); /* the budget is set meanwhile */
+    fa_end_frame(l->a);
+    fa_tag_pop(l->a);
+    return NULL;
+}
+
+/* A budget set while another thread's frame is open under its path gets
+ * that frame's bytes back when it ends, even with no slow path between. */
+static void a_budget_set_mid_frame_gets_the_frame_back(void **state) {
+    fa_alloc *a = F(state)->a;
+    static struct late_frame l;
+    l.a = a;
+    pthread_barrier_init(&l.step, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, frame_across_a_budget_change, &l), 0);
+    pthread_barrier_wait(&l.step);
+    assert_int_equal(fa_budget_set(a, "X", 0, 1 << 20), FA_OK);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->tags[tag_index(st, "X")].budget.reserved, 240000); /* its live bytes */
+    free(st);
+    pthread_barrier_wait(&l.step);
+    pthread_join(t, NULL);
+    st = stats_of(a);
+    assert_int_equal(st->tags[tag_index(st, "X")].budget.reserved, 0);
+    free(st);
+    pthread_barrier_destroy(&l.step);
+}
+
 /* Four threads race for the last bytes of a hard limit with frame and pool
  * allocations; what they hold together never passes it. */
 #define RACE_LIMIT ((size_t)1 << 20)
@@ -317,6 +453,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_late_budget_starts_from_live_memory, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(budget_misuse_is_reported, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(a_frame_left_open_gives_its_bytes_back, fixture_setup, fixture_teardown),
+        cmocka_unit_test(a_credit_never_leaves_the_frame_past_a_limit),
+        cmocka_unit_test(tag_budgets_hold_with_statistics_off),
+        cmocka_unit_test_setup_teardown(a_tag_budget_after_a_global_one_counts_live_bytes, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_budget_set_mid_frame_gets_the_frame_back, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
                                         fixture_teardown),
     };

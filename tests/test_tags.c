@@ -403,6 +403,7 @@ static void tag_misuse_is_reported(void **state) {
     assert_int_equal(fa_tag_push(a, NULL), FA_ERR_INVALID);
     assert_int_equal(fa_tag_push(a, ""), FA_ERR_INVALID);
     assert_int_equal(fa_tag_push(a, "a/b"), FA_ERR_INVALID);
+    assert_int_equal(fa_budget_set(a, "a/", 0, 1), FA_ERR_INVALID); /* an empty last name */
     assert_int_equal(fa_tag_push(a, "tab\there"), FA_ERR_INVALID);
     char name[80];
     memset(name, 'n', sizeof name);
