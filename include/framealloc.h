@@ -364,7 +364,8 @@ FA_API fa_error fa_tag_pop(fa_alloc *a);
  * ends and rewinds give bytes back. Set budgets before the allocations they
  * govern: a new budget starts from the live bytes of its path as the
  * statistics last saw them. Other threads see a change at their next frame
- * begin, tag push or pop, or pool or frame refill. */
+ * begin or end, tag push or pop, or slow path (a refill, a free of another
+ * path's or thread's block). */
 FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard);
 /* The same for each thread's frame (frame memory only), from each thread's
  * next frame on. */
