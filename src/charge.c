@@ -93,13 +93,10 @@ void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
 }
 
 static int grow_spans(struct fa_charge *c) {
-    uint32_t room = c->span_room != 0 ? 2 * c->span_room : 16;
-    struct fa_span *spans = (struct fa_span *)realloc(c->spans, room * sizeof *spans);
-    if (spans == NULL)
-        return 0;
-    c->spans = spans;
-    c->span_room = room;
-    return 1;
+    void *spans = c->spans;
+    int ok = fa__grow(&spans, &c->span_room, sizeof *c->spans);
+    c->spans = (struct fa_span *)spans;
+    return ok;
 }
 
 /* Frame memory from `used` on is charged to `tag`. An empty last span is

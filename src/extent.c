@@ -8,15 +8,10 @@
 
 /* Room for one more extent; 0 when out of memory. */
 static int reserve_one(struct fa_extents *x) {
-    if (x->count < x->capacity)
-        return 1;
-    size_t capacity = x->capacity != 0 ? x->capacity * 2 : 16;
-    struct fa_extent *grown = (struct fa_extent *)realloc(x->free, capacity * sizeof *grown);
-    if (grown == NULL)
-        return 0;
-    x->free = grown;
-    x->capacity = capacity;
-    return 1;
+    void *items = x->free;
+    int ok = x->count < x->capacity || fa__grow(&items, &x->capacity, sizeof *x->free);
+    x->free = (struct fa_extent *)items;
+    return ok;
 }
 
 static void insert_at(struct fa_extents *x, size_t i, uintptr_t start, size_t size) {

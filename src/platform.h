@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FA__COLD __attribute__((cold, noinline))
@@ -28,6 +29,18 @@ static inline int fa__is_pow2(size_t x) {
  * wrap around the address space. */
 static inline int fa__cannot_be_met(size_t size, size_t align) {
     return size > SIZE_MAX / 2 || align > SIZE_MAX / 4;
+}
+
+/* Doubles the room of a realloc'd array (16 elements the first time);
+ * 0 when out of memory, the array unchanged. */
+static inline int fa__grow(void **items, size_t *room, size_t element) {
+    size_t more = *room != 0 ? *room * 2 : 16;
+    void *grown = realloc(*items, more * element);
+    if (grown == NULL)
+        return 0;
+    *items = grown;
+    *room = more;
+    return 1;
 }
 
 #endif

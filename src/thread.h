@@ -53,7 +53,7 @@ struct fa_charge {
     struct fa_chain chain; /* the budgets over it */
     struct fa_purse purse;
     struct fa_span *spans; /* this frame's, oldest first */
-    uint32_t        span_count, span_room;
+    size_t          span_count, span_room;
     size_t          settled_used;   /* frame bytes counted and charged so far */
     uint64_t        settled_allocs; /* frame allocations counted so far */
     size_t          frame_high;     /* the frame's high-water mark before any rewind */
