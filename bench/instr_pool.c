@@ -1,7 +1,8 @@
 /* Instruction-count probe for the pool fast paths (run under callgrind):
  * ROUNDS rounds of 1000 x 64 B fa_pool_alloc, then the 1000 fa_pool_free,
  * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000. A second
- * argument "tagged" runs it under a pushed tag: the counting path. */
+ * argument runs it under a pushed tag ("tagged"), or under a tag with a
+ * budget of its own ("budgeted": the counting path). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@ int main(int argc, char **argv) {
     fa_alloc *a = fa_create(NULL);
     if (a == NULL)
         return 1;
-    if (argc > 2 && strcmp(argv[2], "tagged") == 0)
+    const char *mode = argc > 2 ? argv[2] : "";
+    if (strcmp(mode, "budgeted") == 0)
+        fa_budget_set(a, "probe", 0, (size_t)1 << 30);
+    if (strcmp(mode, "tagged") == 0 || strcmp(mode, "budgeted") == 0)
         fa_tag_push(a, "probe");
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < PER_ROUND; i++)

@@ -45,6 +45,7 @@ if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budget
     measure instr_frame "fa_frame_alloc under a budgeted tag" "" tagged
     measure instr_frame "fa_frame_alloc, statistics, tags and budgets off" "" off
     measure instr_pool "fa_pool_alloc + fa_pool_free under a tag, per pair" "" tagged
+    measure instr_pool "fa_pool_alloc + fa_pool_free under a budgeted tag, per pair" "" budgeted
 fi
 measure instr_ideal "reference: ideal bump, per allocation" "" bump
 measure instr_ideal "reference: ideal size-class pool, per pair" "" pool
