@@ -833,7 +833,7 @@ static void print_summary(const struct run_stats *stats, const struct entity_wor
 static void print_budget(const char *name, const fa_budget_stats *b) {
     if (b->soft == 0 && b->hard == 0)
         return;
-    printf("  %-18s soft %6.2f MiB, hard %6.2f MiB, now %7.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
+    printf("  %-18s soft %6.2f MiB, hard %6.2f MiB, usage %7.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
            name, (double)b->soft / (double)MIB, (double)b->hard / (double)MIB, (double)b->usage / (double)KIB,
            b->soft_crossings, b->refusals);
 }
@@ -852,7 +852,7 @@ static void print_statistics(fa_alloc *a, const char *json_path) {
                t->frame.allocations, (double)t->frame.bytes / (double)MIB, (double)t->frame.peak_bytes / (double)KIB,
                (double)t->pool.live_bytes / (double)KIB, (double)t->heap.live_bytes / (double)KIB);
     }
-    printf("budgets\n");
+    printf("budgets (usage: live bytes now; for each frame, the largest frame)\n");
     print_budget("(global)", &st->global_budget);
     print_budget("(each frame)", &st->frame_budget);
     for (uint64_t i = 1; i < st->tag_count; i++)
