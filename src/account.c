@@ -4,10 +4,6 @@
 
 #include "charge.h"
 
-static int is_on(const fa_alloc *a, uint32_t feature) {
-    return (a->cfg.disable & feature) == 0;
-}
-
 fa_error fa_tag_push(fa_alloc *a, const char *name) {
     if (a == NULL)
         return fa__null_alloc("fa_tag_push");
@@ -24,7 +20,7 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
         return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_STATE, 0,
                              "fa_tag_push: %d tags are pushed already (pop some first)", FA_TAG_DEPTH);
     int id = FA_TAG_ROOT;
-    if (is_on(a, FA_DISABLE_TAGS)) {
+    if (fa__is_on(a, FA_DISABLE_TAGS)) {
         id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
         if (id < 0)
             return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
@@ -99,21 +95,27 @@ static uint64_t live_of(const fa_tag_stats *t) {
     return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes;
 }
 
-/* The tag paths and their budgets; a budget counts its whole subtree.
+/* The live bytes of each of the n paths with everything below it.
  * Children are interned after their parents, so one backward pass adds
  * every subtree up. */
+static void subtree_live(const fa_stats *st, uint32_t n, uint64_t subtree[FA_TAG_MAX]) {
+    for (uint32_t i = 0; i < n; i++)
+        subtree[i] = live_of(&st->tags[i]);
+    for (uint32_t i = n; i-- > 1;)
+        subtree[st->tags[i].parent] += subtree[i];
+}
+
+/* The tag paths and their budgets; a budget counts its whole subtree. */
 static void tags_fill(fa_alloc *a, fa_stats *out, uint32_t n) {
     const struct fa_ledger *l = a->ledger;
-    uint64_t subtree[FA_TAG_MAX];
     for (uint32_t i = 0; i < n; i++) {
         const struct fa_tag *t = fa__tag(&l->tags, i);
         out->tags[i].path = t->path;
         out->tags[i].parent = t->parent;
         out->tags[i].depth = t->depth;
-        subtree[i] = live_of(&out->tags[i]);
     }
-    for (uint32_t i = n; i-- > 1;)
-        subtree[fa__tag(&l->tags, i)->parent] += subtree[i];
+    uint64_t subtree[FA_TAG_MAX];
+    subtree_live(out, n, subtree);
     for (uint32_t i = 1; i < n; i++) {
         uint32_t slot = atomic_load(&fa__tag(&l->tags, i)->budget);
         if (slot != 0)
@@ -137,7 +139,7 @@ static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
     if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
-    if (!is_on(a, FA_DISABLE_STATS))
+    if (!fa__is_on(a, FA_DISABLE_STATS))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
     return FA_OK;
 }
@@ -173,7 +175,7 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
 /* ---- budgets ------------------------------------------------------------- */
 
 static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char *fn) {
-    if (!is_on(a, FA_DISABLE_BUDGETS))
+    if (!fa__is_on(a, FA_DISABLE_BUDGETS))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: budgets are off in this allocator's config", fn);
     if (hard != 0 && soft > hard)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: soft limit %zu is above hard limit %zu", fn, soft,
@@ -182,21 +184,13 @@ static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char
 }
 
 /* The live bytes of a path and everything below it, for a new budget. */
-static uint64_t subtree_live(fa_alloc *a, uint32_t tag) {
+static uint64_t live_under(fa_alloc *a, uint32_t tag) {
     fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
-    if (st == NULL || fa_stats_get(a, st) != FA_OK) {
-        free(st);
-        return 0;
-    }
-    uint64_t live = tag == FA_TAG_ROOT ? st->total.live_bytes : 0;
-    for (uint32_t i = 1; tag != FA_TAG_ROOT && i < st->tag_count; i++)
-        for (uint32_t t = i; t != FA_TAG_ROOT; t = (uint32_t)st->tags[t].parent)
-            if (t == tag) {
-                live += live_of(&st->tags[i]);
-                break;
-            }
+    uint64_t subtree[FA_TAG_MAX] = {0};
+    if (st != NULL && fa_stats_get(a, st) == FA_OK)
+        subtree_live(st, (uint32_t)st->tag_count, subtree);
     free(st);
-    return live;
+    return subtree[tag];
 }
 
 fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
@@ -207,7 +201,7 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
         return e;
     int id = FA_TAG_ROOT;
     if (tag != NULL && *tag != '\0') {
-        if (!is_on(a, FA_DISABLE_TAGS))
+        if (!fa__is_on(a, FA_DISABLE_TAGS))
             return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_budget_set: tags are off in this allocator's config");
         id = fa__tag_path(&a->ledger->tags, tag, &e);
         if (id < 0)
@@ -215,7 +209,7 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
                               "a path is names of 1 to 63 bytes joined by '/', 16 deep at most" :
                               "no room for another tag path");
     }
-    uint64_t live = is_on(a, FA_DISABLE_STATS) ? subtree_live(a, (uint32_t)id) : 0;
+    uint64_t live = fa__is_on(a, FA_DISABLE_STATS) ? live_under(a, (uint32_t)id) : 0;
     if (fa__budget_set(&a->ledger->budgets, &a->ledger->tags, (uint32_t)id, soft, hard, live) < 0)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: all %d tag budgets are taken",
                           FA__BUDGET_SLOTS - 1);

@@ -33,6 +33,11 @@ struct fa_alloc {
     struct fa_alloc       *next_live;    /* in the list of live allocators */
 };
 
+/* Non-zero unless cfg.disable turns `feature` (an FA_DISABLE_* bit) off. */
+static inline int fa__is_on(const fa_alloc *a, uint32_t feature) {
+    return (a->cfg.disable & feature) == 0;
+}
+
 /* Checks a caller's config and fills every default into *out; on failure
  * returns the error and a one-line reason in why. When the struct's size or
  * version does not match, *out holds only the defaults (its fields cannot be

@@ -174,7 +174,7 @@ void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     struct fa_chunk *released = unlink_from(ar, pos.top);
     ar->bump = (struct fa_chunk *)pos.chunk;
     t->cur = pos.cur;
-    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+    t->limit = fa__arena_end_of_bump(ar);
     recount(ar);
     if (released != NULL)
         fa__chunk_give(src, released);

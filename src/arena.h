@@ -20,10 +20,16 @@ struct fa_arena {
 void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
                       size_t size, size_t align);
 
+/* The end of the chunk being bumped: the fast path's limit when nothing
+ * else lowers it. */
+static inline uintptr_t fa__arena_end_of_bump(const struct fa_arena *ar) {
+    return ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+}
+
 /* Points the bump state at the chunk kept from the last frame (if any). */
 static inline void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t) {
     t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
-    t->limit = ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
+    t->limit = fa__arena_end_of_bump(ar);
 }
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
@@ -31,11 +37,6 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
 struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
 
-/* The end of the chunk being bumped: the fast path's limit when nothing
- * else lowers it. */
-static inline uintptr_t fa__arena_end_of_bump(const struct fa_arena *ar) {
-    return ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
-}
 /* Bytes a request will consume: exact when it fits the chunk being bumped,
  * else the most a new chunk can add. */
 size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);

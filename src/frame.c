@@ -79,7 +79,6 @@ void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
     size_t bytes = size != 0 ? size : 1;
     if (fa__charge_frame_take(a, th, fa__arena_need(&th->arena, th->tls, bytes, align), size) != FA_OK)
         return NULL;
-    th->tls->limit = fa__arena_end_of_bump(&th->arena); /* the arena sees the chunk's own limit */
     void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes, align);
     if (p != NULL)
         th->tls->allocs++;

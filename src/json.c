@@ -82,15 +82,19 @@ static void put_str(struct out *o, const char *s) {
     put(o, "\"", 1);
 }
 
-/* Starts the next member or element: a comma after the previous one, then
- * a new line indented two spaces per level. */
+/* A new line, indented two spaces per level. */
+static void newline(struct out *o) {
+    put(o, "\n", 1);
+    for (int i = 0; i < o->depth; i++)
+        put(o, "  ", 2);
+}
+
+/* Starts the next member or element: a comma after the previous one. */
 static void next(struct out *o) {
     if (!o->first)
         put(o, ",", 1);
     o->first = 0;
-    put(o, "\n", 1);
-    for (int i = 0; i < o->depth; i++)
-        put(o, "  ", 2);
+    newline(o);
 }
 
 /* A member's name, or nothing for an array element (key NULL). */
@@ -111,11 +115,8 @@ static void enter(struct out *o, const char *name, char bracket) {
 
 static void leave(struct out *o, char bracket) {
     o->depth--;
-    if (!o->first) { /* an empty object or array stays on one line */
-        put(o, "\n", 1);
-        for (int i = 0; i < o->depth; i++)
-            put(o, "  ", 2);
-    }
+    if (!o->first) /* an empty object or array stays on one line */
+        newline(o);
     put(o, &bracket, 1);
     o->first = 0;
 }
@@ -193,8 +194,7 @@ static void history(struct out *o, const fa_history_summary *s, const fa_frame_r
 
 static void snapshot(struct out *o, const fa_stats *s, const fa_history_summary *sum,
                      const fa_frame_record *recs, size_t n) {
-    /* tags[] holds FA_TAG_MAX entries, whatever the count says */
-    size_t tags = s->tag_count < FA_TAG_MAX ? (size_t)s->tag_count : FA_TAG_MAX;
+    size_t tags = (size_t)s->tag_count;
     o->first = 1;
     put(o, "{", 1);
     o->depth = 1;
@@ -242,7 +242,7 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     fa_frame_record *recs = NULL;
     size_t n = 0;
     if (sum.frames != 0) {
-        recs = sum.frames <= SIZE_MAX / sizeof *recs ? malloc((size_t)sum.frames * sizeof *recs) : NULL;
+        recs = (fa_frame_record *)malloc((size_t)sum.frames * sizeof *recs);
         if (recs == NULL)
             return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history");
         n = fa_history_get(a, recs, (size_t)sum.frames);
