@@ -86,7 +86,7 @@ static void budget_fill(fa_budget_stats *out, const struct fa_budget *b, uint64_
     out->soft = atomic_load(&b->soft);
     out->hard = atomic_load(&b->hard);
     out->usage = usage;
-    out->reserved = atomic_load(&b->reserved);
+    out->reserved = fa__budget_reserved(b);
     out->soft_crossings = atomic_load(&b->crossings);
     out->refusals = atomic_load(&b->refusals);
 }

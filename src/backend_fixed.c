@@ -57,9 +57,11 @@ fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size) {
     if (out == NULL || buffer == NULL || size == 0)
         return fa__report(NULL, FA_ERR_INVALID, size, "fa_source_fixed: NULL output, NULL buffer or size 0");
     uintptr_t start = fa__align_up((uintptr_t)buffer, GRAIN);
-    if (start - (uintptr_t)buffer >= size)
-        return fa__report(NULL, FA_ERR_INVALID, size, "fa_source_fixed: buffer too small");
-    size = (size - (start - (uintptr_t)buffer)) & ~(GRAIN - 1);
+    size_t usable = start - (uintptr_t)buffer < size ? (size - (start - (uintptr_t)buffer)) & ~(GRAIN - 1) : 0;
+    if (usable == 0) /* not one aligned grain: a source that could never serve */
+        return fa__report(NULL, FA_ERR_INVALID, size, "fa_source_fixed: buffer too small (under %zu aligned bytes)",
+                          GRAIN);
+    size = usable;
     struct fixed *f = (struct fixed *)calloc(1, sizeof *f);
     if (f == NULL || !fa__extents_init(&f->free, start, size)) {
         free(f);

@@ -34,8 +34,10 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
         atomic_store(&tags->tag[tag].budget, i);
     }
     struct fa_budget *s = &b->slot[i];
-    if (fresh)
-        atomic_store(&s->reserved, live);
+    if (fresh) { /* a new generation: headroom threads hold from before is void */
+        uint64_t gen = (atomic_load(&s->reserved) >> FA__BUDGET_GEN_SHIFT) + 1;
+        atomic_store(&s->reserved, gen << FA__BUDGET_GEN_SHIFT | (live & FA__BUDGET_BYTES));
+    }
     atomic_store(&s->soft, soft);
     atomic_store(&s->hard, hard);
     atomic_fetch_add(&b->epoch, 1);
@@ -55,19 +57,32 @@ void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, ui
         out->slot[out->n++] = FA__BUDGET_GLOBAL;
 }
 
-static void give_back(struct fa_budget *s, uint64_t n) {
-    uint64_t r = atomic_load_explicit(&s->reserved, memory_order_relaxed);
-    do { /* never below zero: frees of blocks older than the budget are not its own */
-    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &r, r > n ? r - n : 0,
+static uint8_t gen_of(uint64_t word) {
+    return (uint8_t)(word >> FA__BUDGET_GEN_SHIFT);
+}
+
+static uint8_t current_gen(const struct fa_budget *s) {
+    return gen_of(atomic_load_explicit(&s->reserved, memory_order_relaxed));
+}
+
+/* n bytes back to the slot, if it is still at generation `gen`. */
+static void give_back(struct fa_budget *s, uint64_t n, uint8_t gen) {
+    uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed), r;
+    do {
+        if (gen_of(w) != gen)
+            return;
+        r = w & FA__BUDGET_BYTES; /* never below zero: frees of blocks older than the budget are not its own */
+    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &w, (w - r) + (r > n ? r - n : 0),
                                                     memory_order_relaxed, memory_order_relaxed));
 }
 
 /* A batch for `need`: a share of what is left, so that racing threads
  * leave each other room; it stops at the soft limit when below it, so that
  * crossing it is a refill of its own. Returns 0 when the hard limit refuses. */
-static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed) {
-    uint64_t r = atomic_load_explicit(&s->reserved, memory_order_relaxed), grant;
+static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed, uint8_t *gen) {
+    uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed), r, grant;
     do {
+        r = w & FA__BUDGET_BYTES;
         uint64_t soft = atomic_load_explicit(&s->soft, memory_order_relaxed);
         uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
         uint64_t room = hard == 0 ? UINT64_MAX - r : hard > r ? hard - r : 0;
@@ -78,8 +93,9 @@ static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed) {
             extra = soft - r - need;
         grant = need + (extra < FA__BUDGET_BATCH ? extra : FA__BUDGET_BATCH);
         *crossed = soft != 0 && r <= soft && r + grant > soft;
-    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &r, r + grant, memory_order_relaxed,
+    } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &w, w + grant, memory_order_relaxed,
                                                     memory_order_relaxed));
+    *gen = gen_of(w);
     return grant;
 }
 
@@ -92,7 +108,8 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
             continue;
         struct fa_budget *s = &b->slot[i];
         int cross = 0;
-        uint64_t grant = reserve(s, need - p->held[i], &cross);
+        uint8_t gen;
+        uint64_t grant = reserve(s, need - p->held[i], &cross, &gen);
         if (grant == 0) {
             atomic_fetch_add_explicit(&s->refusals, 1, memory_order_relaxed);
             *refused = i;
@@ -102,7 +119,10 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
             atomic_fetch_add_explicit(&s->crossings, 1, memory_order_relaxed);
             *crossed |= 1u << i;
         }
+        if (p->held[i] != 0 && p->gen[i] != gen) /* the slot restarted under the thread */
+            p->held[i] = 0;
         p->held[i] += grant;
+        p->gen[i] = gen;
         p->holding |= 1u << i;
     }
     return FA_OK;
@@ -121,24 +141,31 @@ void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
     for (uint32_t k = 0; k < c->n; k++) {
         uint32_t i = c->slot[k];
+        uint8_t gen = current_gen(&b->slot[i]);
+        if (p->held[i] == 0 || p->gen[i] != gen) {
+            p->held[i] = 0;
+            p->gen[i] = gen;
+        }
         p->held[i] += n;
         p->holding |= 1u << i;
         if (p->held[i] > 2 * FA__BUDGET_BATCH) {
-            give_back(&b->slot[i], p->held[i] - FA__BUDGET_BATCH);
+            give_back(&b->slot[i], p->held[i] - FA__BUDGET_BATCH, gen);
             p->held[i] = FA__BUDGET_BATCH;
         }
     }
 }
 
 void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n) {
-    for (uint32_t k = 0; k < c->n; k++)
-        give_back(&b->slot[c->slot[k]], n);
+    for (uint32_t k = 0; k < c->n; k++) {
+        struct fa_budget *s = &b->slot[c->slot[k]];
+        give_back(s, n, current_gen(s));
+    }
 }
 
 void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
     for (uint32_t bits = p->holding; bits != 0; bits &= bits - 1) {
         uint32_t i = (uint32_t)__builtin_ctz(bits);
-        give_back(&b->slot[i], p->held[i]);
+        give_back(&b->slot[i], p->held[i], p->gen[i]);
         p->held[i] = 0;
     }
     p->holding = 0;

@@ -16,9 +16,16 @@
 /* Largest batch a thread takes; a thread keeps at most twice that. */
 #define FA__BUDGET_BATCH ((uint64_t)64 << 10)
 
+/* `reserved` shares its word with the slot's generation (the top bits),
+ * which changes whenever the slot starts counting afresh: headroom a thread
+ * took under an older generation is then no longer part of the count, and
+ * one compare-and-swap both checks that and gives bytes back. */
+#define FA__BUDGET_GEN_SHIFT 56
+#define FA__BUDGET_BYTES (((uint64_t)1 << FA__BUDGET_GEN_SHIFT) - 1)
+
 struct fa_budget {
     _Atomic uint64_t soft, hard; /* 0: none */
-    _Atomic uint64_t reserved;
+    _Atomic uint64_t reserved;   /* generation << FA__BUDGET_GEN_SHIFT | bytes */
     _Atomic uint64_t crossings, refusals;
     uint32_t         tag;
 };
@@ -42,7 +49,8 @@ struct fa_chain {
 /* One thread's headroom: bytes reserved in each slot and not consumed. */
 struct fa_purse {
     uint64_t held[FA__BUDGET_SLOTS];
-    uint32_t holding; /* bit i: held[i] != 0 */
+    uint8_t  gen[FA__BUDGET_SLOTS]; /* the slot's generation when held[i] was taken */
+    uint32_t holding;               /* bit i: held[i] != 0 */
     uint64_t epoch;   /* of the budgets the chain was built from */
 };
 
@@ -68,10 +76,17 @@ void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n);
 /* n bytes given back by a thread without a purse: straight to the slots. */
 void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n);
-/* Returns everything held (frame end, thread exit). */
+/* Returns everything held (frame end, thread exit, a budget changed): what
+ * was taken under a slot's current generation goes back, the rest is
+ * dropped. */
 void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p);
 /* The least held over the chain: how far the thread may go unchecked. */
 uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c);
+
+/* Bytes a slot counts now: consumed plus the headroom threads hold. */
+static inline uint64_t fa__budget_reserved(const struct fa_budget *s) {
+    return atomic_load_explicit(&s->reserved, memory_order_relaxed) & FA__BUDGET_BYTES;
+}
 
 static inline int fa__budget_limited(const struct fa_budget *s) {
     return (atomic_load_explicit(&s->soft, memory_order_relaxed) |

@@ -80,10 +80,13 @@ static void rechain(fa_alloc *a, struct fa_thread *th) {
     pool_mode(th);
 }
 
+/* A changed budget revokes the headroom the thread holds: a lowered limit
+ * binds its next allocation, not the one after its next batch. */
 void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
     if (th->charge.purse.epoch == atomic_load_explicit(&budgets_of(a)->epoch, memory_order_acquire))
         return;
     settle(a, th);
+    fa__budget_return_all(budgets_of(a), &th->charge.purse);
     rechain(a, th);
     clamp(th);
 }

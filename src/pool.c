@@ -42,7 +42,23 @@ static size_t pieces(const struct fa_pools *pools) {
     return pools->slab_size / FA__SLAB_MIN;
 }
 
+static void *block_at(const struct fa_slab *s, uint32_t index) {
+    return (void *)(s->base + ((uintptr_t)index << s->shift));
+}
+
+/* A free block's first word holds the marker. Where such a word stops being
+ * a block start (the slab takes a larger class, or goes back to the source)
+ * the marker is cleared: a program that copies bytes it never wrote (legal,
+ * e.g. a VM copying a nil value's payload) could otherwise move it into a
+ * live block's first word, and that block's free would be refused as a
+ * double free. Called on slabs whose blocks are all free, or at destroy. */
+static void clear_markers(const struct fa_slab *s) {
+    for (uint32_t i = 0; i < s->capacity; i++)
+        *(uint64_t *)block_at(s, i) = 0;
+}
+
 static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
+    clear_markers(s);
     fa__slabmap_remove(s->entry, pieces(pools));
     fa__backend_give(&pools->backend, pools->meter, (void *)s->base, pools->slab_size, pools->slab_size,
                      s->from_system);
@@ -80,23 +96,21 @@ static uint32_t bitmap_words(const struct fa_slab *s) {
     return (s->capacity + 63) / 64;
 }
 
-static void *block_at(const struct fa_slab *s, uint32_t index) {
-    return (void *)(s->base + ((uintptr_t)index << s->shift));
-}
-
 static uint32_t index_of(const struct fa_slab *s, const void *p) {
     return (uint32_t)(((uintptr_t)p - s->base) >> s->shift);
 }
 
-/* Every block starts free and marked so: a free of a block never handed out
- * is then a double free, like any other. */
 /* Every map entry of the slab says the same. */
 static void set_owner(struct fa_slab *s, uintptr_t tag) {
     for (uint32_t i = 0; i < s->pieces; i++)
         __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
 }
 
+/* Every block starts free and marked so: a free of a block never handed out
+ * is then a double free, like any other. */
 static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t cookie) {
+    if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
+        clear_markers(s);
     s->cls = cls;
     s->shift = cls + 3;
     for (uint32_t i = 0; i < s->pieces; i++) {

@@ -16,11 +16,17 @@ static struct fa__slab_entry empty_leaf[LEAF_SIZE];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t users; /* live allocators */
 
+/* Filled when the library is loaded, not at the first fa_create: the inline
+ * fa_pool_free reads the map whatever allocator it is given, NULL included,
+ * and may run before any allocator exists. */
+__attribute__((constructor)) static void point_to_empty_leaf(void) {
+    for (size_t i = 0; i < TOP_SIZE; i++)
+        __atomic_store_n(&fa__slab_map[i], empty_leaf, __ATOMIC_RELEASE);
+}
+
 void fa__slabmap_acquire(void) {
     pthread_mutex_lock(&lock);
-    if (users++ == 0)
-        for (size_t i = 0; i < TOP_SIZE; i++)
-            __atomic_store_n(&fa__slab_map[i], empty_leaf, __ATOMIC_RELEASE);
+    users++;
     pthread_mutex_unlock(&lock);
 }
 

@@ -12,8 +12,9 @@
 #define FA__SLAB_MIN ((size_t)1 << FA__SLAB_SHIFT)
 #define FA__SLAB_MAX ((size_t)1 << 20)
 
-/* Called once per allocator created / destroyed: the map exists while any
- * allocator does (the last one out frees its leaves). */
+/* Called once per allocator created / destroyed: the last one out frees the
+ * leaves. The map itself is valid from the library's load on, every entry
+ * empty, so that a lookup never needs an allocator. */
 void fa__slabmap_acquire(void);
 void fa__slabmap_release(void);
 

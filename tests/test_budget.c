@@ -442,6 +442,64 @@ static void four_racing_threads_never_pass_a_hard_limit(void **state) {
     free(st);
 }
 
+static uint64_t global_usage(fa_alloc *a, uint64_t *reserved) {
+    fa_stats *st = stats_of(a);
+    uint64_t usage = st->global_budget.usage;
+    *reserved = st->global_budget.reserved;
+    free(st);
+    return usage;
+}
+
+/* Regression (issue #11): the thread kept the headroom it held across a
+ * budget switched off and on again, and served 161 blocks of 1 KiB against
+ * a hard limit of 100,000 bytes. */
+static void headroom_held_across_a_restart_is_void(void **state) {
+    fa_alloc *a = F(state)->a;
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
+    void *first = fa_pool_alloc(a, 64);
+    assert_non_null(first);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 0), FA_OK);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 100000), FA_OK);
+    enum { MAX = 200 };
+    void *blocks[MAX];
+    int n = 0;
+    while (n < MAX && (blocks[n] = fa_pool_alloc(a, 1024)) != NULL)
+        n++;
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    uint64_t reserved, usage = global_usage(a, &reserved);
+    assert_true(usage <= 100000);
+    assert_int_equal(usage, 64 + (uint64_t)n * 1024);
+    assert_true(reserved >= usage);
+    assert_true(n >= 90); /* the limit binds, it does not starve */
+    while (n > 0)
+        assert_int_equal(fa_pool_free(a, blocks[--n]), FA_OK);
+    assert_int_equal(fa_pool_free(a, first), FA_OK);
+}
+
+/* Regression (issue #11): a hard limit lowered below what the thread had
+ * reserved let a 50,000-byte block through a limit of 1,064 bytes, and the
+ * budget's reserved count stayed below its usage for good. */
+static void a_limit_lowered_below_the_reservation_binds_at_once(void **state) {
+    fa_alloc *a = F(state)->a;
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
+    void *small = fa_pool_alloc(a, 64);
+    assert_non_null(small);
+    uint64_t reserved, usage = global_usage(a, &reserved);
+    assert_int_equal(usage, 64);
+    assert_int_equal(fa_budget_set(a, NULL, 0, usage + 1000), FA_OK);
+    assert_null(fa_heap_alloc(a, 50000, 64));
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    void *fits = fa_heap_alloc(a, 900, 64);
+    assert_non_null(fits);
+    usage = global_usage(a, &reserved);
+    assert_int_equal(usage, 964);
+    assert_true(reserved >= usage && reserved <= 1064);
+    assert_int_equal(fa_heap_free(a, fits), FA_OK);
+    assert_int_equal(fa_pool_free(a, small), FA_OK);
+    usage = global_usage(a, &reserved);
+    assert_int_equal(usage, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(hard_limit_refuses_and_changes_nothing_else, fixture_setup,
@@ -458,6 +516,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(a_tag_budget_after_a_global_one_counts_live_bytes, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(a_budget_set_mid_frame_gets_the_frame_back, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(headroom_held_across_a_restart_is_void, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_limit_lowered_below_the_reservation_binds_at_once, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
                                         fixture_teardown),

@@ -199,6 +199,8 @@ static void fixed_region_exhaustion_is_clean(void **state) {
     assert_int_equal(fa_source_fixed(&b, NULL, 100), FA_ERR_INVALID);
     assert_int_equal(fa_source_fixed(&b, buffer, 0), FA_ERR_INVALID);
     assert_int_equal(fa_source_fixed(&b, buffer + 1, 8), FA_ERR_INVALID);
+    assert_int_equal(fa_source_fixed(&b, buffer, 1), FA_ERR_INVALID); /* regression: was FA_OK, capacity 0 */
+    assert_int_equal(fa_source_fixed(&b, buffer, 15), FA_ERR_INVALID);
 }
 
 static int fails(fa_backend *b, size_t size) {
