@@ -85,7 +85,7 @@ static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed, uint8_
         r = w & FA__BUDGET_BYTES;
         uint64_t soft = atomic_load_explicit(&s->soft, memory_order_relaxed);
         uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
-        uint64_t room = hard == 0 ? UINT64_MAX - r : hard > r ? hard - r : 0;
+        uint64_t room = hard == 0 ? FA__BUDGET_BYTES - r : hard > r ? hard - r : 0;
         if (need > room)
             return 0;
         uint64_t extra = (room - need) / 8;
@@ -138,6 +138,13 @@ void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa
     }
 }
 
+/* A limit lowered below what the slot counts: freed bytes are not headroom
+ * then, or the thread could consume them again past the limit. */
+static int over_limit(const struct fa_budget *s) {
+    uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+    return hard != 0 && fa__budget_reserved(s) > hard;
+}
+
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
     for (uint32_t k = 0; k < c->n; k++) {
         uint32_t i = c->slot[k];
@@ -148,9 +155,12 @@ void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa
         }
         p->held[i] += n;
         p->holding |= 1u << i;
-        if (p->held[i] > 2 * FA__BUDGET_BATCH) {
-            give_back(&b->slot[i], p->held[i] - FA__BUDGET_BATCH, gen);
-            p->held[i] = FA__BUDGET_BATCH;
+        uint64_t keep = over_limit(&b->slot[i])                ? 0
+                      : p->held[i] > 2 * FA__BUDGET_BATCH ? FA__BUDGET_BATCH
+                                                          : p->held[i];
+        if (keep < p->held[i]) {
+            give_back(&b->slot[i], p->held[i] - keep, gen);
+            p->held[i] = keep;
         }
     }
 }

@@ -25,10 +25,19 @@ static inline int fa__is_pow2(size_t x) {
     return x != 0 && (x & (x - 1)) == 0;
 }
 
-/* A request no allocation can meet: size plus alignment plus a header would
- * wrap around the address space. */
+/* The largest size, and alignment, a request may ask for: 2^55 bytes (32
+ * PiB) is beyond every 64-bit address space in use, and keeps size plus
+ * alignment plus a header from wrapping, and within the 56 bits a budget
+ * counts in (budget.h). */
+#if SIZE_MAX > 0xffffffffu
+#define FA__REQUEST_MAX ((size_t)1 << 55)
+#else
+#define FA__REQUEST_MAX (SIZE_MAX / 4)
+#endif
+
+/* A request no allocation can meet. */
 static inline int fa__cannot_be_met(size_t size, size_t align) {
-    return size > SIZE_MAX / 2 || align > SIZE_MAX / 4;
+    return size > FA__REQUEST_MAX || align > FA__REQUEST_MAX;
 }
 
 /* Doubles the room of a realloc'd array (16 elements the first time);

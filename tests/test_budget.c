@@ -500,6 +500,31 @@ static void a_limit_lowered_below_the_reservation_binds_at_once(void **state) {
     assert_int_equal(usage, 0);
 }
 
+/* Regression (found by the fuzzer): with a limit lowered below the usage,
+ * a free left its bytes with the thread as headroom, and the next
+ * allocation spent them past the limit. */
+static void frees_under_a_lowered_limit_are_not_headroom(void **state) {
+    fa_alloc *a = F(state)->a;
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
+    void *blocks[4];
+    for (int i = 0; i < 4; i++)
+        assert_non_null(blocks[i] = fa_pool_alloc(a, 4096));
+    assert_int_equal(fa_budget_set(a, NULL, 0, 5000), FA_OK); /* below the 16,384 in use */
+    assert_int_equal(fa_pool_free(a, blocks[3]), FA_OK);
+    assert_null(fa_pool_alloc(a, 512)); /* 12,288 still in use: every new charge is refused */
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    assert_int_equal(fa_pool_free(a, blocks[2]), FA_OK);
+    assert_int_equal(fa_pool_free(a, blocks[1]), FA_OK);
+    void *fits = fa_pool_alloc(a, 512); /* 4,096 + 512 */
+    assert_non_null(fits);
+    assert_null(fa_pool_alloc(a, 512));
+    uint64_t reserved, usage = global_usage(a, &reserved);
+    assert_int_equal(usage, 4608);
+    assert_true(reserved >= usage && reserved <= 5000);
+    assert_int_equal(fa_pool_free(a, fits), FA_OK);
+    assert_int_equal(fa_pool_free(a, blocks[0]), FA_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(hard_limit_refuses_and_changes_nothing_else, fixture_setup,
@@ -519,6 +544,8 @@ int main(void) {
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(headroom_held_across_a_restart_is_void, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(a_limit_lowered_below_the_reservation_binds_at_once, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(frees_under_a_lowered_limit_are_not_headroom, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
                                         fixture_teardown),

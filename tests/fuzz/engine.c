@@ -1,0 +1,987 @@
+/* The model-based fuzzer's engine: one byte string, one sequence of calls,
+ * the library and a reference model side by side (engine.h).
+ *
+ * The model knows what DESIGN §2 promises: which code every call returns,
+ * which blocks are live and what they hold, what each path and kind has
+ * charged, and the budgets' limits. It does not know frame padding or
+ * where chunks end, so frame allocations near a hard limit may go either
+ * way; everything else is exact. After every step it checks:
+ *   - every live block still holds its fill pattern, and no two overlap;
+ *   - alignment as promised;
+ *   - the error code, the last error and the number of error events;
+ *   - a hard budget's usage never grows while above its limit, and its
+ *     reservation covers its usage;
+ *   - the statistics a single thread sees exactly (allocations, frees,
+ *     bytes and live bytes per kind and per path, the frame's allocations,
+ *     the interned paths) equal the model's. */
+#include "engine.h"
+
+#include <stdarg.h>
+
+#include "budget.h" /* FA__BUDGET_SLOTS: how many budgets one allocator holds */
+#include "helpers.h"
+
+#define MAX_BLOCKS 400
+#define MAX_MARKS 24
+#define MAX_FREED 48
+#define PATH_LEN 64
+#define FRAME_BYTES_CAP ((size_t)48 << 20) /* past this a frame only gets small requests */
+#define WINDOW 64                          /* bytes at each end checked after every step */
+#define REQUEST_MAX ((size_t)1 << 55) /* docs/errors.md: larger sizes and alignments cannot be met */
+#define KERNEL_ADDRESS ((void *)(uintptr_t)0xffff800000001000u)
+
+enum kind { FRAME, POOL, HEAP, KINDS };
+
+struct block {
+    unsigned char *p;
+    size_t         size;    /* requested: the bytes the client wrote */
+    size_t         charged; /* consumed: class size, heap bytes; 0 for frame blocks */
+    enum kind      kind;
+    unsigned char  fill;
+    int            path;
+    uint64_t       index; /* frame blocks: how many frame allocations came before */
+    int            word0_set; /* the client copied 8 foreign bytes to its start */
+    uint64_t       word0;
+};
+
+enum mark_state { MARK_LIVE, MARK_OLD_FRAME, MARK_EMPTY, MARK_FOREIGN };
+
+struct mark {
+    fa_mark         m;
+    enum mark_state state;
+    uint64_t        allocs;
+};
+
+struct kind_count {
+    uint64_t allocations, frees, bytes, live;
+};
+
+struct model {
+    fa_alloc       *a, *other;
+    struct counting counting, other_counting;
+    struct events   ev;
+    fa_stats       *st;
+
+    int      in_frame;
+    uint64_t frame_allocs;
+    size_t   frame_bytes;
+    struct block blocks[MAX_BLOCKS];
+    size_t       nblocks;
+    struct mark  marks[MAX_MARKS];
+    size_t       nmarks;
+    void        *freed[MAX_FREED];
+    size_t       nfreed;
+    void        *ex_heap[MAX_FREED]; /* freed heap blocks, newest over oldest */
+    size_t       ex_heap_next;
+
+    char     paths[FA_TAG_MAX][PATH_LEN];
+    int      parent[FA_TAG_MAX];
+    int      npaths;
+    int      stack[FA_TAG_DEPTH];
+    int      depth;
+    int      has_slot[FA_TAG_MAX]; /* index 0: the global budget, always there */
+    int      slots;                /* path budgets made */
+    uint64_t soft[FA_TAG_MAX], hard[FA_TAG_MAX];
+    uint64_t usage[FA_TAG_MAX]; /* as the last snapshot saw it */
+
+    struct kind_count kinds[KINDS];
+    uint64_t          path_live[FA_TAG_MAX][KINDS];
+
+    unsigned char next_fill;
+    void         *outside;     /* malloc'd: never the allocator's */
+    void         *other_pool;  /* blocks of the other instance */
+    void         *other_heap;
+    fa_mark       other_mark;
+    unsigned long step;
+    const char   *call;
+    int           diverged;
+};
+
+static struct fuzz_totals totals;
+static int trace;
+
+void fuzz_set_trace(int level) {
+    trace = level;
+}
+
+const struct fuzz_totals *fuzz_totals(void) {
+    return &totals;
+}
+
+/* ---- input --------------------------------------------------------------- */
+
+struct input {
+    const uint8_t *at, *end;
+};
+
+static unsigned byte(struct input *in) {
+    return in->at < in->end ? *in->at++ : 0u;
+}
+
+static unsigned word(struct input *in) {
+    unsigned lo = byte(in);
+    return lo | byte(in) << 8;
+}
+
+static size_t pick(struct input *in, size_t n) {
+    return n == 0 ? 0 : word(in) % n;
+}
+
+/* Sizes with weight where the classes and chunk boundaries are, and the
+ * sizes that cannot be met. */
+static size_t any_size(struct input *in) {
+    unsigned k = byte(in);
+    switch (k % 10) {
+    case 0: return 0;
+    case 1: return 1 + byte(in) % 16;
+    case 2: return 1 + word(in) % 256;
+    case 3: return 1 + word(in) % 4096;
+    case 4: return 4090 + byte(in) % 16;
+    case 5: return 1 + word(in) % 8192;
+    case 6: return 1 + ((size_t)word(in) << 2) % (256u << 10);
+    case 7: return (size_t)(1 + byte(in) % 4) << 20; /* whole chunks and more */
+    case 8: return 1 + word(in) % 65536;
+    default: break;
+    }
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, REQUEST_MAX + 1, REQUEST_MAX * 2};
+    return huge[k / 10 % 4];
+}
+
+static size_t any_align(struct input *in) {
+    unsigned k = byte(in);
+    static const size_t odd[] = {0, 3, 48, REQUEST_MAX * 2, REQUEST_MAX * 4};
+    if (k % 8 == 0)
+        return odd[k / 8 % 5];
+    return (size_t)1 << (k % 17); /* 1 .. 64 KiB */
+}
+
+/* ---- reporting ------------------------------------------------------------- */
+
+static void diverge(struct model *m, const char *fmt, ...) FA__PRINTF(2, 3);
+
+static void diverge(struct model *m, const char *fmt, ...) {
+    if (m->diverged)
+        return;
+    m->diverged = 1;
+    totals.divergences++;
+    fprintf(stderr, "fuzz: divergence at step %lu (%s): ", m->step, m->call != NULL ? m->call : "-");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void say(struct model *m, const char *fmt, ...) FA__PRINTF(2, 3);
+
+static void say(struct model *m, const char *fmt, ...) {
+    if (!trace)
+        return;
+    fprintf(stderr, "%5lu ", m->step);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int error_events(struct model *m) {
+    return m->ev.count - m->ev.warnings;
+}
+
+/* The call just made returned `got`; the model wanted `want`. Also checks
+ * the last error and that exactly one error event came with a failure. */
+static void expect(struct model *m, int events_before, fa_error got, fa_error want) {
+    if (got != want) {
+        diverge(m, "returned %s, the model expects %s", fa_strerror(got), fa_strerror(want));
+        return;
+    }
+    int events = error_events(m) - events_before;
+    if (events != (want != FA_OK))
+        diverge(m, "%d error events for %s", events, fa_strerror(want));
+    else if (want != FA_OK && (m->ev.last != want || fa_last_error() != want))
+        diverge(m, "event %s, last error %s, expected %s", fa_strerror(m->ev.last),
+                fa_strerror(fa_last_error()), fa_strerror(want));
+}
+
+/* For an allocation: its code is the last error when it returned NULL. */
+static fa_error alloc_code(const void *p) {
+    return p != NULL ? FA_OK : fa_last_error();
+}
+
+/* ---- blocks ------------------------------------------------------------------ */
+
+static unsigned char pattern(const struct block *b, size_t k) {
+    return (unsigned char)(b->fill + k * 7);
+}
+
+/* The first and last WINDOW bytes carry a pattern that moves with the
+ * offset (so a shifted copy shows); the middle one byte. */
+static int in_window(const struct block *b, size_t k) {
+    return k < WINDOW || k >= b->size - WINDOW;
+}
+
+static void fill(struct block *b) {
+    if (b->size > 2 * WINDOW)
+        memset(b->p + WINDOW, b->fill, b->size - 2 * WINDOW);
+    for (size_t k = 0; k < b->size; k += k + 1 == WINDOW && b->size > 2 * WINDOW ? b->size - 2 * WINDOW + 1 : 1)
+        b->p[k] = pattern(b, k);
+}
+
+static unsigned char expected_byte(const struct block *b, size_t k) {
+    if (b->word0_set && k < 8) {
+        unsigned char w[8];
+        memcpy(w, &b->word0, 8);
+        return w[k];
+    }
+    return in_window(b, k) ? pattern(b, k) : b->fill;
+}
+
+static int holds_fill(const struct block *b, int whole) {
+    for (size_t k = 0; k < b->size; k++) {
+        if (!whole && !in_window(b, k)) {
+            k = b->size - WINDOW - 1;
+            continue;
+        }
+        if (b->p[k] != expected_byte(b, k))
+            return 0;
+    }
+    return 1;
+}
+
+static size_t extent(const struct block *b) {
+    return b->size != 0 ? b->size : 1; /* a size-0 block is still a unique byte */
+}
+
+static int overlaps(const struct block *b, const unsigned char *p, size_t n) {
+    return p < b->p + extent(b) && b->p < p + n;
+}
+
+static void forget_freed(struct model *m, const void *p, size_t n) {
+    for (size_t i = 0; i < m->nfreed;)
+        if ((const unsigned char *)m->freed[i] >= (const unsigned char *)p &&
+            (const unsigned char *)m->freed[i] < (const unsigned char *)p + n)
+            m->freed[i] = m->freed[--m->nfreed];
+        else
+            i++;
+}
+
+static int current_path(const struct model *m) {
+    return m->depth != 0 ? m->stack[m->depth - 1] : 0;
+}
+
+/* A new block: aligned as promised, clear of every live one, filled. */
+static void add_block(struct model *m, void *p, size_t size, size_t charged, enum kind kind, size_t align) {
+    struct block b = {(unsigned char *)p, size, charged, kind, m->next_fill++, current_path(m), 0, 0, 0};
+    if (((uintptr_t)p & (align - 1)) != 0)
+        diverge(m, "%p is not aligned to %zu", p, align);
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (overlaps(&m->blocks[i], b.p, extent(&b)))
+            diverge(m, "%p (%zu bytes) overlaps the live block %p (%zu bytes)", p, size,
+                    (void *)m->blocks[i].p, m->blocks[i].size);
+    forget_freed(m, p, extent(&b));
+    if (kind == FRAME) {
+        b.index = m->frame_allocs++;
+        m->frame_bytes += size;
+    } else {
+        struct kind_count *k = &m->kinds[kind];
+        k->allocations++;
+        k->bytes += charged;
+        k->live += charged;
+        m->path_live[b.path][kind] += charged;
+    }
+    fill(&b);
+    m->blocks[m->nblocks++] = b;
+}
+
+static void drop_block(struct model *m, size_t i) {
+    struct block *b = &m->blocks[i];
+    if (b->kind != FRAME) {
+        m->kinds[b->kind].frees++;
+        m->kinds[b->kind].live -= b->charged;
+        m->path_live[b->path][b->kind] -= b->charged;
+        if (m->nfreed < MAX_FREED)
+            m->freed[m->nfreed++] = b->p;
+        if (b->kind == HEAP)
+            m->ex_heap[m->ex_heap_next++ % MAX_FREED] = b->p;
+    } else {
+        m->frame_bytes -= b->size;
+    }
+    *b = m->blocks[--m->nblocks];
+}
+
+/* The index of a live block of a kind in `mask` (bit per kind), picked by
+ * the input; -1 when there is none. */
+static long pick_block(struct model *m, struct input *in, unsigned mask) {
+    size_t n = 0;
+    for (size_t i = 0; i < m->nblocks; i++)
+        n += (mask >> m->blocks[i].kind) & 1;
+    if (n == 0)
+        return -1;
+    size_t want = pick(in, n);
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (((mask >> m->blocks[i].kind) & 1) && want-- == 0)
+            return (long)i;
+    return -1;
+}
+
+static int room_for_blocks(const struct model *m) {
+    return m->nblocks < MAX_BLOCKS;
+}
+
+/* ---- budgets --------------------------------------------------------------- */
+
+static int limited(const struct model *m, int path) {
+    return m->has_slot[path] && (m->soft[path] | m->hard[path]) != 0;
+}
+
+/* What a request of `low` .. `high` consumed bytes meets under the current
+ * path: FA_ERR_BUDGET when even `low` passes a hard limit, FA_OK when
+ * `high` fits under all of them, and -1 (either) in between. */
+static int budget_verdict(const struct model *m, uint64_t low, uint64_t high) {
+    int verdict = FA_OK;
+    for (int p = current_path(m);; p = m->parent[p]) {
+        if (limited(m, p) && m->hard[p] != 0) {
+            if (m->usage[p] + low > m->hard[p])
+                return FA_ERR_BUDGET;
+            if (m->usage[p] + high > m->hard[p])
+                verdict = -1;
+        }
+        if (p == 0)
+            return verdict;
+    }
+}
+
+/* ---- frames ----------------------------------------------------------------- */
+
+static void op_begin(struct model *m) {
+    m->call = "fa_begin_frame";
+    int before = error_events(m);
+    fa_error want = m->in_frame ? FA_ERR_STATE : FA_OK;
+    expect(m, before, fa_begin_frame(m->a), want);
+    if (want == FA_OK) {
+        m->in_frame = 1;
+        m->frame_allocs = 0;
+    }
+}
+
+static void end_frame_model(struct model *m) {
+    for (size_t i = m->nblocks; i-- > 0;)
+        if (m->blocks[i].kind == FRAME)
+            drop_block(m, i);
+    for (size_t i = 0; i < m->nmarks; i++)
+        if (m->marks[i].state == MARK_LIVE)
+            m->marks[i].state = MARK_OLD_FRAME;
+    m->in_frame = 0;
+    m->frame_allocs = 0;
+}
+
+static void op_end(struct model *m) {
+    m->call = "fa_end_frame";
+    int before = error_events(m);
+    fa_error want = m->in_frame ? FA_OK : FA_ERR_STATE;
+    expect(m, before, fa_end_frame(m->a), want);
+    if (want == FA_OK)
+        end_frame_model(m);
+}
+
+static size_t natural_align(size_t size) {
+    size_t max = _Alignof(max_align_t), m = size | max;
+    return m & (~m + 1);
+}
+
+static int is_pow2(size_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
+
+/* A frame request as the slow path sees it: size and alignment after the
+ * inline wrapper. */
+struct frame_request {
+    const char *call;
+    size_t      count, size, align;
+    void       *(*run)(struct model *m, const struct frame_request *r);
+};
+
+static void *run_alloc(struct model *m, const struct frame_request *r) {
+    return fa_frame_alloc(m->a, r->size);
+}
+static void *run_aligned(struct model *m, const struct frame_request *r) {
+    return fa_frame_alloc_aligned(m->a, r->size, r->align);
+}
+static void *run_calloc(struct model *m, const struct frame_request *r) {
+    return fa_frame_calloc(m->a, r->count, r->size);
+}
+static void *run_array(struct model *m, const struct frame_request *r) {
+    return fa_frame_array(m->a, r->count, r->size, r->align);
+}
+static void *run_strdup(struct model *m, const struct frame_request *r) {
+    char text[64];
+    memset(text, 'x', r->size - 1);
+    text[r->size - 1] = '\0';
+    return fa_frame_strdup(m->a, text);
+}
+static void *run_printf(struct model *m, const struct frame_request *r) {
+    return fa_frame_printf(m->a, "%0*d", (int)r->size - 1, 0);
+}
+
+static struct frame_request decode_frame_request(struct model *m, struct input *in) {
+    struct frame_request r = {"fa_frame_alloc", 1, any_size(in), 0, run_alloc};
+    int big = m->frame_bytes > FRAME_BYTES_CAP;
+    switch (byte(in) % 6) {
+    case 0: break;
+    case 1: r = (struct frame_request){"fa_frame_alloc_aligned", 1, r.size, any_align(in), run_aligned}; break;
+    case 2: r = (struct frame_request){"fa_frame_calloc", 1 + byte(in) % 64, r.size % 4096, 0, run_calloc}; break;
+    case 3: r = (struct frame_request){"fa_frame_array", byte(in) % 64, r.size, any_align(in), run_array}; break;
+    case 4: r = (struct frame_request){"fa_frame_strdup", 1, 1 + byte(in) % 63, 1, run_strdup}; break;
+    default: r = (struct frame_request){"fa_frame_printf", 1, 1 + byte(in) % 63, 1, run_printf}; break;
+    }
+    if (r.count == 0 && (byte(in) & 1)) /* sometimes a count that overflows */
+        r.count = SIZE_MAX / 2;
+    if (big && r.size > 4096 && r.size <= REQUEST_MAX)
+        r.size %= 4096;
+    if (r.count > 1 && r.count <= 64 && r.size > 65536 && r.size <= REQUEST_MAX)
+        r.size %= 65536; /* arrays of up to 4 MiB */
+    return r;
+}
+
+/* The size and alignment the request comes to (SIZE_MAX on overflow). */
+static void frame_totals(const struct frame_request *r, size_t *total, size_t *align) {
+    int overflow = r->size != 0 && r->count > SIZE_MAX / r->size;
+    *total = overflow ? SIZE_MAX : r->count * r->size;
+    *align = r->run == run_aligned || r->run == run_array ? r->align
+           : r->run == run_strdup || r->run == run_printf ? 1
+                                                          : natural_align(*total);
+}
+
+static int frame_verdict(const struct model *m, size_t total, size_t align) {
+    if (!m->in_frame)
+        return FA_ERR_STATE;
+    if (!is_pow2(align))
+        return FA_ERR_INVALID;
+    if (total > REQUEST_MAX || align > REQUEST_MAX)
+        return FA_ERR_NOMEM;
+    return budget_verdict(m, total != 0 ? total : 1, total + align);
+}
+
+static int contents_ok(const struct frame_request *r, const unsigned char *p, size_t total) {
+    for (size_t k = 0; r->run == run_calloc && k < total; k++)
+        if (p[k] != 0)
+            return 0;
+    for (size_t k = 0; (r->run == run_strdup || r->run == run_printf) && k + 1 < total; k++)
+        if (p[k] != (r->run == run_strdup ? 'x' : '0'))
+            return 0;
+    return 1;
+}
+
+static void op_frame_alloc(struct model *m, struct input *in) {
+    struct frame_request r = decode_frame_request(m, in);
+    size_t total, align;
+    frame_totals(&r, &total, &align);
+    m->call = r.call;
+    say(m, "%s count %zu size %zu align %zu", r.call, r.count, r.size, r.align);
+    if (!room_for_blocks(m))
+        return;
+    int before = error_events(m);
+    int verdict = frame_verdict(m, total, align);
+    void *p = r.run(m, &r);
+    fa_error got = alloc_code(p);
+    if (verdict == -1 && (got == FA_OK || got == FA_ERR_BUDGET))
+        verdict = got;
+    expect(m, before, got, (fa_error)verdict);
+    if (p == NULL || got != FA_OK)
+        return;
+    if (!contents_ok(&r, (const unsigned char *)p, total))
+        diverge(m, "%p does not hold what %s wrote", p, r.call);
+    add_block(m, p, total, 0, FRAME, align);
+}
+
+static void op_mark(struct model *m) {
+    m->call = "fa_frame_mark";
+    int before = error_events(m);
+    fa_mark mark = fa_frame_mark(m->a);
+    expect(m, before, m->in_frame ? FA_OK : fa_last_error(), m->in_frame ? FA_OK : FA_ERR_STATE);
+    if (m->nmarks == MAX_MARKS)
+        m->marks[0] = m->marks[--m->nmarks];
+    m->marks[m->nmarks++] = (struct mark){mark, m->in_frame ? MARK_LIVE : MARK_EMPTY, m->frame_allocs};
+}
+
+/* Rewinding to `to` releases the frame blocks after it; live marks after it
+ * were passed, and a passed mark is a precondition the model does not use
+ * again (docs/errors.md: accepted when allocations reach it anew). */
+static void rewind_model(struct model *m, uint64_t to) {
+    for (size_t i = m->nblocks; i-- > 0;)
+        if (m->blocks[i].kind == FRAME && m->blocks[i].index >= to)
+            drop_block(m, i);
+    for (size_t i = 0; i < m->nmarks;)
+        if (m->marks[i].state == MARK_LIVE && m->marks[i].allocs > to)
+            m->marks[i] = m->marks[--m->nmarks];
+        else
+            i++;
+    m->frame_allocs = to;
+}
+
+static void op_rewind(struct model *m, struct input *in) {
+    m->call = "fa_frame_rewind";
+    size_t i = pick(in, m->nmarks + 1);
+    struct mark mark = i < m->nmarks ? m->marks[i] : (struct mark){m->other_mark, MARK_FOREIGN, 0};
+    say(m, "fa_frame_rewind to mark %zu (state %d, allocs %llu)", i, (int)mark.state,
+        (unsigned long long)mark.allocs);
+    int before = error_events(m);
+    fa_error want = m->in_frame && mark.state == MARK_LIVE ? FA_OK : FA_ERR_STATE;
+    expect(m, before, fa_frame_rewind(m->a, mark.m), want);
+    if (want == FA_OK)
+        rewind_model(m, mark.allocs);
+}
+
+/* ---- pools and the heap ------------------------------------------------------ */
+
+static size_t class_size(size_t size) {
+    size_t c = 8;
+    while (c < size)
+        c <<= 1;
+    return c;
+}
+
+static size_t pool_size(struct input *in) {
+    unsigned k = byte(in);
+    return k % 4 == 0 ? (size_t)word(in) % 8193 : (size_t)word(in) % (16u << (k / 4 % 9));
+}
+
+static void op_pool_alloc(struct model *m, struct input *in) {
+    size_t size = pool_size(in);
+    m->call = "fa_pool_alloc";
+    say(m, "fa_pool_alloc %zu", size);
+    if (!room_for_blocks(m))
+        return;
+    int small = size <= FA__POOL_MAX;
+    size_t charged = small ? class_size(size) : size;
+    int before = error_events(m);
+    int verdict = budget_verdict(m, charged, charged);
+    void *p = fa_pool_alloc(m->a, size);
+    expect(m, before, alloc_code(p), (fa_error)verdict);
+    if (p != NULL)
+        add_block(m, p, size, charged, small ? POOL : HEAP, small ? charged : 64);
+}
+
+static void op_heap_alloc(struct model *m, struct input *in) {
+    size_t size = any_size(in), align = any_align(in);
+    if (size > (4u << 20) && size <= REQUEST_MAX)
+        size = 1 + size % (4u << 20);
+    m->call = "fa_heap_alloc";
+    say(m, "fa_heap_alloc %zu align %zu", size, align);
+    if (!room_for_blocks(m))
+        return;
+    uint64_t charged = size != 0 ? size : 1;
+    int verdict = !is_pow2(align)                             ? FA_ERR_INVALID
+                : size > REQUEST_MAX || align > REQUEST_MAX ? FA_ERR_NOMEM
+                                                              : budget_verdict(m, charged, charged);
+    int before = error_events(m);
+    void *p = fa_heap_alloc(m->a, size, align);
+    expect(m, before, alloc_code(p), (fa_error)verdict);
+    if (p != NULL)
+        add_block(m, p, size, charged, HEAP, align);
+}
+
+static void free_block(struct model *m, long i, int with_heap_free) {
+    struct block *b = &m->blocks[i];
+    m->call = with_heap_free ? "fa_heap_free" : "fa_pool_free";
+    say(m, "%s %p (%zu bytes)", m->call, (void *)b->p, b->size);
+    if (!holds_fill(b, 1))
+        diverge(m, "%p lost its fill before its free", (void *)b->p);
+    int before = error_events(m);
+    fa_error got = with_heap_free ? fa_heap_free(m->a, b->p) : fa_pool_free(m->a, b->p);
+    expect(m, before, got, FA_OK);
+    if (got == FA_OK)
+        drop_block(m, (size_t)i);
+}
+
+static void op_free(struct model *m, struct input *in, int with_heap_free) {
+    long i = pick_block(m, in, with_heap_free ? 1u << HEAP : 1u << POOL | 1u << HEAP);
+    if (i >= 0)
+        free_block(m, i, with_heap_free);
+}
+
+/* A pointer that is not a live block of the instance, and what a free of
+ * it must return; NULL kind when the input picked something absent. */
+struct bad_pointer {
+    const char *what;
+    void       *p;
+    fa_error    want, also; /* also: a second acceptable answer, or FA_OK */
+};
+
+static void *interior_of(struct model *m, struct input *in, unsigned mask) {
+    long i = pick_block(m, in, mask);
+    if (i < 0 || extent(&m->blocks[i]) < 2)
+        return NULL;
+    return m->blocks[i].p + 1 + pick(in, extent(&m->blocks[i]) - 1);
+}
+
+/* A freed pointer that no live block covers now: a double free, or, where
+ * its memory went back to the source, foreign. */
+static void *stale_pointer(struct model *m, struct input *in) {
+    if (m->nfreed == 0)
+        return NULL;
+    void *p = m->freed[pick(in, m->nfreed)];
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (overlaps(&m->blocks[i], (unsigned char *)p, 8))
+            return NULL;
+    return p;
+}
+
+static struct bad_pointer decode_bad_pointer(struct model *m, struct input *in, int with_heap_free,
+                                             void *on_stack) {
+    long frame = pick_block(m, in, 1u << FRAME), pool = pick_block(m, in, 1u << POOL);
+    switch (byte(in) % 10) {
+    case 0: return (struct bad_pointer){"malloc'd", m->outside, FA_ERR_FOREIGN, FA_OK};
+    case 1: return (struct bad_pointer){"on the stack", on_stack, FA_ERR_FOREIGN, FA_OK};
+    case 2: return (struct bad_pointer){"interior", interior_of(m, in, 1u << POOL | 1u << HEAP), FA_ERR_FOREIGN, FA_OK};
+    case 3: return (struct bad_pointer){"another instance's pool block", m->other_pool, FA_ERR_FOREIGN, FA_OK};
+    case 4: return (struct bad_pointer){"another instance's heap block", m->other_heap, FA_ERR_FOREIGN, FA_OK};
+    case 5: return (struct bad_pointer){"a frame block", frame >= 0 ? m->blocks[frame].p : NULL, FA_ERR_FOREIGN, FA_OK};
+    case 6:
+        if (!with_heap_free)
+            return (struct bad_pointer){"a frame interior", interior_of(m, in, 1u << FRAME), FA_ERR_FOREIGN, FA_OK};
+        return (struct bad_pointer){"a pool block", pool >= 0 ? m->blocks[pool].p : NULL, FA_ERR_FOREIGN, FA_OK};
+    case 7: return (struct bad_pointer){"not user space", KERNEL_ADDRESS, FA_ERR_FOREIGN, FA_OK};
+    case 8: return (struct bad_pointer){"freed", stale_pointer(m, in), FA_ERR_DOUBLE_FREE, FA_ERR_FOREIGN};
+    default: return (struct bad_pointer){"NULL", NULL, FA_OK, FA_OK};
+    }
+}
+
+/* The heap table keeps a freed block's address as a tombstone: a free of
+ * that address reads as a double free even once the source has handed the
+ * memory out again, e.g. for a frame chunk (docs/errors.md). */
+static int was_heap_block(const struct model *m, const void *p) {
+    for (size_t i = 0; i < MAX_FREED; i++)
+        if (m->ex_heap[i] == p)
+            return 1;
+    return 0;
+}
+
+static void op_bad_free(struct model *m, struct input *in) {
+    int with_heap_free = byte(in) & 1;
+    char on_stack[16];
+    struct bad_pointer bad = decode_bad_pointer(m, in, with_heap_free, on_stack);
+    if (bad.p == NULL && bad.want != FA_OK)
+        return;
+    if (bad.want == FA_ERR_FOREIGN && was_heap_block(m, bad.p))
+        bad.also = FA_ERR_DOUBLE_FREE;
+    char call[96];
+    snprintf(call, sizeof call, "%s of %s %p", with_heap_free ? "fa_heap_free" : "fa_pool_free", bad.what, bad.p);
+    m->call = call;
+    say(m, "%s", call);
+    int before = error_events(m);
+    fa_error got = with_heap_free ? fa_heap_free(m->a, bad.p) : fa_pool_free(m->a, bad.p);
+    expect(m, before, got, got == bad.also ? bad.also : bad.want);
+    m->call = NULL;
+}
+
+/* The client copies 8 bytes it never wrote (the slack past a pool block's
+ * request) over the start of another live block: legal, and it must never
+ * make that block's free look like a double free. */
+static void op_copy_unwritten(struct model *m, struct input *in) {
+    long from = pick_block(m, in, 1u << POOL), to = pick_block(m, in, 1u << POOL | 1u << HEAP);
+    if (from < 0 || to < 0 || from == to)
+        return;
+    struct block *src = &m->blocks[from], *dst = &m->blocks[to];
+    size_t start = (src->size + 7) & ~(size_t)7;
+    if (src->charged < start + 8 || dst->size < 8)
+        return;
+    m->call = "copy of unwritten bytes";
+    size_t at = start + 8 * pick(in, (src->charged - start) / 8);
+    memcpy(&dst->word0, src->p + at, 8);
+    memcpy(dst->p, &dst->word0, 8);
+    dst->word0_set = 1;
+    say(m, "copy 8 unwritten bytes from %p + %zu to %p", (void *)src->p, at, (void *)dst->p);
+}
+
+static void op_trim(struct model *m) {
+    m->call = "fa_trim";
+    int before = error_events(m);
+    expect(m, before, fa_trim(m->a), FA_OK);
+}
+
+/* ---- tags and budgets ---------------------------------------------------------- */
+
+static int find_path(const struct model *m, int parent, const char *name) {
+    for (int i = 1; i < m->npaths; i++) {
+        const char *leaf = strrchr(m->paths[i], '/');
+        if (m->parent[i] == parent && strcmp(leaf != NULL ? leaf + 1 : m->paths[i], name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* The path `name` below `parent`, interned as the library does: -1 when all
+ * FA_TAG_MAX paths are taken. */
+static int intern(struct model *m, int parent, const char *name) {
+    int id = find_path(m, parent, name);
+    if (id >= 0 || m->npaths == FA_TAG_MAX)
+        return id;
+    id = m->npaths++;
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "%s%s%s", m->paths[parent], parent != 0 ? "/" : "", name);
+    memcpy(m->paths[id], path, sizeof path);
+    m->parent[id] = parent;
+    return id;
+}
+
+static void op_tag_push(struct model *m, struct input *in) {
+    static const char *const names[] = {"a", "b", "c", "a", "b", NULL, "", "x/y", "\x01",
+                                        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"};
+    const char *name = names[pick(in, sizeof names / sizeof *names)];
+    m->call = "fa_tag_push";
+    say(m, "fa_tag_push %s", name != NULL ? name : "(null)");
+    int valid = name != NULL && strlen(name) == 1 && name[0] >= 'a';
+    int id = valid && m->depth < FA_TAG_DEPTH ? intern(m, current_path(m), name) : -1;
+    fa_error want = !valid ? FA_ERR_INVALID : m->depth == FA_TAG_DEPTH ? FA_ERR_STATE
+                  : id < 0 ? FA_ERR_NOMEM : FA_OK;
+    int before = error_events(m);
+    expect(m, before, fa_tag_push(m->a, name), want);
+    if (want == FA_OK)
+        m->stack[m->depth++] = id;
+}
+
+static void op_tag_pop(struct model *m) {
+    m->call = "fa_tag_pop";
+    int before = error_events(m);
+    fa_error want = m->depth != 0 ? FA_OK : FA_ERR_STATE;
+    expect(m, before, fa_tag_pop(m->a), want);
+    if (want == FA_OK)
+        m->depth--;
+}
+
+/* Interns every name of `path` in turn, as the library does (a path that
+ * runs out of room keeps the prefixes it got). */
+static int intern_path(struct model *m, const char *path) {
+    char copy[PATH_LEN];
+    snprintf(copy, sizeof copy, "%s", path);
+    int id = 0;
+    for (char *name = strtok(copy, "/"); name != NULL && id >= 0; name = strtok(NULL, "/"))
+        id = intern(m, id, name);
+    return id;
+}
+
+static void op_budget_set(struct model *m, struct input *in) {
+    static const char *const paths[] = {NULL, "", "a", "a/b", "b", "c/a", "a/b/c", "a//b", "b/a/c/b"};
+    static const size_t limits[] = {0, 1000, 20000, 100000, 1u << 20, 16u << 20};
+    const char *path = paths[pick(in, sizeof paths / sizeof *paths)];
+    size_t soft = limits[pick(in, 6)], hard = limits[pick(in, 6)];
+    m->call = "fa_budget_set";
+    say(m, "fa_budget_set %s soft %zu hard %zu", path != NULL ? path : "(global)", soft, hard);
+    fa_error want = FA_OK;
+    int id = 0;
+    if (hard != 0 && soft > hard)
+        want = FA_ERR_INVALID;
+    else if (path != NULL && strstr(path, "//") != NULL)
+        want = FA_ERR_INVALID;
+    else if (path != NULL && *path != '\0' && (id = intern_path(m, path)) < 0)
+        want = FA_ERR_NOMEM;
+    else if (!m->has_slot[id] && m->slots == FA__BUDGET_SLOTS - 1)
+        want = FA_ERR_NOMEM;
+    int before = error_events(m);
+    expect(m, before, fa_budget_set(m->a, path, soft, hard), want);
+    if (want != FA_OK)
+        return;
+    if (!m->has_slot[id])
+        m->slots++;
+    m->has_slot[id] = 1;
+    m->soft[id] = soft;
+    m->hard[id] = hard;
+    m->usage[id] = UINT64_MAX; /* a limit set below the usage is no growth past it */
+}
+
+/* ---- statistics --------------------------------------------------------------- */
+
+static int discard(void *user, const char *text, size_t length) {
+    (void)text;
+    *(size_t *)user += length;
+    return 0;
+}
+
+static void op_read_stats(struct model *m, struct input *in) {
+    m->call = "fa_write_json_to / fa_history_get";
+    int before = error_events(m);
+    size_t written = 0;
+    if (byte(in) & 1) {
+        expect(m, before, fa_write_json_to(m->a, discard, &written), FA_OK);
+        if (written == 0)
+            diverge(m, "an empty snapshot");
+    } else {
+        fa_frame_record records[4];
+        fa_history_summary summary;
+        if (fa_history_get(m->a, records, 4) > 4)
+            diverge(m, "more records than asked for");
+        expect(m, before, fa_history_summary_get(m->a, &summary), FA_OK);
+    }
+}
+
+static void compare(struct model *m, const char *what, uint64_t got, uint64_t want) {
+    if (got != want)
+        diverge(m, "%s is %llu, the model counts %llu", what, (unsigned long long)got, (unsigned long long)want);
+}
+
+static void check_kind(struct model *m, const fa_kind_stats *k, enum kind kind) {
+    const struct kind_count *c = &m->kinds[kind];
+    compare(m, kind == POOL ? "pool.allocations" : "heap.allocations", k->allocations, c->allocations);
+    compare(m, kind == POOL ? "pool.frees" : "heap.frees", k->frees, c->frees);
+    compare(m, kind == POOL ? "pool.bytes" : "heap.bytes", k->bytes, c->bytes);
+    compare(m, kind == POOL ? "pool.live_bytes" : "heap.live_bytes", k->live_bytes, c->live);
+}
+
+static const fa_budget_stats *budget_of(const fa_stats *st, int path) {
+    return path == 0 ? &st->global_budget : &st->tags[path].budget;
+}
+
+/* A hard limit never lets usage grow past it; the reservation (usage plus
+ * the headroom the thread holds) covers the usage. */
+static void check_budgets(struct model *m, const fa_stats *st) {
+    for (int p = 0; p < m->npaths; p++) {
+        if (!m->has_slot[p])
+            continue;
+        const fa_budget_stats *b = budget_of(st, p);
+        if (b->hard > 0 && b->usage > b->hard && b->usage > m->usage[p])
+            diverge(m, "budget %s: usage grew from %llu to %llu past its hard limit %llu", p ? m->paths[p] : "(global)",
+                    (unsigned long long)m->usage[p], (unsigned long long)b->usage, (unsigned long long)b->hard);
+        if (limited(m, p) && b->reserved < b->usage)
+            diverge(m, "budget %s: reserved %llu is below its usage %llu", p ? m->paths[p] : "(global)",
+                    (unsigned long long)b->reserved, (unsigned long long)b->usage);
+        m->usage[p] = b->usage;
+    }
+}
+
+static void check_paths(struct model *m, const fa_stats *st) {
+    if (st->tag_count != (uint64_t)m->npaths) {
+        diverge(m, "%llu tag paths, the model has %d", (unsigned long long)st->tag_count, m->npaths);
+        return;
+    }
+    for (int p = 0; p < m->npaths; p++) {
+        if (strcmp(st->tags[p].path, m->paths[p]) != 0)
+            diverge(m, "path %d is '%s', the model's '%s'", p, st->tags[p].path, m->paths[p]);
+        compare(m, "a path's pool.live_bytes", st->tags[p].pool.live_bytes, m->path_live[p][POOL]);
+        compare(m, "a path's heap.live_bytes", st->tags[p].heap.live_bytes, m->path_live[p][HEAP]);
+    }
+}
+
+static void check_frame(struct model *m, const fa_stats *st) {
+    fa_frame_info info;
+    if (fa_frame_info_get(m->a, &info) != FA_OK || info.in_frame != m->in_frame) {
+        diverge(m, "fa_frame_info_get disagrees on being in a frame");
+        return;
+    }
+    if (m->in_frame) {
+        compare(m, "the frame's allocations", info.allocations, m->frame_allocs);
+        if (info.bytes < m->frame_bytes || st->frame.live_bytes != info.bytes)
+            diverge(m, "frame bytes %zu (live %llu) for %zu bytes of live blocks", info.bytes,
+                    (unsigned long long)st->frame.live_bytes, m->frame_bytes);
+    } else if (st->frame.live_bytes != 0) {
+        diverge(m, "%llu frame bytes live outside a frame", (unsigned long long)st->frame.live_bytes);
+    }
+}
+
+static void check(struct model *m) {
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (!holds_fill(&m->blocks[i], 0))
+            diverge(m, "the live block %p (%zu bytes) lost its fill", (void *)m->blocks[i].p, m->blocks[i].size);
+    memset(m->st, 0, sizeof *m->st);
+    if (fa_stats_get(m->a, m->st) != FA_OK) {
+        diverge(m, "fa_stats_get failed");
+        return;
+    }
+    check_kind(m, &m->st->pool, POOL);
+    check_kind(m, &m->st->heap, HEAP);
+    check_paths(m, m->st);
+    check_budgets(m, m->st);
+    check_frame(m, m->st);
+    if (trace > 1)
+        fprintf(stderr, "      global budget: usage %llu, reserved %llu\n",
+                (unsigned long long)m->st->global_budget.usage, (unsigned long long)m->st->global_budget.reserved);
+}
+
+/* ---- a run ---------------------------------------------------------------------- */
+
+static void step(struct model *m, struct input *in) {
+    unsigned op = byte(in);
+    switch (op % 20) {
+    case 0: case 1: op_begin(m); break;
+    case 2: op_end(m); break;
+    case 3: case 4: case 5: op_frame_alloc(m, in); break;
+    case 6: op_mark(m); break;
+    case 7: op_rewind(m, in); break;
+    case 8: case 9: op_pool_alloc(m, in); break;
+    case 10: case 11: op_free(m, in, 0); break;
+    case 12: op_heap_alloc(m, in); break;
+    case 13: op_free(m, in, 1); break;
+    case 14: op_bad_free(m, in); break;
+    case 15: op_tag_push(m, in); break;
+    case 16: op_tag_pop(m); break;
+    case 17: op_budget_set(m, in); break;
+    case 18: op_copy_unwritten(m, in); break;
+    default: op & 32 ? op_trim(m) : op_read_stats(m, in); break;
+    }
+}
+
+static int setup(struct model *m) {
+    fa_config cfg = test_config(&m->counting, &m->ev);
+    cfg.slab_reserve = 1; /* emptied slabs go back: freed pointers leave the instance */
+    m->a = fa_create(&cfg);
+    fa_config other = test_config(&m->other_counting, &m->ev);
+    m->other = fa_create(&other);
+    m->st = (fa_stats *)calloc(1, sizeof *m->st);
+    m->outside = malloc(64);
+    if (m->a == NULL || m->other == NULL || m->st == NULL || m->outside == NULL)
+        return 0;
+    m->npaths = 1;
+    m->has_slot[0] = 1;
+    m->other_pool = fa_pool_alloc(m->other, 64);
+    m->other_heap = fa_heap_alloc(m->other, 10000, 256);
+    fa_begin_frame(m->other);
+    m->other_mark = fa_frame_mark(m->other);
+    return m->other_pool != NULL && m->other_heap != NULL;
+}
+
+/* Everything freed and both instances destroyed: every byte back. */
+static void teardown(struct model *m) {
+    m->call = "teardown";
+    if (!m->diverged) {
+        if (m->in_frame)
+            op_end(m);
+        while (m->nblocks > 0 && !m->diverged)
+            free_block(m, (long)m->nblocks - 1, 0);
+        check(m);
+        compare(m, "live pool bytes at the end", m->st->pool.live_bytes, 0);
+    }
+    fa_pool_free(m->other, m->other_pool);
+    fa_heap_free(m->other, m->other_heap);
+    fa_destroy(m->a);
+    fa_destroy(m->other);
+    if (!m->diverged && (m->counting.bytes_out != 0 || m->other_counting.bytes_out != 0))
+        diverge(m, "%ld and %ld backend bytes not given back", (long)m->counting.bytes_out,
+                (long)m->other_counting.bytes_out);
+    pthread_mutex_destroy(&m->ev.lock);
+    free(m->st);
+    free(m->outside);
+}
+
+int fuzz_run(const uint8_t *data, size_t size) {
+    struct model *m = (struct model *)calloc(1, sizeof *m);
+    if (m == NULL)
+        return 0;
+    struct input in = {data, data + size};
+    totals.runs++;
+    if (!setup(m)) {
+        diverge(m, "could not set up the allocators");
+    } else {
+        while (in.at < in.end && !m->diverged) {
+            m->step++;
+            totals.ops++;
+            step(m, &in);
+            if (!m->diverged)
+                check(m);
+        }
+    }
+    teardown(m);
+    int diverged = m->diverged;
+    free(m);
+    return diverged;
+}

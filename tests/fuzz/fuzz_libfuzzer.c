@@ -1,0 +1,19 @@
+/* The libFuzzer driver of the fuzz engine (engine.h): built by `make fuzz`
+ * with clang's -fsanitize=fuzzer. A divergence aborts, so libFuzzer keeps
+ * the input as a crash file; add it to tests/fuzz/corpus/ once fixed. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (fuzz_run(data, size) != 0)
+        abort();
+    const struct fuzz_totals *t = fuzz_totals();
+    if (t->runs % 100000 == 0)
+        fprintf(stderr, "fuzz: %llu inputs, %llu operations, %llu divergences\n", (unsigned long long)t->runs,
+                (unsigned long long)t->ops, (unsigned long long)t->divergences);
+    return 0;
+}
