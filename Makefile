@@ -10,7 +10,7 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check
+.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check fuzz
 
 all: build
 
@@ -71,6 +71,21 @@ minimal:
 	$(MAKE) test BUILD=build-minimal CMAKE_FLAGS="-DFA_MINIMAL=ON"
 
 check: test clang-check asan tsan memcheck minimal
+
+# ---- the long reliability runs (docs/reliability.md), outside CI -----------
+
+# libFuzzer over the model-based engine, under ASan + UBSan, for FUZZ_SECONDS,
+# starting from the checked-in corpus; what it learns stays in build-fuzz/corpus
+# and a divergence leaves its input as build-fuzz/crash-*.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@tools/deps.sh $(CHECK_DEPS)
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFA_FUZZ=ON \
+		-DFA_SANITIZE=address,undefined,fuzzer-no-link -DFA_BUILD_EXAMPLES=OFF
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_libfuzzer
+	mkdir -p build-fuzz/corpus
+	cd build-fuzz && tests/fuzz/fuzz_libfuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-print_final_stats=1 corpus ../tests/fuzz/corpus
 
 clean:
 	rm -rf build build-*
