@@ -88,6 +88,9 @@ struct model {
     uint64_t          path_live[FA_TAG_MAX][KINDS];
 
     unsigned char next_fill;
+    fa_backend    source;      /* under the counting backend */
+    void         *region;      /* the fixed source's */
+    int           tight;       /* the source may run out: allocations may fail */
     void         *outside;     /* malloc'd: never the allocator's */
     void         *other_pool;  /* blocks of the other instance */
     void         *other_heap;
@@ -191,7 +194,7 @@ static int error_events(struct model *m) {
 
 /* The call just made returned `got`; the model wanted `want`. Also checks
  * the last error and that exactly one error event came with a failure. */
-static void expect(struct model *m, int events_before, fa_error got, fa_error want) {
+static void expect_on(struct model *m, int events_before, fa_error got, fa_error last, fa_error want) {
     if (got != want) {
         diverge(m, "returned %s, the model expects %s", fa_strerror(got), fa_strerror(want));
         return;
@@ -199,9 +202,19 @@ static void expect(struct model *m, int events_before, fa_error got, fa_error wa
     int events = error_events(m) - events_before;
     if (events != (want != FA_OK))
         diverge(m, "%d error events for %s", events, fa_strerror(want));
-    else if (want != FA_OK && (m->ev.last != want || fa_last_error() != want))
-        diverge(m, "event %s, last error %s, expected %s", fa_strerror(m->ev.last),
-                fa_strerror(fa_last_error()), fa_strerror(want));
+    else if (want != FA_OK && (m->ev.last != want || last != want))
+        diverge(m, "event %s, last error %s, expected %s", fa_strerror(m->ev.last), fa_strerror(last),
+                fa_strerror(want));
+}
+
+static void expect(struct model *m, int events_before, fa_error got, fa_error want) {
+    expect_on(m, events_before, got, fa_last_error(), want);
+}
+
+/* What an allocation the model expects to succeed may also return: with a
+ * source that runs out, FA_ERR_NOMEM. */
+static int verdict_with_source(const struct model *m, int verdict, fa_error got) {
+    return m->tight && verdict == FA_OK && got == FA_ERR_NOMEM ? FA_ERR_NOMEM : verdict;
 }
 
 /* For an allocation: its code is the last error when it returned NULL. */
@@ -487,6 +500,7 @@ static void op_frame_alloc(struct model *m, struct input *in) {
     fa_error got = alloc_code(p);
     if (verdict == -1 && (got == FA_OK || got == FA_ERR_BUDGET))
         verdict = got;
+    verdict = verdict_with_source(m, verdict, got);
     expect(m, before, got, (fa_error)verdict);
     if (p == NULL || got != FA_OK)
         return;
@@ -558,7 +572,7 @@ static void op_pool_alloc(struct model *m, struct input *in) {
     int before = error_events(m);
     int verdict = budget_verdict(m, charged, charged);
     void *p = fa_pool_alloc(m->a, size);
-    expect(m, before, alloc_code(p), (fa_error)verdict);
+    expect(m, before, alloc_code(p), (fa_error)verdict_with_source(m, verdict, alloc_code(p)));
     if (p != NULL)
         add_block(m, p, size, charged, small ? POOL : HEAP, small ? charged : 64);
 }
@@ -577,28 +591,61 @@ static void op_heap_alloc(struct model *m, struct input *in) {
                                                               : budget_verdict(m, charged, charged);
     int before = error_events(m);
     void *p = fa_heap_alloc(m->a, size, align);
-    expect(m, before, alloc_code(p), (fa_error)verdict);
+    expect(m, before, alloc_code(p), (fa_error)verdict_with_source(m, verdict, alloc_code(p)));
     if (p != NULL)
         add_block(m, p, size, charged, HEAP, align);
 }
 
-static void free_block(struct model *m, long i, int with_heap_free) {
+/* A free, on this thread or on a new one (the remote path: the block goes
+ * back to a slab another thread owns, or to the heap table, from a thread
+ * with no state of its own). */
+struct freeing {
+    fa_alloc *a;
+    void     *p;
+    int       with_heap_free, remote;
+    fa_error  got, last;
+};
+
+static void *run_free(void *arg) {
+    struct freeing *f = (struct freeing *)arg;
+    f->got = f->with_heap_free ? fa_heap_free(f->a, f->p) : fa_pool_free(f->a, f->p);
+    f->last = fa_last_error();
+    return NULL;
+}
+
+static void free_and_expect(struct model *m, struct freeing *f, fa_error want, fa_error also) {
+    int before = error_events(m);
+    pthread_t thread;
+    if (!f->remote || pthread_create(&thread, NULL, run_free, f) != 0)
+        run_free(f);
+    else
+        pthread_join(thread, NULL);
+    expect_on(m, before, f->got, f->last, f->got == also ? also : want);
+}
+
+static const char *free_name(const struct freeing *f) {
+    static const char *const names[2][2] = {{"fa_pool_free", "fa_heap_free"},
+                                            {"fa_pool_free on another thread", "fa_heap_free on another thread"}};
+    return names[f->remote][f->with_heap_free];
+}
+
+static void free_block(struct model *m, long i, int with_heap_free, int remote) {
     struct block *b = &m->blocks[i];
-    m->call = with_heap_free ? "fa_heap_free" : "fa_pool_free";
+    struct freeing f = {m->a, b->p, with_heap_free, remote, FA_OK, FA_OK};
+    m->call = free_name(&f);
     say(m, "%s %p (%zu bytes)", m->call, (void *)b->p, b->size);
     if (!holds_fill(b, 1))
         diverge(m, "%p lost its fill before its free", (void *)b->p);
-    int before = error_events(m);
-    fa_error got = with_heap_free ? fa_heap_free(m->a, b->p) : fa_pool_free(m->a, b->p);
-    expect(m, before, got, FA_OK);
-    if (got == FA_OK)
+    free_and_expect(m, &f, FA_OK, FA_OK);
+    if (f.got == FA_OK)
         drop_block(m, (size_t)i);
 }
 
 static void op_free(struct model *m, struct input *in, int with_heap_free) {
+    int remote = byte(in) % 4 == 0;
     long i = pick_block(m, in, with_heap_free ? 1u << HEAP : 1u << POOL | 1u << HEAP);
     if (i >= 0)
-        free_block(m, i, with_heap_free);
+        free_block(m, i, with_heap_free, remote);
 }
 
 /* A pointer that is not a live block of the instance, and what a free of
@@ -659,20 +706,20 @@ static int was_heap_block(const struct model *m, const void *p) {
 }
 
 static void op_bad_free(struct model *m, struct input *in) {
-    int with_heap_free = byte(in) & 1;
+    unsigned how = byte(in);
+    int with_heap_free = how & 1;
     char on_stack[16];
     struct bad_pointer bad = decode_bad_pointer(m, in, with_heap_free, on_stack);
     if (bad.p == NULL && bad.want != FA_OK)
         return;
     if (bad.want == FA_ERR_FOREIGN && was_heap_block(m, bad.p))
         bad.also = FA_ERR_DOUBLE_FREE;
+    struct freeing f = {m->a, bad.p, with_heap_free, (how & 6) == 0, FA_OK, FA_OK};
     char call[96];
-    snprintf(call, sizeof call, "%s of %s %p", with_heap_free ? "fa_heap_free" : "fa_pool_free", bad.what, bad.p);
+    snprintf(call, sizeof call, "%s of %s %p", free_name(&f), bad.what, bad.p);
     m->call = call;
     say(m, "%s", call);
-    int before = error_events(m);
-    fa_error got = with_heap_free ? fa_heap_free(m->a, bad.p) : fa_pool_free(m->a, bad.p);
-    expect(m, before, got, got == bad.also ? bad.also : bad.want);
+    free_and_expect(m, &f, bad.want, bad.also);
     m->call = NULL;
 }
 
@@ -921,9 +968,38 @@ static void step(struct model *m, struct input *in) {
     }
 }
 
-static int setup(struct model *m) {
+/* The first byte of an input picks the allocator's configuration: where
+ * memory comes from (the system, an mmap reservation, or a fixed region
+ * small enough to run out), small frame chunks (more chunk changes), larger
+ * slabs, and no chunk cache. */
+enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16 };
+#define FIXED_REGION ((size_t)12 << 20)
+
+static int make_source(struct model *m, unsigned config) {
+    switch (config & SOURCE_BITS) {
+    case 2:
+        m->region = malloc(FIXED_REGION);
+        m->tight = 1; /* any request for memory may be refused */
+        return m->region != NULL && fa_source_fixed(&m->source, m->region, FIXED_REGION) == FA_OK;
+    case 3: return fa_source_mmap(&m->source, (size_t)1 << 32, FA_HUGE_NONE) == FA_OK;
+    default: m->source = fa_backend_system(); return 1;
+    }
+}
+
+static int setup(struct model *m, unsigned config) {
     fa_config cfg = test_config(&m->counting, &m->ev);
-    cfg.slab_reserve = 1; /* emptied slabs go back: freed pointers leave the instance */
+    if (!make_source(m, config))
+        return 0;
+    m->counting.inner = m->source; /* counted, so that every byte is seen back */
+    cfg.slab_reserve = 1;          /* emptied slabs go back: freed pointers leave the instance */
+    if (config & SMALL_CHUNKS) {
+        cfg.frame_chunk_first = 4096;
+        cfg.frame_chunk_max = 16384;
+    }
+    if (config & LARGE_SLABS)
+        cfg.slab_size = 128u << 10;
+    if (config & NO_CHUNK_CACHE)
+        cfg.chunk_cache_limit = 1;
     m->a = fa_create(&cfg);
     fa_config other = test_config(&m->other_counting, &m->ev);
     m->other = fa_create(&other);
@@ -947,7 +1023,7 @@ static void teardown(struct model *m) {
         if (m->in_frame)
             op_end(m);
         while (m->nblocks > 0 && !m->diverged)
-            free_block(m, (long)m->nblocks - 1, 0);
+            free_block(m, (long)m->nblocks - 1, 0, 0);
         check(m);
         compare(m, "live pool bytes at the end", m->st->pool.live_bytes, 0);
     }
@@ -955,6 +1031,8 @@ static void teardown(struct model *m) {
     fa_heap_free(m->other, m->other_heap);
     fa_destroy(m->a);
     fa_destroy(m->other);
+    fa_source_destroy(&m->source);
+    free(m->region);
     if (!m->diverged && (m->counting.bytes_out != 0 || m->other_counting.bytes_out != 0))
         diverge(m, "%ld and %ld backend bytes not given back", (long)m->counting.bytes_out,
                 (long)m->other_counting.bytes_out);
@@ -969,7 +1047,7 @@ int fuzz_run(const uint8_t *data, size_t size) {
         return 0;
     struct input in = {data, data + size};
     totals.runs++;
-    if (!setup(m)) {
+    if (!setup(m, byte(&in))) {
         diverge(m, "could not set up the allocators");
     } else {
         while (in.at < in.end && !m->diverged) {
