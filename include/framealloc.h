@@ -133,9 +133,11 @@ FA_API fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size);
 /* Fault injection: wraps `inner` and answers FA_BACKEND_FAIL by rule. */
 typedef enum fa_fail_mode {
     FA_FAIL_NEVER = 0,
-    FA_FAIL_EVERY_NTH,  /* requests n, 2n, 3n, ... fail */
-    FA_FAIL_NTH_ONCE,   /* request n fails, no other */
-    FA_FAIL_AFTER_BYTES /* any request that would take the bytes handed out past n */
+    FA_FAIL_EVERY_NTH,   /* requests n, 2n, 3n, ... fail */
+    FA_FAIL_NTH_ONCE,    /* request n fails, no other */
+    FA_FAIL_AFTER_BYTES, /* any request that would take the bytes handed out past n */
+    FA_FAIL_FROM_NTH     /* request n and every later one fail, until the rule changes
+                          * (n 0 or 1: every request): memory that has run out */
 } fa_fail_mode;
 FA_API fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode, size_t n);
 /* Changes the rule (and restarts its count) of a failing source. */

@@ -21,6 +21,7 @@ static int refuses(struct failing *f, size_t size) {
     case FA_FAIL_EVERY_NTH: return n != 0 && k % n == 0;
     case FA_FAIL_NTH_ONCE: return k == n;
     case FA_FAIL_AFTER_BYTES: return atomic_load(&f->outstanding) + size > n;
+    case FA_FAIL_FROM_NTH: return k >= n;
     default: return 0;
     }
 }
@@ -51,11 +52,15 @@ static void failing_destroy(struct fa_source *s) {
     free(s);
 }
 
+static int known_mode(fa_fail_mode mode) {
+    return (unsigned)mode <= FA_FAIL_FROM_NTH;
+}
+
 static const struct fa_source_ops failing_ops = {failing_allocate, failing_deallocate, failing_describe,
                                                  failing_destroy};
 
 fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode, size_t n) {
-    if (out == NULL || mode > FA_FAIL_AFTER_BYTES || (inner.allocate == NULL) != (inner.deallocate == NULL))
+    if (out == NULL || !known_mode(mode) || (inner.allocate == NULL) != (inner.deallocate == NULL))
         return fa__report(NULL, FA_ERR_INVALID, 0, "fa_source_failing: NULL output, bad mode or half a backend");
     struct failing *f = (struct failing *)calloc(1, sizeof *f);
     if (f == NULL)
@@ -70,7 +75,7 @@ fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode,
 
 fa_error fa_source_failing_set(const fa_backend *b, fa_fail_mode mode, size_t n) {
     struct fa_source *s = fa__source_of(b);
-    if (s == NULL || s->ops != &failing_ops || mode > FA_FAIL_AFTER_BYTES)
+    if (s == NULL || s->ops != &failing_ops || !known_mode(mode))
         return fa__report(NULL, FA_ERR_INVALID, 0, "fa_source_failing_set: not a failing source, or bad mode");
     struct failing *f = (struct failing *)s;
     atomic_store(&f->counted, 0);
