@@ -22,10 +22,11 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
     int id = FA_TAG_ROOT;
     if (fa__is_on(a, FA_DISABLE_TAGS)) {
         id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
-        if (id < 0)
+        const char *parent = fa__tag(&a->ledger->tags, c->tag)->path;
+        if (id < 0) /* the root's path is "": its children have no '/' before them */
             return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
-                                 "fa_tag_push: no room for path %s/%s (%d paths at most)",
-                                 fa__tag(&a->ledger->tags, c->tag)->path, name, FA_TAG_MAX);
+                                 "fa_tag_push: no room for path %s%s%s (%d paths at most)", parent,
+                                 *parent != '\0' ? "/" : "", name, FA_TAG_MAX);
     }
     if (fa__charge_prepare(th, (uint32_t)id) != FA_OK)
         return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,

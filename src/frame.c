@@ -170,7 +170,11 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (m.fa__frame != th->frames)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_frame_rewind: mark of an earlier frame");
     struct fa_arena_pos pos = {(const struct fa_chunk *)m.fa__chunk, m.fa__seq, m.fa__top, m.fa__pos};
-    if (!fa__arena_can_rewind(&th->arena, th->tls, pos))
+    /* A mark with more bytes or allocations behind it than the frame has
+     * now was passed, even where its chunk and position survived (one taken
+     * after a dedicated chunk that a rewind released). */
+    int passed = m.fa__allocs > th->tls->allocs || m.fa__used > fa__arena_used(&th->arena, th->tls);
+    if (passed || !fa__arena_can_rewind(&th->arena, th->tls, pos))
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark is past the current position (already rewound over)");
     fa__charge_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */

@@ -82,13 +82,25 @@ fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve) {
 }
 
 size_t fa_numa_set_count(const fa_numa_set *set) {
-    return set != NULL ? set->count : 0;
+    if (set == NULL) {
+        fa__report(NULL, FA_ERR_INVALID, 0, "fa_numa_set_count: NULL set");
+        return 0;
+    }
+    return set->count;
 }
 
 fa_alloc *fa_numa_set_at(const fa_numa_set *set, size_t node) {
-    return set != NULL && node < set->count ? set->allocs[node] : NULL;
+    if (set == NULL || node >= set->count) {
+        fa__report(NULL, FA_ERR_INVALID, node, "fa_numa_set_at: NULL set, or node %zu past its end", node);
+        return NULL;
+    }
+    return set->allocs[node];
 }
 
 fa_alloc *fa_numa_set_local(const fa_numa_set *set) {
-    return set != NULL ? set->allocs[node_of_this_thread(set->count)] : NULL;
+    if (set == NULL) {
+        fa__report(NULL, FA_ERR_INVALID, 0, "fa_numa_set_local: NULL set");
+        return NULL;
+    }
+    return set->allocs[node_of_this_thread(set->count)];
 }
