@@ -10,7 +10,7 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check fuzz
+.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check fuzz stress soak
 
 all: build
 
@@ -73,6 +73,18 @@ minimal:
 check: test clang-check asan tsan memcheck minimal
 
 # ---- the long reliability runs (docs/reliability.md), outside CI -----------
+
+# Stress: 8 threads x 400 rounds (3,200 thread exits) x 2,500 frames over
+# 2,048 shared slots, budgets crossed by racing threads (a few minutes).
+stress: build
+	FA_STRESS_THREADS=8 FA_STRESS_ROUNDS=400 FA_STRESS_FRAMES=2500 FA_STRESS_SLOTS=2048 \
+		$(BUILD)/tests/stress/stress
+
+# Soak: 3 threads x 1,000,000 frames; the backend's bytes stay flat after
+# warm-up, and resident memory within 1 % (the plain build: RSS means
+# nothing under the sanitizers).
+soak: build
+	FA_SOAK_FRAMES=1000000 FA_SOAK_RSS_PERCENT=1 $(BUILD)/tests/stress/soak
 
 # libFuzzer over the model-based engine, under ASan + UBSan, for FUZZ_SECONDS,
 # starting from the checked-in corpus; what it learns stays in build-fuzz/corpus

@@ -1,0 +1,419 @@
+/* Stress, after mimalloc's test/test-stress.c (not a benchmark). Threads
+ * pass pool and heap blocks to each other through one shared array of
+ * slots and free blocks of threads that have exited; every thread runs
+ * frames with nested marks and rewinds; a global and a tag hard budget are
+ * crossed by racing threads while an independent count of the bytes they
+ * charge must never pass them. Sized by FA_STRESS_THREADS (per round),
+ * FA_STRESS_ROUNDS, FA_STRESS_FRAMES (per thread and round) and
+ * FA_STRESS_SLOTS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "workload.h"
+
+#define TAG "stress"
+#define POOL_MAX 4096
+#define EXCHANGES 8   /* blocks each frame passes on */
+#define FRAME_DEPTH 3 /* marks nest this deep */
+/* A frame allocates at most 4 blocks in each of its 1 + 2 + 4 + 8 calls
+ * of frame_level (two marks on every level but the last). */
+#define FRAME_BLOCKS 60
+
+/* An independent count of the bytes a budget charges: added once an
+ * allocation has succeeded and taken off before the free, so that it never
+ * runs ahead of the library's own count, which may not pass `hard`. */
+struct meter {
+    long long    hard; /* 0: no budget (a minimal build) */
+    atomic_llong live;
+    atomic_llong high;
+    atomic_long  over; /* updates that saw live above hard */
+};
+
+static void meter_add(struct meter *m, long long n) {
+    long long now = atomic_fetch_add(&m->live, n) + n;
+    long long high = atomic_load(&m->high);
+    while (now > high && !atomic_compare_exchange_weak(&m->high, &high, now))
+        continue;
+    if (m->hard != 0 && now > m->hard)
+        atomic_fetch_add(&m->over, 1);
+}
+
+enum kind { POOL, HEAP };
+
+/* What a slot holds: a 32-byte pool block describing a payload, both
+ * allocated by one thread and freed by whichever thread takes it out. */
+struct item {
+    unsigned char *payload;
+    uint64_t       cookie; /* item_cookie() while the item is intact */
+    uint32_t       size;
+    uint32_t       thread; /* serial of the allocating thread */
+    uint8_t        kind;
+    uint8_t        tagged;
+};
+
+static uint64_t item_cookie(const struct item *it) {
+    return mix64((uintptr_t)it ^ mix64((uintptr_t)it->payload) ^ ((uint64_t)it->size << 8) ^
+                 ((uint64_t)it->thread << 40) ^ ((uint64_t)it->kind << 2) ^ it->tagged);
+}
+
+/* What happened, per thread; summed up after each round. */
+struct tally {
+    long exchanges;
+    long passed;   /* blocks freed by another thread than the one that allocated them */
+    long orphaned; /* of which the allocating thread had exited */
+    long refusals; /* allocations refused with FA_ERR_BUDGET */
+    long bad;      /* cookies or fill patterns that did not match */
+    long errors;   /* any other failure: a call that should have returned FA_OK */
+};
+
+static void tally_add(struct tally *to, const struct tally *t) {
+    to->exchanges += t->exchanges;
+    to->passed += t->passed;
+    to->orphaned += t->orphaned;
+    to->refusals += t->refusals;
+    to->bad += t->bad;
+    to->errors += t->errors;
+}
+
+struct run {
+    struct counting c;
+    struct events   ev;
+    fa_alloc       *a;
+    size_t          threads, rounds, frames, slots;
+    _Atomic(struct item *) *slot;
+    struct meter    global, tag;
+    struct tally    total;
+};
+
+struct frame_block {
+    unsigned char *p;
+    size_t         size;
+};
+
+struct worker {
+    struct run  *r;
+    uint32_t     serial; /* round * threads + index: unique over the run */
+    size_t       round;
+    struct rng   rng;
+    struct tally t;
+    struct frame_block block[FRAME_BLOCKS];
+    size_t       blocks;
+    size_t       frame_bytes; /* what the budgets count of the current frame */
+};
+
+/* ---- blocks ----------------------------------------------------------- */
+
+/* What a budget counts for a block (DESIGN §2: consumed bytes): a pool
+ * block its size class, a block on the heap path its size (1 for 0). */
+static size_t charged(enum kind kind, size_t size) {
+    if (kind == HEAP || size > POOL_MAX)
+        return size != 0 ? size : 1;
+    size_t cls = 8;
+    while (cls < size)
+        cls <<= 1;
+    return cls;
+}
+
+static void charge(struct worker *w, enum kind kind, size_t size, int tagged, int sign) {
+    long long n = sign * (long long)charged(kind, size);
+    meter_add(&w->r->global, n);
+    if (tagged)
+        meter_add(&w->r->tag, n);
+}
+
+/* A failed allocation: a refusal when a hard budget said no, else an error. */
+static void failed(struct worker *w) {
+    if (fa_last_error() == FA_ERR_BUDGET)
+        w->t.refusals++;
+    else
+        w->t.errors++;
+}
+
+/* A block allocation's outcome, counted against the budgets if it succeeded. */
+static void *taken(struct worker *w, void *p, enum kind kind, size_t size, int tagged) {
+    if (p != NULL)
+        charge(w, kind, size, tagged, 1);
+    else
+        failed(w);
+    return p;
+}
+
+/* Heap blocks go back through either free: fa_pool_free takes them too. */
+static void release(struct worker *w, void *p, enum kind kind, size_t size, int tagged, int by_heap_free) {
+    charge(w, kind, size, tagged, -1);
+    fa_error e = kind == HEAP && by_heap_free ? fa_heap_free(w->r->a, p) : fa_pool_free(w->r->a, p);
+    w->t.errors += e != FA_OK;
+}
+
+/* mimalloc's mix: mostly small, now and then large. Pool sizes above 4096
+ * take the heap path; heap blocks have alignments up to 64 KiB. */
+static size_t pool_size(struct rng *g) {
+    size_t roll = rng_below(g, 100);
+    if (roll < 60)
+        return rng_below(g, 257);
+    if (roll < 85)
+        return 257 + rng_below(g, POOL_MAX - 256);
+    return POOL_MAX + 1 + rng_below(g, 60 << 10);
+}
+
+static struct item *item_new(struct worker *w, int tagged) {
+    fa_alloc *a = w->r->a;
+    enum kind kind = rng_below(&w->rng, 8) == 0 ? HEAP : POOL;
+    size_t size = kind == HEAP ? rng_below(&w->rng, (128 << 10) + 1) : pool_size(&w->rng);
+    size_t align = (size_t)1 << rng_below(&w->rng, 17);
+    struct item *it = (struct item *)taken(w, fa_pool_alloc(a, sizeof *it), POOL, sizeof *it, tagged);
+    if (it == NULL)
+        return NULL;
+    void *p = kind == HEAP ? fa_heap_alloc(a, size, align) : fa_pool_alloc(a, size);
+    if (taken(w, p, kind, size, tagged) == NULL) {
+        release(w, it, POOL, sizeof *it, tagged, 0);
+        return NULL;
+    }
+    *it = (struct item){(unsigned char *)p, 0, (uint32_t)size, w->serial, (uint8_t)kind, (uint8_t)tagged};
+    it->cookie = item_cookie(it);
+    pattern_fill(it->payload, size);
+    return it;
+}
+
+/* A damaged item is left alone (and the run fails): freeing it could
+ * only turn the finding into a crash. */
+static void item_free(struct worker *w, struct item *it) {
+    if (it->cookie != item_cookie(it) || !pattern_ok(it->payload, it->size)) {
+        w->t.bad++;
+        return;
+    }
+    w->t.passed += it->thread != w->serial;
+    w->t.orphaned += it->thread / w->r->threads < w->round;
+    release(w, it->payload, (enum kind)it->kind, it->size, it->tagged, it->cookie & 1);
+    release(w, it, POOL, sizeof *it, it->tagged, 0);
+}
+
+/* A new block into a random slot; the one it replaces is freed here. A
+ * third of them are charged to the tag, and so to its budget. */
+static void exchange(struct worker *w) {
+    fa_alloc *a = w->r->a;
+    int tagged = rng_below(&w->rng, 3) == 0;
+    if (tagged)
+        w->t.errors += fa_tag_push(a, TAG) != FA_OK;
+    struct item *it = item_new(w, tagged);
+    struct item *old = atomic_exchange(&w->r->slot[rng_below(&w->rng, w->r->slots)], it);
+    if (old != NULL)
+        item_free(w, old);
+    if (tagged)
+        w->t.errors += fa_tag_pop(a) != FA_OK;
+    w->t.exchanges++;
+}
+
+/* ---- frames ----------------------------------------------------------- */
+
+/* The frame's bytes as the library counts them, padding included: what the
+ * global budget is charged for the frame. */
+static size_t frame_bytes(struct worker *w) {
+    fa_frame_info info;
+    w->t.errors += fa_frame_info_get(w->r->a, &info) != FA_OK;
+    return info.bytes;
+}
+
+static void frame_alloc(struct worker *w) {
+    size_t size = 1 + rng_below(&w->rng, rng_below(&w->rng, 16) == 0 ? 32 << 10 : 1024);
+    size_t align = (size_t)1 << rng_below(&w->rng, 13);
+    unsigned char *p = (unsigned char *)fa_frame_alloc_aligned(w->r->a, size, align);
+    if (p == NULL) {
+        failed(w);
+        return;
+    }
+    size_t bytes = frame_bytes(w);
+    w->t.errors += bytes < w->frame_bytes + size || (uintptr_t)p % align != 0;
+    meter_add(&w->r->global, (long long)(bytes - w->frame_bytes));
+    w->frame_bytes = bytes;
+    pattern_fill(p, size);
+    w->block[w->blocks++] = (struct frame_block){p, size};
+}
+
+/* Frame blocks from `from` on are intact. */
+static void frame_check(struct worker *w, size_t from) {
+    for (size_t i = from; i < w->blocks; i++)
+        w->t.bad += !pattern_ok(w->block[i].p, w->block[i].size);
+}
+
+struct mark {
+    fa_mark m;
+    size_t  blocks;
+    size_t  bytes;
+};
+
+static struct mark mark(struct worker *w) {
+    struct mark m = {fa_frame_mark(w->r->a), w->blocks, w->frame_bytes};
+    return m;
+}
+
+static void rewind_to(struct worker *w, struct mark m) {
+    frame_check(w, m.blocks);
+    meter_add(&w->r->global, -(long long)(w->frame_bytes - m.bytes));
+    w->t.errors += fa_frame_rewind(w->r->a, m.m) != FA_OK;
+    w->t.errors += frame_bytes(w) != m.bytes; /* the library gave back what the marks say */
+    w->blocks = m.blocks;
+    w->frame_bytes = m.bytes;
+}
+
+/* A few blocks, then twice: a mark, the next level down, and (half the
+ * time) a rewind to the mark. */
+static void frame_level(struct worker *w, int depth) {
+    for (size_t n = 1 + rng_below(&w->rng, 4); n > 0; n--)
+        frame_alloc(w);
+    if (depth == FRAME_DEPTH)
+        return;
+    for (int k = 0; k < 2; k++) {
+        struct mark m = mark(w);
+        frame_level(w, depth + 1);
+        if (rng_below(&w->rng, 2) == 0)
+            rewind_to(w, m);
+    }
+}
+
+static void frame(struct worker *w) {
+    fa_alloc *a = w->r->a;
+    w->t.errors += fa_begin_frame(a) != FA_OK;
+    w->blocks = 0;
+    w->frame_bytes = 0;
+    frame_level(w, 0);
+    for (int k = 0; k < EXCHANGES; k++)
+        exchange(w);
+    frame_check(w, 0);
+    meter_add(&w->r->global, -(long long)w->frame_bytes);
+    w->t.errors += fa_end_frame(a) != FA_OK;
+    if (rng_below(&w->rng, 64) == 0) /* memory back to the source while the others run */
+        w->t.errors += fa_trim(a) != FA_OK;
+}
+
+static void *stress_thread(void *arg) {
+    struct worker *w = (struct worker *)arg;
+    for (size_t f = 0; f < w->r->frames; f++)
+        frame(w);
+    return NULL;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+/* Hard limits well below what the slots would hold unlimited (some 13 KiB
+ * a slot on average), so that racing threads keep running into them. */
+static void set_budgets(struct run *r) {
+    if (FA_MINIMAL) /* no budgets to cross: the rest of the run still holds */
+        return;
+    r->global.hard = (long long)r->slots << 12;
+    r->tag.hard = (long long)r->slots << 10;
+    assert_int_equal(fa_budget_set(r->a, NULL, 0, (size_t)r->global.hard), FA_OK);
+    assert_int_equal(fa_budget_set(r->a, TAG, 0, (size_t)r->tag.hard), FA_OK);
+}
+
+/* Threads of a round exit while the slots keep their blocks, which the
+ * next rounds' threads free. */
+static void run_round(struct run *r, size_t round) {
+    struct worker *w = (struct worker *)calloc(r->threads, sizeof *w);
+    pthread_t *t = (pthread_t *)calloc(r->threads, sizeof *t);
+    assert_non_null(w);
+    assert_non_null(t);
+    for (size_t i = 0; i < r->threads; i++) {
+        w[i].r = r;
+        w[i].serial = (uint32_t)(round * r->threads + i);
+        w[i].round = round;
+        w[i].rng = rng_seeded(w[i].serial);
+        assert_int_equal(pthread_create(&t[i], NULL, stress_thread, &w[i]), 0);
+    }
+    for (size_t i = 0; i < r->threads; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        tally_add(&r->total, &w[i].t);
+    }
+    free(t);
+    free(w);
+}
+
+/* The creating thread, which ran no frames, frees what the slots hold. */
+static void drain(struct run *r) {
+    struct worker w = {.r = r, .serial = UINT32_MAX, .round = r->rounds};
+    for (size_t i = 0; i < r->slots; i++) {
+        struct item *it = atomic_exchange(&r->slot[i], NULL);
+        if (it != NULL)
+            item_free(&w, it);
+    }
+    tally_add(&r->total, &w.t);
+}
+
+/* Every refusal was counted by exactly one budget, and nothing is left
+ * counted once everything is freed. */
+static void check_statistics(struct run *r) {
+    fa_stats *st = stats_of(r->a);
+    assert_non_null(st);
+    int tag = tag_index(st, TAG);
+    assert_true(tag > 0);
+    const fa_budget_stats *g = &st->global_budget, *t = &st->tags[tag].budget;
+    printf("stress: refusals by the global budget %llu, by the tag budget %llu\n",
+           (unsigned long long)g->refusals, (unsigned long long)t->refusals);
+    assert_true(g->refusals > 0);
+    assert_true(t->refusals > 0);
+    assert_int_equal(g->refusals + t->refusals, r->total.refusals);
+    assert_int_equal(g->reserved, 0);
+    assert_int_equal(t->reserved, 0);
+    assert_int_equal(st->total.live_bytes, 0);
+    free(st);
+}
+
+static void report(const struct run *r) {
+    const struct tally *t = &r->total;
+    printf("stress: %zu threads x %zu rounds (%zu thread exits), %zu frames per thread and round, "
+           "%zu slots\n",
+           r->threads, r->rounds, r->threads * r->rounds, r->frames, r->slots);
+    printf("stress: %ld exchanges, %ld blocks passed between threads (%ld from exited threads), "
+           "%ld refusals, %ld bad cookies, %ld errors\n",
+           t->exchanges, t->passed, t->orphaned, t->refusals, t->bad, t->errors);
+    printf("stress: independent max: global %lld of hard %lld, tag %lld of hard %lld; over: %ld, %ld\n",
+           (long long)r->global.high, r->global.hard, (long long)r->tag.high, r->tag.hard,
+           (long)r->global.over, (long)r->tag.over);
+}
+
+static void stress(void **state) {
+    (void)state;
+    struct run *r = (struct run *)calloc(1, sizeof *r);
+    assert_non_null(r);
+    r->threads = env_size("FA_STRESS_THREADS", 4);
+    r->rounds = env_size("FA_STRESS_ROUNDS", 25);
+    r->frames = env_size("FA_STRESS_FRAMES", 400);
+    r->slots = env_size("FA_STRESS_SLOTS", 512);
+    r->slot = calloc(r->slots, sizeof *r->slot);
+    assert_non_null(r->slot);
+    fa_config cfg = test_config(&r->c, &r->ev);
+    r->a = fa_create(&cfg);
+    assert_non_null(r->a);
+    set_budgets(r);
+
+    for (size_t round = 0; round < r->rounds; round++)
+        run_round(r, round);
+    drain(r);
+    report(r);
+
+    assert_int_equal(r->total.bad, 0);
+    assert_int_equal(r->total.errors, 0);
+    assert_int_equal(r->ev.count, r->total.refusals); /* every event was a refusal seen here */
+    assert_true(r->total.passed > 0);
+    assert_true(r->total.orphaned > 0 || r->rounds == 1);
+    assert_int_equal(r->global.over, 0);
+    assert_int_equal(r->tag.over, 0);
+    assert_int_equal(r->global.live, 0);
+    assert_int_equal(r->tag.live, 0);
+    if (!FA_MINIMAL)
+        check_statistics(r);
+    fa_destroy(r->a);
+    assert_int_equal(r->c.bytes_out, 0);
+    free(r->slot);
+    free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stress),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
