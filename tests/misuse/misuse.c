@@ -19,8 +19,8 @@
 /* The expected messages spell sizes as the 64-bit library prints them. */
 _Static_assert(SIZE_MAX == 18446744073709551615u, "the expected messages assume a 64-bit size_t");
 
-#define HALF_PLUS_ONE (SIZE_MAX / 2 + 1)    /* the smallest size that cannot be met */
-#define QUARTER_PLUS_ONE (SIZE_MAX / 4 + 1) /* the smallest alignment that cannot be met */
+#define HALF_PLUS_ONE (SIZE_MAX / 2 + 1)    /* a size that cannot be met (any above 2^55) */
+#define QUARTER_PLUS_ONE (SIZE_MAX / 4 + 1) /* an alignment that cannot be met (any above 2^55) */
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #define KERNEL_ADDRESS ((void *)(uintptr_t)0xffff800000000000u)
 
