@@ -10,17 +10,27 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all build demo test install bench clean asan tsan memcheck clang-check minimal check fuzz stress soak
+.PHONY: all deps configure build demo test install bench clean asan tsan memcheck clang-check minimal check \
+	fuzz stress soak
 
 all: build
 
-build:
-	@tools/deps.sh $(TEST_DEPS)
-	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_CXX_COMPILER=$(CXX) $(CMAKE_FLAGS)
+# Every Debian package a target needs goes through here (DEPS: which).
+DEPS ?= $(TEST_DEPS)
+deps:
+	@tools/deps.sh $(DEPS)
+
+configure: deps
+	@cmake -S . -B $(BUILD) --log-level=WARNING -DCMAKE_C_COMPILER=$(CC) -DCMAKE_CXX_COMPILER=$(CXX) \
+		$(CMAKE_FLAGS) >/dev/null
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
-	$(BUILD)/examples/demo
+# Only what the demo needs, quietly: the library and the demo.
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target demo -- --no-print-directory >/dev/null
+	@$(BUILD)/examples/demo
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -33,36 +43,36 @@ install: build
 PEER_DEPS := libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libapr1-dev libtalloc-dev python3 valgrind
 
 bench:
-	@tools/deps.sh $(TEST_DEPS) $(PEER_DEPS)
+	@$(MAKE) -s deps DEPS="$(TEST_DEPS) $(PEER_DEPS)"
 	$(MAKE) build
 	tools/count-instructions.sh $(BUILD)
 	python3 bench/run.py $(BUILD) --markdown $(BUILD)/bench-results.md \
 		--json $(BUILD)/bench-results.json --svg $(BUILD)/bench-results.svg
 	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/prodcons "$$peer"; done
 
-# ---- the checks CI runs after `make test` (DESIGN §6) ----------------------
+# ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 
 # ASan + UBSan, every suite.
 asan:
-	@tools/deps.sh $(CHECK_DEPS)
+	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
 	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-asan CC=clang CXX=clang++ \
-		CMAKE_FLAGS="-DFA_SANITIZE=address,undefined -DFA_BUILD_EXAMPLES=OFF"
+		CMAKE_FLAGS="-DFA_SANITIZE=address,undefined -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF"
 
 # TSan, every suite (the threaded ones are what it is for).
 tsan:
-	@tools/deps.sh $(CHECK_DEPS)
+	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
 	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-tsan CC=clang CXX=clang++ \
-		CMAKE_FLAGS="-DFA_SANITIZE=thread -DFA_BUILD_EXAMPLES=OFF"
+		CMAKE_FLAGS="-DFA_SANITIZE=thread -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF"
 
 # valgrind memcheck, every suite: 0 errors, 0 leaks.
 memcheck:
-	@tools/deps.sh $(CHECK_DEPS)
-	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-memcheck CMAKE_FLAGS="-DFA_BUILD_EXAMPLES=OFF \
+	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
+	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-memcheck CMAKE_FLAGS="-DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF \
 		'-DFA_TEST_LAUNCHER=valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=all;--show-leak-kinds=all;--quiet'"
 
 # The clang build, warnings as errors, with its own suite run.
 clang-check:
-	@tools/deps.sh $(CHECK_DEPS)
+	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
 	$(MAKE) test BUILD=build-clang CC=clang CXX=clang++
 
 # Minimal mode (-DFA_MINIMAL=ON): every suite but those of statistics, tags
@@ -91,9 +101,9 @@ soak: build
 # and a divergence leaves its input as build-fuzz/crash-*.
 FUZZ_SECONDS ?= 600
 fuzz:
-	@tools/deps.sh $(CHECK_DEPS)
+	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFA_FUZZ=ON \
-		-DFA_SANITIZE=address,undefined,fuzzer-no-link -DFA_BUILD_EXAMPLES=OFF
+		-DFA_SANITIZE=address,undefined,fuzzer-no-link -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_libfuzzer
 	mkdir -p build-fuzz/corpus
 	cd build-fuzz && tests/fuzz/fuzz_libfuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

@@ -1,4 +1,5 @@
-/* Calls through the backend table, with the answers DESIGN §2 defines. */
+/* Calls through the backend table, with the answers docs/memory-sources.md
+ * and docs/errors.md define. */
 #include "backend.h"
 
 static const fa_backend system_backend = {NULL, fa__system_allocate, fa__system_deallocate};

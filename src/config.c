@@ -1,4 +1,4 @@
-/* Configuration: defaults and the checks DESIGN §2 asks of them. */
+/* Configuration: defaults and the checks docs/errors.md lists for them. */
 #include <stdio.h>
 #include <string.h>
 

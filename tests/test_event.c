@@ -77,7 +77,7 @@ static void events_carry_code_size_and_one_line(void **state) {
 static void abort_only_when_asked(void **state) {
     (void)state;
     if (getenv("FA_NO_DEATH_TESTS") != NULL)
-        skip(); /* death tests run in the plain build only (DESIGN §6) */
+        skip(); /* death tests run in the plain build only (docs/reliability.md) */
     fa_config cfg;
     fa_config_init(&cfg);
     cfg.abort_on_error = 1;

@@ -1,5 +1,5 @@
 /* Resident memory drops after fa_trim on the mmap source. Reads RSS from
- * /proc/self/statm, so it runs in the plain build only (DESIGN §6):
+ * /proc/self/statm, so it runs in the plain build only (docs/reliability.md):
  * sanitizers and valgrind change what is resident. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Instructions per fa_frame_alloc in a loop of 1000 x 64 B frame allocations,
 # and per fa_pool_alloc + fa_pool_free pair for 1000 x 64 B blocks, counted
-# by callgrind as DESIGN §5 says: Ir(550 rounds) - Ir(50 rounds), divided by
+# by callgrind as docs/performance.md describes: Ir(550 rounds) - Ir(50 rounds), divided by
 # 500,000, so start-up and teardown cancel out.
 #   tools/count-instructions.sh [BUILD_DIR] [--max-frame N] [--max-pool N]
 # With a --max option, exits 1 when that figure is above N (the CI guard).

@@ -1,7 +1,7 @@
 /* The model-based fuzzer's engine: one byte string, one sequence of calls,
  * the library and a reference model side by side (engine.h).
  *
- * The model knows what DESIGN §2 promises: which code every call returns,
+ * The model knows what the header and docs/errors.md promise: which code every call returns,
  * which blocks are live and what they hold, what each path and kind has
  * charged, and the budgets' limits. It does not know frame padding or
  * where chunks end, so frame allocations near a hard limit may go either

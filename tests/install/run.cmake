@@ -1,6 +1,7 @@
 # Installs the built library into a scratch prefix, then builds and runs two
 # programs outside the tree against it: one with pkg-config only, one with
-# find_package(framealloc).
+# find_package(framealloc); then a third that builds framealloc as a
+# subproject (add_subdirectory), which must build the library alone.
 set(work ${BUILD_DIR}/install-test)
 file(REMOVE_RECURSE ${work})
 set(prefix ${work}/prefix)
@@ -36,4 +37,15 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${work}/cmake-build
     -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix})
 run(${CMAKE_COMMAND} --build ${work}/cmake-build)
 run(${work}/cmake-build/consumer)
+
+# add_subdirectory
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/subproject -B ${work}/sub-build
+    -DCMAKE_C_COMPILER=${C_COMPILER} -DFRAMEALLOC_SOURCE=${SOURCE_DIR})
+run(${CMAKE_COMMAND} --build ${work}/sub-build)
+run(${work}/sub-build/consumer)
+foreach(extra tests examples bench)
+  if(EXISTS ${work}/sub-build/framealloc/${extra})
+    message(FATAL_ERROR "a subproject build configured framealloc's ${extra}")
+  endif()
+endforeach()
 file(REMOVE_RECURSE ${work})

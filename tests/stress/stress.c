@@ -106,7 +106,7 @@ struct worker {
 
 /* ---- blocks ----------------------------------------------------------- */
 
-/* What a budget counts for a block (DESIGN §2: consumed bytes): a pool
+/* What a budget counts for a block (docs/budgets-and-tags.md: consumed bytes): a pool
  * block its size class, a block on the heap path its size (1 for 0). */
 static size_t charged(enum kind kind, size_t size) {
     if (kind == HEAP || size > POOL_MAX)
