@@ -10,7 +10,7 @@ BUILD_DEPS := cmake make gcc g++ pkg-config
 TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
-.PHONY: all deps configure build demo test install bench clean asan tsan memcheck clang-check minimal check \
+.PHONY: all deps configure build demo test install bench clean asan tsan memcheck clang-check minimal assert check \
 	fuzz stress soak
 
 all: build
@@ -80,7 +80,13 @@ clang-check:
 minimal:
 	$(MAKE) test BUILD=build-minimal CMAKE_FLAGS="-DFA_MINIMAL=ON"
 
-check: test clang-check asan tsan memcheck minimal
+# Every suite with the library's internal checks at their highest level
+# (FA_ASSERT_LEVEL=3, src/invariant.h): the validators run after every
+# slow-path change.
+assert:
+	$(MAKE) test BUILD=build-assert CMAKE_FLAGS="-DFA_ASSERT_LEVEL=3 -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF"
+
+check: test clang-check asan tsan memcheck minimal assert
 
 # ---- the long reliability runs (docs/reliability.md), outside CI -----------
 

@@ -1,6 +1,7 @@
 /* The frame arena: chunked bump allocation with marks. */
 #include "arena.h"
 
+#include "invariant.h"
 #include "platform.h"
 
 /* Chunk bases are FA__CHUNK_BASE_ALIGN-aligned, so only larger alignments pad. */
@@ -40,8 +41,8 @@ size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t,
     return p != 0 ? p + size - t->cur : size + padding_bound(align);
 }
 
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
-                      size_t size, size_t align) {
+static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+                        size_t size, size_t align) {
     uintptr_t at = fit(ar, t, size, align); /* the fast path's guard or a budget may send one here */
     if (at != 0) {
         t->cur = at + size;
@@ -66,6 +67,32 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     t->cur = p + size;
     t->limit = fa__chunk_end(c);
     return (void *)p;
+}
+
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+                      size_t size, size_t align) {
+    fa__assert((align & (align - 1)) == 0 && align != 0);
+    void *p = alloc_slow(ar, t, src, size, align);
+    fa__assert_expensive(fa__arena_check(ar, t));
+    return p;
+}
+
+int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t) {
+    uint32_t normal = 0, seq = ar->next_seq;
+    size_t closed = 0;
+    int bump_held = ar->bump == NULL;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
+        if (c->seq >= seq) /* newest first: seqs fall, all below next_seq */
+            return 0;
+        seq = c->seq;
+        normal += !c->dedicated;
+        closed += c != ar->bump ? c->used : 0;
+        bump_held |= c == ar->bump;
+    }
+    if (normal != ar->normal || closed != ar->closed || !bump_held || (ar->bump != NULL && ar->bump->dedicated))
+        return 0;
+    return t->limit == 0 || ar->bump == NULL ||
+           (t->cur >= fa__chunk_base(ar->bump) && t->cur <= fa__chunk_end(ar->bump)); /* in a frame */
 }
 
 /* Unlinks every chunk taken at or after seq `from` into a list. */
@@ -125,6 +152,7 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
     ar->closed = 0;
     if (released != NULL)
         fa__chunk_give(src, released);
+    fa__assert_expensive(fa__arena_check(ar, t));
 }
 
 struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t) {
@@ -178,4 +206,5 @@ void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     recount(ar);
     if (released != NULL)
         fa__chunk_give(src, released);
+    fa__assert_expensive(fa__arena_check(ar, t));
 }

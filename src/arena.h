@@ -45,6 +45,11 @@ size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t,
 static inline size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);
 }
+/* Non-zero when the arena's records agree with its chunk list (seqs
+ * falling from next_seq, the growth index, the closed bytes, the bump chunk
+ * held and normal, the bump position inside it): FA_ASSERT_LEVEL 3 checks it
+ * after every slow-path change. */
+int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t);
 /* Chunks held and their size. */
 void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes);
 

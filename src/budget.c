@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "invariant.h"
+
 void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
     memset(b, 0, sizeof *b);
     pthread_mutex_init(&b->lock, NULL);
@@ -80,11 +82,11 @@ static void give_back(struct fa_budget *s, uint64_t n, uint8_t gen) {
  * leave each other room; it stops at the soft limit when below it, so that
  * crossing it is a refill of its own. Returns 0 when the hard limit refuses. */
 static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed, uint8_t *gen) {
-    uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed), r, grant;
+    uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed), r, grant, hard;
     do {
         r = w & FA__BUDGET_BYTES;
         uint64_t soft = atomic_load_explicit(&s->soft, memory_order_relaxed);
-        uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+        hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
         uint64_t room = hard == 0 ? FA__BUDGET_BYTES - r : hard > r ? hard - r : 0;
         if (need > room)
             return 0;
@@ -96,6 +98,7 @@ static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed, uint8_
     } while (!atomic_compare_exchange_weak_explicit(&s->reserved, &w, w + grant, memory_order_relaxed,
                                                     memory_order_relaxed));
     *gen = gen_of(w);
+    fa__assert_internal(hard == 0 ? r + grant <= FA__BUDGET_BYTES : r + grant <= hard); /* the limit it saw */
     return grant;
 }
 

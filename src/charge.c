@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "invariant.h"
+
 static struct fa_budgets *budgets_of(fa_alloc *a) {
     return &a->ledger->budgets;
 }
@@ -104,6 +106,7 @@ static int grow_spans(struct fa_charge *c) {
  * goes on. */
 static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t allocs) {
     struct fa_span *last = &c->spans[c->span_count - 1];
+    fa__assert_internal(used >= last->used && allocs >= last->allocs); /* spans follow the frame forward */
     if (last->used == used) {
         last->tag = tag;
         if (c->span_count > 1 && last[-1].tag == tag)

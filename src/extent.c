@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invariant.h"
 #include "platform.h"
 
 /* Room for one more extent; 0 when out of memory. */
@@ -39,7 +40,18 @@ void fa__extents_fini(struct fa_extents *x) {
     memset(x, 0, sizeof *x);
 }
 
-uintptr_t fa__extents_take(struct fa_extents *x, size_t size, size_t align) {
+int fa__extents_check(const struct fa_extents *x) {
+    for (size_t i = 0; i < x->count; i++) {
+        const struct fa_extent *e = &x->free[i];
+        if (e->size == 0 || e->start + e->size < e->start)
+            return 0;
+        if (i + 1 < x->count && e->start + e->size >= x->free[i + 1].start) /* in order, never touching */
+            return 0;
+    }
+    return x->count <= x->capacity;
+}
+
+static uintptr_t take_first_fit(struct fa_extents *x, size_t size, size_t align) {
     if (!reserve_one(x)) /* a split may need one more entry */
         return 0;
     for (size_t i = 0; i < x->count; i++) {
@@ -64,7 +76,14 @@ uintptr_t fa__extents_take(struct fa_extents *x, size_t size, size_t align) {
     return 0;
 }
 
+uintptr_t fa__extents_take(struct fa_extents *x, size_t size, size_t align) {
+    uintptr_t at = take_first_fit(x, size, align);
+    fa__assert_expensive(fa__extents_check(x));
+    return at;
+}
+
 void fa__extents_give(struct fa_extents *x, uintptr_t start, size_t size) {
+    fa__assert(size != 0);
     size_t i = 0;
     while (i < x->count && x->free[i].start < start)
         i++;
@@ -81,4 +100,5 @@ void fa__extents_give(struct fa_extents *x, uintptr_t start, size_t size) {
     } else if (reserve_one(x)) {
         insert_at(x, i, start, size);
     } /* else: no memory to record it; the range stays unused, nothing breaks */
+    fa__assert_expensive(fa__extents_check(x));
 }

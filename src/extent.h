@@ -24,6 +24,9 @@ void fa__extents_fini(struct fa_extents *x);
 /* The lowest start aligned to align with size bytes free, taken; 0 if none
  * (or no memory for the bookkeeping). */
 uintptr_t fa__extents_take(struct fa_extents *x, size_t size, size_t align);
+/* Non-zero when the extents are in address order, never touching (so
+ * coalesced), none empty (FA_ASSERT_LEVEL 3 checks it after each change). */
+int fa__extents_check(const struct fa_extents *x);
 /* Gives a taken range back. */
 void fa__extents_give(struct fa_extents *x, uintptr_t start, size_t size);
 

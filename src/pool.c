@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "invariant.h"
 
 /* The owner tag of slabs no thread owns. */
 #define NOBODY ((uintptr_t)0)
@@ -125,6 +126,7 @@ static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t co
     for (uint32_t w = 0; w < bitmap_words(s); w++)
         s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
     set_owner(s, owner);
+    fa__assert_expensive(fa__slab_check(s));
 }
 
 static struct fa_slab *new_slab(struct fa_pools *pools) {
@@ -168,6 +170,15 @@ void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slab
     pthread_mutex_unlock(&pools->cls[cls].lock);
 }
 
+int fa__slab_check(const struct fa_slab *s) {
+    uint32_t free_blocks = 0, words = bitmap_words(s);
+    for (uint32_t w = 0; w < words; w++)
+        free_blocks += (uint32_t)__builtin_popcountll(s->free_bits[w]);
+    uint32_t tail = s->capacity % 64; /* no bit past the last block */
+    int clean_tail = words == 0 || tail == 0 || (s->free_bits[words - 1] >> tail) == 0;
+    return clean_tail && free_blocks + s->in_use == s->capacity && s->shift == s->cls + 3;
+}
+
 /* Owner only: takes in the blocks other threads freed. The flag is taken
  * with an exchange, so a remote free either shows in this scan or leaves
  * the flag set for the next one. */
@@ -179,9 +190,11 @@ static void collect_slab(struct fa_slab *s) {
         if (atomic_load_explicit(&s->remote_bits[w], memory_order_relaxed) == 0)
             continue;
         uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
+        fa__assert_internal((s->free_bits[w] & bits) == 0); /* a remote free of a free block is refused */
         s->free_bits[w] |= bits;
         s->in_use -= (uint32_t)__builtin_popcountll(bits);
     }
+    fa__assert_expensive(fa__slab_check(s));
 }
 
 void fa__pool_collect(struct fa_pool_cache *cache) {
@@ -200,6 +213,7 @@ static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
             out[n++] = block_at(s, w * 64 + bit);
         }
     s->in_use += n;
+    fa__assert_expensive(fa__slab_check(s));
     return n;
 }
 
@@ -265,6 +279,7 @@ int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct 
 static void return_block(void *p) {
     struct fa_slab *s = fa__slab_at(p);
     uint32_t i = index_of(s, p);
+    fa__assert_internal((s->free_bits[i / 64] & (uint64_t)1 << (i % 64)) == 0 && s->in_use > 0);
     s->free_bits[i / 64] |= (uint64_t)1 << (i % 64);
     s->in_use--;
 }

@@ -76,6 +76,10 @@ void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct 
                     unsigned cls);
 /* Collects the blocks other threads freed into this thread's slabs. */
 void fa__pool_collect(struct fa_pool_cache *cache);
+/* Non-zero when a slab's free bitmap and its in-use count add up to its
+ * capacity and no bit lies past its last block (FA_ASSERT_LEVEL 3 checks
+ * it whenever the owner changes either). */
+int fa__slab_check(const struct fa_slab *s);
 /* A free by a thread that does not own the slab; FA_ERR_DOUBLE_FREE when the
  * block was already freed that way. */
 fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie);

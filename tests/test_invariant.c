@@ -1,0 +1,107 @@
+/* The validators FA_ASSERT_LEVEL 3 runs (src/invariant.h): each accepts a
+ * healthy structure and refuses each kind of damage it is there to catch.
+ * (`make assert` runs every suite with them on.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "arena.h"
+#include "extent.h"
+#include "helpers.h"
+#include "pool.h"
+
+/* Two normal chunks, the older closed with 100 bytes used, the newer
+ * bumped 40 bytes in. */
+struct two_chunks {
+    _Alignas(64) unsigned char older[4096];
+    _Alignas(64) unsigned char newer[4096];
+    struct fa_arena        ar;
+    struct fa__thread_tls  t;
+};
+
+static void make_two_chunks(struct two_chunks *x) {
+    memset(x, 0, sizeof *x);
+    struct fa_chunk *older = (struct fa_chunk *)(void *)x->older, *newer = (struct fa_chunk *)(void *)x->newer;
+    *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0};
+    *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0};
+    x->ar = (struct fa_arena){newer, newer, 2, 2, 100};
+    x->t.cur = fa__chunk_base(newer) + 40;
+    x->t.limit = fa__chunk_end(newer);
+}
+
+static void the_arena_check_sees_damaged_records(void **state) {
+    (void)state;
+    struct two_chunks x;
+    make_two_chunks(&x);
+    assert_true(fa__arena_check(&x.ar, &x.t));
+    x.ar.closed = 99; /* the closed bytes disagree with the chunks */
+    assert_false(fa__arena_check(&x.ar, &x.t));
+    make_two_chunks(&x);
+    x.ar.normal = 1; /* the growth index disagrees */
+    assert_false(fa__arena_check(&x.ar, &x.t));
+    make_two_chunks(&x);
+    x.ar.next_seq = 1; /* a chunk newer than the next seq */
+    assert_false(fa__arena_check(&x.ar, &x.t));
+    make_two_chunks(&x);
+    x.t.cur = fa__chunk_end(x.ar.bump) + 1; /* bumping past its chunk */
+    assert_false(fa__arena_check(&x.ar, &x.t));
+    make_two_chunks(&x);
+    x.ar.bump->dedicated = 1;
+    assert_false(fa__arena_check(&x.ar, &x.t));
+}
+
+/* A slab of 100 blocks of 64 bytes, 60 free. */
+struct small_slab {
+    struct fa_slab s;
+    uint64_t       free_bits[2];
+};
+
+static void make_slab(struct small_slab *x) {
+    memset(x, 0, sizeof *x);
+    x->s.cls = 3;
+    x->s.shift = 6;
+    x->s.capacity = 100;
+    x->s.in_use = 40;
+    x->s.free_bits = x->free_bits;
+    x->free_bits[0] = ~(uint64_t)0 << 4;                /* 60 free */
+    x->free_bits[1] = 0;
+}
+
+static void the_slab_check_sees_miscounted_blocks(void **state) {
+    (void)state;
+    struct small_slab x;
+    make_slab(&x);
+    assert_true(fa__slab_check(&x.s));
+    x.s.in_use = 41;
+    assert_false(fa__slab_check(&x.s));
+    make_slab(&x);
+    x.free_bits[1] = (uint64_t)1 << 40; /* block 104 of 100 */
+    x.s.in_use = 39;
+    assert_false(fa__slab_check(&x.s));
+    make_slab(&x);
+    x.s.shift = 7; /* the block size disagrees with the class */
+    assert_false(fa__slab_check(&x.s));
+}
+
+static void the_extents_check_sees_disorder(void **state) {
+    (void)state;
+    struct fa_extent free[3] = {{0x1000, 0x100}, {0x1200, 0x100}, {0x2000, 0x10}};
+    struct fa_extents x = {free, 3, 3};
+    assert_true(fa__extents_check(&x));
+    free[1].start = 0x1100; /* touching its neighbour: should have been coalesced */
+    assert_false(fa__extents_check(&x));
+    free[1].start = 0x0800; /* out of order */
+    assert_false(fa__extents_check(&x));
+    free[1] = (struct fa_extent){0x1200, 0};
+    assert_false(fa__extents_check(&x));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_arena_check_sees_damaged_records),
+        cmocka_unit_test(the_slab_check_sees_miscounted_blocks),
+        cmocka_unit_test(the_extents_check_sees_disorder),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
