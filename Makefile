@@ -109,7 +109,7 @@ FUZZ_SECONDS ?= 600
 fuzz:
 	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
 	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFA_FUZZ=ON \
-		-DFA_SANITIZE=address,undefined,fuzzer-no-link -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF
+		-DFA_SANITIZE=address,undefined,fuzzer-no-link -DFA_ASSERT_LEVEL=3 -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_libfuzzer
 	mkdir -p build-fuzz/corpus
 	cd build-fuzz && tests/fuzz/fuzz_libfuzzer -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

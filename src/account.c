@@ -20,7 +20,7 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
         return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_STATE, 0,
                              "fa_tag_push: %d tags are pushed already (pop some first)", FA_TAG_DEPTH);
     int id = FA_TAG_ROOT;
-    if (fa__is_on(a, FA_DISABLE_TAGS)) {
+    if (fa__tags_on(a)) {
         id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
         const char *parent = fa__tag(&a->ledger->tags, c->tag)->path;
         if (id < 0) /* the root's path is "": its children have no '/' before them */
@@ -140,7 +140,7 @@ static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
     if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
-    if (!fa__is_on(a, FA_DISABLE_STATS))
+    if (!fa__stats_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
     return FA_OK;
 }
@@ -176,7 +176,7 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
 /* ---- budgets ------------------------------------------------------------- */
 
 static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char *fn) {
-    if (!fa__is_on(a, FA_DISABLE_BUDGETS))
+    if (!fa__budgets_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: budgets are off in this allocator's config", fn);
     if (hard != 0 && soft > hard)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: soft limit %zu is above hard limit %zu", fn, soft,
@@ -202,7 +202,7 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
         return e;
     int id = FA_TAG_ROOT;
     if (tag != NULL && *tag != '\0') {
-        if (!fa__is_on(a, FA_DISABLE_TAGS))
+        if (!fa__tags_on(a))
             return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_budget_set: tags are off in this allocator's config");
         id = fa__tag_path(&a->ledger->tags, tag, &e);
         if (id < 0)
@@ -210,7 +210,7 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
                               "a path is names of 1 to 63 bytes joined by '/', 16 deep at most" :
                               "no room for another tag path");
     }
-    uint64_t live = fa__is_on(a, FA_DISABLE_STATS) ? live_under(a, (uint32_t)id) : 0;
+    uint64_t live = fa__stats_on(a) ? live_under(a, (uint32_t)id) : 0;
     if (fa__budget_set(&a->ledger->budgets, &a->ledger->tags, (uint32_t)id, soft, hard, live) < 0)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: all %d tag budgets are taken",
                           FA__BUDGET_SLOTS - 1);

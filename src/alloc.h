@@ -33,9 +33,16 @@ struct fa_alloc {
     struct fa_alloc       *next_live;    /* in the list of live allocators */
 };
 
-/* Non-zero unless cfg.disable turns `feature` (an FA_DISABLE_* bit) off. */
-static inline int fa__is_on(const fa_alloc *a, uint32_t feature) {
-    return (a->cfg.disable & feature) == 0;
+/* Whether this allocator keeps statistics, charges tags and enforces
+ * budgets (its config's `disable` bits; all three off in a minimal build). */
+static inline int fa__stats_on(const fa_alloc *a) {
+    return (a->cfg.disable & FA_DISABLE_STATS) == 0;
+}
+static inline int fa__tags_on(const fa_alloc *a) {
+    return (a->cfg.disable & FA_DISABLE_TAGS) == 0;
+}
+static inline int fa__budgets_on(const fa_alloc *a) {
+    return (a->cfg.disable & FA_DISABLE_BUDGETS) == 0;
 }
 
 /* Checks a caller's config and fills every default into *out; on failure

@@ -77,7 +77,7 @@ static void rechain(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     struct fa_budgets *b = budgets_of(a);
     c->purse.epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
-    if (fa__is_on(a, FA_DISABLE_BUDGETS))
+    if (fa__budgets_on(a))
         fa__budget_chain(b, &a->ledger->tags, c->tag, &c->chain);
     pool_mode(th);
 }
@@ -200,7 +200,7 @@ static uint64_t now_ns(void) {
 
 /* Kept only for the creating thread, whose frames the history records. */
 static int records(const fa_alloc *a, const struct fa_thread *th) {
-    return th->is_creator && fa__is_on(a, FA_DISABLE_STATS);
+    return th->is_creator && fa__stats_on(a);
 }
 
 fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
@@ -234,7 +234,7 @@ static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, 
     if (th != NULL && tag == th->charge.tag)
         return &th->charge.chain;
     room->n = 0;
-    if (fa__is_on(a, FA_DISABLE_BUDGETS) && fa__budgets_any(budgets_of(a)))
+    if (fa__budgets_on(a) && fa__budgets_any(budgets_of(a)))
         fa__budget_chain(budgets_of(a), &a->ledger->tags, tag, room);
     return room;
 }
@@ -326,7 +326,7 @@ void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     fa__charge_refresh(a, th); /* a budget set since gets the frame's bytes back too */
     settle(a, th);
-    if (fa__is_on(a, FA_DISABLE_STATS))
+    if (fa__stats_on(a))
         account_frame(a, th);
     else if (fa__budgets_any(budgets_of(a)))
         release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
