@@ -89,17 +89,20 @@ FA_API fa_error fa_last_error(void);
 /* A static, one-line description of every code (and of unknown values). */
 FA_API const char *fa_strerror(fa_error e);
 
-/* ---- memory sources ---------------------------------------------------- */
+/* ---- the allocator ----------------------------------------------------- */
 
+/* Where the allocator's memory comes from: cfg.backend, a table of two
+ * functions (the memory sources further down are ready-made ones). */
 typedef enum fa_backend_result {
     FA_BACKEND_OK,       /* *out holds memory of at least size bytes, aligned to align */
     FA_BACKEND_FALLBACK, /* not this one: let the system serve it (and take it back) */
     FA_BACKEND_FAIL      /* no memory: the allocation fails with FA_ERR_NOMEM */
 } fa_backend_result;
 
-/* Where every byte of frame chunks comes from. Called from any thread, never
- * while the library holds a lock; deallocate receives exactly the size and
- * alignment that allocate was asked for. An all-zero table is the system. */
+/* Where every byte of frame chunks, pool slabs and large blocks comes from.
+ * Called from any thread, never while the library holds a lock; deallocate
+ * receives exactly the size and alignment that allocate was asked for. An
+ * all-zero table is the system. */
 typedef struct fa_backend {
     void *ctx;
     fa_backend_result (*allocate)(void *ctx, size_t size, size_t align, void **out);
@@ -109,59 +112,7 @@ typedef struct fa_backend {
 /* The system memory source (the malloc family), e.g. to wrap it. */
 FA_API fa_backend fa_backend_system(void);
 
-/* Ready memory sources (docs/memory-sources.md). Each fills *out with a
- * backend whose state the library made: put it in fa_config.backend, and
- * fa_source_destroy it once every allocator using it is destroyed. All are
- * thread-safe; a source that runs out answers FA_BACKEND_FAIL. */
-typedef enum fa_huge_pages {
-    FA_HUGE_NONE = 0,
-    FA_HUGE_TRANSPARENT, /* madvise(MADV_HUGEPAGE) on the reserved range */
-    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB */
-} fa_huge_pages;
-
-/* Reserves `reserve` bytes of address space once (0: 4 GiB), commits pages
- * as memory is handed out and gives them back to the system (decommitted,
- * no longer resident) as soon as memory is returned. Huge pages fall back to
- * what the system offers; fa_source_info_get says what is in effect. */
-FA_API fa_error fa_source_mmap(fa_backend *out, size_t reserve, fa_huge_pages huge);
-/* The mmap source, with its range bound to NUMA node `node` (when the
- * library was built with libnuma; else unbound, and info says so). */
-FA_API fa_error fa_source_numa(fa_backend *out, int node, size_t reserve);
-/* All memory from one caller-supplied buffer, which must outlive the source. */
-FA_API fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size);
-
-/* Fault injection: wraps `inner` and answers FA_BACKEND_FAIL by rule. */
-typedef enum fa_fail_mode {
-    FA_FAIL_NEVER = 0,
-    FA_FAIL_EVERY_NTH,   /* requests n, 2n, 3n, ... fail */
-    FA_FAIL_NTH_ONCE,    /* request n fails, no other */
-    FA_FAIL_AFTER_BYTES, /* any request that would take the bytes handed out past n */
-    FA_FAIL_FROM_NTH     /* request n and every later one fail, until the rule changes
-                          * (n 0 or 1: every request): memory that has run out */
-} fa_fail_mode;
-FA_API fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode, size_t n);
-/* Changes the rule (and restarts its count) of a failing source. */
-FA_API fa_error fa_source_failing_set(const fa_backend *b, fa_fail_mode mode, size_t n);
-
-typedef struct fa_source_info {
-    const char   *name;      /* "system", "mmap", "numa", "fixed", "failing" */
-    size_t        capacity;  /* the most it can hand out; 0: no limit of its own */
-    size_t        in_use;    /* bytes handed out and not given back */
-    uint64_t      requests;  /* allocate calls */
-    uint64_t      failures;  /* of which answered FA_BACKEND_FAIL */
-    fa_huge_pages huge;      /* huge pages in effect */
-    int           numa_node; /* node its memory is bound to; -1: not bound */
-} fa_source_info;
-
-/* For a source made above or the system backend; FA_ERR_INVALID for a
- * backend of the caller's own. */
-FA_API fa_error fa_source_info_get(const fa_backend *b, fa_source_info *out);
-/* Releases a source made above (all-zero *b afterwards); others: no-op. */
-FA_API void fa_source_destroy(fa_backend *b);
-
-
-/* ---- the allocator ----------------------------------------------------- */
-
+/* The allocator. */
 typedef struct fa_alloc fa_alloc;
 
 #define FA_CONFIG_VERSION 1
@@ -232,23 +183,6 @@ FA_API fa_alloc *fa_create(const fa_config *cfg);
  * live allocator (e.g. destroyed twice) is FA_ERR_INVALID and untouched. */
 FA_API void fa_destroy(fa_alloc *a);
 
-/* One allocator per NUMA node, each on a NUMA source bound to its node, and
- * each thread handed the one of the node it runs on. On a machine with one
- * node, or a library built without libnuma, the set has one allocator. */
-typedef struct fa_numa_set fa_numa_set;
-
-/* cfg as for fa_create (NULL: defaults; its backend is replaced per node);
- * reserve: address space each node's source reserves (0: 4 GiB). */
-FA_API fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve);
-FA_API size_t fa_numa_set_count(const fa_numa_set *set);
-/* The allocator of node `node` (0 .. count - 1), NULL past the end. */
-FA_API fa_alloc *fa_numa_set_at(const fa_numa_set *set, size_t node);
-/* The allocator of the node the calling thread runs on now (threads that
- * move between nodes should pin themselves, or keep the one they got). */
-FA_API fa_alloc *fa_numa_set_local(const fa_numa_set *set);
-/* Destroys every allocator of the set, then their sources. */
-FA_API void fa_numa_set_destroy(fa_numa_set *set);
-
 /* ---- frames ------------------------------------------------------------ */
 
 /* Frames are per thread: begin/end act on the calling thread's arena, and
@@ -317,6 +251,8 @@ FA_API fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out);
 
 /* ---- pools and the heap path ------------------------------------------ */
 
+#define FA_POOL_CLASS_COUNT 10 /* pool size classes: 8, 16, ... 4096 bytes */
+
 /* Memory that lives until freed, from any thread. Pools serve 0..4096 bytes
  * from ten power-of-two size classes (8, 16, ... 4096), each block aligned to
  * its class size; larger sizes fall back to the heap path, and such blocks
@@ -342,7 +278,7 @@ FA_API fa_error fa_heap_free(fa_alloc *a, void *p);
  * exiting thread's caches. */
 FA_API fa_error fa_trim(fa_alloc *a);
 
-/* ---- tags, budgets and statistics -------------------------------------- */
+/* ---- tags and budgets ------------------------------------------------- */
 /* docs/budgets-and-tags.md and docs/statistics.md are the guides. */
 
 #define FA_TAG_MAX 64      /* tag paths one allocator holds, the root included */
@@ -372,6 +308,8 @@ FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t 
 /* The same for each thread's frame (frame memory only), from each thread's
  * next frame on. */
 FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
+
+/* ---- statistics, history and the JSON snapshot -------------------------- */
 
 /* Statistics. Every structure below is generated from one field list, which
  * the JSON writer walks too (docs/statistics.json is its schema). Types:
@@ -441,7 +379,7 @@ typedef struct fa_stats {
     FA_TOTAL_FIELDS(FA__FIELD)
     fa_kind_stats   total;
     FA_KINDS(FA__KIND_MEMBER)
-    fa_class_stats  classes[10]; /* 8, 16, ... 4096 bytes */
+    fa_class_stats  classes[FA_POOL_CLASS_COUNT]; /* 8, 16, ... 4096 bytes */
     fa_budget_stats global_budget;
     fa_budget_stats frame_budget;
     fa_tag_stats    tags[FA_TAG_MAX];
@@ -496,6 +434,77 @@ typedef int (*fa_writer)(void *user, const char *text, size_t length);
 FA_API fa_error fa_write_json(fa_alloc *a, FILE *out);
 FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
 
+/* ---- memory sources ---------------------------------------------------- */
+
+/* Ready memory sources (docs/memory-sources.md). Each fills *out with a
+ * backend whose state the library made: put it in fa_config.backend, and
+ * fa_source_destroy it once every allocator using it is destroyed. All are
+ * thread-safe; a source that runs out answers FA_BACKEND_FAIL. */
+typedef enum fa_huge_pages {
+    FA_HUGE_NONE = 0,
+    FA_HUGE_TRANSPARENT, /* madvise(MADV_HUGEPAGE) on the reserved range */
+    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB */
+} fa_huge_pages;
+
+/* Reserves `reserve` bytes of address space once (0: 4 GiB), commits pages
+ * as memory is handed out and gives them back to the system (decommitted,
+ * no longer resident) as soon as memory is returned. Huge pages fall back to
+ * what the system offers; fa_source_info_get says what is in effect. */
+FA_API fa_error fa_source_mmap(fa_backend *out, size_t reserve, fa_huge_pages huge);
+/* The mmap source, with its range bound to NUMA node `node` (when the
+ * library was built with libnuma; else unbound, and info says so). */
+FA_API fa_error fa_source_numa(fa_backend *out, int node, size_t reserve);
+/* All memory from one caller-supplied buffer, which must outlive the source. */
+FA_API fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size);
+
+/* Fault injection: wraps `inner` and answers FA_BACKEND_FAIL by rule. */
+typedef enum fa_fail_mode {
+    FA_FAIL_NEVER = 0,
+    FA_FAIL_EVERY_NTH,   /* requests n, 2n, 3n, ... fail */
+    FA_FAIL_NTH_ONCE,    /* request n fails, no other */
+    FA_FAIL_AFTER_BYTES, /* any request that would take the bytes handed out past n */
+    FA_FAIL_FROM_NTH     /* request n and every later one fail, until the rule changes
+                          * (n 0 or 1: every request): memory that has run out */
+} fa_fail_mode;
+FA_API fa_error fa_source_failing(fa_backend *out, fa_backend inner, fa_fail_mode mode, size_t n);
+/* Changes the rule (and restarts its count) of a failing source. */
+FA_API fa_error fa_source_failing_set(const fa_backend *b, fa_fail_mode mode, size_t n);
+
+typedef struct fa_source_info {
+    const char   *name;      /* "system", "mmap", "numa", "fixed", "failing" */
+    size_t        capacity;  /* the most it can hand out; 0: no limit of its own */
+    size_t        in_use;    /* bytes handed out and not given back */
+    uint64_t      requests;  /* allocate calls */
+    uint64_t      failures;  /* of which answered FA_BACKEND_FAIL */
+    fa_huge_pages huge;      /* huge pages in effect */
+    int           numa_node; /* node its memory is bound to; -1: not bound */
+} fa_source_info;
+
+/* For a source made above or the system backend; FA_ERR_INVALID for a
+ * backend of the caller's own. */
+FA_API fa_error fa_source_info_get(const fa_backend *b, fa_source_info *out);
+/* Releases a source made above (all-zero *b afterwards); others: no-op. */
+FA_API void fa_source_destroy(fa_backend *b);
+
+/* ---- NUMA: one allocator per node ------------------------------------- */
+
+/* One allocator per NUMA node, each on a NUMA source bound to its node, and
+ * each thread handed the one of the node it runs on. On a machine with one
+ * node, or a library built without libnuma, the set has one allocator. */
+typedef struct fa_numa_set fa_numa_set;
+
+/* cfg as for fa_create (NULL: defaults; its backend is replaced per node);
+ * reserve: address space each node's source reserves (0: 4 GiB). */
+FA_API fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve);
+FA_API size_t fa_numa_set_count(const fa_numa_set *set);
+/* The allocator of node `node` (0 .. count - 1), NULL past the end. */
+FA_API fa_alloc *fa_numa_set_at(const fa_numa_set *set, size_t node);
+/* The allocator of the node the calling thread runs on now (threads that
+ * move between nodes should pin themselves, or keep the one they got). */
+FA_API fa_alloc *fa_numa_set_local(const fa_numa_set *set);
+/* Destroys every allocator of the set, then their sources. */
+FA_API void fa_numa_set_destroy(fa_numa_set *set);
+
 /* ======================================================================== *
  * PRIVATE: the layout the inline fast paths read. Not part of the API; it
  * changes between versions without notice. Do not use fa__ names directly.
@@ -507,7 +516,7 @@ FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
 #define FA__FAST_MAX ((size_t)1 << 24)
 
 /* Pool size classes: 8 << c bytes for c in 0 .. FA__POOL_CLASSES - 1. */
-#define FA__POOL_CLASSES 10
+#define FA__POOL_CLASSES FA_POOL_CLASS_COUNT
 #define FA__POOL_MAX ((size_t)4096)
 /* A thread caches up to 64 KiB of free blocks per class, at most 1024 blocks,
  * so that a working set of a thousand small objects stays in the cache;
