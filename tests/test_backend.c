@@ -1,4 +1,4 @@
-/* Memory sources through cfg.backend (src/backend.c, src/backend_system.c). */
+/* Memory sources through cfg.backend (src/backend.c, src/source/system.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "arena.h"
-#include "extent.h"
+#include "source/extents.h"
 #include "helpers.h"
 #include "pool.h"
 

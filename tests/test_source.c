@@ -1,5 +1,5 @@
-/* The ready memory sources (src/source.c, backend_mmap.c, backend_numa.c,
- * backend_fixed.c, backend_failing.c), alone and under an allocator. */
+/* The ready memory sources (src/source/: source.c, mmap.c, numa.c, fixed.c,
+ * failing.c), alone and under an allocator. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

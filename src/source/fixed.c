@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "event.h"
-#include "extent.h"
+#include "extents.h"
 #include "source.h"
 
 /* Sizes round up to this, so extents stay whole multiples of it. */

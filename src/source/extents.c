@@ -1,5 +1,5 @@
 /* Free extents of one address range. */
-#include "extent.h"
+#include "extents.h"
 
 #include <stdlib.h>
 #include <string.h>

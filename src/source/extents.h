@@ -2,8 +2,8 @@
  * the bookkeeping of the sources that carve a range (mmap, fixed). Kept out
  * of the range, since an mmap source's free memory is not even mapped. Not
  * thread-safe: the source holds its lock. */
-#ifndef FA_EXTENT_H
-#define FA_EXTENT_H
+#ifndef FA_EXTENTS_H
+#define FA_EXTENTS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,7 @@
-/* Ready memory sources, one file each (backend_mmap.c, backend_fixed.c,
- * backend_numa.c, backend_failing.c) behind one table, as SQLite's mem*.c
- * files stand behind sqlite3_mem_methods. Every source's backend table has
+/* Ready memory sources, one file each in src/source/ (mmap.c, fixed.c,
+ * numa.c, failing.c; system.c is the plain malloc backend they may wrap)
+ * behind one table, as SQLite's mem*.c files stand behind
+ * sqlite3_mem_methods. Every source's backend table has
  * the same two entry points, which count and dispatch through ops. */
 #ifndef FA_SOURCE_H
 #define FA_SOURCE_H

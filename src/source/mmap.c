@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "event.h"
-#include "extent.h"
+#include "extents.h"
 #include "source.h"
 
 #define DEFAULT_RESERVE ((size_t)4 << 30)
