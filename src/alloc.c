@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "charge.h"
+#include "attribution.h"
+#include "config.h"
 
 /* Slot i's allocator lives in entry i, so the inline fast path finds its
  * thread entry from the pointer (framealloc.h, fa__tls_of). */

@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "platform.h"
+#include "config.h"
+
 #include "backend.h"
+#include "platform.h"
+#include "slabmap.h" /* the slab sizes a config may ask for */
 
 #define KIB ((size_t)1024)
 #define MIB (KIB * 1024)

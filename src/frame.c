@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "charge.h"
+#include "attribution.h"
 
 fa_error fa_begin_frame(fa_alloc *a) {
     if (a == NULL)

@@ -1,101 +1,68 @@
-/* The heap path. */
+/* The heap API: fa_heap_alloc and fa_heap_free, and the heap path they
+ * share with fa_pool_alloc (requests above the classes) and fa_pool_free.
+ * Floor: API, below the pool API (docs/internals.md). */
 #include "heap.h"
 
-#include <stdlib.h>
-
-#include "backend.h"
-
-enum { EMPTY, LIVE, FREED };
-
-void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter) {
-    h->meter = meter;
-    h->backend = cfg->backend;
-    pthread_mutex_init(&h->lock, NULL);
-    h->table = NULL;
-    h->capacity = h->live = h->used = 0;
+struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn) {
+    struct fa_thread *th = fa__thread_attach(&a->threads);
+    if (th == NULL)
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's state", fn);
+    return th;
 }
 
-void fa__heap_fini(struct fa_heap *h) {
-    for (size_t i = 0; i < h->capacity; i++) {
-        struct fa_heap_entry *e = &h->table[i];
-        if (e->state == LIVE)
-            fa__backend_give(&h->backend, h->meter, (void *)e->addr, e->size, e->align, e->from_system);
-    }
-    free(h->table);
-    pthread_mutex_destroy(&h->lock);
-}
-
-static size_t slot_of(uintptr_t addr, size_t capacity) {
-    return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15u) >> 7) & (capacity - 1);
-}
-
-/* Lock held. The entry for addr (live or tombstone), or else the empty slot
- * where it would go. */
-static struct fa_heap_entry *find(struct fa_heap *h, uintptr_t addr) {
-    for (size_t i = slot_of(addr, h->capacity);; i = (i + 1) & (h->capacity - 1)) {
-        struct fa_heap_entry *e = &h->table[i];
-        if (e->state == EMPTY || e->addr == addr)
-            return e;
-    }
-}
-
-/* Lock held. Rebuilds the table with the live entries only (tombstones go),
- * twice as large when it is more than half live. 0 when out of memory. */
-static int rebuild(struct fa_heap *h) {
-    size_t capacity = h->capacity == 0 ? 64 : h->live * 2 >= h->capacity ? h->capacity * 2 : h->capacity;
-    struct fa_heap_entry *old = h->table;
-    size_t old_capacity = h->capacity;
-    h->table = (struct fa_heap_entry *)calloc(capacity, sizeof *h->table);
-    if (h->table == NULL) {
-        h->table = old;
-        return 0;
-    }
-    h->capacity = capacity;
-    h->used = h->live;
-    for (size_t i = 0; i < old_capacity; i++)
-        if (old[i].state == LIVE)
-            *find(h, old[i].addr) = old[i];
-    free(old);
-    return 1;
-}
-
-void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) {
-    if (align < _Alignof(max_align_t))
-        align = _Alignof(max_align_t);
-    uint8_t from_system;
-    void *p = fa__backend_take(&h->backend, h->meter, size, align, &from_system);
-    if (p == NULL)
-        return NULL;
-    pthread_mutex_lock(&h->lock);
-    int room = (h->used + 1) * 4 <= h->capacity * 3 || rebuild(h);
-    if (room) {
-        struct fa_heap_entry *e = find(h, (uintptr_t)p);
-        h->used += e->state == EMPTY;
-        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system, (uint8_t)tag};
-        h->live++;
-    }
-    pthread_mutex_unlock(&h->lock);
-    if (!room) {
-        fa__backend_give(&h->backend, h->meter, p, size, align, from_system);
+void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
         return NULL;
     }
+    if (fa__cannot_be_met(size, align)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size,
+                   align);
+        return NULL;
+    }
+    struct fa_thread *th = fa__attach(a, size, fn);
+    size_t bytes = size != 0 ? size : 1;
+    if (th == NULL)
+        return NULL;
+    fa__charge_refresh(a, th);
+    if (fa__charge_block_take(a, th, bytes, size, fn) != FA_OK)
+        return NULL;
+    void *p = fa__heap_take(&a->heap, bytes, align, th->charge.tag);
+    if (p == NULL) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused %zu bytes", fn, size);
+        return NULL;
+    }
+    fa__charge_block(a, th, FA__KIND_HEAP, bytes);
     return p;
 }
 
-fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
-    pthread_mutex_lock(&h->lock);
-    struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
-    uint8_t state = e != NULL ? e->state : EMPTY;
-    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0, 0};
-    if (state == LIVE) { /* its size and source, for the give below the lock */
-        block = *e;
-        e->state = FREED;
-        h->live--;
+fa_error fa__heap_free(fa_alloc *a, void *p, const char *fn) {
+    size_t size;
+    uint32_t tag;
+    fa_error e = fa__heap_give(&a->heap, p, &size, &tag);
+    if (e == FA_ERR_DOUBLE_FREE)
+        return fa__report(&a->sink, e, 0, "%s: %p was already freed", fn, p);
+    if (e == FA_ERR_FOREIGN)
+        return fa__report(&a->sink, e, 0, "%s: %p is not a block of this allocator", fn, p);
+    fa__charge_unblock(a, fa__thread_find(&a->threads), FA__KIND_HEAP, tag, size);
+    return e;
+}
+
+void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
+    if (a == NULL) {
+        fa__null_alloc("fa_heap_alloc");
+        return NULL;
     }
-    pthread_mutex_unlock(&h->lock);
-    *size = block.size;
-    *tag = block.tag;
-    if (state == LIVE)
-        fa__backend_give(&h->backend, h->meter, p, block.size, block.align, block.from_system);
-    return state == LIVE ? FA_OK : state == FREED ? FA_ERR_DOUBLE_FREE : FA_ERR_FOREIGN;
+    return fa__heap_alloc(a, size, align, "fa_heap_alloc");
+}
+
+fa_error fa_heap_free(fa_alloc *a, void *p) {
+    if (a == NULL)
+        return fa__null_alloc("fa_heap_free");
+    if (p == NULL)
+        return FA_OK;
+    const struct fa_slab *s = fa__slab_at(p);
+    if (s != NULL && s->instance == a)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_heap_free: %p is a pool block (use fa_pool_free)", p);
+    return fa__heap_free(a, p, "fa_heap_free");
 }

@@ -1,44 +1,17 @@
-/* The heap path: large blocks straight from the backend, each recorded (size,
- * alignment, source) in the allocator's table, so that a free is validated
- * against the table before anything else happens. */
+/* The heap API's services to the pool API above it: the heap path that
+ * serves pool requests above the classes and frees them. */
 #ifndef FA_HEAP_H
 #define FA_HEAP_H
 
-#include "backend.h"
+#include "attribution.h"
 
-#include <pthread.h>
-
-#include "framealloc.h"
-
-struct fa_heap_entry {
-    uintptr_t addr;
-    size_t    size;
-    size_t    align;
-    uint8_t   state; /* EMPTY, LIVE, or FREED: a tombstone that catches a second free */
-    uint8_t   from_system;
-    uint8_t   tag; /* the path it is charged to */
-};
-
-struct fa_heap {
-    fa_backend            backend;
-    struct fa_meter *meter; /* the allocator's */
-    pthread_mutex_t       lock; /* the table only: never held across a backend call */
-    struct fa_heap_entry *table;
-    size_t                capacity; /* a power of two, or 0 */
-    size_t                live, used; /* used: live + tombstones */
-};
-
-void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter);
-/* Gives every live block back. */
-void fa__heap_fini(struct fa_heap *h);
-
-/* A block of size bytes aligned to align (a power of two, at least
- * alignof(max_align_t) is applied); NULL when the backend refuses or the
- * table cannot grow. */
-void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag);
-/* FA_OK with the block's size and path, FA_ERR_DOUBLE_FREE for a block freed
- * before (while its tombstone is kept), FA_ERR_FOREIGN for anything else not
- * in the table. */
-fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag);
+/* The calling thread's state; NULL, reported as FA_ERR_NOMEM for fn, when
+ * there is no memory for it. */
+struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn);
+/* A heap block, checked, charged and counted, with events naming fn. */
+void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn);
+/* Frees a heap block: FA_ERR_FOREIGN or FA_ERR_DOUBLE_FREE (reported) for
+ * what the table does not hold live. */
+fa_error fa__heap_free(fa_alloc *a, void *p, const char *fn);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
+#include "instance.h"
 
 /* The text goes out in pieces of this size: a few writer calls per snapshot,
  * not one per token. */

@@ -28,7 +28,7 @@ static inline int fa__is_pow2(size_t x) {
 /* The largest size, and alignment, a request may ask for: 2^55 bytes (32
  * PiB) is beyond every 64-bit address space in use, and keeps size plus
  * alignment plus a header from wrapping, and within the 56 bits a budget
- * counts in (budget.h). */
+ * counts in (budget_table.h). */
 #if SIZE_MAX > 0xffffffffu
 #define FA__REQUEST_MAX ((size_t)1 << 55)
 #else

@@ -1,146 +1,162 @@
-/* Statistics: tallies, their sums, and the public figures made of them. */
-#include "stats.h"
-
-#include <stddef.h>
+/* The statistics API: fa_stats_get, and the history's fa_history_get and
+ * fa_history_summary_get. Floor: API (docs/internals.md). */
+#include <stdlib.h>
 #include <string.h>
 
-void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
-    atomic_fetch_add_explicit(&c->frees, count, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->freed, n, memory_order_relaxed);
+#include "stats.h"
+
+struct gathering {
+    struct fa_sum *sum;
+    uint32_t       paths;
+};
+
+static void add_thread(struct fa_thread *th, void *arg) {
+    struct gathering *g = (struct gathering *)arg;
+    fa__tally_add(g->sum, &th->tally, g->paths);
+    g->sum->threads++;
 }
 
-void fa__tally_init(struct fa_tally *t) {
-    memset(t, 0, sizeof *t); /* all-zero atomics are valid zero counts on every target we build for */
+/* Everything counted for the first `paths` paths, as the threads last
+ * published it (the caller's own state settled first). */
+static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL) {
+        fa__charge_frame_settle(a, th);
+        fa__thread_publish(th);
+    }
+    fa__sum_clear(sum, paths);
+    struct gathering g = {sum, paths};
+    fa__threads_each(&a->threads, add_thread, &g);
+    fa__tally_add(sum, &a->ledger->retired, paths);
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        uint64_t slabs, in_use;
+        fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
+        sum->slabs[c] += slabs;
+        sum->in_use[c] += in_use;
+        sum->slab_blocks[c] = sum->slabs[c] * (a->cfg.slab_size >> (c + 3));
+    }
 }
 
-static uint64_t load(const _Atomic uint64_t *c) {
-    return atomic_load_explicit(c, memory_order_relaxed);
+static void budget_fill(fa_budget_stats *out, const struct fa_budget *b, uint64_t usage) {
+    out->soft = atomic_load(&b->soft);
+    out->hard = atomic_load(&b->hard);
+    out->usage = usage;
+    out->reserved = fa__budget_reserved(b);
+    out->soft_crossings = atomic_load(&b->crossings);
+    out->refusals = atomic_load(&b->refusals);
 }
 
-static uint64_t max_u64(uint64_t a, uint64_t b) {
-    return a > b ? a : b;
+static uint64_t live_of(const fa_tag_stats *t) {
+    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes;
 }
 
-void fa__sum_clear(struct fa_sum *sum, uint32_t n) {
-    memset(sum->tag, 0, n * sizeof sum->tag[0]);
-    memset(sum->pool_out, 0, n * sizeof sum->pool_out[0]);
-    memset(sum->pool_back, 0, n * sizeof sum->pool_back[0]);
-    memset(sum->slabs, 0, sizeof *sum - offsetof(struct fa_sum, slabs)); /* the rest */
-}
-
-/* Only the first n paths exist: the rows past them are zero. */
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
+/* The live bytes of each of the n paths with everything below it.
+ * Children are interned after their parents, so one backward pass adds
+ * every subtree up. */
+static void subtree_live(const fa_stats *st, uint32_t n, uint64_t subtree[FA_TAG_MAX]) {
     for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < FA_KIND_COUNT; k++) {
-            const struct fa_counts *c = &t->tag[i][k];
-            uint64_t *s = sum->tag[i][k];
-            s[0] += load(&c->allocs);
-            s[1] += load(&c->frees);
-            s[2] += load(&c->bytes);
-            s[3] += load(&c->freed);
-            if (load(&c->peak) > s[4])
-                s[4] = load(&c->peak);
-        }
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-            sum->pool_out[i][c] += load(&t->pool_out[i][c]);
-            sum->pool_back[i][c] += load(&t->pool_back[i][c]);
-            sum->slabs[c] += load(&t->slabs[i][c]);
-            sum->in_use[c] += load(&t->in_use[i][c]);
-            sum->cached[c] += load(&t->cached[i][c]);
-        }
-    sum->frame_peak = max_u64(sum->frame_peak, load(&t->frame_peak));
+        subtree[i] = live_of(&st->tags[i]);
+    for (uint32_t i = n; i-- > 1;)
+        subtree[st->tags[i].parent] += subtree[i];
 }
 
-static void merge(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
-    atomic_fetch_add_explicit(into, load(from), memory_order_relaxed);
-}
-
-static void merge_max(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
-    uint64_t v = load(from), old = load(into);
-    while (v > old && !atomic_compare_exchange_weak_explicit(into, &old, v, memory_order_relaxed,
-                                                             memory_order_relaxed)) {
-    }
-}
-
-void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
-        for (uint32_t k = 0; k < FA_KIND_COUNT; k++) {
-            struct fa_counts *c = &into->tag[i][k];
-            const struct fa_counts *f = &from->tag[i][k];
-            merge(&c->allocs, &f->allocs);
-            merge(&c->frees, &f->frees);
-            merge(&c->bytes, &f->bytes);
-            merge(&c->freed, &f->freed);
-            merge_max(&c->peak, &f->peak);
-        }
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
-        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
-            merge(&into->pool_out[i][c], &from->pool_out[i][c]);
-            merge(&into->pool_back[i][c], &from->pool_back[i][c]);
-        }
-    merge_max(&into->frame_peak, &from->frame_peak);
-}
-
-/* What the inline paths counted for path i, into its pool counts. */
-static void add_fast_counts(uint64_t *s, const struct fa_sum *sum, uint32_t i) {
-    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-        s[0] += sum->pool_out[i][c];
-        s[1] += sum->pool_back[i][c];
-        s[2] += sum->pool_out[i][c] << (c + 3);
-        s[3] += sum->pool_back[i][c] << (c + 3);
-    }
-}
-
-/* Counts to figures; the peak of pool and heap memory is the snapshots'. */
-static void kind_fill(fa_kind_stats *k, const uint64_t *s, int kind, uint64_t *peak) {
-    k->allocations = s[0];
-    k->frees = s[1];
-    k->bytes = s[2];
-    k->live_bytes = s[2] > s[3] ? s[2] - s[3] : 0; /* a free published before its allocation */
-    *peak = max_u64(*peak, k->live_bytes);
-    k->peak_bytes = kind == FA_KIND_FRAME ? s[4] : *peak;
-}
-
-static void kind_add(fa_kind_stats *into, const fa_kind_stats *k) {
-    into->allocations += k->allocations;
-    into->frees += k->frees;
-    into->bytes += k->bytes;
-    into->live_bytes += k->live_bytes;
-}
-
-static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
-    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-        fa_class_stats *cs = &out->classes[c];
-        uint64_t in_use = sum->in_use[c] > sum->cached[c] ? sum->in_use[c] - sum->cached[c] : 0;
-        cs->block_size = (uint64_t)8 << c;
-        cs->slabs = sum->slabs[c];
-        cs->blocks_in_use = in_use;
-        cs->blocks_free = sum->slab_blocks[c] > in_use ? sum->slab_blocks[c] - in_use : 0;
-        cs->occupancy = sum->slab_blocks[c] != 0 ? (double)in_use / (double)sum->slab_blocks[c] : 0.0;
-    }
-}
-
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
-    fa_kind_stats *kinds[FA_KIND_COUNT] = {&out->frame, &out->pool, &out->heap};
+/* The tag paths and their budgets; a budget counts its whole subtree. */
+static void tags_fill(fa_alloc *a, fa_stats *out, uint32_t n) {
+    const struct fa_ledger *l = a->ledger;
     for (uint32_t i = 0; i < n; i++) {
-        fa_tag_stats *t = &out->tags[i];
-        fa_kind_stats *tk[FA_KIND_COUNT] = {&t->frame, &t->pool, &t->heap};
-        for (int k = 0; k < FA_KIND_COUNT; k++) {
-            uint64_t s[5];
-            memcpy(s, sum->tag[i][k], sizeof s);
-            if (k == FA_KIND_POOL)
-                add_fast_counts(s, sum, i);
-            kind_fill(tk[k], s, k, &peaks->tag[i][k]);
-            kind_add(kinds[k], tk[k]);
-        }
+        const struct fa_tag *t = fa__tag(&l->tags, i);
+        out->tags[i].path = t->path;
+        out->tags[i].parent = t->parent;
+        out->tags[i].depth = t->depth;
     }
-    for (int k = 0; k < FA_KIND_COUNT; k++) {
-        peaks->kind[k] = max_u64(peaks->kind[k], kinds[k]->live_bytes);
-        kinds[k]->peak_bytes = k == FA_KIND_FRAME ? sum->frame_peak : peaks->kind[k];
-        kind_add(&out->total, kinds[k]);
+    uint64_t subtree[FA_TAG_MAX];
+    subtree_live(out, n, subtree);
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t slot = atomic_load(&fa__tag(&l->tags, i)->budget);
+        if (slot != 0)
+            budget_fill(&out->tags[i].budget, &l->budgets.slot[slot], subtree[i]);
     }
-    peaks->total = max_u64(peaks->total, out->total.live_bytes);
-    out->total.peak_bytes = peaks->total;
-    classes_fill(out, sum);
+    budget_fill(&out->global_budget, &l->budgets.slot[FA__BUDGET_GLOBAL], subtree[FA__TAG_ROOT]);
+}
+
+static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
+    const struct fa_budgets *b = &a->ledger->budgets;
+    out->frame_budget.soft = atomic_load(&b->frame_soft);
+    out->frame_budget.hard = atomic_load(&b->frame_hard);
+    out->frame_budget.usage = out->frame.peak_bytes;
+    out->frame_budget.soft_crossings = atomic_load(&b->frame_crossings);
+    out->frame_budget.refusals = atomic_load(&b->frame_refusals);
+}
+
+/* Checks the caller's struct and whether statistics are on. */
+static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
+    if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
+    if (!fa__stats_on(a))
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
+    return FA_OK;
+}
+
+fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_stats_get");
+    fa_error e = stats_usable(a, out, "fa_stats_get");
+    if (e != FA_OK)
+        return e;
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    if (sum == NULL)
+        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
+    uint32_t n = fa__tag_count(&a->ledger->tags);
+    gather(a, sum, n);
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->version = FA_STATS_VERSION;
+    pthread_mutex_lock(&a->ledger->peaks_lock);
+    fa__stats_fill(out, sum, n, &a->ledger->peaks);
+    pthread_mutex_unlock(&a->ledger->peaks_lock);
+    out->frame_number = fa_frame_number(a);
+    out->threads = sum->threads;
+    out->backend_calls = atomic_load(&a->meter.calls);
+    out->backend_bytes = atomic_load(&a->meter.bytes);
+    out->tag_count = n;
+    tags_fill(a, out, n);
+    frame_budget_fill(a, out);
+    free(sum);
+    return FA_OK;
+}
+
+/* The live bytes of a path and everything below it, for a new budget. */
+uint64_t fa__stats_live_under(fa_alloc *a, uint32_t tag) {
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    uint64_t subtree[FA_TAG_MAX] = {0};
+    if (st != NULL && fa_stats_get(a, st) == FA_OK)
+        subtree_live(st, (uint32_t)st->tag_count, subtree);
+    free(st);
+    return subtree[tag];
+}
+
+
+/* ---- history ------------------------------------------------------------- */
+
+size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max) {
+    if (a == NULL) {
+        fa__null_alloc("fa_history_get");
+        return 0;
+    }
+    if (out == NULL && max != 0) {
+        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_history_get: NULL output");
+        return 0;
+    }
+    return fa__history_copy(&a->ledger->history, out, max);
+}
+
+fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_history_summary_get");
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_history_summary_get: NULL output");
+    fa__history_summarise(&a->ledger->history, out);
+    return FA_OK;
 }

@@ -1,80 +1,12 @@
-/* Statistics: per-thread counts with no atomic read-modify-write on any
- * path (the owner stores, others load), summed on demand. */
+/* The statistics API's one service to the files above it. */
 #ifndef FA_STATS_H
 #define FA_STATS_H
 
-#include <stdatomic.h>
+#include "attribution.h"
 
-#include "framealloc.h"
-
-enum { FA_KIND_FRAME, FA_KIND_POOL, FA_KIND_HEAP, FA_KIND_COUNT };
-
-struct fa_counts {
-    _Atomic uint64_t allocs, frees, bytes, freed;
-    _Atomic uint64_t peak; /* frame: the largest frame; others unused */
-};
-
-/* What one thread counted for one allocator; the allocator keeps one more
- * for threads that have exited and for frees by threads without state. */
-struct fa_tally {
-    struct fa_counts tag[FA_TAG_MAX][FA_KIND_COUNT];
-    /* per path and class: pool blocks its caches handed out and took back
-     * (counted by the inline paths), and its slabs, as last published */
-    _Atomic uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES], in_use[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t cached[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t frame_peak; /* the thread's largest frame */
-};
-
-/* The owner's update: a plain load and store, never torn for readers. */
-static inline void fa__bump(_Atomic uint64_t *c, uint64_t n) {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
-}
-static inline void fa__raise(_Atomic uint64_t *c, uint64_t v) {
-    if (v > atomic_load_explicit(c, memory_order_relaxed))
-        atomic_store_explicit(c, v, memory_order_relaxed);
-}
-static inline void fa__set(_Atomic uint64_t *c, uint64_t v) {
-    atomic_store_explicit(c, v, memory_order_relaxed);
-}
-
-/* An allocation or a free of n bytes, by the owner. */
-static inline void fa__count_alloc(struct fa_counts *c, uint64_t count, uint64_t n) {
-    fa__bump(&c->allocs, count);
-    fa__bump(&c->bytes, n);
-}
-static inline void fa__count_free(struct fa_counts *c, uint64_t count, uint64_t n) {
-    fa__bump(&c->frees, count);
-    fa__bump(&c->freed, n);
-}
-/* The same by a thread that does not own the counts. */
-void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n);
-
-/* Sums of tallies, plus the slabs of the shared lists. */
-struct fa_sum {
-    uint64_t tag[FA_TAG_MAX][FA_KIND_COUNT][5]; /* allocs, frees, bytes, freed, peak (a max) */
-    uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
-    uint64_t slabs[FA__POOL_CLASSES], in_use[FA__POOL_CLASSES], cached[FA__POOL_CLASSES];
-    uint64_t slab_blocks[FA__POOL_CLASSES];
-    uint64_t frame_peak;
-    uint64_t threads; /* tallies of live threads summed */
-};
-
-void fa__tally_init(struct fa_tally *t);
-/* Zeroes a sum of the first n paths, and adds a tally to it. */
-void fa__sum_clear(struct fa_sum *sum, uint32_t n);
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n);
-/* Moves a departing thread's counts into the allocator's (shared) tally. */
-void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from);
-
-/* Highest live bytes seen per tag and kind, and in total, by snapshots. */
-struct fa_peaks {
-    uint64_t tag[FA_TAG_MAX][FA_KIND_COUNT];
-    uint64_t kind[FA_KIND_COUNT];
-    uint64_t total;
-};
-
-/* Fills the counting parts of *out from a sum (n tags), raising the peaks. */
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks);
+/* The live bytes of tag path `tag` and everything below it, as a snapshot
+ * sees them now (the calling thread settled first); 0 without memory for
+ * the snapshot. */
+uint64_t fa__stats_live_under(fa_alloc *a, uint32_t tag);
 
 #endif

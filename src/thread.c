@@ -45,7 +45,7 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);
     free(th->charge.spans);
-    fa__thread_pool_use(th, FA_TAG_ROOT, 1); /* every path's fields in its own state */
+    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* every path's fields in its own state */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
         struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(made)];
         fa__pool_abandon(th->set->pools, &ctx->pool, &ctx->state);
@@ -247,8 +247,8 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
     th->tls = set->slot < FA__SLOTS ? &fa__tls[set->slot] : &th->own;
-    th->ctx[FA_TAG_ROOT] = &th->root_pool;
-    th->ctx_made = (uint64_t)1 << FA_TAG_ROOT;
+    th->ctx[FA__TAG_ROOT] = &th->root_pool;
+    th->ctx_made = (uint64_t)1 << FA__TAG_ROOT;
     if (set->slot == FA__SLOTS && pthread_setspecific(set->key, th) != 0) {
         free(th);
         return NULL;

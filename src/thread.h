@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 
 #include "arena.h"
-#include "budget.h"
-#include "pool.h"
-#include "stats.h"
+#include "budget_table.h"
+#include "slab.h"
+#include "tally.h"
 
 /* A link in an intrusive list whose head is a plain pointer. */
 struct fa_node {
@@ -79,7 +79,7 @@ struct fa_thread {
     struct fa__thread_tls  own;
     struct fa_threads    *set;
     struct fa_arena       arena;
-    struct fa_pool_ctx    root_pool;               /* ctx[FA_TAG_ROOT] */
+    struct fa_pool_ctx    root_pool;               /* ctx[FA__TAG_ROOT] */
     struct fa_pool_ctx   *ctx[FA_TAG_MAX];         /* per path, made on first use */
     uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
     uint64_t              ctx_cached;              /* bit i: ctx[i] has its cache */

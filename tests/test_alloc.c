@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alloc.h"
+#include "instance.h"
 #include "helpers.h"
 
 static void config_init_fills_documented_defaults(void **state) {

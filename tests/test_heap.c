@@ -1,4 +1,4 @@
-/* The heap path (src/heap.c, src/block.c). */
+/* The heap path (src/heap.c over src/heap_table.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

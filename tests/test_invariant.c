@@ -9,7 +9,7 @@
 #include "arena.h"
 #include "source/extents.h"
 #include "helpers.h"
-#include "pool.h"
+#include "slab.h"
 
 /* Two normal chunks, the older closed with 100 bytes used, the newer
  * bumped 40 bytes in. */

@@ -1,4 +1,4 @@
-/* Size-class pools (src/pool.c, src/block.c, the inline paths in framealloc.h). */
+/* Size-class pools (src/pool.c over src/slab.c, the inline paths in framealloc.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "alloc.h"
+#include "instance.h"
 #include "helpers.h"
 
 #define THREADS 4

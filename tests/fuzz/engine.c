@@ -29,7 +29,7 @@
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)0)
 #endif
 
-#include "budget.h" /* FA__BUDGET_SLOTS: how many budgets one allocator holds */
+#include "budget_table.h" /* FA__BUDGET_SLOTS: how many budgets one allocator holds */
 #include "helpers.h"
 
 #define MAX_BLOCKS 400

@@ -1,5 +1,5 @@
-/* Charging: tag paths, budgets and counts for one thread's allocations. */
-#include "charge.h"
+/* Attribution: tag paths, budgets and counts for one thread's allocations. */
+#include "attribution.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static uint64_t least(uint64_t x, uint64_t y) {
 }
 
 const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th) {
-    if (th == NULL || th->charge.tag == FA_TAG_ROOT)
+    if (th == NULL || th->charge.tag == FA__TAG_ROOT)
         return NULL;
     return fa__tag(&a->ledger->tags, th->charge.tag)->path;
 }
@@ -43,7 +43,7 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     size_t used = fa__arena_used(&th->arena, th->tls);
     uint64_t allocs = th->tls->allocs;
-    fa__count_alloc(&th->tally.tag[c->tag][FA_KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
+    fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
     if (used != c->settled_used)
         fa__budget_charge(budgets_of(a), &c->purse, &c->chain, used - c->settled_used);
     c->settled_used = used;
@@ -254,7 +254,7 @@ static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, ui
         uint64_t alo = s->allocs > allocs ? s->allocs : allocs;
         if (hi > lo) {
             struct fa_chain room;
-            fa__count_free(&th->tally.tag[s->tag][FA_KIND_FRAME], ahi - alo, hi - lo);
+            fa__count_free(&th->tally.tag[s->tag][FA__KIND_FRAME], ahi - alo, hi - lo);
             fa__budget_credit(budgets_of(a), &c->purse, chain_of(a, th, s->tag, &room), hi - lo);
             if (per_tag != NULL)
                 per_tag[s->tag] += hi - lo;
@@ -306,7 +306,7 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
     release_spans(a, th, 0, 0, c->frame_tag_bytes);
     for (uint32_t i = 0; i < c->span_count; i++) {
         uint32_t tag = c->spans[i].tag;
-        fa__raise(&th->tally.tag[tag][FA_KIND_FRAME].peak, c->frame_tag_bytes[tag]);
+        fa__raise(&th->tally.tag[tag][FA__KIND_FRAME].peak, c->frame_tag_bytes[tag]);
     }
     fa__raise(&th->tally.frame_peak, c->frame_high);
     if (th->is_creator)

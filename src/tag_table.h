@@ -1,14 +1,14 @@
-/* Tag paths: interned once per allocator, never freed before it, so that
+/* The tag table: paths interned once per allocator, never freed before it, so that
  * a thread's tag stack holds small ids and attribution does no string work. */
-#ifndef FA_TAG_H
-#define FA_TAG_H
+#ifndef FA_TAG_TABLE_H
+#define FA_TAG_TABLE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
 #include "framealloc.h"
 
-#define FA_TAG_ROOT 0u
+#define FA__TAG_ROOT 0u
 #define FA__TAG_HASH 256 /* lookup slots: four per path at most */
 
 struct fa_tag {

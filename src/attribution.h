@@ -1,14 +1,14 @@
-/* Charging: which tag path each allocation of a thread is charged to, the
+/* Attribution: which tag path each allocation of a thread is charged to, the
  * budgets it counts against, and the thread's counts. The slow paths and
  * the frame and tag calls come here; the inline paths never do. Frame
  * memory is charged lazily: the bytes bumped since the last settle go to
  * the current path when the thread next settles (a tag change, a slow
  * path, a rewind, the frame end), and the budgets' headroom is folded into
  * the fast path's limit so that it cannot go past them in between. */
-#ifndef FA_CHARGE_H
-#define FA_CHARGE_H
+#ifndef FA_ATTRIBUTION_H
+#define FA_ATTRIBUTION_H
 
-#include "alloc.h"
+#include "instance.h"
 
 /* The path allocations are charged to now, for events (NULL at the root). */
 const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th);

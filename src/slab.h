@@ -1,9 +1,10 @@
-/* Size-class pools: slabs of one class each, owned by one thread, with that
- * thread's bounded cache of free blocks in front. A block freed on another
- * thread is marked in its slab's remote bitmap (one atomic operation) and
- * collected by the owner. Slabs of exited threads are adopted by others. */
-#ifndef FA_POOL_H
-#define FA_POOL_H
+/* The slabs behind the pools: slabs of one size class each, owned by one
+ * thread, with that thread's bounded cache of free blocks in front. A block
+ * freed on another thread is marked in its slab's remote bitmap (one atomic
+ * operation) and collected by the owner. Slabs of exited threads are
+ * adopted by others. */
+#ifndef FA_SLAB_H
+#define FA_SLAB_H
 
 #include "backend.h"
 

@@ -1,15 +1,15 @@
-/* Budgets: limits on consumed bytes, exact under threads. A shared budget's
+/* The budget table: limits on consumed bytes, exact under threads. A shared budget's
  * `reserved` counts the bytes consumed plus the headroom threads took in
  * batches; a compare-and-swap never lets it pass the hard limit, so no
  * thread can consume past it, and threads touch the shared atomic once per
  * batch rather than once per allocation. */
-#ifndef FA_BUDGET_H
-#define FA_BUDGET_H
+#ifndef FA_BUDGET_TABLE_H
+#define FA_BUDGET_TABLE_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "tag.h"
+#include "tag_table.h"
 
 #define FA__BUDGET_SLOTS 32 /* slot 0: global; the others: tag paths */
 #define FA__BUDGET_GLOBAL 0u

@@ -1,7 +1,7 @@
-/* Tag paths. Lookups read a small open-addressed table without a lock;
+/* The tag table. Lookups read a small open-addressed table without a lock;
  * an addition, rare, takes the lock, writes the path and publishes its
  * slot last, so that a reader that finds the id sees the whole path. */
-#include "tag.h"
+#include "tag_table.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,7 @@ static char root_path[] = "";
 void fa__tags_init(struct fa_tags *tags) {
     pthread_mutex_init(&tags->lock, NULL);
     memset(tags->tag, 0, sizeof tags->tag);
-    tags->tag[FA_TAG_ROOT].path = root_path;
+    tags->tag[FA__TAG_ROOT].path = root_path;
     for (size_t i = 0; i < FA__TAG_HASH; i++)
         atomic_init(&tags->slot[i], 0);
     atomic_init(&tags->count, 1);
@@ -44,9 +44,9 @@ static uint32_t hash(uint32_t parent, const char *name, size_t length) {
 static int is_child(const struct fa_tags *tags, uint32_t id, uint32_t parent, const char *name,
                     size_t length) {
     const struct fa_tag *t = &tags->tag[id];
-    if (t->parent != parent || id == FA_TAG_ROOT)
+    if (t->parent != parent || id == FA__TAG_ROOT)
         return 0;
-    size_t skip = parent == FA_TAG_ROOT ? 0 : strlen(tags->tag[parent].path) + 1;
+    size_t skip = parent == FA__TAG_ROOT ? 0 : strlen(tags->tag[parent].path) + 1;
     return strncmp(t->path + skip, name, length) == 0 && t->path[skip + length] == '\0';
 }
 
@@ -65,7 +65,7 @@ static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const 
     if (id == FA_TAG_MAX)
         return -1;
     const char *base = tags->tag[parent].path;
-    size_t prefix = parent == FA_TAG_ROOT ? 0 : strlen(base) + 1;
+    size_t prefix = parent == FA__TAG_ROOT ? 0 : strlen(base) + 1;
     char *path = (char *)malloc(prefix + length + 1);
     if (path == NULL)
         return -1;
@@ -111,12 +111,12 @@ static int path_ok(const char *path) {
 
 int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
     if (*path == '\0')
-        return FA_TAG_ROOT;
+        return FA__TAG_ROOT;
     if (!path_ok(path)) { /* checked whole first: a bad path interns nothing */
         *e = FA_ERR_INVALID;
         return -1;
     }
-    uint32_t id = FA_TAG_ROOT;
+    uint32_t id = FA__TAG_ROOT;
     for (;;) {
         size_t length = strcspn(path, "/");
         int child = fa__tag_child(tags, id, path, length);

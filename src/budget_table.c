@@ -1,5 +1,5 @@
-/* Budgets. */
-#include "budget.h"
+/* The budget table (budget_table.h): slots, batched headroom, purses. */
+#include "budget_table.h"
 
 #include <string.h>
 
@@ -20,9 +20,9 @@ void fa__budgets_fini(struct fa_budgets *b) {
 int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uint64_t soft,
                    uint64_t hard, uint64_t live) {
     pthread_mutex_lock(&b->lock);
-    uint32_t i = tag == FA_TAG_ROOT ? FA__BUDGET_GLOBAL : atomic_load(&tags->tag[tag].budget);
+    uint32_t i = tag == FA__TAG_ROOT ? FA__BUDGET_GLOBAL : atomic_load(&tags->tag[tag].budget);
     uint32_t n = atomic_load_explicit(&b->slots, memory_order_relaxed);
-    int is_new = tag != FA_TAG_ROOT && i == 0;
+    int is_new = tag != FA__TAG_ROOT && i == 0;
     /* A budget that had no limit counted nothing: it starts from `live`. */
     int fresh = is_new || !fa__budget_limited(&b->slot[i]);
     if (is_new) {
@@ -50,7 +50,7 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
 void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag,
                       struct fa_chain *out) {
     out->n = 0;
-    for (uint32_t t = tag; t != FA_TAG_ROOT; t = tags->tag[t].parent) {
+    for (uint32_t t = tag; t != FA__TAG_ROOT; t = tags->tag[t].parent) {
         uint32_t i = atomic_load_explicit(&tags->tag[t].budget, memory_order_acquire);
         if (i != 0 && fa__budget_limited(&b->slot[i]))
             out->slot[out->n++] = (uint8_t)i;

@@ -1,12 +1,13 @@
-/* The allocator object. Top floor: alloc.c (lifecycle) and frame.c (the frame
- * API) both read it. */
-#ifndef FA_ALLOC_H
-#define FA_ALLOC_H
+/* The allocator instance: struct fa_alloc and its ledger, and which of its
+ * features its config turns on. Read by the attribution layer and every API
+ * file above it (docs/internals.md). */
+#ifndef FA_INSTANCE_H
+#define FA_INSTANCE_H
 
 #include <stdatomic.h>
 
 #include "event.h"
-#include "heap.h"
+#include "heap_table.h"
 #include "history.h"
 #include "thread.h"
 
@@ -44,11 +45,5 @@ static inline int fa__tags_on(const fa_alloc *a) {
 static inline int fa__budgets_on(const fa_alloc *a) {
     return (a->cfg.disable & FA_DISABLE_BUDGETS) == 0;
 }
-
-/* Checks a caller's config and fills every default into *out; on failure
- * returns the error and a one-line reason in why. When the struct's size or
- * version does not match, *out holds only the defaults (its fields cannot be
- * trusted, the callback included). */
-fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size_t why_size);
 
 #endif

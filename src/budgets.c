@@ -1,0 +1,50 @@
+/* The budget API: fa_budget_set and fa_frame_budget_set. Floor: API, above
+ * the statistics API, which tells a new budget the live bytes it starts
+ * from (docs/internals.md). */
+#include "stats.h"
+
+static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char *fn) {
+    if (!fa__budgets_on(a))
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: budgets are off in this allocator's config", fn);
+    if (hard != 0 && soft > hard)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: soft limit %zu is above hard limit %zu", fn, soft,
+                          hard);
+    return FA_OK;
+}
+
+fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
+    if (a == NULL)
+        return fa__null_alloc("fa_budget_set");
+    fa_error e = budgets_usable(a, soft, hard, "fa_budget_set");
+    if (e != FA_OK)
+        return e;
+    int id = FA__TAG_ROOT;
+    if (tag != NULL && *tag != '\0') {
+        if (!fa__tags_on(a))
+            return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_budget_set: tags are off in this allocator's config");
+        id = fa__tag_path(&a->ledger->tags, tag, &e);
+        if (id < 0)
+            return fa__report(&a->sink, e, 0, "fa_budget_set: %s", e == FA_ERR_INVALID ?
+                              "a path is names of 1 to 63 bytes joined by '/', 16 deep at most" :
+                              "no room for another tag path");
+    }
+    uint64_t live = fa__stats_on(a) ? fa__stats_live_under(a, (uint32_t)id) : 0;
+    if (fa__budget_set(&a->ledger->budgets, &a->ledger->tags, (uint32_t)id, soft, hard, live) < 0)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: all %d tag budgets are taken",
+                          FA__BUDGET_SLOTS - 1);
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL) /* the calling thread sees its own change at once */
+        fa__charge_refresh(a, th);
+    return FA_OK;
+}
+
+fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard) {
+    if (a == NULL)
+        return fa__null_alloc("fa_frame_budget_set");
+    fa_error e = budgets_usable(a, soft, hard, "fa_frame_budget_set");
+    if (e != FA_OK)
+        return e;
+    atomic_store(&a->ledger->budgets.frame_soft, soft);
+    atomic_store(&a->ledger->budgets.frame_hard, hard);
+    return FA_OK;
+}

@@ -1,0 +1,101 @@
+/* The heap table (heap_table.h): large blocks taken, recorded and freed. */
+#include "heap_table.h"
+
+#include <stdlib.h>
+
+#include "backend.h"
+
+enum { EMPTY, LIVE, FREED };
+
+void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter) {
+    h->meter = meter;
+    h->backend = cfg->backend;
+    pthread_mutex_init(&h->lock, NULL);
+    h->table = NULL;
+    h->capacity = h->live = h->used = 0;
+}
+
+void fa__heap_fini(struct fa_heap *h) {
+    for (size_t i = 0; i < h->capacity; i++) {
+        struct fa_heap_entry *e = &h->table[i];
+        if (e->state == LIVE)
+            fa__backend_give(&h->backend, h->meter, (void *)e->addr, e->size, e->align, e->from_system);
+    }
+    free(h->table);
+    pthread_mutex_destroy(&h->lock);
+}
+
+static size_t slot_of(uintptr_t addr, size_t capacity) {
+    return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15u) >> 7) & (capacity - 1);
+}
+
+/* Lock held. The entry for addr (live or tombstone), or else the empty slot
+ * where it would go. */
+static struct fa_heap_entry *find(struct fa_heap *h, uintptr_t addr) {
+    for (size_t i = slot_of(addr, h->capacity);; i = (i + 1) & (h->capacity - 1)) {
+        struct fa_heap_entry *e = &h->table[i];
+        if (e->state == EMPTY || e->addr == addr)
+            return e;
+    }
+}
+
+/* Lock held. Rebuilds the table with the live entries only (tombstones go),
+ * twice as large when it is more than half live. 0 when out of memory. */
+static int rebuild(struct fa_heap *h) {
+    size_t capacity = h->capacity == 0 ? 64 : h->live * 2 >= h->capacity ? h->capacity * 2 : h->capacity;
+    struct fa_heap_entry *old = h->table;
+    size_t old_capacity = h->capacity;
+    h->table = (struct fa_heap_entry *)calloc(capacity, sizeof *h->table);
+    if (h->table == NULL) {
+        h->table = old;
+        return 0;
+    }
+    h->capacity = capacity;
+    h->used = h->live;
+    for (size_t i = 0; i < old_capacity; i++)
+        if (old[i].state == LIVE)
+            *find(h, old[i].addr) = old[i];
+    free(old);
+    return 1;
+}
+
+void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) {
+    if (align < _Alignof(max_align_t))
+        align = _Alignof(max_align_t);
+    uint8_t from_system;
+    void *p = fa__backend_take(&h->backend, h->meter, size, align, &from_system);
+    if (p == NULL)
+        return NULL;
+    pthread_mutex_lock(&h->lock);
+    int room = (h->used + 1) * 4 <= h->capacity * 3 || rebuild(h);
+    if (room) {
+        struct fa_heap_entry *e = find(h, (uintptr_t)p);
+        h->used += e->state == EMPTY;
+        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system, (uint8_t)tag};
+        h->live++;
+    }
+    pthread_mutex_unlock(&h->lock);
+    if (!room) {
+        fa__backend_give(&h->backend, h->meter, p, size, align, from_system);
+        return NULL;
+    }
+    return p;
+}
+
+fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
+    pthread_mutex_lock(&h->lock);
+    struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
+    uint8_t state = e != NULL ? e->state : EMPTY;
+    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0, 0};
+    if (state == LIVE) { /* its size and source, for the give below the lock */
+        block = *e;
+        e->state = FREED;
+        h->live--;
+    }
+    pthread_mutex_unlock(&h->lock);
+    *size = block.size;
+    *tag = block.tag;
+    if (state == LIVE)
+        fa__backend_give(&h->backend, h->meter, p, block.size, block.align, block.from_system);
+    return state == LIVE ? FA_OK : state == FREED ? FA_ERR_DOUBLE_FREE : FA_ERR_FOREIGN;
+}

@@ -1,0 +1,406 @@
+/* The slabs behind the pools (slab.h): formatting, bitmaps, thread caches,
+ * refills and flushes, remote frees, adoption, trimming. */
+#include "slab.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "invariant.h"
+
+/* The owner tag of slabs no thread owns. */
+#define NOBODY ((uintptr_t)0)
+
+static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *instance,
+                    struct fa_meter *meter) {
+    pools->meter = meter;
+    pools->backend = cfg->backend;
+    pools->instance = instance;
+    pools->slab_size = cfg->slab_size;
+    pools->reserve = cfg->slab_reserve;
+    /* Unpredictable enough that user data does not match it by accident. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pools->cookie = mix64((uintptr_t)instance ^ (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32)) | 1;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        pthread_mutex_init(&pools->cls[c].lock, NULL);
+        pools->cls[c].abandoned = NULL;
+    }
+    pthread_mutex_init(&pools->empty_lock, NULL);
+    pools->empty = NULL;
+    pools->empty_count = 0;
+}
+
+static size_t pieces(const struct fa_pools *pools) {
+    return pools->slab_size / FA__SLAB_MIN;
+}
+
+static void *block_at(const struct fa_slab *s, uint32_t index) {
+    return (void *)(s->base + ((uintptr_t)index << s->shift));
+}
+
+/* A free block's first word holds the marker. Where such a word stops being
+ * a block start (the slab takes a larger class, or goes back to the source)
+ * the marker is cleared: a program that copies bytes it never wrote (legal,
+ * e.g. a VM copying a nil value's payload) could otherwise move it into a
+ * live block's first word, and that block's free would be refused as a
+ * double free. Called on slabs whose blocks are all free, or at destroy. */
+static void clear_markers(const struct fa_slab *s) {
+    for (uint32_t i = 0; i < s->capacity; i++)
+        *(uint64_t *)block_at(s, i) = 0;
+}
+
+static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
+    clear_markers(s);
+    fa__slabmap_remove(s->entry, pieces(pools));
+    fa__backend_give(&pools->backend, pools->meter, (void *)s->base, pools->slab_size, pools->slab_size,
+                     s->from_system);
+    free(s);
+}
+
+void fa__pool_release(struct fa_pools *pools, struct fa_slab *list) {
+    while (list != NULL) {
+        struct fa_slab *next = list->next;
+        release_slab(pools, list);
+        list = next;
+    }
+}
+
+void fa__pools_fini(struct fa_pools *pools) {
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        fa__pool_release(pools, pools->cls[c].abandoned);
+        pthread_mutex_destroy(&pools->cls[c].lock);
+    }
+    fa__pool_release(pools, pools->empty);
+    pthread_mutex_destroy(&pools->empty_lock);
+}
+
+int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    _Static_assert(sizeof(void *) == sizeof(uint64_t), "the counters share the cache's array");
+    cache->items = (void **)calloc(FA__POOL_TALLY + 2 * FA__POOL_CLASSES, sizeof *cache->items);
+    if (cache->items == NULL)
+        return 0;
+    t->cache = cache->items;
+    t->cookie = pools->cookie;
+    return 1;
+}
+
+static uint32_t bitmap_words(const struct fa_slab *s) {
+    return (s->capacity + 63) / 64;
+}
+
+static uint32_t index_of(const struct fa_slab *s, const void *p) {
+    return (uint32_t)(((uintptr_t)p - s->base) >> s->shift);
+}
+
+/* Every map entry of the slab says the same. */
+static void set_owner(struct fa_slab *s, uintptr_t tag) {
+    for (uint32_t i = 0; i < s->pieces; i++)
+        __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
+}
+
+/* Every block starts free and marked so: a free of a block never handed out
+ * is then a double free, like any other. */
+static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t cookie) {
+    if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
+        clear_markers(s);
+    s->cls = cls;
+    s->shift = cls + 3;
+    for (uint32_t i = 0; i < s->pieces; i++) {
+        s->entry[i].mask = ((uint32_t)1 << s->shift) - 1;
+        s->entry[i].cls = (uint16_t)cls;
+        s->entry[i].cap = (uint16_t)fa__pool_cache_cap(cls);
+    }
+    s->capacity = (uint32_t)((s->pieces * FA__SLAB_MIN) >> s->shift);
+    s->in_use = 0;
+    for (uint32_t i = 0; i < s->capacity; i++)
+        *(uint64_t *)block_at(s, i) = cookie;
+    for (uint32_t w = 0; w < bitmap_words(s); w++)
+        s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
+    set_owner(s, owner);
+    fa__assert_expensive(fa__slab_check(s));
+}
+
+static struct fa_slab *new_slab(struct fa_pools *pools) {
+    size_t words = pools->slab_size / 8 / 64; /* bits for the smallest class */
+    struct fa_slab *s = (struct fa_slab *)calloc(1, sizeof *s + 2 * words * sizeof(uint64_t));
+    if (s == NULL)
+        return NULL;
+    s->free_bits = (uint64_t *)(s + 1);
+    s->remote_bits = (_Atomic uint64_t *)(s->free_bits + words);
+    s->pieces = (uint32_t)pieces(pools);
+    void *mem = fa__backend_take(&pools->backend, pools->meter, pools->slab_size, pools->slab_size, &s->from_system);
+    if (mem == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->base = (uintptr_t)mem;
+    s->instance = pools->instance;
+    s->entry = fa__slabmap_add(s->base, s->pieces, s);
+    if (s->entry == NULL) {
+        fa__backend_give(&pools->backend, pools->meter, mem, pools->slab_size, pools->slab_size, s->from_system);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
+    *slabs = 0;
+    *in_use = 0;
+    for (const struct fa_slab *s = cache->slabs[cls]; s != NULL; s = s->next) {
+        ++*slabs;
+        *in_use += s->in_use;
+    }
+}
+
+void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
+    struct fa_pool_cache shared = {NULL, {NULL}, 0};
+    pthread_mutex_lock(&pools->cls[cls].lock);
+    shared.slabs[cls] = pools->cls[cls].abandoned;
+    fa__pool_census(&shared, cls, slabs, in_use);
+    pthread_mutex_unlock(&pools->cls[cls].lock);
+}
+
+int fa__slab_check(const struct fa_slab *s) {
+    uint32_t free_blocks = 0, words = bitmap_words(s);
+    for (uint32_t w = 0; w < words; w++)
+        free_blocks += (uint32_t)__builtin_popcountll(s->free_bits[w]);
+    uint32_t tail = s->capacity % 64; /* no bit past the last block */
+    int clean_tail = words == 0 || tail == 0 || (s->free_bits[words - 1] >> tail) == 0;
+    return clean_tail && free_blocks + s->in_use == s->capacity && s->shift == s->cls + 3;
+}
+
+/* Owner only: takes in the blocks other threads freed. The flag is taken
+ * with an exchange, so a remote free either shows in this scan or leaves
+ * the flag set for the next one. */
+static void collect_slab(struct fa_slab *s) {
+    if (atomic_load_explicit(&s->remote_pending, memory_order_relaxed) == 0 ||
+        atomic_exchange_explicit(&s->remote_pending, 0, memory_order_acq_rel) == 0)
+        return; /* a plain load first: most slabs have nothing pending */
+    for (uint32_t w = 0; w < bitmap_words(s); w++) {
+        if (atomic_load_explicit(&s->remote_bits[w], memory_order_relaxed) == 0)
+            continue;
+        uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
+        fa__assert_internal((s->free_bits[w] & bits) == 0); /* a remote free of a free block is refused */
+        s->free_bits[w] |= bits;
+        s->in_use -= (uint32_t)__builtin_popcountll(bits);
+    }
+    fa__assert_expensive(fa__slab_check(s));
+}
+
+void fa__pool_collect(struct fa_pool_cache *cache) {
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
+        for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
+            collect_slab(s);
+}
+
+/* Up to want free blocks of s into out. */
+static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < bitmap_words(s) && n < want; w++)
+        while (s->free_bits[w] != 0 && n < want) {
+            uint32_t bit = (uint32_t)__builtin_ctzll(s->free_bits[w]);
+            s->free_bits[w] &= s->free_bits[w] - 1;
+            out[n++] = block_at(s, w * 64 + bit);
+        }
+    s->in_use += n;
+    fa__assert_expensive(fa__slab_check(s));
+    return n;
+}
+
+/* The first abandoned slab of the class whose blocks are charged to `path`. */
+static struct fa_slab *adopt(struct fa_pools *pools, unsigned cls, uint32_t path) {
+    pthread_mutex_lock(&pools->cls[cls].lock);
+    struct fa_slab **at = &pools->cls[cls].abandoned;
+    while (*at != NULL && (*at)->path != path)
+        at = &(*at)->next;
+    struct fa_slab *s = *at;
+    if (s != NULL)
+        *at = s->next;
+    pthread_mutex_unlock(&pools->cls[cls].lock);
+    return s;
+}
+
+/* A slab for the class: one an exited thread left with the cache's path
+ * (adopted), else an empty one, else a new one from the backend. */
+static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+    struct fa_slab *s = adopt(pools, cls, cache->path);
+    if (s != NULL) {
+        set_owner(s, fa__owner_tag(cache->items));
+        collect_slab(s);
+        return s;
+    }
+    pthread_mutex_lock(&pools->empty_lock);
+    s = pools->empty;
+    if (s != NULL) {
+        pools->empty = s->next;
+        pools->empty_count--;
+    }
+    pthread_mutex_unlock(&pools->empty_lock);
+    if (s == NULL)
+        s = new_slab(pools);
+    if (s != NULL) {
+        s->path = cache->path;
+        format(s, cls, fa__owner_tag(cache->items), pools->cookie);
+    }
+    return s;
+}
+
+int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls) {
+    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
+    uint32_t want = fa__pool_cache_cap(cls) / 2, got = 0;
+    for (struct fa_slab *s = cache->slabs[cls]; s != NULL && got < want; s = s->next) {
+        collect_slab(s);
+        got += take(s, items + got, want - got);
+    }
+    while (got == 0) { /* an adopted slab may have no free block yet: keep it, go on */
+        struct fa_slab *s = acquire(pools, cache, cls);
+        if (s == NULL)
+            return 0;
+        s->next = cache->slabs[cls];
+        cache->slabs[cls] = s;
+        got = take(s, items, want);
+    }
+    t->count[cls] = (uint16_t)got;
+    return 1;
+}
+
+/* Owner only: a cached block goes back to its slab. */
+static void return_block(void *p) {
+    struct fa_slab *s = fa__slab_at(p);
+    uint32_t i = index_of(s, p);
+    fa__assert_internal((s->free_bits[i / 64] & (uint64_t)1 << (i % 64)) == 0 && s->in_use > 0);
+    s->free_bits[i / 64] |= (uint64_t)1 << (i % 64);
+    s->in_use--;
+}
+
+struct fa_slab *fa__pool_excess(struct fa_pools *pools) {
+    struct fa_slab *excess = NULL;
+    pthread_mutex_lock(&pools->empty_lock);
+    while (pools->empty_count * pools->slab_size > pools->reserve) {
+        struct fa_slab *e = pools->empty;
+        pools->empty = e->next;
+        pools->empty_count--;
+        e->next = excess;
+        excess = e;
+    }
+    pthread_mutex_unlock(&pools->empty_lock);
+    return excess;
+}
+
+/* Puts a slab with no live block on the shared empty list; what is beyond
+ * the reserve goes back to the backend (outside the lock). */
+static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
+    set_owner(s, NOBODY);
+    pthread_mutex_lock(&pools->empty_lock);
+    s->next = pools->empty;
+    pools->empty = s;
+    pools->empty_count++;
+    pthread_mutex_unlock(&pools->empty_lock);
+    fa__pool_release(pools, fa__pool_excess(pools));
+}
+
+/* Gives the class's empty slabs to the shared list, keeping `keep` of them. */
+static void shed_empty(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls, int keep) {
+    struct fa_slab **at = &cache->slabs[cls];
+    while (*at != NULL) {
+        struct fa_slab *s = *at;
+        if (s->in_use == 0 && keep-- <= 0) {
+            *at = s->next;
+            give_empty(pools, s);
+        } else {
+            at = &s->next;
+        }
+    }
+}
+
+static void return_cached(struct fa_pool_cache *cache, struct fa__thread_tls *t, unsigned cls,
+                          uint32_t n) {
+    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
+    for (uint32_t i = 0; i < n; i++)
+        return_block(items[i]);
+    memmove(items, items + n, (t->count[cls] - n) * sizeof *items);
+    t->count[cls] = (uint16_t)(t->count[cls] - n);
+}
+
+void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
+                    unsigned cls) {
+    return_cached(cache, t, cls, t->count[cls] / 2); /* the oldest half; the hot ones stay */
+    shed_empty(pools, cache, cls, 1);
+}
+
+fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
+    uint32_t i = index_of(s, p);
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    *(uint64_t *)p = cookie;
+    uint64_t old = atomic_fetch_or_explicit(&s->remote_bits[i / 64], bit, memory_order_release);
+    atomic_store_explicit(&s->remote_pending, 1, memory_order_release);
+    return (old & bit) != 0 ? FA_ERR_DOUBLE_FREE : FA_OK;
+}
+
+void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    if (t->cache == NULL)
+        return;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        return_cached(cache, t, c, t->count[c]);
+        while (cache->slabs[c] != NULL) {
+            struct fa_slab *s = cache->slabs[c];
+            cache->slabs[c] = s->next;
+            set_owner(s, NOBODY);
+            collect_slab(s);
+            int empty = s->in_use == 0;
+            pthread_mutex_t *lock = empty ? &pools->empty_lock : &pools->cls[c].lock;
+            pthread_mutex_lock(lock);
+            struct fa_slab **list = empty ? &pools->empty : &pools->cls[c].abandoned;
+            s->next = *list;
+            *list = s;
+            if (empty)
+                pools->empty_count++;
+            pthread_mutex_unlock(lock);
+        }
+    }
+    free(cache->items);
+    cache->items = NULL;
+    t->cache = NULL;
+}
+
+void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
+    for (unsigned c = 0; t != NULL && t->cache != NULL && c < FA__POOL_CLASSES; c++) {
+        return_cached(cache, t, c, t->count[c]);
+        for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
+            collect_slab(s);
+        shed_empty(pools, cache, c, 0);
+    }
+    struct fa_slab *emptied = NULL;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        pthread_mutex_lock(&pools->cls[c].lock);
+        for (struct fa_slab **at = &pools->cls[c].abandoned; *at != NULL;) {
+            struct fa_slab *s = *at;
+            collect_slab(s);
+            if (s->in_use == 0) {
+                *at = s->next;
+                s->next = emptied;
+                emptied = s;
+            } else {
+                at = &s->next;
+            }
+        }
+        pthread_mutex_unlock(&pools->cls[c].lock);
+    }
+    while (emptied != NULL) {
+        struct fa_slab *next = emptied->next;
+        give_empty(pools, emptied);
+        emptied = next;
+    }
+}

@@ -1,0 +1,146 @@
+/* Tallies: per-thread counts, their sums, and the public figures made of them. */
+#include "tally.h"
+
+#include <stddef.h>
+#include <string.h>
+
+void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
+    atomic_fetch_add_explicit(&c->frees, count, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->freed, n, memory_order_relaxed);
+}
+
+void fa__tally_init(struct fa_tally *t) {
+    memset(t, 0, sizeof *t); /* all-zero atomics are valid zero counts on every target we build for */
+}
+
+static uint64_t load(const _Atomic uint64_t *c) {
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) {
+    return a > b ? a : b;
+}
+
+void fa__sum_clear(struct fa_sum *sum, uint32_t n) {
+    memset(sum->tag, 0, n * sizeof sum->tag[0]);
+    memset(sum->pool_out, 0, n * sizeof sum->pool_out[0]);
+    memset(sum->pool_back, 0, n * sizeof sum->pool_back[0]);
+    memset(sum->slabs, 0, sizeof *sum - offsetof(struct fa_sum, slabs)); /* the rest */
+}
+
+/* Only the first n paths exist: the rows past them are zero. */
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < FA__KIND_COUNT; k++) {
+            const struct fa_counts *c = &t->tag[i][k];
+            uint64_t *s = sum->tag[i][k];
+            s[0] += load(&c->allocs);
+            s[1] += load(&c->frees);
+            s[2] += load(&c->bytes);
+            s[3] += load(&c->freed);
+            if (load(&c->peak) > s[4])
+                s[4] = load(&c->peak);
+        }
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+            sum->pool_out[i][c] += load(&t->pool_out[i][c]);
+            sum->pool_back[i][c] += load(&t->pool_back[i][c]);
+            sum->slabs[c] += load(&t->slabs[i][c]);
+            sum->in_use[c] += load(&t->in_use[i][c]);
+            sum->cached[c] += load(&t->cached[i][c]);
+        }
+    sum->frame_peak = max_u64(sum->frame_peak, load(&t->frame_peak));
+}
+
+static void merge(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
+    atomic_fetch_add_explicit(into, load(from), memory_order_relaxed);
+}
+
+static void merge_max(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
+    uint64_t v = load(from), old = load(into);
+    while (v > old && !atomic_compare_exchange_weak_explicit(into, &old, v, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t k = 0; k < FA__KIND_COUNT; k++) {
+            struct fa_counts *c = &into->tag[i][k];
+            const struct fa_counts *f = &from->tag[i][k];
+            merge(&c->allocs, &f->allocs);
+            merge(&c->frees, &f->frees);
+            merge(&c->bytes, &f->bytes);
+            merge(&c->freed, &f->freed);
+            merge_max(&c->peak, &f->peak);
+        }
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+        for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
+            merge(&into->pool_out[i][c], &from->pool_out[i][c]);
+            merge(&into->pool_back[i][c], &from->pool_back[i][c]);
+        }
+    merge_max(&into->frame_peak, &from->frame_peak);
+}
+
+/* What the inline paths counted for path i, into its pool counts. */
+static void add_fast_counts(uint64_t *s, const struct fa_sum *sum, uint32_t i) {
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+        s[0] += sum->pool_out[i][c];
+        s[1] += sum->pool_back[i][c];
+        s[2] += sum->pool_out[i][c] << (c + 3);
+        s[3] += sum->pool_back[i][c] << (c + 3);
+    }
+}
+
+/* Counts to figures; the peak of pool and heap memory is the snapshots'. */
+static void kind_fill(fa_kind_stats *k, const uint64_t *s, int kind, uint64_t *peak) {
+    k->allocations = s[0];
+    k->frees = s[1];
+    k->bytes = s[2];
+    k->live_bytes = s[2] > s[3] ? s[2] - s[3] : 0; /* a free published before its allocation */
+    *peak = max_u64(*peak, k->live_bytes);
+    k->peak_bytes = kind == FA__KIND_FRAME ? s[4] : *peak;
+}
+
+static void kind_add(fa_kind_stats *into, const fa_kind_stats *k) {
+    into->allocations += k->allocations;
+    into->frees += k->frees;
+    into->bytes += k->bytes;
+    into->live_bytes += k->live_bytes;
+}
+
+static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
+        fa_class_stats *cs = &out->classes[c];
+        uint64_t in_use = sum->in_use[c] > sum->cached[c] ? sum->in_use[c] - sum->cached[c] : 0;
+        cs->block_size = (uint64_t)8 << c;
+        cs->slabs = sum->slabs[c];
+        cs->blocks_in_use = in_use;
+        cs->blocks_free = sum->slab_blocks[c] > in_use ? sum->slab_blocks[c] - in_use : 0;
+        cs->occupancy = sum->slab_blocks[c] != 0 ? (double)in_use / (double)sum->slab_blocks[c] : 0.0;
+    }
+}
+
+void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
+    fa_kind_stats *kinds[FA__KIND_COUNT] = {&out->frame, &out->pool, &out->heap};
+    for (uint32_t i = 0; i < n; i++) {
+        fa_tag_stats *t = &out->tags[i];
+        fa_kind_stats *tk[FA__KIND_COUNT] = {&t->frame, &t->pool, &t->heap};
+        for (int k = 0; k < FA__KIND_COUNT; k++) {
+            uint64_t s[5];
+            memcpy(s, sum->tag[i][k], sizeof s);
+            if (k == FA__KIND_POOL)
+                add_fast_counts(s, sum, i);
+            kind_fill(tk[k], s, k, &peaks->tag[i][k]);
+            kind_add(kinds[k], tk[k]);
+        }
+    }
+    for (int k = 0; k < FA__KIND_COUNT; k++) {
+        peaks->kind[k] = max_u64(peaks->kind[k], kinds[k]->live_bytes);
+        kinds[k]->peak_bytes = k == FA__KIND_FRAME ? sum->frame_peak : peaks->kind[k];
+        kind_add(&out->total, kinds[k]);
+    }
+    peaks->total = max_u64(peaks->total, out->total.live_bytes);
+    out->total.peak_bytes = peaks->total;
+    classes_fill(out, sum);
+}
