@@ -87,6 +87,7 @@ assert:
 	$(MAKE) test BUILD=build-assert CMAKE_FLAGS="-DFA_ASSERT_LEVEL=3 -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF"
 
 check: test clang-check asan tsan memcheck minimal assert
+	tools/check-layers.sh
 
 # ---- the long reliability runs (docs/reliability.md), outside CI -----------
 
