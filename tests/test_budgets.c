@@ -1,6 +1,6 @@
-/* Budgets: hard limits never passed (by racing threads neither), soft
- * limits warned once per crossing, bytes given back by frees, frame ends
- * and rewinds. */
+/* Budgets (src/budgets.c over src/budget_table.c): hard limits never
+ * passed (by racing threads neither), soft limits warned once per crossing,
+ * bytes given back by frees, frame ends and rewinds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
