@@ -53,12 +53,14 @@ extern "C" {
 #define FA__TLS_MODEL __attribute__((tls_model("initial-exec")))
 #define FA__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define FA__MALLOC __attribute__((malloc, warn_unused_result))
+#define FA__SLOW __attribute__((cold)) /* the inline paths' way out: laid out of their way */
 #else
 #define FA_API
 #define FA__LIKELY(x) (x)
 #define FA__TLS_MODEL
 #define FA__PRINTF(f, a)
 #define FA__MALLOC
+#define FA__SLOW
 #endif
 
 /* ---- errors and events ------------------------------------------------- */
@@ -552,7 +554,7 @@ struct fa__thread_tls {
 };
 
 FA_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
-FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align);
+FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) FA__SLOW;
 
 /* Allocators that have a slot live in one static table of FA__ALLOC_SIZE
  * entries, so the slot follows from the pointer alone: no load, and the
@@ -623,8 +625,8 @@ struct fa__slab_entry {
 
 FA_API extern struct fa__slab_entry *fa__slab_map[(size_t)1 << FA__MAP_TOP_BITS];
 FA_API extern const struct fa__slab_entry fa__no_slab;
-FA_API void *fa__pool_alloc_slow(fa_alloc *a, size_t size);
-FA_API fa_error fa__pool_free_slow(fa_alloc *a, void *p);
+FA_API void *fa__pool_alloc_slow(fa_alloc *a, size_t size) FA__SLOW;
+FA_API fa_error fa__pool_free_slow(fa_alloc *a, void *p) FA__SLOW;
 
 static inline const struct fa__slab_entry *fa__slab_of(uintptr_t u) {
     uintptr_t top = u >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);

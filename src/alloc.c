@@ -19,19 +19,22 @@ _Static_assert(sizeof(struct fa_alloc) <= FA__ALLOC_SIZE, "fa_alloc outgrew its 
 
 FA_API _Alignas(64) struct fa__alloc_table fa__alloc_table;
 
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER; /* the two below */
-static unsigned char   slot_used[FA__SLOTS];
-static fa_alloc       *live;
+/* Which slots are taken and which allocators are live, under one lock. */
+static struct {
+    pthread_mutex_t lock;
+    unsigned char   slot_used[FA__SLOTS];
+    fa_alloc       *live; /* the newest first, through next_live */
+} registry = {PTHREAD_MUTEX_INITIALIZER, {0}, NULL};
 
 /* A zeroed allocator: a free table entry if there is one, else the heap. */
 static fa_alloc *place(uint32_t *slot) {
-    pthread_mutex_lock(&live_lock);
+    pthread_mutex_lock(&registry.lock);
     uint32_t i = 0;
-    while (i < FA__SLOTS && slot_used[i])
+    while (i < FA__SLOTS && registry.slot_used[i])
         i++;
     if (i < FA__SLOTS)
-        slot_used[i] = 1;
-    pthread_mutex_unlock(&live_lock);
+        registry.slot_used[i] = 1;
+    pthread_mutex_unlock(&registry.lock);
     *slot = i;
     if (i == FA__SLOTS)
         return (fa_alloc *)calloc(1, sizeof(fa_alloc));
@@ -45,9 +48,9 @@ static void unplace(fa_alloc *a, uint32_t slot) {
         free(a);
         return;
     }
-    pthread_mutex_lock(&live_lock);
-    slot_used[slot] = 0;
-    pthread_mutex_unlock(&live_lock);
+    pthread_mutex_lock(&registry.lock);
+    registry.slot_used[slot] = 0;
+    pthread_mutex_unlock(&registry.lock);
 }
 
 static struct fa_ledger *ledger_new(const fa_config *cfg) {
@@ -118,22 +121,22 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     a->threads.retire = fa__charge_retire;
-    pthread_mutex_lock(&live_lock);
-    a->next_live = live;
-    live = a;
-    pthread_mutex_unlock(&live_lock);
+    pthread_mutex_lock(&registry.lock);
+    a->next_live = registry.live;
+    registry.live = a;
+    pthread_mutex_unlock(&registry.lock);
     return a;
 }
 
 static int unlink_live(fa_alloc *a) {
-    pthread_mutex_lock(&live_lock);
-    fa_alloc **at = &live;
+    pthread_mutex_lock(&registry.lock);
+    fa_alloc **at = &registry.live;
     while (*at != NULL && *at != a)
         at = &(*at)->next_live;
     int found = *at != NULL;
     if (found)
         *at = a->next_live;
-    pthread_mutex_unlock(&live_lock);
+    pthread_mutex_unlock(&registry.lock);
     return found;
 }
 

@@ -12,11 +12,13 @@ FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1];
  * allocator's state list and every OS thread's list. Taken only when a
  * thread first uses an allocator, when a thread exits, and by create and
  * destroy; the library never calls out (backend, callback) while holding it. */
-static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    pthread_mutex_t lock;
+    pthread_key_t   exit_key; /* its destructor gives an exiting thread's states back */
+    int             exit_key_ok;
+    pthread_once_t  exit_key_once;
+} registry = {PTHREAD_MUTEX_INITIALIZER, 0, 0, PTHREAD_ONCE_INIT};
 static _Thread_local struct fa_node *my_states; /* this OS thread's states */
-static pthread_key_t exit_key;
-static int exit_key_ok;
-static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 #define THREAD_OF(node, member) \
     ((struct fa_thread *)(void *)((char *)(node) - offsetof(struct fa_thread, member)))
@@ -80,7 +82,7 @@ struct exit_release {
 static void on_thread_exit(void *unused) {
     (void)unused;
     struct exit_release *releases = NULL;
-    pthread_mutex_lock(&registry);
+    pthread_mutex_lock(&registry.lock);
     while (my_states != NULL) {
         struct fa_thread *th = THREAD_OF(my_states, in_os_thread);
         struct fa_threads *set = th->set;
@@ -96,7 +98,7 @@ static void on_thread_exit(void *unused) {
         atomic_fetch_add_explicit(&set->exiting, 1, memory_order_relaxed);
         releases = r;
     }
-    pthread_mutex_unlock(&registry);
+    pthread_mutex_unlock(&registry.lock);
     while (releases != NULL) {
         struct exit_release *r = releases;
         releases = r->next;
@@ -108,12 +110,12 @@ static void on_thread_exit(void *unused) {
 }
 
 static void create_exit_key(void) {
-    exit_key_ok = pthread_key_create(&exit_key, on_thread_exit) == 0;
+    registry.exit_key_ok = pthread_key_create(&registry.exit_key, on_thread_exit) == 0;
 }
 
 fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired) {
-    pthread_once(&exit_key_once, create_exit_key);
+    pthread_once(&registry.exit_key_once, create_exit_key);
     set->slot = slot;
     set->creator = pthread_self();
     set->list = NULL;
@@ -129,10 +131,10 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
 
 struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     struct fa_chunk *chunks = NULL;
-    pthread_mutex_lock(&registry);
+    pthread_mutex_lock(&registry.lock);
     while (set->list != NULL)
         detach(THREAD_OF(set->list, in_set), &chunks);
-    pthread_mutex_unlock(&registry);
+    pthread_mutex_unlock(&registry.lock);
     while (atomic_load_explicit(&set->exiting, memory_order_acquire) != 0)
         sched_yield(); /* an exiting thread is still giving memory back */
     if (set->slot == FA__SLOTS)
@@ -141,10 +143,10 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
 }
 
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx) {
-    pthread_mutex_lock(&registry);
+    pthread_mutex_lock(&registry.lock);
     for (struct fa_node *n = set->list; n != NULL; n = n->next)
         fn(THREAD_OF(n, in_set), ctx);
-    pthread_mutex_unlock(&registry);
+    pthread_mutex_unlock(&registry.lock);
 }
 
 /* Moves the pool fields (cache, cookie, counts) from one entry to another,
@@ -253,13 +255,13 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         free(th);
         return NULL;
     }
-    pthread_mutex_lock(&registry);
+    pthread_mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
-    pthread_mutex_unlock(&registry);
-    if (exit_key_ok)
-        pthread_setspecific(exit_key, &my_states); /* any non-NULL value arms the exit hook */
+    pthread_mutex_unlock(&registry.lock);
+    if (registry.exit_key_ok)
+        pthread_setspecific(registry.exit_key, &my_states); /* any non-NULL value arms the exit hook */
     return th;
 }
