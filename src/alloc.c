@@ -1,6 +1,18 @@
-/* The allocator's lifecycle: create, destroy, the fast-path slot table, and
- * the list of live allocators that lets fa_destroy refuse a pointer that is
- * not one. */
+/* The allocator's lifecycle: fa_create and fa_destroy, the fast-path slot
+ * table, and the list of live allocators that lets fa_destroy refuse a
+ * pointer that is not one.
+ * Floor: API (docs/internals.md). It calls no other API file: it builds the
+ * instance from the floors below (config, threads, structures) and gives
+ * the threads attribution's retire hook.
+ * Invariants:
+ * - Entry i of fa__alloc_table holds an allocator exactly while
+ *   slot_used[i] is set: the inline path finds slot i from the pointer
+ *   alone. An allocator past the 16 entries is on the heap, with slot
+ *   FA__SLOTS.
+ * - Every live allocator is on the live list. fa_destroy unlinks it before
+ *   anything is freed, so a second destroy finds nothing and is refused.
+ * - Teardown comes after fa__threads_close: no thread state is left to use
+ *   what it frees. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,20 @@
-/* The frame arena: chunked bump allocation with marks. */
+/* The frame arena: one thread's chunked bump allocation for one allocator,
+ * with marks and rewinds. The bump position itself (cur, limit) is in the
+ * thread's fast-path entry, which the inline fast path reads and writes.
+ * Floor: structures (docs/internals.md). It stands on chunk.c and calls
+ * nothing above it: no thread, instance, attribution or API file.
+ * Invariants (fa__arena_check tests these four at level 3):
+ * - Chunk seqs fall down the list (newest first), all below next_seq.
+ * - `normal` counts the normal chunks held: the index on the growth curve.
+ *   A dedicated chunk neither advances it nor becomes the bump chunk.
+ * - `closed` is the used bytes of every chunk but the bump one. The bump
+ *   chunk's own `used` is stale while it is bumped: t->cur is the truth.
+ * - The bump chunk is held and normal; while limit is set (in a frame), cur
+ *   lies inside it.
+ * And by construction: the bump chunk is the newest normal one; a seq is
+ * never reused within a frame, so a stale mark cannot name a chunk that
+ * went back to the cache and came out again; outside a frame limit is 0,
+ * and the frame end keeps the oldest normal chunk only, as seq 0. */
 #include "arena.h"
 
 #include "invariant.h"
@@ -77,6 +93,8 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     return p;
 }
 
+/* ---- the validator ------------------------------------------------------- */
+
 int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     uint32_t normal = 0, seq = ar->next_seq;
     size_t closed = 0;
@@ -94,6 +112,8 @@ int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     return t->limit == 0 || ar->bump == NULL ||
            (t->cur >= fa__chunk_base(ar->bump) && t->cur <= fa__chunk_end(ar->bump)); /* in a frame */
 }
+
+/* ---- releasing chunks ---------------------------------------------------- */
 
 /* Unlinks every chunk taken at or after seq `from` into a list. */
 static struct fa_chunk *unlink_from(struct fa_arena *ar, uint32_t from) {
@@ -175,6 +195,8 @@ void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes
         *bytes += c->size;
     }
 }
+
+/* ---- marks --------------------------------------------------------------- */
 
 struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__thread_tls *t) {
     struct fa_arena_pos pos = {ar->bump, ar->bump != NULL ? ar->bump->seq : 0, ar->next_seq,

@@ -1,4 +1,23 @@
-/* Attribution: tag paths, budgets and counts for one thread's allocations. */
+/* Attribution: for each allocation of a thread, the tag path it is charged
+ * to, the budgets it counts against, and where it is counted. Frame memory
+ * is settled lazily, in spans; the budgets' headroom is folded into the
+ * fast path's limit (clamp), so the inline path needs no budget check.
+ * Floor: attribution (docs/internals.md). It calls nothing above it: no API
+ * file. thread.c calls back into it only through the retire hook
+ * (fa__charge_retire, under the registry lock).
+ * Invariants:
+ * - The frame bytes bumped since the last settle (arena used minus
+ *   settled_used) belong to the current path: every change to the path,
+ *   the chain or the purse comes after a settle.
+ * - Spans run forward (level 2 checks it), the first from 0. A rewind or a
+ *   frame end gives each span's bytes back to its own path and budgets.
+ * - In a frame the fast path's limit lets the bump pass neither the least
+ *   headroom over the chain nor the frame budget (its soft limit until it
+ *   warned); outside a frame the limit is 0.
+ * - The pool fields are in the fast-path entry only while no budget is over
+ *   the current path (pool_mode); otherwise every pool call is counted.
+ * - Headroom is spent only under the budgets' current epoch: a changed
+ *   budget returns all the purse holds first (fa__charge_refresh). */
 #include "attribution.h"
 
 #include <stddef.h>
@@ -34,6 +53,8 @@ static const char *budget_name(const fa_alloc *a, uint32_t slot) {
 static void pool_mode(struct fa_thread *th) {
     fa__thread_pool_use(th, th->charge.tag, th->charge.chain.n != 0);
 }
+
+/* ---- settling and the fast path's limit ---------------------------------- */
 
 /* Counts the frame memory bumped since the last settle and charges it to
  * the current path and its budgets. */
@@ -93,6 +114,8 @@ void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
     clamp(th);
 }
 
+/* ---- tags: spans and switches -------------------------------------------- */
+
 static int grow_spans(struct fa_charge *c) {
     void *spans = c->spans;
     int ok = fa__grow(&spans, &c->span_room, sizeof *c->spans);
@@ -137,6 +160,8 @@ void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
         clamp(th);
     }
 }
+
+/* ---- budget headroom for the frame slow path ----------------------------- */
 
 static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
                              const char *fn) {
@@ -191,6 +216,8 @@ void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th) {
     settle(a, th);
     clamp(th);
 }
+
+/* ---- frames: begin, rewind, end ------------------------------------------ */
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -332,6 +359,8 @@ void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
         release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
     fa__budget_return_all(budgets_of(a), &c->purse);
 }
+
+/* ---- pool and heap blocks ------------------------------------------------ */
 
 /* Frame memory bumped since the last settle shares the headroom: it is
  * charged first, so that the check sees what is really left. */

@@ -1,5 +1,14 @@
-/* Calls through the backend table, with the answers docs/memory-sources.md
- * and docs/errors.md define. */
+/* The one door to cfg.backend: every chunk, slab and heap block the library
+ * takes or gives back passes here, so that a counting or failing backend
+ * sees all of it, with the answers docs/memory-sources.md and
+ * docs/errors.md define.
+ * Floor: memory (docs/internals.md). It calls nothing above it: no
+ * structure, thread, instance, attribution or API file.
+ * Invariants: FALLBACK makes the system source serve the request, and the
+ * block (from_system) goes back to the system, never to the backend. OK
+ * with NULL, or with a pointer not aligned as asked (given straight back),
+ * is a refusal. The meter counts a call per take and per give, and the
+ * bytes held now. */
 #include "backend.h"
 
 static const fa_backend system_backend = {NULL, fa__system_allocate, fa__system_deallocate};

@@ -1,5 +1,6 @@
-/* Memory sources: every byte of chunk memory passes through here, so that a
- * counting or failing backend sees all of it. */
+/* The backend's one door (backend.c): every chunk, slab and heap block
+ * passes through here, so that a counting or failing backend sees all of
+ * it. */
 #ifndef FA_BACKEND_H
 #define FA_BACKEND_H
 

@@ -1,4 +1,18 @@
-/* The budget table (budget_table.h): slots, batched headroom, purses. */
+/* The budget table (budget_table.h): slots, batched headroom, purses.
+ * Floor: structures (docs/internals.md). It stands on tag_table.c (a path's
+ * parent and budget slot) and calls nothing above it: no thread, instance,
+ * attribution or API file.
+ * Invariants:
+ * - A slot's `reserved` is generation << 56 | bytes: the bytes consumed plus
+ *   the headroom threads hold. A reservation's compare-and-swap never takes
+ *   the bytes past the hard limit it saw (level 2 checks it), and a give
+ *   back never takes them below zero.
+ * - Headroom goes back only to the generation it was taken under: what a
+ *   thread held before a slot restarted is dropped, never returned.
+ * - A purse's held[i] is non-zero only where bit i of `holding` is set, and
+ *   gen[i] is the generation held[i] was taken under.
+ * - Slots are only added, under the lock, and a path keeps its slot. The
+ *   epoch changes with every limit set, so threads rebuild their chains. */
 #include "budget_table.h"
 
 #include <string.h>

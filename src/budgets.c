@@ -1,6 +1,11 @@
-/* The budget API: fa_budget_set and fa_frame_budget_set. Floor: API, above
- * the statistics API, which tells a new budget the live bytes it starts
- * from (docs/internals.md). */
+/* The budget API: fa_budget_set and fa_frame_budget_set.
+ * Floor: API, above the statistics API, which tells a new budget the live
+ * bytes it starts from (docs/internals.md). It calls no other API file.
+ * Invariants: a budget that starts counting starts from the live bytes of
+ * its path and everything below it, so that frees of blocks taken before
+ * it balance. After fa_budget_set the calling thread refreshes at once,
+ * the others at their next refresh (the budgets' epoch changed); a frame
+ * budget applies from each thread's next fa_begin_frame. */
 #include "stats.h"
 
 static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char *fn) {

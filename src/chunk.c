@@ -1,4 +1,16 @@
-/* Chunks and the allocator's shared chunk cache. */
+/* Chunks and the allocator's shared chunk cache: the sizes of the growth
+ * curve, and the cache that lets steady-state frames run without a backend
+ * call.
+ * Floor: structures (docs/internals.md), the lowest file there. It stands on
+ * backend.c and calls nothing above it: no thread, instance, attribution or
+ * API file.
+ * Invariants:
+ * - cache_bytes is the sum of the cached chunks' sizes (headers included).
+ * - The cache lock is never held across a backend call: what goes to the
+ *   backend is taken out under it and given back after.
+ * - A cached chunk serves only a request of more than half its size, so a
+ *   thread never keeps a chunk of the next size up, or a dedicated one,
+ *   that another request will want next frame. */
 #include "chunk.h"
 
 #include "backend.h"

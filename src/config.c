@@ -1,4 +1,12 @@
-/* Configuration: defaults and the checks docs/errors.md lists for them. */
+/* Configuration: fa_config_init's defaults, and the checks docs/errors.md
+ * lists for a caller's config, which fa_create resolves once.
+ * Floor: instance (docs/internals.md). It calls nothing above it: no
+ * attribution or API file. It reads backend.h (the system backend) and
+ * slabmap.h (the slab sizes a config may ask for).
+ * Invariant: fa_create keeps a config only once every default is filled in
+ * and every check passed. On a size or version mismatch the result holds
+ * only the defaults: the caller's fields, callback included, are not
+ * trusted. */
 #include <stdio.h>
 #include <string.h>
 

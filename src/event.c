@@ -1,4 +1,12 @@
-/* Errors and events. */
+/* Errors and events: the thread's last error, fa_strerror, and the report
+ * path every floor uses (fa__report), which formats one line and hands it
+ * to the allocator's callback.
+ * Floor: ground (docs/internals.md). It calls nothing above it: no memory,
+ * structure, thread, instance, attribution or API file.
+ * Invariants: last_error is per thread and set by errors only (an FA_OK
+ * event, a warning, leaves it). With abort_on_error an error aborts once
+ * the callback has returned. No caller reports holding a lock (event.h):
+ * the callback is the program's code. */
 #include "event.h"
 
 #include <stdarg.h>

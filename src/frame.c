@@ -1,5 +1,16 @@
-/* The frame API: per-thread frames over the arena, and the out-of-line parts
- * of frame allocation (the slow path and the helpers built on it). */
+/* The frame API: fa_begin_frame and fa_end_frame, marks and rewinds, frame
+ * info, and the out-of-line parts of frame allocation (the slow path and
+ * the helpers built on fa_frame_alloc).
+ * Floor: API (docs/internals.md). It calls no other API file; below it,
+ * attribution charges what the arena (structures) hands out.
+ * Invariants:
+ * - th->in_frame is set from fa_begin_frame to fa_end_frame only. Outside
+ *   a frame the fast path's limit is 0, so every inline allocation comes
+ *   to the slow path, which reports FA_ERR_STATE.
+ * - The slow path asks attribution before the arena (a budget may refuse,
+ *   and then nothing is taken) and settles after it.
+ * - A rewind is checked whole before anything changes. Attribution rewinds
+ *   before the arena does: it settles from the arena's position first. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +69,8 @@ uint64_t fa_frame_number(const fa_alloc *a) {
     }
     return atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
 }
+
+/* ---- allocation: the slow path and its helpers --------------------------- */
 
 void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
     if (a == NULL) {
@@ -136,6 +149,8 @@ char *fa_frame_printf(fa_alloc *a, const char *fmt, ...) {
     return p;
 }
 
+/* ---- marks --------------------------------------------------------------- */
+
 fa_mark fa_frame_mark(fa_alloc *a) {
     fa_mark m;
     memset(&m, 0, sizeof m);
@@ -182,6 +197,8 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     fa__charge_frame_settle(a, th);
     return FA_OK;
 }
+
+/* ---- frame info ---------------------------------------------------------- */
 
 fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
     if (a == NULL)

@@ -1,6 +1,12 @@
 /* The heap API: fa_heap_alloc and fa_heap_free, and the heap path they
  * share with fa_pool_alloc (requests above the classes) and fa_pool_free.
- * Floor: API, below the pool API (docs/internals.md). */
+ * Floor: API, below the pool API (docs/internals.md). It calls no other API
+ * file.
+ * Invariants: an allocation takes budget headroom before it asks the
+ * backend, and charges the block once it holds it. A free is checked by the
+ * heap table before anything is given back or counted, and is counted for
+ * the path the table recorded. fa_heap_free refuses this allocator's pool
+ * blocks. */
 #include "heap.h"
 
 struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn) {

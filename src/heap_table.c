@@ -1,4 +1,15 @@
-/* The heap table (heap_table.h): large blocks taken, recorded and freed. */
+/* The heap table (heap_table.h): large blocks taken from the backend,
+ * recorded in an open-addressed table, and given back only when the table
+ * holds them live.
+ * Floor: structures (docs/internals.md). It stands on backend.c and calls
+ * nothing above it: no thread, instance, attribution or API file.
+ * Invariants:
+ * - capacity is 0 or a power of two, and used (live entries plus
+ *   tombstones) stays at most three quarters of it, so a probe always ends.
+ * - A freed block leaves a tombstone, which makes a second free
+ *   FA_ERR_DOUBLE_FREE until a rebuild drops it.
+ * - The lock guards the table only: the backend is called before it is
+ *   taken (take) or after it is released (give). */
 #include "heap_table.h"
 
 #include <stdlib.h>

@@ -1,4 +1,11 @@
-/* The per-frame history. */
+/* The per-frame history: a ring of the creating thread's last frames,
+ * written in place and summarised on demand.
+ * Floor: structures (docs/internals.md). It calls nothing above it: no
+ * thread, instance, attribution or API file.
+ * Invariants: count never passes capacity, and the oldest record is count
+ * places behind next. The writer holds the lock from fa__history_begin to
+ * fa__history_commit, so a reader never sees half a record. Without a ring
+ * (statistics off) begin returns NULL and readers find nothing. */
 #include "history.h"
 
 #include <stdlib.h>

@@ -1,4 +1,8 @@
-/* The one place a failed internal check ends up (invariant.h). */
+/* The one place a failed internal check ends up (invariant.h): it prints
+ * the condition and its place on stderr, and aborts.
+ * Floor: ground (docs/internals.md). It calls nothing above it: no memory,
+ * structure, thread, instance, attribution or API file. Not even event.c:
+ * a failed check is the library's bug, not a program's error to report. */
 #include "invariant.h"
 
 #include <stdio.h>

@@ -1,7 +1,13 @@
-/* The statistics snapshot as JSON (docs/statistics.json is its schema). Built
- * on the public API (and the allocator's event sink), and every object's
- * members come from the header's field lists, so a field added there is
- * written here without an edit. */
+/* The statistics snapshot as JSON (docs/statistics.json is its schema).
+ * Every object's members come from the header's field lists, so a field
+ * added there is written here without an edit.
+ * Floor: API, on top (docs/internals.md). It is built on the public API
+ * (fa_stats_get and the history calls); of the instance it uses only the
+ * allocator's event sink.
+ * Invariants: the text goes to the writer in pieces of PIECE bytes, and
+ * once the writer refuses one nothing more is sent (FA_ERR_STATE). The
+ * text is JSON whatever the numbers and the locale: no NaN or infinity,
+ * '.' as the decimal point, quotes, backslashes and control bytes escaped. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -82,6 +88,8 @@ static void put_str(struct out *o, const char *s) {
     put(o, "\"", 1);
 }
 
+/* ---- layout: members, objects, arrays ------------------------------------ */
+
 /* A new line, indented two spaces per level. */
 static void newline(struct out *o) {
     put(o, "\n", 1);
@@ -135,6 +143,8 @@ static void member_str(struct out *o, const char *name, const char *v) {
     key(o, name);
     put_str(o, v);
 }
+
+/* ---- the snapshot's objects ---------------------------------------------- */
 
 /* One member per entry of a field list, read from `s`, the struct it describes. */
 #define MEMBER(type, name) member_##type(o, #name, s->name);
@@ -223,6 +233,8 @@ static void snapshot(struct out *o, const fa_stats *s, const fa_history_summary 
     put(o, "\n", 1);
     flush(o);
 }
+
+/* ---- the API ------------------------------------------------------------- */
 
 fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (a == NULL)

@@ -1,4 +1,10 @@
-/* The NUMA allocator set: one allocator per node over the public API. */
+/* The NUMA allocator set: one allocator per node, each over its own NUMA
+ * source, and the pick of the calling thread's node.
+ * Floor: API, on top (docs/internals.md). It uses the public API only
+ * (fa_create, the sources), and event.c for its reports.
+ * Invariants: a set is whole or not at all: allocs[i] runs over
+ * sources[i] for every i below count, and a failed create destroys what it
+ * made. An allocator is destroyed before its source. */
 #define _GNU_SOURCE /* sched_getcpu */
 #include <sched.h>
 #include <stdlib.h>

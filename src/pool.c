@@ -1,7 +1,16 @@
 /* The pool API: the out-of-line halves of fa_pool_alloc and fa_pool_free
- * (framealloc.h holds the inline ones), and fa_trim. Floor: API, above the
- * heap API, whose path serves requests above the classes
- * (docs/internals.md). */
+ * (framealloc.h holds the inline ones), and fa_trim.
+ * Floor: API, above the heap API, whose path serves requests above the
+ * classes (docs/internals.md). It calls no other API file.
+ * Invariants:
+ * - A free checks the block (its allocator, a block start, no marker)
+ *   before it writes to it.
+ * - A block is charged to the path its slab records (s->path), not to the
+ *   path current at the free: the free gives its bytes back there.
+ * - Only the thread that owns the slab puts a freed block in its cache; any
+ *   other thread's free is one remote bit (slab.c).
+ * - With a budget over the current path (th->counted), an allocation takes
+ *   headroom before it takes the block, and charges it after. */
 #include "heap.h"
 
 /* The heap path's block alignment for pool requests above the classes. */

@@ -1,5 +1,24 @@
 /* The slabs behind the pools (slab.h): formatting, bitmaps, thread caches,
- * refills and flushes, remote frees, adoption, trimming. */
+ * refills and flushes, remote frees, adoption, trimming.
+ * Floor: structures (docs/internals.md). It stands on slabmap.c and
+ * backend.c and calls nothing above it: no thread, instance, attribution
+ * or API file.
+ * Invariants:
+ * - Free blocks (free_bits) plus in_use make the capacity, no bit lies past
+ *   the last block, and blocks are 8 << cls bytes (fa__slab_check, level
+ *   3). in_use counts cached blocks and remote frees not yet collected.
+ * - free_bits and in_use are the owner's alone. Other threads only set
+ *   remote bits (atomic OR) and remote_pending; the owner collects them by
+ *   exchange. A slab on a shared list has no owner: its list's lock stands
+ *   in for one.
+ * - Every free block's first word holds the allocator's cookie. Where such
+ *   a word stops being a block start (a larger class, the slab going back)
+ *   the markers are cleared first.
+ * - All map entries of a slab say the same (owner, class, mask, cap).
+ * - A slab holds the blocks of one tag path (s->path): a cache adopts only
+ *   slabs of its own path.
+ * - No pool lock (a class's, the empty list's) is held across a backend
+ *   call. */
 #include "slab.h"
 
 #include <stdlib.h>
@@ -94,6 +113,8 @@ int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct 
     return 1;
 }
 
+/* ---- slabs: bitmaps, formatting, census ---------------------------------- */
+
 static uint32_t bitmap_words(const struct fa_slab *s) {
     return (s->capacity + 63) / 64;
 }
@@ -171,6 +192,8 @@ void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slab
     pthread_mutex_unlock(&pools->cls[cls].lock);
 }
 
+/* ---- blocks: the validator, collecting, taking --------------------------- */
+
 int fa__slab_check(const struct fa_slab *s) {
     uint32_t free_blocks = 0, words = bitmap_words(s);
     for (uint32_t w = 0; w < words; w++)
@@ -217,6 +240,8 @@ static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
     fa__assert_expensive(fa__slab_check(s));
     return n;
 }
+
+/* ---- refill and adoption ------------------------------------------------- */
 
 /* The first abandoned slab of the class whose blocks are charged to `path`. */
 static struct fa_slab *adopt(struct fa_pools *pools, unsigned cls, uint32_t path) {
@@ -275,6 +300,8 @@ int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct 
     t->count[cls] = (uint16_t)got;
     return 1;
 }
+
+/* ---- flushes and remote frees -------------------------------------------- */
 
 /* Owner only: a cached block goes back to its slab. */
 static void return_block(void *p) {
@@ -348,6 +375,8 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
     atomic_store_explicit(&s->remote_pending, 1, memory_order_release);
     return (old & bit) != 0 ? FA_ERR_DOUBLE_FREE : FA_OK;
 }
+
+/* ---- thread exit and trim ------------------------------------------------ */
 
 void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
     if (t->cache == NULL)

@@ -1,4 +1,17 @@
-/* The slab map. */
+/* The slab map: which pool slab, if any, holds an address. The inline
+ * fa_pool_free reads it (framealloc.h, fa__slab_of) before it touches the
+ * block. Process-wide: one map for every allocator.
+ * Floor: structures (docs/internals.md). It calls nothing above it: no
+ * thread, instance, attribution or API file.
+ * Invariants:
+ * - Every top entry points to a leaf, from the library's load on: the
+ *   shared empty leaf where there is no slab, so a lookup has no NULL test.
+ *   The empty leaf is never written.
+ * - Leaves are added under the map's mutex and freed only when the last
+ *   allocator is released.
+ * - A slab's entries point to its descriptor from fa__slabmap_add to
+ *   fa__slabmap_remove, which its holder calls (without the mutex) before
+ *   the memory goes back. The rest of an entry is the slab's (slab.c). */
 #include "slabmap.h"
 
 #include <pthread.h>

@@ -1,7 +1,8 @@
 /* The slab map: which pool slab, if any, holds an address. Process-wide,
  * filled only by the library; the inline fa_pool_free reads it (framealloc.h,
  * fa__slab_of), so a free is checked before any memory at the pointer is
- * read. Entries are written under one mutex; readers take none. */
+ * read. Leaves are added under one mutex; an entry is written by whoever
+ * holds its slab. Readers take no lock. */
 #ifndef FA_SLABMAP_H
 #define FA_SLABMAP_H
 

@@ -1,5 +1,12 @@
 /* The statistics API: fa_stats_get, and the history's fa_history_get and
- * fa_history_summary_get. Floor: API (docs/internals.md). */
+ * fa_history_summary_get.
+ * Floor: API (docs/internals.md). Of the other API files it calls frame.c
+ * (fa_frame_number) only; budgets.c stands on it (stats.h).
+ * Invariants: a snapshot sums what each thread last published, the
+ * caller's own state settled first. The peaks are raised under the
+ * ledger's peaks lock, so snapshots never lower them. A path's subtree sums
+ * in one backward pass because a child's id is above its parent's
+ * (tag_table.c). */
 #include <stdlib.h>
 #include <string.h>
 

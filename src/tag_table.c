@@ -1,6 +1,17 @@
-/* The tag table. Lookups read a small open-addressed table without a lock;
- * an addition, rare, takes the lock, writes the path and publishes its
- * slot last, so that a reader that finds the id sees the whole path. */
+/* The tag table: tag paths interned once per allocator, never freed before
+ * it. Lookups read a small open-addressed table without a lock; an
+ * addition, rare, takes the lock, writes the path and publishes its slot
+ * last, so that a reader that finds the id sees the whole path.
+ * Floor: structures (docs/internals.md). It calls nothing above it: no
+ * thread, instance, attribution or API file.
+ * Invariants:
+ * - Ids are never reused, and a path's id is above its parent's (stats.c
+ *   sums subtrees on that). tag[i < count] no longer changes, but for its
+ *   budget slot.
+ * - FA_TAG_MAX paths fill at most a quarter of the FA__TAG_HASH slots, so a
+ *   probe always meets the path or an empty slot, and id + 1 fits a byte.
+ * - A path is checked whole before any of it is interned: a bad path
+ *   interns nothing. */
 #include "tag_table.h"
 
 #include <stdlib.h>

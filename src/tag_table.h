@@ -20,7 +20,7 @@ struct fa_tag {
 
 struct fa_tags {
     pthread_mutex_t  lock;  /* taken to add a path only */
-    _Atomic uint32_t count; /* paths published; tag[i < count] is immutable */
+    _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */
     struct fa_tag    tag[FA_TAG_MAX];
     _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
 };

@@ -1,5 +1,8 @@
 /* The tag API: fa_tag_push and fa_tag_pop, over each thread's attribution.
- * Floor: API (docs/internals.md). */
+ * Floor: API (docs/internals.md). It calls no other API file.
+ * Invariant: a push makes everything that can fail (the path's id, its
+ * pools, room for its span and its pop's) before the tag stack changes, so
+ * a refused push changes nothing and a pop never fails for memory. */
 #include <string.h>
 
 #include "attribution.h"

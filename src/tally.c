@@ -1,4 +1,16 @@
-/* Tallies: per-thread counts, their sums, and the public figures made of them. */
+/* Tallies: per-thread counts, their sums, and the public figures (fa_stats)
+ * made of them.
+ * Floor: structures (docs/internals.md). It calls nothing above it: no
+ * thread, instance, attribution or API file.
+ * Invariants:
+ * - A thread's tally is written by its owner only, with a relaxed load and
+ *   store (fa__bump): a reader never sees a torn count, and no path pays
+ *   for an atomic read-modify-write. The allocator's shared tally (exited
+ *   threads, frees by threads without state) takes atomic adds instead.
+ * - Allocation and free counts only grow, peaks only rise. Live bytes are
+ *   bytes minus bytes freed, clamped at 0: a free may be published before
+ *   its allocation.
+ * - The rows past the paths that exist are zero, so sums read the first n. */
 #include "tally.h"
 
 #include <stddef.h>

@@ -1,4 +1,22 @@
-/* Per-thread state, the fast-path slots and thread exit. */
+/* Per-thread state: one struct fa_thread per (OS thread, allocator), found
+ * through the fast-path slots or a pthread key, made on first use, given
+ * back at thread exit or fa_destroy; and the moves of a thread's pool
+ * fields between its paths.
+ * Floor: threads (docs/internals.md). It calls nothing above it: no
+ * instance, attribution or API file. The one call up goes through the hook
+ * the allocator sets (fa_threads.retire: attribution's fa__charge_retire).
+ * Invariants:
+ * - A state is on two lists, its allocator's and its OS thread's, and both
+ *   change only under the registry lock. That lock is never held across a
+ *   backend call or an event callback: exit takes the excess out under it
+ *   and gives it back after, with the allocator's `exiting` count raised.
+ * - th->tls is fa__tls[slot], or th->own for an allocator without a slot,
+ *   so fa__tls[FA__SLOTS] is never written and fails every inline check.
+ * - Each path's pool fields (cache, cookie, counts) are in one place: the
+ *   fast-path entry for the current path unless `counted`, else its
+ *   ctx->state. The place they leave is zeroed, failing every inline check.
+ * - ctx_made has bit i exactly when ctx[i] exists, ctx_cached when it also
+ *   has its cache; ctx[FA__TAG_ROOT] is root_pool, never freed alone. */
 #include "thread.h"
 
 #include <sched.h>
@@ -36,6 +54,8 @@ static void node_unlink(struct fa_node *n) {
     if (n->next != NULL)
         n->next->pprev = n->pprev;
 }
+
+/* ---- lifecycle: detach, thread exit, open, close ------------------------- */
 
 /* Registry lock held. Unlinks a state, gives its slabs to the allocator's
  * shared lists and hands its chunks back through the list *chunks. */
@@ -149,6 +169,8 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
     pthread_mutex_unlock(&registry.lock);
 }
 
+/* ---- a thread's pools, one per path -------------------------------------- */
+
 /* Moves the pool fields (cache, cookie, counts) from one entry to another,
  * leaving the source failing every inline check. */
 static void move_pool(struct fa__thread_tls *to, struct fa__thread_tls *from) {
@@ -216,6 +238,8 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
         fa__pool_trim(pools, &ctx->pool, fa__thread_pool_state(th, ctx));
 }
 
+/* ---- publishing the pools' counts ---------------------------------------- */
+
 /* One path's pools into the tally. */
 static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
     const uint64_t *tally = fa__pool_tally(ctx->pool.items);
@@ -237,6 +261,8 @@ void fa__thread_publish(struct fa_thread *th) {
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         publish_ctx(th, ctx);
 }
+
+/* ---- finding and creating a state ---------------------------------------- */
 
 struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set) {
     return (struct fa_thread *)pthread_getspecific(set->key);

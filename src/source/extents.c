@@ -1,4 +1,13 @@
-/* Free extents of one address range. */
+/* Free extents of one address range: first-fit takes and coalescing gives,
+ * the bookkeeping of the sources that carve a range (mmap, fixed). It lives
+ * outside the range, whose free memory may not even be mapped.
+ * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:
+ * no structure, thread, instance, attribution or API file.
+ * Invariants (fa__extents_check, level 3, after every change): extents are
+ * in address order, none empty, never touching, so always coalesced. A take
+ * makes room for a split before it changes anything; a give without memory
+ * to record a range drops it (the range stays unused). Not thread-safe: the
+ * source holds its lock. */
 #include "extents.h"
 
 #include <stdlib.h>

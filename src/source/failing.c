@@ -1,5 +1,12 @@
 /* The failing source: another backend, refusing requests by a rule, for
- * fault-injection tests (the library's and its users'). */
+ * fault-injection tests (the library's and its users').
+ * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:
+ * no structure, thread, instance, attribution or API file. It calls its
+ * inner backend itself: as a source it stands behind backend.c.
+ * Invariants: a refused request never reaches the inner backend. Every
+ * request counts toward the rule (`counted`, since the rule was last set);
+ * `outstanding` is the bytes the inner backend handed out with OK and has
+ * not had back. */
 #include <stdlib.h>
 
 #include "event.h"

@@ -1,4 +1,11 @@
-/* The fixed-region source: all memory from one caller-supplied buffer. */
+/* The fixed-region source: all memory from one caller-supplied buffer.
+ * Floor: memory, in source/ (docs/internals.md). It stands on extents.c and
+ * calls nothing above it: no structure, thread, instance, attribution or
+ * API file.
+ * Invariants: the usable range starts 16-byte aligned and every size rounds
+ * up to 16 bytes (GRAIN), so extents stay whole grains. The lock guards the
+ * extents only. The buffer's bytes are never written here: the bookkeeping
+ * lives outside it. */
 #include <pthread.h>
 #include <stdlib.h>
 

@@ -1,5 +1,14 @@
 /* The mmap source: one reserved range of address space, pages committed as
- * memory is handed out and decommitted as soon as it comes back. */
+ * memory is handed out and decommitted as soon as it comes back. The NUMA
+ * source is built on it (fa__mmap_create).
+ * Floor: memory, in source/ (docs/internals.md). It stands on extents.c and
+ * calls nothing above it: no structure, thread, instance, attribution or
+ * API file.
+ * Invariants:
+ * - Every free extent is whole pages, decommitted and PROT_NONE: a range is
+ *   made read-write only once taken, and decommitted before it is given
+ *   back, so a stray access to free memory faults.
+ * - The lock guards the extents only; mprotect and madvise run outside it. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_NORESERVE, MAP_HUGETLB, MADV_* */
 #include <pthread.h>
 #include <stdlib.h>

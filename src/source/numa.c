@@ -1,5 +1,10 @@
 /* The NUMA source: the mmap source with its whole range bound to one node,
- * so every page it commits comes from that node. */
+ * so every page it commits comes from that node.
+ * Floor: memory, in source/ (docs/internals.md). It stands on mmap.c and
+ * calls nothing above it: no structure, thread, instance, attribution or
+ * API file.
+ * Invariant: the node it reports is the one its range is bound to, or -1
+ * when it is not bound (built without libnuma, or no such node). */
 #include "event.h"
 #include "source.h"
 

@@ -1,4 +1,11 @@
-/* The one table every ready source stands behind, and the queries on it. */
+/* The one table every ready source stands behind (struct fa_source and its
+ * ops), and the public calls on it: fa_source_info_get, fa_source_destroy.
+ * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:
+ * no structure, thread, instance, attribution or API file.
+ * Invariants: a backend table is one of ours exactly when its allocate is
+ * source_allocate, and then its ctx is the source. in_use counts the bytes
+ * of OK answers not yet given back (a FALLBACK's block is the system's),
+ * failures the FAIL answers. */
 #include "source.h"
 
 #include <string.h>

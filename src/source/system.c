@@ -1,4 +1,9 @@
-/* The system memory source: the malloc family. */
+/* The system source: the malloc family (posix_memalign and free). It is the
+ * default backend, and the one a FALLBACK answer turns to.
+ * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:
+ * no structure, thread, instance, attribution or API file.
+ * It has no state; an alignment below a pointer's is raised to it, as
+ * posix_memalign requires. */
 #include "backend.h"
 
 #include <stdlib.h>
