@@ -155,28 +155,30 @@ void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa
     }
 }
 
-/* A limit lowered below what the slot counts: freed bytes are not headroom
- * then, or the thread could consume them again past the limit. */
-static int over_limit(const struct fa_budget *s) {
-    uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
-    return hard != 0 && fa__budget_reserved(s) > hard;
-}
-
+/* n freed bytes are held again, up to a batch kept, the rest given back.
+ * Under a limit lowered below what the slot counts, none is kept: freed
+ * bytes are not headroom then, or the thread could consume them again past
+ * the limit. One load of the slot's word gives both its generation and its
+ * count. */
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
     for (uint32_t k = 0; k < c->n; k++) {
         uint32_t i = c->slot[k];
-        uint8_t gen = current_gen(&b->slot[i]);
+        struct fa_budget *s = &b->slot[i];
+        uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed);
+        uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+        uint8_t gen = gen_of(w);
         if (p->held[i] == 0 || p->gen[i] != gen) {
             p->held[i] = 0;
             p->gen[i] = gen;
         }
         p->held[i] += n;
         p->holding |= 1u << i;
-        uint64_t keep = over_limit(&b->slot[i])                ? 0
+        int over_limit = hard != 0 && (w & FA__BUDGET_BYTES) > hard;
+        uint64_t keep = over_limit                          ? 0
                       : p->held[i] > 2 * FA__BUDGET_BATCH ? FA__BUDGET_BATCH
                                                           : p->held[i];
         if (keep < p->held[i]) {
-            give_back(&b->slot[i], p->held[i] - keep, gen);
+            give_back(s, p->held[i] - keep, gen);
             p->held[i] = keep;
         }
     }
