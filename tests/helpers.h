@@ -73,6 +73,39 @@ static void counting_deallocate(void *ctx, void *ptr, size_t size, size_t align)
     c->inner.deallocate(c->inner.ctx, ptr, size + extra, align);
 }
 
+/* The splitmix64 finaliser: spreads a seed or an address over 64 bits. */
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/* xorshift64*: a seeded generator, one per thread, so that no thread waits
+ * on another's draws and a seed replays the same run. */
+struct rng {
+    uint64_t s; /* never 0 */
+};
+
+static inline struct rng rng_seeded(uint64_t seed) {
+    struct rng r = {mix64(seed) | 1};
+    return r;
+}
+
+static inline uint64_t rng_next(struct rng *r) {
+    uint64_t x = r->s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    r->s = x;
+    return x * 0x2545f4914f6cdd1du;
+}
+
+static inline size_t rng_below(struct rng *r, size_t n) {
+    return (size_t)(rng_next(r) % n);
+}
+
 /* The memory source under every test allocator: the system, or the one
  * FA_TEST_SOURCE names (mmap, numa, fixed), so that whole suites run over
  * each source. Made once per process and destroyed at exit. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "engine.h"
+#include "helpers.h"
 
 static int run_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -71,13 +72,6 @@ static int replay_dir(const char *dir) {
     return failed;
 }
 
-static uint64_t next(uint64_t *state) { /* xorshift64* */
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    return *state * 0x2545f4914f6cdd1dull;
-}
-
 static void save(const char *dir, uint64_t seed, unsigned long run, const uint8_t *data, size_t size) {
     char path[4096];
     snprintf(path, sizeof path, "%s/seed-%llu-run-%lu", dir, (unsigned long long)seed, run);
@@ -93,12 +87,12 @@ static int random_runs(uint64_t seed, unsigned long runs, size_t max_len, const 
     static uint8_t data[1 << 16];
     if (max_len == 0 || max_len > sizeof data)
         max_len = sizeof data;
-    uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+    struct rng rng = {seed * 0x9e3779b97f4a7c15ull + 1}; /* not rng_seeded: the recorded runs used this */
     int failed = 0;
     for (unsigned long r = 0; r < runs; r++) {
-        size_t size = 1 + next(&state) % max_len;
+        size_t size = 1 + rng_below(&rng, max_len);
         for (size_t i = 0; i < size; i++)
-            data[i] = (uint8_t)(next(&state) >> 56);
+            data[i] = (uint8_t)(rng_next(&rng) >> 56);
         if (fuzz_run(data, size)) {
             failed = 1;
             fprintf(stderr, "fuzz: seed %llu, run %lu diverged\n", (unsigned long long)seed, r);

@@ -1,13 +1,15 @@
-/* What the stress and soak programs share: sizes from the environment, a
- * seeded generator per thread, and fill patterns that tie a block's bytes
- * to its address and size, so that two blocks that overlap, or a block
- * handed out twice, show as a mismatch when it is checked. */
+/* What the stress and soak programs share (beside tests/helpers.h and its
+ * seeded generator): sizes from the environment, and fill patterns that tie
+ * a block's bytes to its address and size, so that two blocks that overlap,
+ * or a block handed out twice, show as a mismatch when it is checked. */
 #ifndef FA_STRESS_WORKLOAD_H
 #define FA_STRESS_WORKLOAD_H
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "helpers.h"
 
 /* The environment variable `name` as a positive number, else `fallback`. */
 static inline size_t env_size(const char *name, size_t fallback) {
@@ -17,37 +19,6 @@ static inline size_t env_size(const char *name, size_t fallback) {
     char *end;
     unsigned long long n = strtoull(text, &end, 10);
     return n != 0 && *end == '\0' ? (size_t)n : fallback;
-}
-
-static inline uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebu;
-    return x ^ (x >> 31);
-}
-
-/* xorshift64*: one per thread, so that no thread waits on another's draws. */
-struct rng {
-    uint64_t s;
-};
-
-static inline struct rng rng_seeded(uint64_t seed) {
-    struct rng r = {mix64(seed) | 1};
-    return r;
-}
-
-static inline uint64_t rng_next(struct rng *r) {
-    uint64_t x = r->s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    r->s = x;
-    return x * 0x2545f4914f6cdd1du;
-}
-
-static inline size_t rng_below(struct rng *r, size_t n) {
-    return (size_t)(rng_next(r) % n);
 }
 
 /* Word i of a pattern: different in every word, so that a copy shifted by
