@@ -132,7 +132,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         fa__report(&sink, FA_ERR_NOMEM, 0, "fa_create: no thread key left for another allocator");
         return NULL;
     }
-    a->threads.retire = fa__charge_retire;
+    a->threads.retire = fa__attr_retire;
     pthread_mutex_lock(&registry.lock);
     a->next_live = registry.live;
     registry.live = a;

@@ -32,9 +32,9 @@ static void hold(struct fa_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
     ar->chunks = c;
 }
 
-static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_source *src, size_t size,
+static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_cache *cache, size_t size,
                              size_t align, size_t need) {
-    struct fa_chunk *c = fa__chunk_take(src, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_BASE_ALIGN));
+    struct fa_chunk *c = fa__chunk_take(cache, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_BASE_ALIGN));
     if (c == NULL)
         return NULL;
     hold(ar, c, 1);
@@ -57,7 +57,7 @@ size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t,
     return p != 0 ? p + size - t->cur : size + padding_bound(align);
 }
 
-static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                         size_t size, size_t align) {
     uintptr_t at = fit(ar, t, size, align); /* the fast path's guard or a budget may send one here */
     if (at != 0) {
@@ -65,11 +65,11 @@ static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa
         return (void *)at;
     }
     size_t need = size + padding_bound(align);
-    size_t normal = fa__chunk_normal_size(src, ar->normal);
+    size_t normal = fa__chunk_normal_size(cache, ar->normal);
     if (need > normal - FA__CHUNK_HEADER) /* too large: its own chunk, the curve unchanged */
-        return alloc_dedicated(ar, src, size, align, need);
+        return alloc_dedicated(ar, cache, size, align, need);
 
-    struct fa_chunk *c = fa__chunk_take(src, normal);
+    struct fa_chunk *c = fa__chunk_take(cache, normal);
     if (c == NULL)
         return NULL;
     if (ar->bump != NULL) {
@@ -85,10 +85,10 @@ static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa
     return (void *)p;
 }
 
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       size_t size, size_t align) {
     fa__assert((align & (align - 1)) == 0 && align != 0);
-    void *p = alloc_slow(ar, t, src, size, align);
+    void *p = alloc_slow(ar, t, cache, size, align);
     fa__assert_expensive(fa__arena_check(ar, t));
     return p;
 }
@@ -142,7 +142,7 @@ static void recount(struct fa_arena *ar) {
     }
 }
 
-void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src) {
+void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
     t->cur = 0;
     t->limit = 0;
     if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
@@ -171,7 +171,7 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
     ar->normal = keep != NULL;
     ar->closed = 0;
     if (released != NULL)
-        fa__chunk_give(src, released);
+        fa__chunk_give(cache, released);
     fa__assert_expensive(fa__arena_check(ar, t));
 }
 
@@ -219,7 +219,7 @@ int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls 
     return c != ar->bump || pos.cur <= t->cur; /* an older chunk is behind the bump one */
 }
 
-void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       struct fa_arena_pos pos) {
     struct fa_chunk *released = unlink_from(ar, pos.top);
     ar->bump = (struct fa_chunk *)pos.chunk;
@@ -227,6 +227,6 @@ void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
     t->limit = fa__arena_end_of_bump(ar);
     recount(ar);
     if (released != NULL)
-        fa__chunk_give(src, released);
+        fa__chunk_give(cache, released);
     fa__assert_expensive(fa__arena_check(ar, t));
 }

@@ -17,7 +17,7 @@ struct fa_arena {
 /* Slow path of a frame allocation (align a power of two, size and align
  * checked by the caller): a new chunk, normal or dedicated. NULL when the
  * source refuses; nothing changes then. */
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       size_t size, size_t align);
 
 /* The end of the chunk being bumped: the fast path's limit when nothing
@@ -33,7 +33,7 @@ static inline void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t
 }
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
-void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src);
+void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
 struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
 
@@ -64,7 +64,7 @@ struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__t
 int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos);
 /* Releases what was allocated after pos (which fa__arena_can_rewind accepted). */
-void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_source *src,
+void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       struct fa_arena_pos pos);
 
 #endif

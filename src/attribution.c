@@ -4,7 +4,7 @@
  * fast path's limit (clamp), so the inline path needs no budget check.
  * Floor: attribution (docs/internals.md). It calls nothing above it: no API
  * file. thread.c calls back into it only through the retire hook
- * (fa__charge_retire, under the registry lock).
+ * (fa__attr_retire, under the registry lock).
  * Invariants:
  * - The frame bytes bumped since the last settle (arena used minus
  *   settled_used) belong to the current path: every change to the path,
@@ -17,7 +17,7 @@
  * - The pool fields are in the fast-path entry only while no budget is over
  *   the current path (pool_mode); otherwise every pool call is counted.
  * - Headroom is spent only under the budgets' current epoch: a changed
- *   budget returns all the purse holds first (fa__charge_refresh). */
+ *   budget returns all the purse holds first (fa__attr_refresh). */
 #include "attribution.h"
 
 #include <stddef.h>
@@ -27,15 +27,11 @@
 
 #include "invariant.h"
 
-static struct fa_budgets *budgets_of(fa_alloc *a) {
-    return &a->ledger->budgets;
-}
-
 static uint64_t least(uint64_t x, uint64_t y) {
     return x < y ? x : y;
 }
 
-const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th) {
+const char *fa__attr_path(const fa_alloc *a, const struct fa_thread *th) {
     if (th == NULL || th->charge.tag == FA__TAG_ROOT)
         return NULL;
     return fa__tag(&a->ledger->tags, th->charge.tag)->path;
@@ -66,7 +62,7 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     uint64_t allocs = th->tls->allocs;
     fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
     if (used != c->settled_used)
-        fa__budget_charge(budgets_of(a), &c->purse, &c->chain, used - c->settled_used);
+        fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, used - c->settled_used);
     c->settled_used = used;
     c->settled_allocs = allocs;
     if (used > c->frame_high)
@@ -94,22 +90,19 @@ static void clamp(struct fa_thread *th) {
     t->limit = end != 0 && room < end - t->cur ? t->cur + room : end;
 }
 
+/* The budgets over the current path, under the budgets' current epoch. */
 static void rechain(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    struct fa_budgets *b = budgets_of(a);
-    c->purse.epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
-    if (fa__budgets_on(a))
-        fa__budget_chain(b, &a->ledger->tags, c->tag, &c->chain);
+    fa__budget_rebind(&a->ledger->budgets, &a->ledger->tags, c->tag, &c->purse, &c->chain);
     pool_mode(th);
 }
 
 /* A changed budget revokes the headroom the thread holds: a lowered limit
  * binds its next allocation, not the one after its next batch. */
-void fa__charge_refresh(fa_alloc *a, struct fa_thread *th) {
-    if (th->charge.purse.epoch == atomic_load_explicit(&budgets_of(a)->epoch, memory_order_acquire))
+void fa__attr_refresh(fa_alloc *a, struct fa_thread *th) {
+    if (th->charge.purse.epoch == atomic_load_explicit(&a->ledger->budgets.epoch, memory_order_acquire))
         return;
     settle(a, th);
-    fa__budget_return_all(budgets_of(a), &th->charge.purse);
     rechain(a, th);
     clamp(th);
 }
@@ -125,7 +118,7 @@ static int grow_spans(struct fa_charge *c) {
 
 /* Frame memory from `used` on is charged to `tag`. An empty last span is
  * retagged rather than followed. A push made room for its span and for its
- * pop's (fa__charge_prepare); should the room still run out, the last span
+ * pop's (fa__attr_prepare); should the room still run out, the last span
  * goes on. */
 static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t allocs) {
     struct fa_span *last = &c->spans[c->span_count - 1];
@@ -141,7 +134,7 @@ static void push_span(struct fa_charge *c, uint32_t tag, size_t used, uint64_t a
     c->spans[c->span_count++] = (struct fa_span){tag, used, allocs};
 }
 
-fa_error fa__charge_prepare(struct fa_thread *th, uint32_t tag) {
+fa_error fa__attr_prepare(struct fa_thread *th, uint32_t tag) {
     struct fa_charge *c = &th->charge;
     if (!fa__thread_pool_make(th, tag))
         return FA_ERR_NOMEM;
@@ -150,7 +143,7 @@ fa_error fa__charge_prepare(struct fa_thread *th, uint32_t tag) {
     return FA_OK;
 }
 
-void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
+void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
     struct fa_charge *c = &th->charge;
     settle(a, th);
     c->tag = tag;
@@ -167,7 +160,7 @@ static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed
                              const char *fn) {
     for (; crossed != 0; crossed &= crossed - 1) {
         uint32_t i = (uint32_t)__builtin_ctz(crossed);
-        fa__report_at(&a->sink, fa__charge_path(a, th), FA_OK, size,
+        fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
                       (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));
     }
@@ -179,24 +172,24 @@ static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size
     if (c->chain.n == 0)
         return FA_OK;
     uint32_t crossed, refused;
-    fa_error e = fa__budget_take(budgets_of(a), &c->purse, &c->chain, need, &crossed, &refused);
+    fa_error e = fa__budget_take(&a->ledger->budgets, &c->purse, &c->chain, need, &crossed, &refused);
     report_crossings(a, th, crossed, size, fn);
     if (e != FA_OK)
-        return fa__report_at(&a->sink, fa__charge_path(a, th), e, size,
+        return fa__report_at(&a->sink, fa__attr_path(a, th), e, size,
                              "%s: budget %s would pass its hard limit of %llu bytes (%zu more asked)", fn,
                              budget_name(a, refused),
                              (unsigned long long)atomic_load(&a->ledger->budgets.slot[refused].hard), need);
     return FA_OK;
 }
 
-fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size) {
+fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size) {
     struct fa_charge *c = &th->charge;
-    struct fa_budgets *b = budgets_of(a);
-    fa__charge_refresh(a, th);
+    struct fa_budgets *b = &a->ledger->budgets;
+    fa__attr_refresh(a, th);
     settle(a, th);
     if (c->frame_hard != 0 && need > c->frame_hard - c->settled_used) {
         atomic_fetch_add_explicit(&b->frame_refusals, 1, memory_order_relaxed);
-        return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_BUDGET, size,
+        return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_BUDGET, size,
                              "fa_frame_alloc: the frame budget's hard limit of %llu bytes would be passed "
                              "(%zu used, %zu more asked)",
                              (unsigned long long)c->frame_hard, c->settled_used, need);
@@ -205,14 +198,14 @@ fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, s
     if (e == FA_OK && c->frame_soft != 0 && !c->frame_warned && c->settled_used + need > c->frame_soft) {
         c->frame_warned = 1;
         atomic_fetch_add_explicit(&b->frame_crossings, 1, memory_order_relaxed);
-        fa__report_at(&a->sink, fa__charge_path(a, th), FA_OK, size,
+        fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "fa_frame_alloc: the frame budget crossed its soft limit of %llu bytes",
                       (unsigned long long)c->frame_soft);
     }
     return e;
 }
 
-void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th) {
+void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th) {
     settle(a, th);
     clamp(th);
 }
@@ -225,17 +218,18 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Kept only for the creating thread, whose frames the history records. */
+/* Kept only for the creating thread, whose frames the history records
+ * (it has a ring when statistics are on). */
 static int records(const fa_alloc *a, const struct fa_thread *th) {
-    return th->is_creator && fa__stats_on(a);
+    return th->is_creator && a->ledger->history.ring != NULL;
 }
 
-fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
+fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    struct fa_budgets *b = budgets_of(a);
+    struct fa_budgets *b = &a->ledger->budgets;
     if (c->span_room == 0 && !grow_spans(c))
         return FA_ERR_NOMEM;
-    fa__charge_refresh(a, th);
+    fa__attr_refresh(a, th);
     c->spans[0] = (struct fa_span){c->tag, 0, 0};
     c->span_count = 1;
     c->settled_used = 0;
@@ -252,7 +246,7 @@ fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th) {
     return FA_OK;
 }
 
-void fa__charge_frame_limit(struct fa_thread *th) {
+void fa__attr_frame_limit(struct fa_thread *th) {
     clamp(th);
 }
 
@@ -261,8 +255,8 @@ static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, 
     if (th != NULL && tag == th->charge.tag)
         return &th->charge.chain;
     room->n = 0;
-    if (fa__budgets_on(a) && fa__budgets_any(budgets_of(a)))
-        fa__budget_chain(budgets_of(a), &a->ledger->tags, tag, room);
+    if (fa__budgets_any(&a->ledger->budgets))
+        fa__budget_chain(&a->ledger->budgets, &a->ledger->tags, tag, room);
     return room;
 }
 
@@ -282,7 +276,7 @@ static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, ui
         if (hi > lo) {
             struct fa_chain room;
             fa__count_free(&th->tally.tag[s->tag][FA__KIND_FRAME], ahi - alo, hi - lo);
-            fa__budget_credit(budgets_of(a), &c->purse, chain_of(a, th, s->tag, &room), hi - lo);
+            fa__budget_credit(&a->ledger->budgets, &c->purse, chain_of(a, th, s->tag, &room), hi - lo);
             if (per_tag != NULL)
                 per_tag[s->tag] += hi - lo;
         }
@@ -294,7 +288,7 @@ static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, ui
     return i;
 }
 
-void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs) {
+void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs) {
     struct fa_charge *c = &th->charge;
     settle(a, th);
     c->span_count = release_spans(a, th, used, allocs, NULL) + 1;
@@ -343,66 +337,66 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
     fa__thread_publish(th);
 }
 
-void fa__charge_retire(struct fa_thread *th) {
+void fa__attr_retire(struct fa_thread *th) {
     fa_alloc *a = (fa_alloc *)(void *)((char *)th->set - offsetof(fa_alloc, threads));
     if (th->in_frame)
-        fa__charge_end(a, th);
+        fa__attr_end(a, th);
 }
 
-void fa__charge_end(fa_alloc *a, struct fa_thread *th) {
+void fa__attr_end(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    fa__charge_refresh(a, th); /* a budget set since gets the frame's bytes back too */
+    fa__attr_refresh(a, th); /* a budget set since gets the frame's bytes back too */
     settle(a, th);
     if (fa__stats_on(a))
         account_frame(a, th);
-    else if (fa__budgets_any(budgets_of(a)))
+    else if (fa__budgets_any(&a->ledger->budgets))
         release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
-    fa__budget_return_all(budgets_of(a), &c->purse);
+    fa__budget_return_all(&a->ledger->budgets, &c->purse);
 }
 
 /* ---- pool and heap blocks ------------------------------------------------ */
 
 /* Frame memory bumped since the last settle shares the headroom: it is
  * charged first, so that the check sees what is really left. */
-fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn) {
+fa_error fa__attr_block_admit(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn) {
     settle(a, th);
     return take(a, th, bytes, size, fn);
 }
 
-void fa__charge_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
+void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
     struct fa_charge *c = &th->charge;
     if (c->chain.n == 0)
         return;
-    fa__budget_charge(budgets_of(a), &c->purse, &c->chain, bytes);
+    fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, bytes);
     if (th->in_frame)
         clamp(th); /* the frame may no longer bump into what the block took */
 }
 
-void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
-    fa__charge_budget(a, th, bytes);
+void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
+    fa__attr_budget(a, th, bytes);
     fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
 }
 
 /* A credit can trim the headroom the frame's limit was set from: the
  * frame settles before it and takes its limit again after. */
-void fa__charge_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes) {
+void fa__attr_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes) {
     if (th != NULL)
-        fa__charge_refresh(a, th); /* a budget set since counts this block */
+        fa__attr_refresh(a, th); /* a budget set since counts this block */
     struct fa_chain room;
     const struct fa_chain *chain = chain_of(a, th, tag, &room);
     if (chain->n == 0)
         return;
     if (th == NULL) {
-        fa__budget_release(budgets_of(a), chain, bytes);
+        fa__budget_release(&a->ledger->budgets, chain, bytes);
         return;
     }
     settle(a, th);
-    fa__budget_credit(budgets_of(a), &th->charge.purse, chain, bytes);
+    fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain, bytes);
     clamp(th);
 }
 
-void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {
-    fa__charge_refund(a, th, tag, bytes);
+void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {
+    fa__attr_refund(a, th, tag, bytes);
     if (th != NULL)
         fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
     else

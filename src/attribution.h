@@ -11,47 +11,47 @@
 #include "instance.h"
 
 /* The path allocations are charged to now, for events (NULL at the root). */
-const char *fa__charge_path(const fa_alloc *a, const struct fa_thread *th);
+const char *fa__attr_path(const fa_alloc *a, const struct fa_thread *th);
 /* Picks up budgets changed since the thread last looked. */
-void fa__charge_refresh(fa_alloc *a, struct fa_thread *th);
+void fa__attr_refresh(fa_alloc *a, struct fa_thread *th);
 
 /* Tags. Before a push of `tag`: its pools, and room for its frame spans;
  * FA_ERR_NOMEM (nothing changed) without memory for them. Then the
  * thread's innermost path becomes `tag` (a push, or a pop back to it). */
-fa_error fa__charge_prepare(struct fa_thread *th, uint32_t tag);
-void fa__charge_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
+fa_error fa__attr_prepare(struct fa_thread *th, uint32_t tag);
+void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
 
 /* Frames. */
 /* FA_OK, or FA_ERR_NOMEM when there is no memory for the span records. */
-fa_error fa__charge_begin(fa_alloc *a, struct fa_thread *th);
-void fa__charge_end(fa_alloc *a, struct fa_thread *th);
+fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th);
+void fa__attr_end(fa_alloc *a, struct fa_thread *th);
 /* Before the arena serves a slow-path request that will consume `need`
  * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
-fa_error fa__charge_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
+fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
 /* Sets the fast path's limit (the thread settled, or its frame just began). */
-void fa__charge_frame_limit(struct fa_thread *th);
+void fa__attr_frame_limit(struct fa_thread *th);
 /* After it served (or refused): counts, charges and sets the fast path's limit. */
-void fa__charge_frame_settle(fa_alloc *a, struct fa_thread *th);
+void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */
-void fa__charge_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs);
+void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs);
 
 /* A thread's state goes (exit or destroy): a frame it had not ended is
  * released, so that its bytes go back to the budgets and counts. */
-void fa__charge_retire(struct fa_thread *th);
+void fa__attr_retire(struct fa_thread *th);
 
 /* Pool and heap blocks. */
 /* Before a block of `bytes` is taken (the thread refreshed): FA_OK, or
  * FA_ERR_BUDGET (reported). */
-fa_error fa__charge_block_take(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn);
+fa_error fa__attr_block_admit(fa_alloc *a, struct fa_thread *th, size_t bytes, size_t size, const char *fn);
 /* It was taken: its bytes charged to the budgets over the current path, and
- * (fa__charge_block) counted for it. */
-void fa__charge_budget(fa_alloc *a, struct fa_thread *th, size_t bytes);
-void fa__charge_block(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
+ * (fa__attr_block_taken) counted for it. */
+void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes);
+void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
 /* A block of path `tag` was freed by thread th (NULL: one without state):
- * its bytes go back to the budgets over the path, and (fa__charge_unblock)
+ * its bytes go back to the budgets over the path, and (fa__attr_block_freed)
  * the free is counted for it. */
-void fa__charge_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes);
-void fa__charge_unblock(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes);
+void fa__attr_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes);
+void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes);
 
 
 #endif

@@ -19,6 +19,15 @@
 
 #include "invariant.h"
 
+static int limited(const struct fa_budget *s) {
+    return (atomic_load_explicit(&s->soft, memory_order_relaxed) |
+            atomic_load_explicit(&s->hard, memory_order_relaxed)) != 0;
+}
+
+int fa__budgets_any(const struct fa_budgets *b) {
+    return atomic_load_explicit(&b->slots, memory_order_relaxed) > 1 || limited(&b->slot[FA__BUDGET_GLOBAL]);
+}
+
 void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
     memset(b, 0, sizeof *b);
     pthread_mutex_init(&b->lock, NULL);
@@ -38,7 +47,7 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
     uint32_t n = atomic_load_explicit(&b->slots, memory_order_relaxed);
     int is_new = tag != FA__TAG_ROOT && i == 0;
     /* A budget that had no limit counted nothing: it starts from `live`. */
-    int fresh = is_new || !fa__budget_limited(&b->slot[i]);
+    int fresh = is_new || !limited(&b->slot[i]);
     if (is_new) {
         if (n == FA__BUDGET_SLOTS) {
             pthread_mutex_unlock(&b->lock);
@@ -66,10 +75,10 @@ void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, ui
     out->n = 0;
     for (uint32_t t = tag; t != FA__TAG_ROOT; t = tags->tag[t].parent) {
         uint32_t i = atomic_load_explicit(&tags->tag[t].budget, memory_order_acquire);
-        if (i != 0 && fa__budget_limited(&b->slot[i]))
+        if (i != 0 && limited(&b->slot[i]))
             out->slot[out->n++] = (uint8_t)i;
     }
-    if (fa__budget_limited(&b->slot[FA__BUDGET_GLOBAL]))
+    if (limited(&b->slot[FA__BUDGET_GLOBAL]))
         out->slot[out->n++] = FA__BUDGET_GLOBAL;
 }
 
@@ -198,6 +207,18 @@ void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
         p->held[i] = 0;
     }
     p->holding = 0;
+}
+
+void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag, struct fa_purse *p,
+                       struct fa_chain *out) {
+    uint64_t epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
+    if (p->epoch != epoch) {
+        fa__budget_return_all(b, p);
+        p->epoch = epoch;
+    }
+    out->n = 0;
+    if (fa__budgets_any(b))
+        fa__budget_chain(b, tags, tag, out);
 }
 
 uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c) {

@@ -64,6 +64,10 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
 /* The chain of tag path `tag`. */
 void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag,
                       struct fa_chain *out);
+/* The chain of `tag` under the current epoch: a purse from an earlier one
+ * first returns all it holds (a changed limit binds at once). */
+void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag, struct fa_purse *p,
+                       struct fa_chain *out);
 
 /* Makes sure the purse holds `need` bytes in every slot of the chain.
  * FA_OK, or FA_ERR_BUDGET with *refused the slot that would pass its hard
@@ -88,14 +92,8 @@ static inline uint64_t fa__budget_reserved(const struct fa_budget *s) {
     return atomic_load_explicit(&s->reserved, memory_order_relaxed) & FA__BUDGET_BYTES;
 }
 
-static inline int fa__budget_limited(const struct fa_budget *s) {
-    return (atomic_load_explicit(&s->soft, memory_order_relaxed) |
-            atomic_load_explicit(&s->hard, memory_order_relaxed)) != 0;
-}
-/* Non-zero when any budget may be set: only then do frees look for one. */
-static inline int fa__budgets_any(const struct fa_budgets *b) {
-    return atomic_load_explicit(&b->slots, memory_order_relaxed) > 1 ||
-           fa__budget_limited(&b->slot[FA__BUDGET_GLOBAL]);
-}
+/* Non-zero when any budget may be set: only then do frees look for one.
+ * Always 0 in an allocator whose budgets are off. */
+int fa__budgets_any(const struct fa_budgets *b);
 
 #endif

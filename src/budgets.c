@@ -39,7 +39,7 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
                           FA__BUDGET_SLOTS - 1);
     struct fa_thread *th = fa__thread_find(&a->threads);
     if (th != NULL) /* the calling thread sees its own change at once */
-        fa__charge_refresh(a, th);
+        fa__attr_refresh(a, th);
     return FA_OK;
 }
 

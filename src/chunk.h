@@ -32,40 +32,40 @@ static inline uintptr_t fa__chunk_end(const struct fa_chunk *c) {
     return (uintptr_t)c + c->size;
 }
 
-struct fa_chunk_source {
+struct fa_chunk_cache {
     fa_backend backend;
     struct fa_meter *meter; /* the allocator's */
     size_t     first, max; /* the growth curve, header included */
     uint32_t   growth;
     size_t     align; /* of every chunk taken from the backend */
-    size_t     cache_limit;
+    size_t     held_limit; /* the most bytes kept between frames */
 
-    pthread_mutex_t  lock; /* guards the cache; never held across a backend call */
-    struct fa_chunk *cache;
-    size_t           cache_bytes;
+    pthread_mutex_t  lock; /* guards the held chunks; never held across a backend call */
+    struct fa_chunk *held;
+    size_t           held_bytes;
 };
 
-void fa__chunks_init(struct fa_chunk_source *src, const fa_config *cfg, struct fa_meter *meter);
+void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct fa_meter *meter);
 /* Gives every cached chunk back to the backend. */
-void fa__chunks_fini(struct fa_chunk_source *src);
+void fa__chunks_fini(struct fa_chunk_cache *cache);
 
 /* Size of the index-th normal chunk of a frame. */
-size_t fa__chunk_normal_size(const struct fa_chunk_source *src, uint32_t index);
+size_t fa__chunk_normal_size(const struct fa_chunk_cache *cache, uint32_t index);
 /* The smallest cached chunk of size bytes up to (not including) twice that,
  * else a new one of exactly size bytes from the backend; NULL when the
  * backend refuses. */
-struct fa_chunk *fa__chunk_take(struct fa_chunk_source *src, size_t size);
+struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size);
 /* Puts a list of chunks in the cache; what is over the limit goes back to the
  * backend (outside the lock). */
-void fa__chunk_give(struct fa_chunk_source *src, struct fa_chunk *list);
+void fa__chunk_give(struct fa_chunk_cache *cache, struct fa_chunk *list);
 /* Puts a list in the cache with no backend call, even over the limit (for
  * callers that hold a lock); fa__chunk_excess takes the excess back out. */
-void fa__chunk_stash(struct fa_chunk_source *src, struct fa_chunk *list);
+void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list);
 /* Takes out the cached chunks beyond the limit, for the caller to free. */
-struct fa_chunk *fa__chunk_excess(struct fa_chunk_source *src);
+struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache);
 /* Gives every cached chunk back to the backend. */
-void fa__chunk_trim(struct fa_chunk_source *src);
+void fa__chunk_trim(struct fa_chunk_cache *cache);
 /* Gives a list straight back to the backend. */
-void fa__chunk_free_list(const struct fa_chunk_source *src, struct fa_chunk *list);
+void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list);
 
 #endif

@@ -26,14 +26,14 @@ fa_error fa_begin_frame(fa_alloc *a) {
     if (th->in_frame)
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
-    if (fa__charge_begin(a, th) != FA_OK)
+    if (fa__attr_begin(a, th) != FA_OK)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
     fa__thread_pool_collect(th); /* blocks other threads freed since the last frame */
     th->in_frame = 1;
     th->frames++;
     th->tls->allocs = 0;
     fa__arena_begin(&th->arena, th->tls);
-    fa__charge_frame_limit(th); /* the budgets' limit on the fast path */
+    fa__attr_frame_limit(th); /* the budgets' limit on the fast path */
     if (th->is_creator)
         atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
     return FA_OK;
@@ -54,7 +54,7 @@ fa_error fa_end_frame(fa_alloc *a) {
     struct fa_thread *th = in_frame(a, "fa_end_frame", 0);
     if (th == NULL)
         return FA_ERR_STATE;
-    fa__charge_end(a, th);
+    fa__attr_end(a, th);
     th->last_allocs = th->tls->allocs;
     th->last_bytes = fa__arena_used(&th->arena, th->tls);
     fa__arena_end(&th->arena, th->tls, &a->chunks);
@@ -90,12 +90,12 @@ void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
         return NULL;
     }
     size_t bytes = size != 0 ? size : 1;
-    if (fa__charge_frame_take(a, th, fa__arena_need(&th->arena, th->tls, bytes, align), size) != FA_OK)
+    if (fa__attr_frame_take(a, th, fa__arena_need(&th->arena, th->tls, bytes, align), size) != FA_OK)
         return NULL;
     void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes, align);
     if (p != NULL)
         th->tls->allocs++;
-    fa__charge_frame_settle(a, th);
+    fa__attr_frame_settle(a, th);
     if (p == NULL)
         fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_frame_alloc: the memory source refused a chunk for %zu bytes",
                    size);
@@ -192,9 +192,9 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (passed || !fa__arena_can_rewind(&th->arena, th->tls, pos))
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark is past the current position (already rewound over)");
-    fa__charge_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */
+    fa__attr_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */
     fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
-    fa__charge_frame_settle(a, th);
+    fa__attr_frame_settle(a, th);
     return FA_OK;
 }
 

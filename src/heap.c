@@ -30,15 +30,15 @@ void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
     size_t bytes = size != 0 ? size : 1;
     if (th == NULL)
         return NULL;
-    fa__charge_refresh(a, th);
-    if (fa__charge_block_take(a, th, bytes, size, fn) != FA_OK)
+    fa__attr_refresh(a, th);
+    if (fa__attr_block_admit(a, th, bytes, size, fn) != FA_OK)
         return NULL;
     void *p = fa__heap_take(&a->heap, bytes, align, th->charge.tag);
     if (p == NULL) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused %zu bytes", fn, size);
         return NULL;
     }
-    fa__charge_block(a, th, FA__KIND_HEAP, bytes);
+    fa__attr_block_taken(a, th, FA__KIND_HEAP, bytes);
     return p;
 }
 
@@ -50,7 +50,7 @@ fa_error fa__heap_free(fa_alloc *a, void *p, const char *fn) {
         return fa__report(&a->sink, e, 0, "%s: %p was already freed", fn, p);
     if (e == FA_ERR_FOREIGN)
         return fa__report(&a->sink, e, 0, "%s: %p is not a block of this allocator", fn, p);
-    fa__charge_unblock(a, fa__thread_find(&a->threads), FA__KIND_HEAP, tag, size);
+    fa__attr_block_freed(a, fa__thread_find(&a->threads), FA__KIND_HEAP, tag, size);
     return e;
 }
 

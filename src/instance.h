@@ -24,7 +24,7 @@ struct fa_ledger {
 struct fa_alloc {
     fa_config              cfg; /* resolved: every default filled in */
     struct fa_sink         sink;
-    struct fa_chunk_source chunks;
+    struct fa_chunk_cache  chunks;
     struct fa_pools        pools;
     struct fa_heap         heap;
     struct fa_threads      threads;

@@ -47,14 +47,14 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
         return NULL;
     unsigned cls = fa__pool_class(size);
     size_t bytes = (size_t)8 << cls;
-    fa__charge_refresh(a, th);
+    fa__attr_refresh(a, th);
     if (!th->counted)
         return pool_take(a, th, cls, size);
-    if (fa__charge_block_take(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
+    if (fa__attr_block_admit(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
         return NULL;
     void *p = pool_take(a, th, cls, size);
     if (p != NULL)
-        fa__charge_budget(a, th, bytes);
+        fa__attr_budget(a, th, bytes);
     return p;
 }
 
@@ -102,9 +102,9 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     struct fa_pool_ctx *ctx = owning_ctx(th, e, s);
     if (ctx != NULL) {
         pool_free_local(a, th, ctx, e, p);
-        fa__charge_refund(a, th, path, bytes);
+        fa__attr_refund(a, th, path, bytes);
     } else if (fa__pool_free_remote(s, p, a->pools.cookie) == FA_OK) {
-        fa__charge_unblock(a, th, FA__KIND_POOL, path, bytes);
+        fa__attr_block_freed(a, th, FA__KIND_POOL, path, bytes);
     } else {
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
     }

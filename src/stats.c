@@ -28,7 +28,7 @@ static void add_thread(struct fa_thread *th, void *arg) {
 static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
     struct fa_thread *th = fa__thread_find(&a->threads);
     if (th != NULL) {
-        fa__charge_frame_settle(a, th);
+        fa__attr_frame_settle(a, th);
         fa__thread_publish(th);
     }
     fa__sum_clear(sum, paths);

@@ -20,23 +20,23 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_tag_push: no memory for this thread's state");
     struct fa_charge *c = &th->charge;
     if (c->depth == FA_TAG_DEPTH)
-        return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_STATE, 0,
+        return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_STATE, 0,
                              "fa_tag_push: %d tags are pushed already (pop some first)", FA_TAG_DEPTH);
     int id = FA__TAG_ROOT;
     if (fa__tags_on(a)) {
         id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
         const char *parent = fa__tag(&a->ledger->tags, c->tag)->path;
         if (id < 0) /* the root's path is "": its children have no '/' before them */
-            return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
+            return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_NOMEM, 0,
                                  "fa_tag_push: no room for path %s%s%s (%d paths at most)", parent,
                                  *parent != '\0' ? "/" : "", name, FA_TAG_MAX);
     }
-    if (fa__charge_prepare(th, (uint32_t)id) != FA_OK)
-        return fa__report_at(&a->sink, fa__charge_path(a, th), FA_ERR_NOMEM, 0,
+    if (fa__attr_prepare(th, (uint32_t)id) != FA_OK)
+        return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_NOMEM, 0,
                              "fa_tag_push: no memory for the pools or frame spans of path %s",
                              fa__tag(&a->ledger->tags, (uint32_t)id)->path);
     c->stack[c->depth++] = (uint32_t)id;
-    fa__charge_switch(a, th, (uint32_t)id);
+    fa__attr_switch(a, th, (uint32_t)id);
     return FA_OK;
 }
 
@@ -48,6 +48,6 @@ fa_error fa_tag_pop(fa_alloc *a) {
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_tag_pop: no tag is pushed on this thread");
     struct fa_charge *c = &th->charge;
     c->depth--;
-    fa__charge_switch(a, th, c->depth != 0 ? c->stack[c->depth - 1] : FA__TAG_ROOT); /* prepared at its push */
+    fa__attr_switch(a, th, c->depth != 0 ? c->stack[c->depth - 1] : FA__TAG_ROOT); /* prepared at its push */
     return FA_OK;
 }

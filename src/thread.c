@@ -4,7 +4,7 @@
  * fields between its paths.
  * Floor: threads (docs/internals.md). It calls nothing above it: no
  * instance, attribution or API file. The one call up goes through the hook
- * the allocator sets (fa_threads.retire: attribution's fa__charge_retire).
+ * the allocator sets (fa_threads.retire: attribution's fa__attr_retire).
  * Invariants:
  * - A state is on two lists, its allocator's and its OS thread's, and both
  *   change only under the registry lock. That lock is never held across a
@@ -133,7 +133,7 @@ static void create_exit_key(void) {
     registry.exit_key_ok = pthread_key_create(&registry.exit_key, on_thread_exit) == 0;
 }
 
-fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
+fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_cache *chunks,
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired) {
     pthread_once(&registry.exit_key_once, create_exit_key);
     set->slot = slot;
@@ -263,10 +263,6 @@ void fa__thread_publish(struct fa_thread *th) {
 }
 
 /* ---- finding and creating a state ---------------------------------------- */
-
-struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set) {
-    return (struct fa_thread *)pthread_getspecific(set->key);
-}
 
 struct fa_thread *fa__thread_create(struct fa_threads *set) {
     struct fa_thread *th = (struct fa_thread *)calloc(1, sizeof *th);

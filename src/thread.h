@@ -26,7 +26,7 @@ struct fa_threads {
     pthread_key_t           key;     /* finds the state when there is no slot */
     pthread_t               creator; /* whose frames fa_frame_number counts */
     struct fa_node         *list;    /* the states, under the registry lock */
-    struct fa_chunk_source *chunks;  /* where a thread's chunks go when it exits */
+    struct fa_chunk_cache  *chunks;  /* where a thread's chunks go when it exits */
     struct fa_pools        *pools;   /* and its slabs */
     struct fa_budgets      *budgets; /* and its headroom */
     struct fa_tally        *retired; /* and its counts */
@@ -99,7 +99,7 @@ struct fa_thread {
 
 /* slot: the allocator's fast-path slot, or FA__SLOTS. FA_OK, or
  * FA_ERR_NOMEM when the system has no key left for an allocator without one. */
-fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_source *chunks,
+fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_cache *chunks,
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
 /* Calls fn for every thread's state, under the registry lock. */
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
@@ -132,13 +132,11 @@ void fa__thread_publish(struct fa_thread *th);
  * all their chunks as one list, for the caller to give back. */
 struct fa_chunk *fa__threads_close(struct fa_threads *set);
 
-struct fa_thread *fa__thread_find_keyed(const struct fa_threads *set);
-
 /* The calling thread's state, or NULL before its first use. */
 static inline struct fa_thread *fa__thread_find(const struct fa_threads *set) {
     if (set->slot < FA__SLOTS)
         return (struct fa_thread *)fa__tls[set->slot].thread;
-    return fa__thread_find_keyed(set);
+    return (struct fa_thread *)pthread_getspecific(set->key); /* no slot was free */
 }
 struct fa_thread *fa__thread_create(struct fa_threads *set);
 

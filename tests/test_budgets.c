@@ -525,6 +525,54 @@ static void frees_under_a_lowered_limit_are_not_headroom(void **state) {
     assert_int_equal(fa_pool_free(a, blocks[0]), FA_OK);
 }
 
+struct switcher {
+    fa_alloc         *a;
+    pthread_barrier_t step;
+    void             *refused, *fits;
+    fa_error          error;
+};
+
+static void *hold_headroom_then_switch(void *arg) {
+    struct switcher *w = (struct switcher *)arg;
+    fa_tag_push(w->a, "X");
+    void *small = fa_pool_alloc(w->a, 64); /* takes a batch of headroom under X */
+    pthread_barrier_wait(&w->step);
+    pthread_barrier_wait(&w->step); /* X's limit is lowered meanwhile */
+    fa_tag_push(w->a, "Y");         /* a switch, before any slow path */
+    w->refused = fa_heap_alloc(w->a, 50000, 64);
+    w->error = fa_last_error();
+    w->fits = fa_heap_alloc(w->a, 900, 64);
+    fa_heap_free(w->a, w->fits);
+    fa_tag_pop(w->a);
+    fa_pool_free(w->a, small);
+    fa_tag_pop(w->a);
+    return NULL;
+}
+
+/* Regression: a tag switch took the budgets' new epoch without returning
+ * the headroom held under the old one, so a limit lowered by another
+ * thread did not bind the switching thread until its batch ran out. */
+static void a_tag_switch_returns_headroom_of_a_changed_budget(void **state) {
+    fa_alloc *a = F(state)->a;
+    assert_int_equal(fa_budget_set(a, "X", 0, 1 << 20), FA_OK);
+    static struct switcher w;
+    w.a = a;
+    pthread_barrier_init(&w.step, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, hold_headroom_then_switch, &w), 0);
+    pthread_barrier_wait(&w.step);
+    assert_int_equal(fa_budget_set(a, "X", 0, 64 + 1000), FA_OK);
+    pthread_barrier_wait(&w.step);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&w.step);
+    assert_null(w.refused);
+    assert_int_equal(w.error, FA_ERR_BUDGET);
+    assert_non_null(w.fits);
+    fa_stats *st = stats_of(a);
+    assert_int_equal(st->tags[tag_index(st, "X")].budget.usage, 0);
+    free(st);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(hard_limit_refuses_and_changes_nothing_else, fixture_setup,
@@ -548,6 +596,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(frees_under_a_lowered_limit_are_not_headroom, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_tag_switch_returns_headroom_of_a_changed_budget, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,7 @@
 
 #define KIB ((size_t)1024)
 
-static void source_with(struct fa_chunk_source *src, struct counting *c, size_t first, size_t max,
+static void source_with(struct fa_chunk_cache *src, struct counting *c, size_t first, size_t max,
                         uint32_t growth, size_t cache_limit) {
     fa_config cfg;
     fa_config_init(&cfg);
@@ -25,7 +25,7 @@ static void source_with(struct fa_chunk_source *src, struct counting *c, size_t 
 static void growth_curve_doubles_then_stays(void **state) {
     (void)state;
     struct counting c;
-    struct fa_chunk_source src;
+    struct fa_chunk_cache src;
     source_with(&src, &c, 64 * KIB, 1024 * KIB, 2, 0);
     size_t expect[] = {64 * KIB, 128 * KIB, 256 * KIB, 512 * KIB, 1024 * KIB, 1024 * KIB, 1024 * KIB};
     for (uint32_t i = 0; i < sizeof expect / sizeof *expect; i++)
@@ -46,7 +46,7 @@ static void growth_curve_doubles_then_stays(void **state) {
 static void cache_gives_smallest_close_fit_then_backend(void **state) {
     (void)state;
     struct counting c;
-    struct fa_chunk_source src;
+    struct fa_chunk_cache src;
     source_with(&src, &c, 64 * KIB, 1024 * KIB, 2, 4096 * KIB);
     struct fa_chunk *big = fa__chunk_take(&src, 512 * KIB);
     struct fa_chunk *small = fa__chunk_take(&src, 128 * KIB);
@@ -55,7 +55,7 @@ static void cache_gives_smallest_close_fit_then_backend(void **state) {
     big->next = small;
     small->next = NULL;
     fa__chunk_give(&src, big);
-    assert_int_equal(src.cache_bytes, 640 * KIB);
+    assert_int_equal(src.held_bytes, 640 * KIB);
     assert_ptr_equal(fa__chunk_take(&src, 100 * KIB), small); /* smallest that fits */
     assert_int_equal(c.allocs, 2);                            /* no backend call */
     struct fa_chunk *fresh = fa__chunk_take(&src, 100 * KIB); /* big is over twice that */
@@ -74,7 +74,7 @@ static void cache_gives_smallest_close_fit_then_backend(void **state) {
 static void cache_keeps_no_more_than_its_limit(void **state) {
     (void)state;
     struct counting c;
-    struct fa_chunk_source src;
+    struct fa_chunk_cache src;
     source_with(&src, &c, 64 * KIB, 1024 * KIB, 2, 200 * KIB);
     struct fa_chunk *list = NULL;
     for (int i = 0; i < 5; i++) {
@@ -83,10 +83,10 @@ static void cache_keeps_no_more_than_its_limit(void **state) {
         list = ch;
     }
     fa__chunk_stash(&src, list); /* a stash may go over the limit ... */
-    assert_int_equal(src.cache_bytes, 320 * KIB);
+    assert_int_equal(src.held_bytes, 320 * KIB);
     assert_int_equal(c.frees, 0);
     fa__chunk_give(&src, NULL); /* ... the next give trims it */
-    assert_true(src.cache_bytes <= 200 * KIB);
+    assert_true(src.held_bytes <= 200 * KIB);
     assert_int_equal(c.frees, 2);
     fa__chunks_fini(&src);
     assert_int_equal(c.bytes_out, 0);

@@ -121,7 +121,7 @@ static void thread_exit_reclaims_its_state(void **state) {
         assert_int_equal(thread_count(a), 0);
     }
     /* every chunk of the exited threads is in the cache, reused round after round */
-    assert_int_equal(c.bytes_out, (long)a->chunks.cache_bytes);
+    assert_int_equal(c.bytes_out, (long)a->chunks.held_bytes);
     assert_true(c.allocs <= 6);
     fa_destroy(a);
     assert_int_equal(c.bytes_out, 0);
