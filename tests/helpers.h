@@ -203,6 +203,11 @@ static inline int fixture_setup(void **state) {
     return f->a == NULL;
 }
 
+/* The same, and every test starts inside a frame. */
+static inline int fixture_setup_in_frame(void **state) {
+    return fixture_setup(state) || fa_begin_frame(((struct fixture *)*state)->a) != FA_OK;
+}
+
 /* Fails the test when the allocator left backend bytes behind. */
 static inline int fixture_teardown(void **state) {
     struct fixture *f = (struct fixture *)*state;
@@ -214,6 +219,19 @@ static inline int fixture_teardown(void **state) {
     free(f);
     return leaked;
 }
+
+/* The fixture a test was set up with, and its allocator. */
+static inline struct fixture *fixture_of(void **state) {
+    return (struct fixture *)*state;
+}
+static inline fa_alloc *alloc_of(void **state) {
+    return fixture_of(state)->a;
+}
+
+/* A test with a fresh fixture, which must leave no backend bytes behind. */
+#define FIXTURE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+/* The same, inside a frame from the start. */
+#define FRAME_FIXTURE_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup_in_frame, fixture_teardown)
 
 /* A snapshot, on the heap (fa_stats is some 13 KB). */
 static inline fa_stats *stats_of(fa_alloc *a) {

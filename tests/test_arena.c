@@ -16,7 +16,7 @@ static void fill(fa_alloc *a, size_t bytes, size_t each) {
 }
 
 static void chunks_follow_the_growth_curve(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     fill(f->a, 4 * MIB, 1000);
     long expect[] = {64 * KIB, 128 * KIB, 256 * KIB, 512 * KIB, MIB, MIB, MIB};
@@ -26,7 +26,7 @@ static void chunks_follow_the_growth_curve(void **state) {
 }
 
 static void oversized_request_gets_its_own_chunk(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     char *small = (char *)fa_frame_alloc(f->a, 100);
     char *big = (char *)fa_frame_alloc(f->a, 3 * MIB);
@@ -42,7 +42,7 @@ static void oversized_request_gets_its_own_chunk(void **state) {
 }
 
 static void steady_frames_make_no_backend_calls(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     for (int frame = 0; frame < 20; frame++) {
         assert_int_equal(fa_begin_frame(f->a), FA_OK);
         fill(f->a, 900 * KIB, 96);
@@ -68,7 +68,7 @@ static void *first_frame_reserve(void *arg) {
 /* A thread's first chunk must not be a cached dedicated chunk: the large
  * request that needs it comes back next frame. */
 static void small_requests_leave_large_cached_chunks_alone(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     assert_non_null(fa_frame_alloc(f->a, 3 * MIB));
     assert_int_equal(fa_end_frame(f->a), FA_OK); /* the 3 MiB chunk is cached */
@@ -85,7 +85,7 @@ static void small_requests_leave_large_cached_chunks_alone(void **state) {
 }
 
 static void thread_keeps_its_first_chunk_between_frames(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     void *first = fa_frame_alloc(f->a, 64);
     fill(f->a, 500 * KIB, 1000);
@@ -132,7 +132,7 @@ static void chunks_come_aligned_as_configured(void **state) {
 }
 
 static void rewind_across_chunks_releases_them(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     fill(f->a, 10 * KIB, 100);
     fa_frame_info before;
@@ -157,7 +157,7 @@ static void rewind_across_chunks_releases_them(void **state) {
 }
 
 static void nested_marks_rewind_like_a_stack(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     fa_mark outer = fa_frame_mark(f->a);
     fill(f->a, 100 * KIB, 1000);
@@ -174,7 +174,7 @@ static void nested_marks_rewind_like_a_stack(void **state) {
 }
 
 static void mark_before_any_chunk(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK); /* first frame: no chunk yet */
     fa_mark m = fa_frame_mark(f->a);
     fill(f->a, 200 * KIB, 1000);
@@ -187,7 +187,7 @@ static void mark_before_any_chunk(void **state) {
 }
 
 static void bad_marks_are_state_errors_with_no_effect(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_mark empty;
     memset(&empty, 0, sizeof empty);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
@@ -216,7 +216,7 @@ static void bad_marks_are_state_errors_with_no_effect(void **state) {
 }
 
 static void mark_of_another_allocator_is_refused(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_alloc *other = fa_create(NULL);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     assert_int_equal(fa_begin_frame(other), FA_OK);
@@ -239,7 +239,7 @@ static void *rewind_from_other_thread(void *arg) {
 }
 
 static void mark_of_another_thread_is_refused(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     fa_mark m = fa_frame_mark(f->a);
     fa_error result = FA_OK;
@@ -252,23 +252,22 @@ static void mark_of_another_thread_is_refused(void **state) {
     assert_int_equal(fa_end_frame(f->a), FA_OK);
 }
 
-#define ARENA_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        ARENA_TEST(chunks_follow_the_growth_curve),
-        ARENA_TEST(oversized_request_gets_its_own_chunk),
-        ARENA_TEST(steady_frames_make_no_backend_calls),
-        ARENA_TEST(small_requests_leave_large_cached_chunks_alone),
-        ARENA_TEST(thread_keeps_its_first_chunk_between_frames),
+        FIXTURE_TEST(chunks_follow_the_growth_curve),
+        FIXTURE_TEST(oversized_request_gets_its_own_chunk),
+        FIXTURE_TEST(steady_frames_make_no_backend_calls),
+        FIXTURE_TEST(small_requests_leave_large_cached_chunks_alone),
+        FIXTURE_TEST(thread_keeps_its_first_chunk_between_frames),
         cmocka_unit_test(cache_limit_sends_the_rest_back),
         cmocka_unit_test(chunks_come_aligned_as_configured),
-        ARENA_TEST(rewind_across_chunks_releases_them),
-        ARENA_TEST(nested_marks_rewind_like_a_stack),
-        ARENA_TEST(mark_before_any_chunk),
-        ARENA_TEST(bad_marks_are_state_errors_with_no_effect),
-        ARENA_TEST(mark_of_another_allocator_is_refused),
-        ARENA_TEST(mark_of_another_thread_is_refused),
+        FIXTURE_TEST(rewind_across_chunks_releases_them),
+        FIXTURE_TEST(nested_marks_rewind_like_a_stack),
+        FIXTURE_TEST(mark_before_any_chunk),
+        FIXTURE_TEST(bad_marks_are_state_errors_with_no_effect),
+        FIXTURE_TEST(mark_of_another_allocator_is_refused),
+        FIXTURE_TEST(mark_of_another_thread_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

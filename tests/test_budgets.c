@@ -10,12 +10,8 @@
 
 #include "helpers.h"
 
-static struct fixture *F(void **state) {
-    return (struct fixture *)*state;
-}
-
 static void hard_limit_refuses_and_changes_nothing_else(void **state) {
-    struct fixture *f = F(state);
+    struct fixture *f = fixture_of(state);
     fa_alloc *a = f->a;
     assert_int_equal(fa_budget_set(a, NULL, 0, 4096), FA_OK);
     assert_int_equal(fa_begin_frame(a), FA_OK);
@@ -47,7 +43,7 @@ static void hard_limit_refuses_and_changes_nothing_else(void **state) {
 }
 
 static void a_tag_budget_covers_its_sub_tags_only(void **state) {
-    struct fixture *f = F(state);
+    struct fixture *f = fixture_of(state);
     fa_alloc *a = f->a;
     assert_int_equal(fa_budget_set(a, "renderer", 0, 1000), FA_OK);
     assert_int_equal(fa_begin_frame(a), FA_OK);
@@ -82,7 +78,7 @@ static void a_tag_budget_covers_its_sub_tags_only(void **state) {
 }
 
 static void soft_limit_warns_once_per_crossing(void **state) {
-    struct fixture *f = F(state);
+    struct fixture *f = fixture_of(state);
     fa_alloc *a = f->a;
     assert_int_equal(fa_budget_set(a, NULL, 1000, 0), FA_OK);
     for (int frame = 1; frame <= 2; frame++) {
@@ -106,7 +102,7 @@ static void soft_limit_warns_once_per_crossing(void **state) {
 }
 
 static void frees_and_rewinds_give_bytes_back(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, NULL, 0, 8192), FA_OK);
     void *p = fa_pool_alloc(a, 4096), *q = fa_pool_alloc(a, 4096);
     assert_non_null(p);
@@ -170,7 +166,7 @@ static void the_frame_budget_limits_each_frame(void **state) {
 }
 
 static void a_late_budget_starts_from_live_memory(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     fa_tag_push(a, "late");
     void *p = fa_pool_alloc(a, 256);
     assert_non_null(p);
@@ -187,7 +183,7 @@ static void a_late_budget_starts_from_live_memory(void **state) {
 }
 
 static void budget_misuse_is_reported(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(NULL, NULL, 0, 1), FA_ERR_INVALID);
     assert_int_equal(fa_frame_budget_set(NULL, 0, 1), FA_ERR_INVALID);
     assert_int_equal(fa_budget_set(a, NULL, 200, 100), FA_ERR_INVALID);
@@ -221,7 +217,7 @@ static void *frame_then_exit(void *arg) {
 /* A thread that exits (or an allocator destroyed) inside a frame gives its
  * frame's bytes back to the budgets and the counts. */
 static void a_frame_left_open_gives_its_bytes_back(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
     assert_int_equal(fa_budget_set(a, "leaver", 0, 1 << 20), FA_OK);
     pthread_t t;
@@ -310,7 +306,7 @@ static void tag_budgets_hold_with_statistics_off(void **state) {
 /* A path's first budget starts from its live bytes, a global one set
  * before it or not. */
 static void a_tag_budget_after_a_global_one_counts_live_bytes(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     void *p[12];
     fa_tag_push(a, "A");
     for (int i = 0; i < 10; i++)
@@ -354,7 +350,7 @@ static void *frame_across_a_budget_change(void *arg) {
 /* A budget set while another thread's frame is open under its path gets
  * that frame's bytes back when it ends, even with no slow path between. */
 static void a_budget_set_mid_frame_gets_the_frame_back(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     static struct late_frame l;
     l.a = a;
     pthread_barrier_init(&l.step, NULL, 2);
@@ -410,7 +406,7 @@ static void *race(void *arg) {
 }
 
 static void four_racing_threads_never_pass_a_hard_limit(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     for (int round = 0; round < 8; round++) {
         assert_int_equal(fa_budget_set(a, round % 2 ? NULL : "race", 0, RACE_LIMIT - 64 * round), FA_OK);
         assert_int_equal(fa_budget_set(a, round % 2 ? "race" : NULL, 0, 0), FA_OK);
@@ -454,7 +450,7 @@ static uint64_t global_usage(fa_alloc *a, uint64_t *reserved) {
  * budget switched off and on again, and served 161 blocks of 1 KiB against
  * a hard limit of 100,000 bytes. */
 static void headroom_held_across_a_restart_is_void(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
     void *first = fa_pool_alloc(a, 64);
     assert_non_null(first);
@@ -480,7 +476,7 @@ static void headroom_held_across_a_restart_is_void(void **state) {
  * reserved let a 50,000-byte block through a limit of 1,064 bytes, and the
  * budget's reserved count stayed below its usage for good. */
 static void a_limit_lowered_below_the_reservation_binds_at_once(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
     void *small = fa_pool_alloc(a, 64);
     assert_non_null(small);
@@ -504,7 +500,7 @@ static void a_limit_lowered_below_the_reservation_binds_at_once(void **state) {
  * a free left its bytes with the thread as headroom, and the next
  * allocation spent them past the limit. */
 static void frees_under_a_lowered_limit_are_not_headroom(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 20), FA_OK);
     void *blocks[4];
     for (int i = 0; i < 4; i++)
@@ -553,7 +549,7 @@ static void *hold_headroom_then_switch(void *arg) {
  * the headroom held under the old one, so a limit lowered by another
  * thread did not bind the switching thread until its batch ran out. */
 static void a_tag_switch_returns_headroom_of_a_changed_budget(void **state) {
-    fa_alloc *a = F(state)->a;
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_budget_set(a, "X", 0, 1 << 20), FA_OK);
     static struct switcher w;
     w.a = a;
@@ -575,30 +571,23 @@ static void a_tag_switch_returns_headroom_of_a_changed_budget(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(hard_limit_refuses_and_changes_nothing_else, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(a_tag_budget_covers_its_sub_tags_only, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(soft_limit_warns_once_per_crossing, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(frees_and_rewinds_give_bytes_back, fixture_setup, fixture_teardown),
+        FIXTURE_TEST(hard_limit_refuses_and_changes_nothing_else),
+        FIXTURE_TEST(a_tag_budget_covers_its_sub_tags_only),
+        FIXTURE_TEST(soft_limit_warns_once_per_crossing),
+        FIXTURE_TEST(frees_and_rewinds_give_bytes_back),
         cmocka_unit_test(the_frame_budget_limits_each_frame),
-        cmocka_unit_test_setup_teardown(a_late_budget_starts_from_live_memory, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(budget_misuse_is_reported, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(a_frame_left_open_gives_its_bytes_back, fixture_setup, fixture_teardown),
+        FIXTURE_TEST(a_late_budget_starts_from_live_memory),
+        FIXTURE_TEST(budget_misuse_is_reported),
+        FIXTURE_TEST(a_frame_left_open_gives_its_bytes_back),
         cmocka_unit_test(a_credit_never_leaves_the_frame_past_a_limit),
         cmocka_unit_test(tag_budgets_hold_with_statistics_off),
-        cmocka_unit_test_setup_teardown(a_tag_budget_after_a_global_one_counts_live_bytes, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(a_budget_set_mid_frame_gets_the_frame_back, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(headroom_held_across_a_restart_is_void, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(a_limit_lowered_below_the_reservation_binds_at_once, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(frees_under_a_lowered_limit_are_not_headroom, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(four_racing_threads_never_pass_a_hard_limit, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(a_tag_switch_returns_headroom_of_a_changed_budget, fixture_setup,
-                                        fixture_teardown),
+        FIXTURE_TEST(a_tag_budget_after_a_global_one_counts_live_bytes),
+        FIXTURE_TEST(a_budget_set_mid_frame_gets_the_frame_back),
+        FIXTURE_TEST(headroom_held_across_a_restart_is_void),
+        FIXTURE_TEST(a_limit_lowered_below_the_reservation_binds_at_once),
+        FIXTURE_TEST(frees_under_a_lowered_limit_are_not_headroom),
+        FIXTURE_TEST(four_racing_threads_never_pass_a_hard_limit),
+        FIXTURE_TEST(a_tag_switch_returns_headroom_of_a_changed_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

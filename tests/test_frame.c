@@ -6,18 +6,13 @@
 
 #include "helpers.h"
 
-/* Every test starts inside a frame. */
-static int setup(void **state) {
-    return fixture_setup(state) || fa_begin_frame(((struct fixture *)*state)->a) != FA_OK;
-}
-
 static size_t natural(size_t n) {
     size_t a = n & (~n + 1);
     return a > _Alignof(max_align_t) ? _Alignof(max_align_t) : a;
 }
 
 static void allocations_are_distinct_and_writable(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     enum { N = 2000 };
     static unsigned char *p[N];
     for (int i = 0; i < N; i++) {
@@ -32,7 +27,7 @@ static void allocations_are_distinct_and_writable(void **state) {
 }
 
 static void natural_alignment_for_every_small_size(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     for (size_t n = 1; n <= 512; n++) {
         fa_frame_alloc(f->a, 1); /* misalign the position first */
         uintptr_t p = (uintptr_t)fa_frame_alloc(f->a, n);
@@ -41,7 +36,7 @@ static void natural_alignment_for_every_small_size(void **state) {
 }
 
 static void natural_alignment_wastes_nothing_on_odd_sizes(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     char *a = (char *)fa_frame_alloc(f->a, 7);
     char *b = (char *)fa_frame_alloc(f->a, 31);
     char *c = (char *)fa_frame_alloc(f->a, 63);
@@ -50,7 +45,7 @@ static void natural_alignment_wastes_nothing_on_odd_sizes(void **state) {
 }
 
 static void explicit_alignment_applies_to_the_address(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     size_t aligns[] = {1, 2, 16, 64, 256, 4096, 65536, 1 << 20};
     for (int round = 0; round < 3; round++)
         for (size_t i = 0; i < sizeof aligns / sizeof *aligns; i++) {
@@ -68,7 +63,7 @@ struct cache_aligned {
 };
 
 static void typed_helpers_use_the_type_alignment(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_frame_alloc(f->a, 1);
     struct cache_aligned *one = fa_frame_new(f->a, struct cache_aligned);
     struct cache_aligned *many = fa_frame_new_array(f->a, struct cache_aligned, 100);
@@ -79,7 +74,7 @@ static void typed_helpers_use_the_type_alignment(void **state) {
 }
 
 static void size_zero_is_a_unique_pointer_without_error(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *a = fa_frame_alloc(f->a, 0);
     void *b = fa_frame_alloc(f->a, 0);
     void *c = fa_frame_alloc_aligned(f->a, 0, 64);
@@ -93,7 +88,7 @@ static void size_zero_is_a_unique_pointer_without_error(void **state) {
 }
 
 static void sizes_that_cannot_be_met_are_nomem(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_null(fa_frame_alloc(f->a, SIZE_MAX));
     assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
     assert_null(fa_frame_alloc(f->a, SIZE_MAX / 2 + 1));
@@ -107,7 +102,7 @@ static void sizes_that_cannot_be_met_are_nomem(void **state) {
 }
 
 static void bad_alignment_is_invalid(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     size_t bad[] = {0, 3, 6, 48, 100, SIZE_MAX};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_null(fa_frame_alloc_aligned(f->a, 8, bad[i]));
@@ -119,7 +114,7 @@ static void bad_alignment_is_invalid(void **state) {
 }
 
 static void large_requests_take_the_slow_path(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     size_t big = FA__FAST_MAX + 12345;
     char *p = (char *)fa_frame_alloc(f->a, big);
     assert_non_null(p);
@@ -129,7 +124,7 @@ static void large_requests_take_the_slow_path(void **state) {
 }
 
 static void calloc_zeroes(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     for (int round = 0; round < 2; round++) {
         unsigned char *p = (unsigned char *)fa_frame_calloc(f->a, 1000, 24);
         assert_non_null(p);
@@ -143,7 +138,7 @@ static void calloc_zeroes(void **state) {
 }
 
 static void strdup_and_printf_copy_into_the_frame(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     const char *src = "entity/42";
     char *s = fa_frame_strdup(f->a, src);
     assert_string_equal(s, src);
@@ -165,7 +160,7 @@ static void strdup_and_printf_copy_into_the_frame(void **state) {
 #define COUNTED(n) (FA_MINIMAL ? 2 : (n))
 
 static void info_counts_allocations_and_bytes(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_frame_info info;
     assert_int_equal(fa_frame_info_get(f->a, &info), FA_OK);
     assert_int_equal(info.allocations, 0);
@@ -186,7 +181,7 @@ static void info_counts_allocations_and_bytes(void **state) {
 }
 
 static void frame_order_is_checked(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_begin_frame(f->a), FA_ERR_STATE); /* nested */
     assert_non_null(fa_frame_alloc(f->a, 8));            /* the frame goes on */
     assert_int_equal(fa_end_frame(f->a), FA_OK);
@@ -205,7 +200,7 @@ static void frame_order_is_checked(void **state) {
 }
 
 static void frame_number_counts_the_creators_frames(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     assert_int_equal(fa_frame_number(f->a), 1); /* setup began the first */
     assert_int_equal(fa_end_frame(f->a), FA_OK);
     assert_int_equal(fa_frame_number(f->a), 1);
@@ -222,7 +217,7 @@ static void frame_number_counts_the_creators_frames(void **state) {
 
 /* In a minimal build there is nothing to turn on, and the calls say so. */
 static void minimal_builds_turn_everything_off(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_config cfg;
     fa_config_init(&cfg);
     assert_int_equal(cfg.disable, FA_MINIMAL ? FA_DISABLE_ALL : 0u);
@@ -237,25 +232,24 @@ static void minimal_builds_turn_everything_off(void **state) {
     free(st);
 }
 
-#define FRAME_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        FRAME_TEST(allocations_are_distinct_and_writable),
-        FRAME_TEST(natural_alignment_for_every_small_size),
-        FRAME_TEST(natural_alignment_wastes_nothing_on_odd_sizes),
-        FRAME_TEST(explicit_alignment_applies_to_the_address),
-        FRAME_TEST(typed_helpers_use_the_type_alignment),
-        FRAME_TEST(size_zero_is_a_unique_pointer_without_error),
-        FRAME_TEST(sizes_that_cannot_be_met_are_nomem),
-        FRAME_TEST(bad_alignment_is_invalid),
-        FRAME_TEST(large_requests_take_the_slow_path),
-        FRAME_TEST(calloc_zeroes),
-        FRAME_TEST(strdup_and_printf_copy_into_the_frame),
-        FRAME_TEST(info_counts_allocations_and_bytes),
-        FRAME_TEST(frame_order_is_checked),
-        FRAME_TEST(frame_number_counts_the_creators_frames),
-        FRAME_TEST(minimal_builds_turn_everything_off),
+        FRAME_FIXTURE_TEST(allocations_are_distinct_and_writable),
+        FRAME_FIXTURE_TEST(natural_alignment_for_every_small_size),
+        FRAME_FIXTURE_TEST(natural_alignment_wastes_nothing_on_odd_sizes),
+        FRAME_FIXTURE_TEST(explicit_alignment_applies_to_the_address),
+        FRAME_FIXTURE_TEST(typed_helpers_use_the_type_alignment),
+        FRAME_FIXTURE_TEST(size_zero_is_a_unique_pointer_without_error),
+        FRAME_FIXTURE_TEST(sizes_that_cannot_be_met_are_nomem),
+        FRAME_FIXTURE_TEST(bad_alignment_is_invalid),
+        FRAME_FIXTURE_TEST(large_requests_take_the_slow_path),
+        FRAME_FIXTURE_TEST(calloc_zeroes),
+        FRAME_FIXTURE_TEST(strdup_and_printf_copy_into_the_frame),
+        FRAME_FIXTURE_TEST(info_counts_allocations_and_bytes),
+        FRAME_FIXTURE_TEST(frame_order_is_checked),
+        FRAME_FIXTURE_TEST(frame_number_counts_the_creators_frames),
+        FRAME_FIXTURE_TEST(minimal_builds_turn_everything_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
 #include "helpers.h"
 
 static void blocks_of_any_size_and_alignment(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     size_t aligns[] = {1, 16, 64, 4096, 65536, 1 << 20};
     for (size_t i = 0; i < sizeof aligns / sizeof *aligns; i++) {
         size_t size = 1000 * (i + 1) + 7;
@@ -21,7 +21,7 @@ static void blocks_of_any_size_and_alignment(void **state) {
 }
 
 static void many_blocks_grow_the_table(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     enum { N = 5000 };
     static void *p[N];
     for (int i = 0; i < N; i++) {
@@ -37,7 +37,7 @@ static void many_blocks_grow_the_table(void **state) {
 }
 
 static void bad_requests(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *a = fa_heap_alloc(f->a, 0, 8);
     void *b = fa_heap_alloc(f->a, 0, 8);
     assert_non_null(a);
@@ -57,7 +57,7 @@ static void bad_requests(void **state) {
 }
 
 static void bad_frees_are_refused_untouched(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *p = fa_heap_alloc(f->a, 100000, 64);
     assert_int_equal(fa_heap_free(f->a, p), FA_OK);
     assert_int_equal(fa_heap_free(f->a, p), FA_ERR_DOUBLE_FREE);
@@ -80,7 +80,7 @@ static void bad_frees_are_refused_untouched(void **state) {
 }
 
 static void fallback_blocks_go_back_to_the_system(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     f->c.mode = ANSWER_FALLBACK;
     void *p = fa_heap_alloc(f->a, 5000, 256);
     assert_non_null(p);
@@ -108,7 +108,7 @@ static void *heap_worker(void *arg) {
 }
 
 static void threads_share_the_heap_path(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         pthread_create(&t[i], NULL, heap_worker, f->a);
@@ -120,16 +120,15 @@ static void threads_share_the_heap_path(void **state) {
     assert_int_equal(f->c.bytes_out, 0);
 }
 
-#define HEAP_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        HEAP_TEST(blocks_of_any_size_and_alignment),
-        HEAP_TEST(many_blocks_grow_the_table),
-        HEAP_TEST(bad_requests),
-        HEAP_TEST(bad_frees_are_refused_untouched),
-        HEAP_TEST(fallback_blocks_go_back_to_the_system),
-        HEAP_TEST(threads_share_the_heap_path),
+        FIXTURE_TEST(blocks_of_any_size_and_alignment),
+        FIXTURE_TEST(many_blocks_grow_the_table),
+        FIXTURE_TEST(bad_requests),
+        FIXTURE_TEST(bad_frees_are_refused_untouched),
+        FIXTURE_TEST(fallback_blocks_go_back_to_the_system),
+        FIXTURE_TEST(threads_share_the_heap_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

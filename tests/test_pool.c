@@ -16,7 +16,7 @@ static size_t class_size(size_t size) {
 }
 
 static void free_then_alloc_reuses_the_block(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *p = fa_pool_alloc(f->a, 48);
     assert_non_null(p);
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
@@ -25,7 +25,7 @@ static void free_then_alloc_reuses_the_block(void **state) {
 }
 
 static void every_class_is_naturally_aligned(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     enum { N = 40 };
     void *p[N];
     for (size_t size = 8; size <= 4096; size *= 2) {
@@ -40,7 +40,7 @@ static void every_class_is_naturally_aligned(void **state) {
 }
 
 static void every_size_up_to_4096_holds_its_bytes(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     static unsigned char *p[4097];
     for (size_t size = 0; size <= 4096; size++) {
         p[size] = (unsigned char *)fa_pool_alloc(f->a, size);
@@ -57,7 +57,7 @@ static void every_size_up_to_4096_holds_its_bytes(void **state) {
 }
 
 static void sizes_above_4096_take_the_heap_path(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     size_t sizes[] = {4097, 10000, 1 << 20};
     for (size_t i = 0; i < 3; i++) {
         char *p = (char *)fa_pool_alloc(f->a, sizes[i]);
@@ -72,7 +72,7 @@ static void sizes_above_4096_take_the_heap_path(void **state) {
 }
 
 static void size_zero_and_null(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *a = fa_pool_alloc(f->a, 0);
     void *b = fa_pool_alloc(f->a, 0);
     assert_non_null(a);
@@ -99,7 +99,7 @@ static void expect_refused(struct fixture *f, void *p, fa_error e) {
 }
 
 static void foreign_pointers_are_refused_untouched(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     int on_stack[16];
     void *from_malloc = malloc(64);
     expect_refused(f, on_stack, FA_ERR_FOREIGN);
@@ -127,7 +127,7 @@ static void foreign_pointers_are_refused_untouched(void **state) {
 }
 
 static void double_frees_are_refused_wherever_the_block_is(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *p = fa_pool_alloc(f->a, 100);
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
     expect_refused(f, p, FA_ERR_DOUBLE_FREE); /* in the thread's cache */
@@ -147,7 +147,7 @@ static void double_frees_are_refused_wherever_the_block_is(void **state) {
  * free markers; a program copying such bytes (legal) into another block's
  * first word made that block's free a false double free, and a leak. */
 static void copied_bytes_never_make_a_live_block_look_freed(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     enum { N = 8192 }; /* a whole 64 KiB slab of 8-byte blocks */
     static void *eight[N];
     for (int i = 0; i < N; i++)
@@ -186,7 +186,7 @@ static void *free_remotely(void *arg) {
 }
 
 static void free_on_another_thread(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     void *blocks[100];
     for (int i = 0; i < 100; i++)
         blocks[i] = fa_pool_alloc(f->a, 200);
@@ -237,7 +237,7 @@ static void *ping_frees(void *arg) {
 }
 
 static void ping_pong_memory_stays_bounded(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     struct pingpong pp;
     memset(&pp, 0, sizeof pp);
     pp.a = f->a;
@@ -284,7 +284,7 @@ static void *allocate_and_exit(void *arg) {
 }
 
 static void thread_churn_with_live_blocks(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     static void *blocks[8][501];
     for (int round = 0; round < 8; round++) {
         blocks[round][0] = f->a;
@@ -360,7 +360,7 @@ static void larger_slabs(void **state) {
 }
 
 static void refusing_backend_is_nomem_and_recoverable(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     f->c.mode = ANSWER_FAIL;
     assert_null(fa_pool_alloc(f->a, 128));
     assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
@@ -392,24 +392,23 @@ static void allocators_without_a_slot_have_pools_too(void **state) {
         fa_destroy(fill[--filled]);
 }
 
-#define POOL_TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        POOL_TEST(free_then_alloc_reuses_the_block),
-        POOL_TEST(every_class_is_naturally_aligned),
-        POOL_TEST(every_size_up_to_4096_holds_its_bytes),
-        POOL_TEST(sizes_above_4096_take_the_heap_path),
-        POOL_TEST(size_zero_and_null),
-        POOL_TEST(foreign_pointers_are_refused_untouched),
-        POOL_TEST(double_frees_are_refused_wherever_the_block_is),
-        POOL_TEST(copied_bytes_never_make_a_live_block_look_freed),
-        POOL_TEST(free_on_another_thread),
-        POOL_TEST(ping_pong_memory_stays_bounded),
-        POOL_TEST(thread_churn_with_live_blocks),
+        FIXTURE_TEST(free_then_alloc_reuses_the_block),
+        FIXTURE_TEST(every_class_is_naturally_aligned),
+        FIXTURE_TEST(every_size_up_to_4096_holds_its_bytes),
+        FIXTURE_TEST(sizes_above_4096_take_the_heap_path),
+        FIXTURE_TEST(size_zero_and_null),
+        FIXTURE_TEST(foreign_pointers_are_refused_untouched),
+        FIXTURE_TEST(double_frees_are_refused_wherever_the_block_is),
+        FIXTURE_TEST(copied_bytes_never_make_a_live_block_look_freed),
+        FIXTURE_TEST(free_on_another_thread),
+        FIXTURE_TEST(ping_pong_memory_stays_bounded),
+        FIXTURE_TEST(thread_churn_with_live_blocks),
         cmocka_unit_test(trim_gives_empty_slabs_back),
         cmocka_unit_test(larger_slabs),
-        POOL_TEST(refusing_backend_is_nomem_and_recoverable),
+        FIXTURE_TEST(refusing_backend_is_nomem_and_recoverable),
         cmocka_unit_test(allocators_without_a_slot_have_pools_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -266,47 +266,6 @@ static void info_and_destroy_on_other_backends(void **state) {
     fa_source_destroy(NULL);
 }
 
-static void *use_local(void *arg) {
-    fa_alloc *a = fa_numa_set_local((const fa_numa_set *)arg);
-    int ok = a != NULL && fa_begin_frame(a) == FA_OK && fa_frame_alloc(a, 1000) != NULL &&
-             fa_end_frame(a) == FA_OK;
-    void *p = a != NULL ? fa_pool_alloc(a, 64) : NULL;
-    ok = ok && p != NULL && fa_pool_free(a, p) == FA_OK;
-    return ok ? arg : NULL;
-}
-
-static void numa_set_hands_each_thread_its_node(void **state) {
-    (void)state;
-    fa_numa_set *set = fa_numa_set_create(NULL, 256 * MIB);
-    assert_non_null(set);
-    size_t count = fa_numa_set_count(set);
-    assert_true(count >= 1);
-    for (size_t i = 0; i < count; i++) {
-        fa_alloc *a = fa_numa_set_at(set, i);
-        assert_non_null(a);
-        for (size_t k = 0; k < i; k++)
-            assert_ptr_not_equal(fa_numa_set_at(set, k), a);
-    }
-    assert_null(fa_numa_set_at(set, count));
-    fa_alloc *local = fa_numa_set_local(set);
-    int found = 0;
-    for (size_t i = 0; i < count; i++)
-        found += fa_numa_set_at(set, i) == local;
-    assert_int_equal(found, 1);
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++)
-        pthread_create(&t[i], NULL, use_local, set);
-    for (int i = 0; i < 4; i++) {
-        void *ok;
-        pthread_join(t[i], &ok);
-        assert_ptr_equal(ok, set);
-    }
-    fa_numa_set_destroy(set);
-    fa_numa_set_destroy(NULL);
-    assert_int_equal(fa_numa_set_count(NULL), 0);
-    assert_null(fa_numa_set_local(NULL));
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mmap_source),
@@ -317,7 +276,6 @@ int main(void) {
         cmocka_unit_test(fixed_region_exhaustion_is_clean),
         cmocka_unit_test(failing_source_rules),
         cmocka_unit_test(info_and_destroy_on_other_backends),
-        cmocka_unit_test(numa_set_hands_each_thread_its_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,10 +10,6 @@
 
 #include "helpers.h"
 
-static fa_alloc *A(void **state) {
-    return ((struct fixture *)*state)->a;
-}
-
 struct busy {
     fa_alloc   *a;
     const char *tag;
@@ -47,7 +43,7 @@ static int discard(void *user, const char *text, size_t length) {
 /* Snapshots read what threads publish while they allocate: nothing torn or
  * racy (the sanitizer runs check), and every count right once they stop. */
 static void snapshots_while_threads_allocate(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     atomic_int stop = 0;
     struct busy b[3] = {{a, "one", &stop}, {a, "two", &stop}, {a, "one", &stop}};
     pthread_t t[3];
@@ -91,7 +87,7 @@ static void *produce_without_frames(void *arg) {
  * another thread may be seen before its last allocations, never as live
  * bytes below zero. */
 static void pool_only_threads_publish_at_refills(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     static struct producer p;
     p.a = a;
     pthread_barrier_init(&p.made, NULL, 2);
@@ -121,7 +117,7 @@ static void pool_only_threads_publish_at_refills(void **state) {
 /* The hand count: frame 100 + 28, a mark, 64 (rewound), 16; three 24-byte
  * pool blocks (32-byte class), one freed; one 10000-byte heap block. */
 static void stats_equal_a_hand_count(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_begin_frame(a), FA_OK);
     assert_non_null(fa_frame_alloc(a, 100));
     assert_non_null(fa_frame_alloc(a, 28));
@@ -219,7 +215,7 @@ static void history_keeps_the_last_frames(void **state) {
 
 
 static void stats_misuse_is_reported(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
     assert_int_equal(fa_stats_get(NULL, st), FA_ERR_INVALID);
     assert_int_equal(fa_stats_get(a, NULL), FA_ERR_INVALID);
@@ -244,11 +240,11 @@ static void stats_misuse_is_reported(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(snapshots_while_threads_allocate, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(pool_only_threads_publish_at_refills, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(stats_equal_a_hand_count, fixture_setup, fixture_teardown),
+        FIXTURE_TEST(snapshots_while_threads_allocate),
+        FIXTURE_TEST(pool_only_threads_publish_at_refills),
+        FIXTURE_TEST(stats_equal_a_hand_count),
         cmocka_unit_test(history_keeps_the_last_frames),
-        cmocka_unit_test_setup_teardown(stats_misuse_is_reported, fixture_setup, fixture_teardown),
+        FIXTURE_TEST(stats_misuse_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

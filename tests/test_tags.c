@@ -10,14 +10,10 @@
 
 #include "helpers.h"
 
-static fa_alloc *A(void **state) {
-    return ((struct fixture *)*state)->a;
-}
-
 /* Sizes that are multiples of their natural alignment consume exactly
  * their size from a 64-aligned chunk, so the counts below are exact. */
 static void frame_memory_goes_to_the_innermost_path(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_begin_frame(a), FA_OK);
     assert_non_null(fa_frame_alloc(a, 64));
     assert_int_equal(fa_tag_push(a, "renderer"), FA_OK);
@@ -58,7 +54,7 @@ static void frame_memory_goes_to_the_innermost_path(void **state) {
 }
 
 static void blocks_credit_the_path_they_were_charged_to(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_tag_push(a, "physics"), FA_OK);
     void *p = fa_pool_alloc(a, 100); /* the 128-byte class */
     void *h = fa_heap_alloc(a, 5000, 64);
@@ -114,7 +110,7 @@ static void *work(void *arg) {
 }
 
 static void attribution_is_per_thread_and_survives_exit(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     assert_int_equal(fa_tag_push(a, "ai"), FA_OK);
     void *block = fa_pool_alloc(a, 200); /* 256-byte class, freed by the audio thread */
     assert_int_equal(fa_tag_pop(a), FA_OK);
@@ -161,7 +157,7 @@ static void *allocate_under_ai_and_exit(void *arg) {
 /* Each path has its own pools: a slab left by an exited thread is adopted
  * only under its path, so blocks allocated later stay charged right. */
 static void each_path_has_pools_of_its_own(void **state) {
-    fa_alloc *a = A(state);
+    fa_alloc *a = alloc_of(state);
     struct leaver l = {a, {NULL}};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, allocate_under_ai_and_exit, &l), 0);
@@ -194,7 +190,7 @@ static void each_path_has_pools_of_its_own(void **state) {
 }
 
 static void tag_misuse_is_reported(void **state) {
-    struct fixture *f = (struct fixture *)*state;
+    struct fixture *f = fixture_of(state);
     fa_alloc *a = f->a;
     assert_int_equal(fa_tag_pop(a), FA_ERR_STATE);
     assert_int_equal(fa_tag_push(a, NULL), FA_ERR_INVALID);
@@ -276,13 +272,11 @@ static void switches_turn_parts_off(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(frame_memory_goes_to_the_innermost_path, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(blocks_credit_the_path_they_were_charged_to, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(attribution_is_per_thread_and_survives_exit, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(each_path_has_pools_of_its_own, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(tag_misuse_is_reported, fixture_setup, fixture_teardown),
+        FIXTURE_TEST(frame_memory_goes_to_the_innermost_path),
+        FIXTURE_TEST(blocks_credit_the_path_they_were_charged_to),
+        FIXTURE_TEST(attribution_is_per_thread_and_survives_exit),
+        FIXTURE_TEST(each_path_has_pools_of_its_own),
+        FIXTURE_TEST(tag_misuse_is_reported),
         cmocka_unit_test(switches_turn_parts_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
