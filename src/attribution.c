@@ -60,6 +60,7 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     size_t used = fa__arena_used(&th->arena, th->tls);
     uint64_t allocs = th->tls->allocs;
+    fa__assert_internal(used >= c->settled_used && allocs >= c->settled_allocs); /* only a rewind goes back */
     fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
     if (used != c->settled_used)
         fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, used - c->settled_used);
@@ -88,6 +89,7 @@ static void clamp(struct fa_thread *th) {
     if (c->frame_soft != 0 && !c->frame_warned)
         room = least(room, c->frame_soft > c->settled_used ? c->frame_soft - c->settled_used : 0);
     t->limit = end != 0 && room < end - t->cur ? t->cur + room : end;
+    fa__assert_internal(t->limit == 0 || t->limit >= t->cur);
 }
 
 /* The budgets over the current path, under the budgets' current epoch. */

@@ -80,6 +80,7 @@ void fa__budget_chain(const struct fa_budgets *b, const struct fa_tags *tags, ui
     }
     if (limited(&b->slot[FA__BUDGET_GLOBAL]))
         out->slot[out->n++] = FA__BUDGET_GLOBAL;
+    fa__assert_internal(out->n <= sizeof out->slot);
 }
 
 static uint8_t gen_of(uint64_t word) {
@@ -201,6 +202,7 @@ void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t
 }
 
 void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
+    fa__assert_internal((uint64_t)p->holding >> atomic_load_explicit(&b->slots, memory_order_relaxed) == 0);
     for (uint32_t bits = p->holding; bits != 0; bits &= bits - 1) {
         uint32_t i = (uint32_t)__builtin_ctz(bits);
         give_back(&b->slot[i], p->held[i], p->gen[i]);

@@ -14,6 +14,7 @@
 #include "chunk.h"
 
 #include "backend.h"
+#include "invariant.h"
 
 void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct fa_meter *meter) {
     cache->meter = meter;
@@ -56,7 +57,9 @@ static struct fa_chunk *take_cached(struct fa_chunk_cache *cache, size_t size) {
         return NULL;
     struct fa_chunk *c = *best;
     *best = c->next;
+    fa__assert_internal(cache->held_bytes >= c->size);
     cache->held_bytes -= c->size;
+    fa__assert_expensive(fa__chunk_cache_check(cache));
     return c;
 }
 
@@ -70,6 +73,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
     c = fa__backend_take(&cache->backend, cache->meter, size, cache->align, &from_system);
     if (c == NULL)
         return NULL;
+    fa__assert(((uintptr_t)c & (cache->align - 1)) == 0); /* the backend door refuses misaligned memory */
     c->size = size;
     c->from_system = from_system;
     return c;
@@ -84,6 +88,7 @@ static void push_list(struct fa_chunk_cache *cache, struct fa_chunk *list) {
         cache->held_bytes += list->size;
         list = next;
     }
+    fa__assert_expensive(fa__chunk_cache_check(cache));
 }
 
 void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list) {
@@ -102,6 +107,7 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
         c->next = excess;
         excess = c;
     }
+    fa__assert_expensive(fa__chunk_cache_check(cache));
     pthread_mutex_unlock(&cache->lock);
     return excess;
 }
@@ -118,6 +124,16 @@ void fa__chunk_trim(struct fa_chunk_cache *cache) {
     cache->held_bytes = 0;
     pthread_mutex_unlock(&cache->lock);
     fa__chunk_free_list(cache, all);
+}
+
+int fa__chunk_cache_check(const struct fa_chunk_cache *cache) {
+    size_t sum = 0;
+    for (const struct fa_chunk *c = cache->held; c != NULL; c = c->next) {
+        if (((uintptr_t)c & (cache->align - 1)) != 0 || c->size <= FA__CHUNK_HEADER)
+            return 0;
+        sum += c->size;
+    }
+    return sum == cache->held_bytes;
 }
 
 void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list) {

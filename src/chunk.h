@@ -64,6 +64,9 @@ void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list);
 /* Takes out the cached chunks beyond the limit, for the caller to free. */
 struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache);
 /* Gives every cached chunk back to the backend. */
+/* Non-zero when held_bytes is the sum of the held chunks' sizes and every
+ * held chunk is aligned as the cache asks (FA_ASSERT_LEVEL 3; lock held). */
+int fa__chunk_cache_check(const struct fa_chunk_cache *cache);
 void fa__chunk_trim(struct fa_chunk_cache *cache);
 /* Gives a list straight back to the backend. */
 void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "invariant.h"
 
 fa_error fa_begin_frame(fa_alloc *a) {
     if (a == NULL)
@@ -58,6 +59,7 @@ fa_error fa_end_frame(fa_alloc *a) {
     th->last_allocs = th->tls->allocs;
     th->last_bytes = fa__arena_used(&th->arena, th->tls);
     fa__arena_end(&th->arena, th->tls, &a->chunks);
+    fa__assert(th->tls->limit == 0); /* outside a frame every inline allocation comes to the slow path */
     th->in_frame = 0;
     return FA_OK;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "backend.h"
+#include "invariant.h"
 
 enum { EMPTY, LIVE, FREED };
 
@@ -36,6 +37,15 @@ void fa__heap_fini(struct fa_heap *h) {
     pthread_mutex_destroy(&h->lock);
 }
 
+int fa__heap_check(const struct fa_heap *h) {
+    size_t live = 0, used = 0;
+    for (size_t i = 0; i < h->capacity; i++) {
+        live += h->table[i].state == LIVE;
+        used += h->table[i].state != EMPTY;
+    }
+    return live == h->live && used == h->used && used < h->capacity + (h->capacity == 0);
+}
+
 static size_t slot_of(uintptr_t addr, size_t capacity) {
     return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15u) >> 7) & (capacity - 1);
 }
@@ -43,6 +53,7 @@ static size_t slot_of(uintptr_t addr, size_t capacity) {
 /* Lock held. The entry for addr (live or tombstone), or else the empty slot
  * where it would go. */
 static struct fa_heap_entry *find(struct fa_heap *h, uintptr_t addr) {
+    fa__assert_internal(h->capacity != 0 && (h->capacity & (h->capacity - 1)) == 0);
     for (size_t i = slot_of(addr, h->capacity);; i = (i + 1) & (h->capacity - 1)) {
         struct fa_heap_entry *e = &h->table[i];
         if (e->state == EMPTY || e->addr == addr)
@@ -67,6 +78,7 @@ static int rebuild(struct fa_heap *h) {
         if (old[i].state == LIVE)
             *find(h, old[i].addr) = old[i];
     free(old);
+    fa__assert_expensive(fa__heap_check(h));
     return 1;
 }
 
@@ -84,6 +96,7 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
         h->used += e->state == EMPTY;
         *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system, (uint8_t)tag};
         h->live++;
+        fa__assert_internal(h->live <= h->used && h->used * 4 <= h->capacity * 3); /* a probe ends */
     }
     pthread_mutex_unlock(&h->lock);
     if (!room) {
@@ -100,6 +113,7 @@ fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) 
     struct fa_heap_entry block = {0, 0, 0, EMPTY, 0, 0};
     if (state == LIVE) { /* its size and source, for the give below the lock */
         block = *e;
+        fa__assert_internal(h->live != 0 && e->addr == (uintptr_t)p);
         e->state = FREED;
         h->live--;
     }

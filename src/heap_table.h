@@ -32,6 +32,10 @@ void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *met
 /* Gives every live block back. */
 void fa__heap_fini(struct fa_heap *h);
 
+/* Non-zero when the live and used counts match the table and an empty
+ * slot is left to end every probe (FA_ASSERT_LEVEL 3; lock held). */
+int fa__heap_check(const struct fa_heap *h);
+
 /* A block of size bytes aligned to align (a power of two, at least
  * alignof(max_align_t) is applied); NULL when the backend refuses or the
  * table cannot grow. */

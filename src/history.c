@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invariant.h"
+
 int fa__history_init(struct fa_history *h, size_t capacity) {
     pthread_mutex_init(&h->lock, NULL);
     h->capacity = capacity;
@@ -33,6 +35,7 @@ fa_frame_record *fa__history_begin(struct fa_history *h) {
 }
 
 void fa__history_commit(struct fa_history *h) {
+    fa__assert_internal(h->next < h->capacity && h->count <= h->capacity);
     h->next = (h->next + 1) % h->capacity;
     if (h->count < h->capacity)
         h->count++;

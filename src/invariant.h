@@ -4,7 +4,8 @@
  *   1  fa__assert: cheap facts at the boundaries between files;
  *   2  fa__assert_internal: invariants inside a structure's operations;
  *   3  fa__assert_expensive: whole-structure validators that walk lists
- *      and bitmaps (fa__arena_check, fa__slab_check, fa__extents_check).
+ *      and bitmaps (fa__arena_check, fa__slab_check, fa__chunk_cache_check,
+ *      fa__heap_check, fa__extents_check).
  * These catch the library's own bugs, not a program's misuse (that is the
  * error model's, docs/errors.md, and the run-time debug levels'): a failed
  * check prints its condition and place and aborts. `make assert` runs every

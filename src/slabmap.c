@@ -17,6 +17,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "invariant.h"
+
 #define TOP_SIZE ((size_t)1 << FA__MAP_TOP_BITS)
 #define LEAF_SIZE ((size_t)1 << FA__MAP_LEAF_BITS)
 
@@ -58,6 +60,7 @@ void fa__slabmap_release(void) {
 }
 
 struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab) {
+    fa__assert((base & (((uintptr_t)1 << FA__SLAB_SHIFT) - 1)) == 0 && pieces != 0);
     uintptr_t top = base >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= TOP_SIZE)
         return NULL; /* outside the 47-bit user space: the map cannot hold it */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invariant.h"
+
 static char root_path[] = "";
 
 void fa__tags_init(struct fa_tags *tags) {
@@ -87,6 +89,7 @@ static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const 
     memcpy(path + prefix, name, length);
     path[prefix + length] = '\0';
     struct fa_tag *t = &tags->tag[id];
+    fa__assert_internal(parent < id && tags->tag[parent].depth < FA_TAG_DEPTH); /* parents come first */
     t->path = path;
     t->parent = parent;
     t->depth = tags->tag[parent].depth + 1;
