@@ -17,7 +17,6 @@
 #include "backend.h"
 #include "invariant.h"
 
-enum { EMPTY, LIVE, FREED };
 
 void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter) {
     h->meter = meter;
@@ -30,7 +29,7 @@ void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *met
 void fa__heap_fini(struct fa_heap *h) {
     for (size_t i = 0; i < h->capacity; i++) {
         struct fa_heap_entry *e = &h->table[i];
-        if (e->state == LIVE)
+        if (e->state == FA__HEAP_LIVE)
             fa__backend_give(&h->backend, h->meter, (void *)e->addr, e->size, e->align, e->from_system);
     }
     free(h->table);
@@ -40,8 +39,8 @@ void fa__heap_fini(struct fa_heap *h) {
 int fa__heap_check(const struct fa_heap *h) {
     size_t live = 0, used = 0;
     for (size_t i = 0; i < h->capacity; i++) {
-        live += h->table[i].state == LIVE;
-        used += h->table[i].state != EMPTY;
+        live += h->table[i].state == FA__HEAP_LIVE;
+        used += h->table[i].state != FA__HEAP_EMPTY;
     }
     return live == h->live && used == h->used && used < h->capacity + (h->capacity == 0);
 }
@@ -56,7 +55,7 @@ static struct fa_heap_entry *find(struct fa_heap *h, uintptr_t addr) {
     fa__assert_internal(h->capacity != 0 && (h->capacity & (h->capacity - 1)) == 0);
     for (size_t i = slot_of(addr, h->capacity);; i = (i + 1) & (h->capacity - 1)) {
         struct fa_heap_entry *e = &h->table[i];
-        if (e->state == EMPTY || e->addr == addr)
+        if (e->state == FA__HEAP_EMPTY || e->addr == addr)
             return e;
     }
 }
@@ -75,7 +74,7 @@ static int rebuild(struct fa_heap *h) {
     h->capacity = capacity;
     h->used = h->live;
     for (size_t i = 0; i < old_capacity; i++)
-        if (old[i].state == LIVE)
+        if (old[i].state == FA__HEAP_LIVE)
             *find(h, old[i].addr) = old[i];
     free(old);
     fa__assert_expensive(fa__heap_check(h));
@@ -93,8 +92,8 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
     int room = (h->used + 1) * 4 <= h->capacity * 3 || rebuild(h);
     if (room) {
         struct fa_heap_entry *e = find(h, (uintptr_t)p);
-        h->used += e->state == EMPTY;
-        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, LIVE, from_system, (uint8_t)tag};
+        h->used += e->state == FA__HEAP_EMPTY;
+        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, FA__HEAP_LIVE, from_system, (uint8_t)tag};
         h->live++;
         fa__assert_internal(h->live <= h->used && h->used * 4 <= h->capacity * 3); /* a probe ends */
     }
@@ -109,18 +108,18 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
 fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
     pthread_mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
-    uint8_t state = e != NULL ? e->state : EMPTY;
-    struct fa_heap_entry block = {0, 0, 0, EMPTY, 0, 0};
-    if (state == LIVE) { /* its size and source, for the give below the lock */
+    uint8_t state = e != NULL ? e->state : FA__HEAP_EMPTY;
+    struct fa_heap_entry block = {0, 0, 0, FA__HEAP_EMPTY, 0, 0};
+    if (state == FA__HEAP_LIVE) { /* its size and source, for the give below the lock */
         block = *e;
         fa__assert_internal(h->live != 0 && e->addr == (uintptr_t)p);
-        e->state = FREED;
+        e->state = FA__HEAP_FREED;
         h->live--;
     }
     pthread_mutex_unlock(&h->lock);
     *size = block.size;
     *tag = block.tag;
-    if (state == LIVE)
+    if (state == FA__HEAP_LIVE)
         fa__backend_give(&h->backend, h->meter, p, block.size, block.align, block.from_system);
-    return state == LIVE ? FA_OK : state == FREED ? FA_ERR_DOUBLE_FREE : FA_ERR_FOREIGN;
+    return state == FA__HEAP_LIVE ? FA_OK : state == FA__HEAP_FREED ? FA_ERR_DOUBLE_FREE : FA_ERR_FOREIGN;
 }

@@ -10,11 +10,13 @@
 
 #include "framealloc.h"
 
+enum { FA__HEAP_EMPTY, FA__HEAP_LIVE, FA__HEAP_FREED }; /* an entry's state */
+
 struct fa_heap_entry {
     uintptr_t addr;
     size_t    size;
     size_t    align;
-    uint8_t   state; /* EMPTY, LIVE, or FREED: a tombstone that catches a second free */
+    uint8_t   state; /* FREED: a tombstone that catches a second free */
     uint8_t   from_system;
     uint8_t   tag; /* the path it is charged to */
 };

@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "arena.h"
+#include "chunk.h"
+#include "heap_table.h"
 #include "source/extents.h"
 #include "helpers.h"
 #include "slab.h"
@@ -97,11 +99,48 @@ static void the_extents_check_sees_disorder(void **state) {
     assert_false(fa__extents_check(&x));
 }
 
+static void the_chunk_cache_check_sees_a_wrong_sum(void **state) {
+    (void)state;
+    struct two_chunks x;
+    make_two_chunks(&x);
+    struct fa_chunk_cache cache = {0};
+    cache.align = 64;
+    cache.held = x.ar.bump; /* newer -> older */
+    cache.held_bytes = sizeof x.older + sizeof x.newer;
+    assert_true(fa__chunk_cache_check(&cache));
+    cache.held_bytes -= 64; /* a chunk's bytes not counted */
+    assert_false(fa__chunk_cache_check(&cache));
+    cache.held_bytes += 64;
+    cache.align = 8192; /* a chunk not aligned as the cache asks */
+    assert_false(fa__chunk_cache_check(&cache));
+}
+
+static void the_heap_check_sees_miscounts_and_a_full_table(void **state) {
+    (void)state;
+    struct fa_heap_entry table[4] = {{0x1000, 64, 16, FA__HEAP_LIVE, 0, 0}, {0x2000, 64, 16, FA__HEAP_FREED, 0, 0}};
+    struct fa_heap h = {0};
+    h.table = table;
+    h.capacity = 4;
+    h.live = 1;
+    h.used = 2;
+    assert_true(fa__heap_check(&h));
+    h.live = 2; /* a tombstone counted live */
+    assert_false(fa__heap_check(&h));
+    h.live = 1;
+    h.used = 1; /* a tombstone not counted used */
+    assert_false(fa__heap_check(&h));
+    table[2].state = table[3].state = FA__HEAP_FREED;
+    h.used = 4; /* no empty slot left: a probe for a missing block would never end */
+    assert_false(fa__heap_check(&h));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_arena_check_sees_damaged_records),
         cmocka_unit_test(the_slab_check_sees_miscounted_blocks),
         cmocka_unit_test(the_extents_check_sees_disorder),
+        cmocka_unit_test(the_chunk_cache_check_sees_a_wrong_sum),
+        cmocka_unit_test(the_heap_check_sees_miscounts_and_a_full_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
