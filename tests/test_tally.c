@@ -1,0 +1,368 @@
+/* The tallies (src/tally.c), white-box: an owner's counts add up and its
+ * peaks only rise, a sum adds the first n paths of every tally and takes
+ * the highest peak, retiring a thread merges its counts into the shared
+ * tally (from several threads at once, like shared frees, without losing
+ * one), and fa__stats_fill turns a sum into the public fa_stats figures:
+ * live bytes are bytes less bytes freed, never below zero, pool counts
+ * include the inline paths', and snapshot peaks never fall. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "tally.h"
+
+/* A tally is some 33 KB, a sum some 18 KB and fa_stats some 13 KB: on the
+ * heap, as the library keeps them. */
+static struct fa_tally *fresh_tally(void) {
+    struct fa_tally *t = (struct fa_tally *)malloc(sizeof *t);
+    assert_non_null(t);
+    fa__tally_init(t);
+    return t;
+}
+
+static struct fa_sum *fresh_sum(uint32_t n) {
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    assert_non_null(sum);
+    memset(sum, 0, sizeof *sum);
+    fa__sum_clear(sum, n);
+    return sum;
+}
+
+static uint64_t get(const _Atomic uint64_t *c) {
+    return atomic_load(c);
+}
+
+static void counts_add_up_and_raise_keeps_the_maximum(void **state) {
+    (void)state;
+    struct fa_counts c;
+    memset(&c, 0, sizeof c);
+    fa__count_alloc(&c, 1, 64);
+    fa__count_alloc(&c, 3, 300);
+    fa__count_free(&c, 1, 64);
+    fa__count_free_shared(&c, 2, 200);
+    assert_int_equal(get(&c.allocs), 4);
+    assert_int_equal(get(&c.bytes), 364);
+    assert_int_equal(get(&c.frees), 3);
+    assert_int_equal(get(&c.freed), 264);
+
+    fa__raise(&c.peak, 100);
+    fa__raise(&c.peak, 50);
+    assert_int_equal(get(&c.peak), 100);
+    fa__raise(&c.peak, 150);
+    assert_int_equal(get(&c.peak), 150);
+
+    _Atomic uint64_t v;
+    atomic_init(&v, 0);
+    fa__bump(&v, 7);
+    fa__bump(&v, 5);
+    assert_int_equal(get(&v), 12);
+    fa__set(&v, 3); /* a published figure replaces the last one, lower or not */
+    assert_int_equal(get(&v), 3);
+}
+
+static void a_sum_adds_the_first_n_paths_of_every_tally(void **state) {
+    (void)state;
+    enum { N = 3, TALLIES = 3 };
+    struct fa_tally *t[TALLIES];
+    for (int i = 0; i < TALLIES; i++) {
+        t[i] = fresh_tally();
+        uint64_t w = (uint64_t)i + 1;
+        for (uint32_t p = 0; p < N; p++)
+            for (int k = 0; k < FA__KIND_COUNT; k++) {
+                fa__count_alloc(&t[i]->tag[p][k], w, 100 * w);
+                fa__count_free(&t[i]->tag[p][k], 1, 10 * w);
+                fa__raise(&t[i]->tag[p][k].peak, 1000 * w + p);
+            }
+        fa__set(&t[i]->pool_out[1][4], 5 * w);
+        fa__set(&t[i]->pool_back[1][4], 2 * w);
+        fa__set(&t[i]->slabs[0][4], w);
+        fa__set(&t[i]->slabs[2][4], 1);
+        fa__set(&t[i]->in_use[2][4], 10 * w);
+        fa__set(&t[i]->cached[2][4], w);
+        fa__raise(&t[i]->frame_peak, 500 * w);
+        /* a path past the first N: not summed */
+        fa__count_alloc(&t[i]->tag[N][FA__KIND_HEAP], 99, 9999);
+        fa__set(&t[i]->slabs[N][4], 99);
+    }
+
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    assert_non_null(sum);
+    memset(sum, 0xab, sizeof *sum); /* clearing must not rely on a zeroed sum */
+    fa__sum_clear(sum, N);
+    for (uint32_t p = 0; p < N; p++)
+        for (int k = 0; k < FA__KIND_COUNT; k++)
+            for (int f = 0; f < 5; f++)
+                assert_int_equal(sum->tag[p][k][f], 0);
+    assert_int_equal(sum->threads, 0);
+    assert_int_equal(sum->frame_peak, 0);
+    assert_int_equal(sum->slab_blocks[FA__POOL_CLASSES - 1], 0);
+
+    for (int i = 0; i < TALLIES; i++)
+        fa__tally_add(sum, t[i], N);
+    /* weights 1 + 2 + 3 */
+    for (uint32_t p = 0; p < N; p++)
+        for (int k = 0; k < FA__KIND_COUNT; k++) {
+            assert_int_equal(sum->tag[p][k][0], 6);
+            assert_int_equal(sum->tag[p][k][1], 3);
+            assert_int_equal(sum->tag[p][k][2], 600);
+            assert_int_equal(sum->tag[p][k][3], 60);
+            assert_int_equal(sum->tag[p][k][4], 3000 + p); /* the highest, not the total */
+        }
+    assert_int_equal(sum->pool_out[1][4], 30);
+    assert_int_equal(sum->pool_back[1][4], 12);
+    assert_int_equal(sum->pool_out[0][4], 0);
+    assert_int_equal(sum->slabs[4], 6 + 3); /* classes sum over paths and tallies */
+    assert_int_equal(sum->in_use[4], 60);
+    assert_int_equal(sum->cached[4], 6);
+    assert_int_equal(sum->slabs[3], 0);
+    assert_int_equal(sum->frame_peak, 1500);
+    assert_int_equal(sum->threads, 0); /* the caller counts threads */
+
+    /* With one more path, the counts past N come in. */
+    fa__sum_clear(sum, N + 1);
+    for (int i = 0; i < TALLIES; i++)
+        fa__tally_add(sum, t[i], N + 1);
+    assert_int_equal(sum->tag[N][FA__KIND_HEAP][0], 3 * 99);
+    assert_int_equal(sum->tag[N][FA__KIND_HEAP][2], 3 * 9999);
+    assert_int_equal(sum->slabs[4], 9 + 3 * 99);
+    assert_int_equal(sum->tag[0][FA__KIND_FRAME][0], 6); /* cleared, not added twice */
+
+    free(sum);
+    for (int i = 0; i < TALLIES; i++)
+        free(t[i]);
+}
+
+static void retiring_merges_counts_and_keeps_the_higher_peaks(void **state) {
+    (void)state;
+    struct fa_tally *into = fresh_tally();
+    struct fa_tally *from = fresh_tally();
+    fa__count_alloc(&into->tag[0][FA__KIND_POOL], 2, 128);
+    fa__raise(&into->tag[0][FA__KIND_FRAME].peak, 4096);
+    fa__raise(&into->frame_peak, 4096);
+    fa__set(&into->pool_out[5][2], 10);
+    fa__set(&into->slabs[5][2], 4);
+
+    fa__count_alloc(&from->tag[0][FA__KIND_POOL], 3, 192);
+    fa__count_free(&from->tag[0][FA__KIND_POOL], 1, 64);
+    fa__count_alloc(&from->tag[FA_TAG_MAX - 1][FA__KIND_HEAP], 1, 1 << 20);
+    fa__raise(&from->tag[0][FA__KIND_FRAME].peak, 1024);
+    fa__raise(&from->tag[7][FA__KIND_FRAME].peak, 8192);
+    fa__raise(&from->frame_peak, 8192);
+    fa__set(&from->pool_out[5][2], 7);
+    fa__set(&from->pool_back[5][2], 6);
+    fa__set(&from->slabs[5][2], 3);
+    fa__set(&from->in_use[5][2], 40);
+    fa__set(&from->cached[5][2], 9);
+
+    fa__tally_retire(into, from);
+    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].allocs), 5);
+    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].bytes), 320);
+    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].frees), 1);
+    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].freed), 64);
+    assert_int_equal(get(&into->tag[FA_TAG_MAX - 1][FA__KIND_HEAP].bytes), 1 << 20); /* every path */
+    assert_int_equal(get(&into->tag[0][FA__KIND_FRAME].peak), 4096); /* the higher stays */
+    assert_int_equal(get(&into->tag[7][FA__KIND_FRAME].peak), 8192);
+    assert_int_equal(get(&into->frame_peak), 8192);
+    assert_int_equal(get(&into->pool_out[5][2]), 17);
+    assert_int_equal(get(&into->pool_back[5][2]), 6);
+    /* the departing thread's slabs went to the shared lists: not its census */
+    assert_int_equal(get(&into->slabs[5][2]), 4);
+    assert_int_equal(get(&into->in_use[5][2]), 0);
+    assert_int_equal(get(&into->cached[5][2]), 0);
+    assert_int_equal(get(&from->tag[0][FA__KIND_POOL].allocs), 3); /* the source is only read */
+    free(into);
+    free(from);
+}
+
+enum { RACERS = 4, ROUNDS = 50000, RETIRES = 25 };
+
+struct racer {
+    struct fa_tally *shared;
+    struct fa_tally *own;
+    uint64_t         id;
+};
+
+static void *free_shared(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    for (int i = 0; i < ROUNDS; i++)
+        fa__count_free_shared(&r->shared->tag[1][FA__KIND_POOL], 1, 8 << (i % 4));
+    return NULL;
+}
+
+/* Four threads free into the shared tally at once (frees by threads that
+ * do not own the counts): no count is lost. */
+static void shared_frees_from_four_threads_add_up_exactly(void **state) {
+    (void)state;
+    struct fa_tally *shared = fresh_tally();
+    struct racer r[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){shared, NULL, (uint64_t)i};
+        assert_int_equal(pthread_create(&th[i], NULL, free_shared, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    /* each thread: ROUNDS / 4 frees each of 8, 16, 32 and 64 bytes */
+    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].frees), (uint64_t)RACERS * ROUNDS);
+    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].freed), (uint64_t)RACERS * (ROUNDS / 4) * 120);
+    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].allocs), 0);
+    free(shared);
+}
+
+static void *retire_repeatedly(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    for (int i = 0; i < RETIRES; i++)
+        fa__tally_retire(r->shared, r->own);
+    return NULL;
+}
+
+/* Four exiting threads retire into the shared tally at once: the counts
+ * add up exactly and the peaks come out as the highest. */
+static void threads_retiring_at_once_lose_no_count(void **state) {
+    (void)state;
+    struct fa_tally *shared = fresh_tally();
+    struct racer r[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){shared, fresh_tally(), (uint64_t)i + 1};
+        fa__count_alloc(&r[i].own->tag[2][FA__KIND_FRAME], r[i].id, 1000 * r[i].id);
+        fa__count_free(&r[i].own->tag[2][FA__KIND_HEAP], 1, 64);
+        fa__raise(&r[i].own->tag[2][FA__KIND_FRAME].peak, 777 * r[i].id);
+        fa__raise(&r[i].own->frame_peak, 100 * r[i].id);
+        fa__set(&r[i].own->pool_out[2][0], r[i].id);
+    }
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, retire_repeatedly, &r[i]), 0);
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    /* ids 1 + 2 + 3 + 4 = 10, each retired RETIRES times */
+    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].allocs), 10 * RETIRES);
+    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].bytes), 10000 * RETIRES);
+    assert_int_equal(get(&shared->tag[2][FA__KIND_HEAP].frees), RACERS * RETIRES);
+    assert_int_equal(get(&shared->tag[2][FA__KIND_HEAP].freed), 64 * RACERS * RETIRES);
+    assert_int_equal(get(&shared->pool_out[2][0]), 10 * RETIRES);
+    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].peak), 777 * RACERS);
+    assert_int_equal(get(&shared->frame_peak), 100 * RACERS);
+    for (int i = 0; i < RACERS; i++)
+        free(r[i].own);
+    free(shared);
+}
+
+/* Two paths with frame, pool and heap counts, and the classes' census. */
+static struct fa_sum *sample_sum(void) {
+    struct fa_sum *sum = fresh_sum(2);
+    uint64_t *f0 = sum->tag[0][FA__KIND_FRAME], *p0 = sum->tag[0][FA__KIND_POOL],
+             *h0 = sum->tag[0][FA__KIND_HEAP], *p1 = sum->tag[1][FA__KIND_POOL];
+    /* allocs, frees, bytes, freed, peak */
+    f0[0] = 10, f0[1] = 10, f0[2] = 1000, f0[3] = 1000, f0[4] = 600;
+    p0[0] = 2, p0[1] = 1, p0[2] = 128, p0[3] = 64; /* the slow path's counts */
+    h0[0] = 1, h0[1] = 0, h0[2] = 8192, h0[3] = 0;
+    p1[0] = 1, p1[1] = 0, p1[2] = 4096, p1[3] = 0;
+    sum->pool_out[0][3] = 5; /* the inline paths': 64-byte blocks */
+    sum->pool_back[0][3] = 2;
+    sum->pool_out[1][0] = 4; /* 8-byte blocks */
+    sum->frame_peak = 900;
+    sum->slabs[3] = 2;
+    sum->in_use[3] = 300;
+    sum->cached[3] = 100;
+    sum->slab_blocks[3] = 2 * 1024;
+    return sum;
+}
+
+static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
+    (void)state;
+    struct fa_sum *sum = sample_sum();
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
+    assert_non_null(st);
+    assert_non_null(peaks);
+    fa__stats_fill(st, sum, 2, peaks);
+
+    const fa_tag_stats *t0 = &st->tags[0], *t1 = &st->tags[1];
+    assert_int_equal(t0->frame.allocations, 10);
+    assert_int_equal(t0->frame.live_bytes, 0);
+    assert_int_equal(t0->frame.peak_bytes, 600); /* the frame peak is the largest frame */
+    assert_int_equal(t0->pool.allocations, 2 + 5);
+    assert_int_equal(t0->pool.frees, 1 + 2);
+    assert_int_equal(t0->pool.bytes, 128 + 5 * 64);
+    assert_int_equal(t0->pool.live_bytes, (128 + 5 * 64) - (64 + 2 * 64));
+    assert_int_equal(t0->pool.peak_bytes, t0->pool.live_bytes); /* pool and heap: the snapshots' */
+    assert_int_equal(t0->heap.live_bytes, 8192);
+    assert_int_equal(t1->pool.allocations, 1 + 4);
+    assert_int_equal(t1->pool.bytes, 4096 + 4 * 8);
+    assert_int_equal(t1->pool.live_bytes, 4096 + 4 * 8);
+
+    /* the kinds sum the paths; the total sums the kinds */
+    assert_int_equal(st->pool.allocations, t0->pool.allocations + t1->pool.allocations);
+    assert_int_equal(st->pool.live_bytes, t0->pool.live_bytes + t1->pool.live_bytes);
+    assert_int_equal(st->frame.peak_bytes, 900);
+    assert_int_equal(st->pool.peak_bytes, st->pool.live_bytes);
+    assert_int_equal(st->total.allocations, st->frame.allocations + st->pool.allocations + st->heap.allocations);
+    assert_int_equal(st->total.bytes, st->frame.bytes + st->pool.bytes + st->heap.bytes);
+    assert_int_equal(st->total.live_bytes, st->frame.live_bytes + st->pool.live_bytes + st->heap.live_bytes);
+    assert_int_equal(st->total.live_bytes, st->total.bytes - (1000 + 64 + 2 * 64));
+    assert_int_equal(st->total.peak_bytes, st->total.live_bytes);
+    assert_int_equal(peaks->total, st->total.live_bytes);
+
+    /* classes: blocks in use are the slabs' less the cached ones */
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
+        assert_int_equal(st->classes[c].block_size, (uint64_t)8 << c);
+    assert_int_equal(st->classes[3].slabs, 2);
+    assert_int_equal(st->classes[3].blocks_in_use, 200);
+    assert_int_equal(st->classes[3].blocks_free, 2048 - 200);
+    assert_true(st->classes[3].occupancy > 200.0 / 2048 - 1e-9 && st->classes[3].occupancy < 200.0 / 2048 + 1e-9);
+    assert_int_equal(st->classes[0].slabs, 0);
+    assert_true(st->classes[0].occupancy == 0.0); /* no slabs: 0, not a division by zero */
+    free(peaks);
+    free(st);
+    free(sum);
+}
+
+static void snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero(void **state) {
+    (void)state;
+    struct fa_sum *sum = sample_sum();
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
+    assert_non_null(st);
+    assert_non_null(peaks);
+    fa__stats_fill(st, sum, 2, peaks);
+    uint64_t pool_peak = st->pool.peak_bytes, total_peak = st->total.peak_bytes;
+    assert_true(pool_peak > 0);
+
+    /* Everything of path 1's pool freed since; a free of path 0's heap is
+     * published before its allocation, and a cache counted more blocks
+     * than the slabs had when they were last published. */
+    sum->tag[1][FA__KIND_POOL][3] = 4096;
+    sum->pool_back[1][0] = 4;
+    sum->tag[0][FA__KIND_HEAP][3] = 8192 + 512;
+    sum->cached[3] = 400;
+    memset(st, 0, sizeof *st); /* as fa_stats_get does before each fill */
+    fa__stats_fill(st, sum, 2, peaks);
+    assert_int_equal(st->tags[1].pool.live_bytes, 0);
+    assert_int_equal(st->tags[0].heap.live_bytes, 0); /* clamped, not wrapped */
+    assert_int_equal(st->tags[1].pool.peak_bytes, 4096 + 4 * 8);
+    assert_int_equal(st->pool.peak_bytes, pool_peak);
+    assert_true(st->pool.live_bytes < pool_peak);
+    assert_int_equal(st->total.peak_bytes, total_peak);
+    assert_true(st->total.live_bytes < total_peak);
+    assert_int_equal(st->classes[3].blocks_in_use, 0);
+    assert_int_equal(st->classes[3].blocks_free, 2048);
+    free(peaks);
+    free(st);
+    free(sum);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(counts_add_up_and_raise_keeps_the_maximum),
+        cmocka_unit_test(a_sum_adds_the_first_n_paths_of_every_tally),
+        cmocka_unit_test(retiring_merges_counts_and_keeps_the_higher_peaks),
+        cmocka_unit_test(shared_frees_from_four_threads_add_up_exactly),
+        cmocka_unit_test(threads_retiring_at_once_lose_no_count),
+        cmocka_unit_test(stats_fill_makes_the_public_figures_of_a_sum),
+        cmocka_unit_test(snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
