@@ -1,33 +1,54 @@
 /* Instruction-count probe for the pool fast paths (run under callgrind):
  * ROUNDS rounds of 1000 x 64 B fa_pool_alloc, then the 1000 fa_pool_free,
- * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000. A second
- * argument runs it under a pushed tag ("tagged"), or under a tag with a
- * budget of its own ("budgeted": the counting path). */
+ * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000.
+ *   instr_pool ROUNDS [SETTING] [local|struct]
+ * SETTING: "-" (the default configuration), "tagged" (under a pushed tag)
+ * or "budgeted" (under a tag with a budget of its own: the counting path).
+ * The last argument picks the shape (bench/instr_shape.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "framealloc.h"
+#include "instr_shape.h"
 
-#define PER_ROUND 1000
+struct ctx {
+    fa_alloc *fa;
+};
+
+PROBE_BATCH static void batch_local(fa_alloc *a, void **ptrs) {
+    for (int i = 0; i < PER_ROUND; i++)
+        ptrs[i] = fa_pool_alloc(a, 64);
+    KEEP(ptrs);
+    for (int i = 0; i < PER_ROUND; i++)
+        fa_pool_free(a, ptrs[i]);
+}
+
+PROBE_BATCH static void batch_struct(const struct ctx *c, void **ptrs) {
+    for (int i = 0; i < PER_ROUND; i++)
+        ptrs[i] = fa_pool_alloc(c->fa, 64);
+    KEEP(ptrs);
+    for (int i = 0; i < PER_ROUND; i++)
+        fa_pool_free(c->fa, ptrs[i]);
+}
 
 int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 550;
+    const char *mode = argc > 2 ? argv[2] : "-";
     static void *ptrs[PER_ROUND];
-    fa_alloc *a = fa_create(NULL);
-    if (a == NULL)
+    struct ctx c = {fa_create(NULL)};
+    if (c.fa == NULL)
         return 1;
-    const char *mode = argc > 2 ? argv[2] : "";
     if (strcmp(mode, "budgeted") == 0)
-        fa_budget_set(a, "probe", 0, (size_t)1 << 30);
+        fa_budget_set(c.fa, "probe", 0, (size_t)1 << 30);
     if (strcmp(mode, "tagged") == 0 || strcmp(mode, "budgeted") == 0)
-        fa_tag_push(a, "probe");
+        fa_tag_push(c.fa, "probe");
+    int in_struct = struct_shape(argc, argv);
     for (int r = 0; r < rounds; r++) {
-        for (int i = 0; i < PER_ROUND; i++)
-            ptrs[i] = fa_pool_alloc(a, 64);
-        __asm__ volatile("" : : "r"(ptrs) : "memory");
-        for (int i = 0; i < PER_ROUND; i++)
-            fa_pool_free(a, ptrs[i]);
+        if (in_struct)
+            batch_struct(&c, ptrs);
+        else
+            batch_local(c.fa, ptrs);
     }
-    fa_destroy(a);
+    fa_destroy(c.fa);
     return 0;
 }

@@ -512,8 +512,12 @@ FA_API void fa_numa_set_destroy(fa_numa_set *set);
  * changes between versions without notice. Do not use fa__ names directly.
  * ======================================================================== */
 
-/* Instances beyond this many live at once still work, through the slow path. */
+/* Instances beyond this many live at once still work, through the slow
+ * path (or a handle). */
 #define FA__SLOTS 16
+/* The size of a fast-path entry: a power of two, so that the lookup below
+ * is a shift. */
+#define FA__TLS_SIZE 128
 /* Requests above this take the slow path, so `cur + size` cannot wrap. */
 #define FA__FAST_MAX ((size_t)1 << 24)
 
@@ -551,21 +555,27 @@ struct fa__thread_tls {
     void    **cache;  /* the pool caches (see above), NULL before first pool use */
     uint64_t  cookie; /* word 0 of every free pool block: a second free finds it */
     uint16_t  count[FA__POOL_CLASSES]; /* blocks in each class's cache */
+    unsigned char fa__pad[FA__TLS_SIZE - 6 * 8 - FA__POOL_CLASSES * 2];
 };
 
 FA_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
 FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) FA__SLOW;
 
-/* Allocators that have a slot live in one static table of FA__ALLOC_SIZE
- * entries, so the slot follows from the pointer alone: no load, and the
- * compiler hoists the whole lookup out of an allocation loop. */
-#define FA__ALLOC_SIZE 4096
-struct fa__alloc_table;
-FA_API extern struct fa__alloc_table fa__alloc_table;
+/* The inline paths find an allocator's fast-path entry from its address
+ * alone: no load, so the compiler hoists the lookup out of a loop where the
+ * allocator is a local, and it costs two instructions where it is not.
+ * Allocators with a slot (1 .. FA__SLOTS) live in one block aligned to
+ * FA__SLOT_SPAN, slot k at k * FA__ALLOC_SIZE; every other allocator sits
+ * at an address aligned to FA__SLOT_SPAN. The address's low bits are then
+ * the slot times FA__ALLOC_SIZE, and 0 for an allocator without a slot and
+ * for NULL, whose entry fa__tls[0] is never written and fails every inline
+ * check. */
+#define FA__ALLOC_SIZE 2048
+#define FA__SLOT_SPAN ((uintptr_t)32 * FA__ALLOC_SIZE)
 
 static inline struct fa__thread_tls *fa__tls_of(const fa_alloc *a) {
-    uintptr_t slot = ((uintptr_t)a - (uintptr_t)&fa__alloc_table) / FA__ALLOC_SIZE;
-    return &fa__tls[slot < FA__SLOTS ? slot : FA__SLOTS];
+    uint16_t low = (uint16_t)(uintptr_t)a; /* the span is 64 KiB: one zero-extending move */
+    return (struct fa__thread_tls *)(void *)((char *)fa__tls + low / (FA__ALLOC_SIZE / FA__TLS_SIZE));
 }
 
 static inline size_t fa__natural_align(size_t size) {

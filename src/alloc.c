@@ -5,10 +5,10 @@
  * instance from the floors below (config, threads, structures) and gives
  * the threads attribution's retire hook.
  * Invariants:
- * - Entry i of fa__alloc_table holds an allocator exactly while
- *   slot_used[i] is set: the inline path finds slot i from the pointer
- *   alone. An allocator past the 16 entries is on the heap, with slot
- *   FA__SLOTS.
+ * - Slot k (1 .. FA__SLOTS) of the slot block holds an allocator exactly
+ *   while slot_used[k] is set: the inline path finds slot k from the
+ *   pointer alone. An allocator past the 16 slots has slot 0 and an address
+ *   aligned to FA__SLOT_SPAN, which the inline path reads as slot 0.
  * - Every live allocator is on the live list. fa_destroy unlinks it before
  *   anything is freed, so a second destroy finds nothing and is refused.
  * - Teardown comes after fa__threads_close: no thread state is left to use
@@ -19,49 +19,69 @@
 #include "attribution.h"
 #include "config.h"
 
-/* Slot i's allocator lives in entry i, so the inline fast path finds its
- * thread entry from the pointer (framealloc.h, fa__tls_of). */
-struct fa__alloc_table {
-    union {
-        struct fa_alloc alloc;
-        unsigned char   room[FA__ALLOC_SIZE];
-    } entry[FA__SLOTS];
-};
+/* Slot k's allocator lives at k * FA__ALLOC_SIZE in a block aligned to
+ * FA__SLOT_SPAN, every other one at an address aligned to it, so that the
+ * inline fast path finds its thread entry from the pointer (framealloc.h,
+ * fa__tls_of). */
 _Static_assert(sizeof(struct fa_alloc) <= FA__ALLOC_SIZE, "fa_alloc outgrew its slot");
+_Static_assert((FA__SLOTS + 1) * FA__ALLOC_SIZE <= FA__SLOT_SPAN, "the slots outgrew their span");
 
-FA_API _Alignas(64) struct fa__alloc_table fa__alloc_table;
-
-/* Which slots are taken and which allocators are live, under one lock. */
+/* Which slots are taken and which allocators are live, under one lock. The
+ * slot block exists while a slot is taken. */
 static struct {
     pthread_mutex_t lock;
-    unsigned char   slot_used[FA__SLOTS];
+    unsigned char   slot_used[FA__SLOTS + 1]; /* [0] unused: slot 0 means none */
+    unsigned        slots_used;
+    unsigned char  *block;
     fa_alloc       *live; /* the newest first, through next_live */
-} registry = {PTHREAD_MUTEX_INITIALIZER, {0}, NULL};
+} registry = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, NULL, NULL};
 
-/* A zeroed allocator: a free table entry if there is one, else the heap. */
+static void *span_aligned(size_t size) {
+    void *p;
+    return posix_memalign(&p, FA__SLOT_SPAN, size) == 0 ? p : NULL;
+}
+
+/* Lock held. A free slot, 1 .. FA__SLOTS, or 0. */
+static uint32_t take_slot(void) {
+    if (registry.block == NULL)
+        registry.block = (unsigned char *)span_aligned((FA__SLOTS + 1) * FA__ALLOC_SIZE);
+    if (registry.block == NULL)
+        return 0;
+    uint32_t k = 1;
+    while (k <= FA__SLOTS && registry.slot_used[k])
+        k++;
+    if (k > FA__SLOTS)
+        return 0;
+    registry.slot_used[k] = 1;
+    registry.slots_used++;
+    return k;
+}
+
+/* A zeroed allocator: in a free slot if there is one, else on its own. */
 static fa_alloc *place(uint32_t *slot) {
     pthread_mutex_lock(&registry.lock);
-    uint32_t i = 0;
-    while (i < FA__SLOTS && registry.slot_used[i])
-        i++;
-    if (i < FA__SLOTS)
-        registry.slot_used[i] = 1;
+    uint32_t k = take_slot();
+    fa_alloc *a = k != 0 ? (fa_alloc *)(void *)(registry.block + (size_t)k * FA__ALLOC_SIZE) : NULL;
     pthread_mutex_unlock(&registry.lock);
-    *slot = i;
-    if (i == FA__SLOTS)
-        return (fa_alloc *)calloc(1, sizeof(fa_alloc));
-    fa_alloc *a = &fa__alloc_table.entry[i].alloc;
-    memset(a, 0, sizeof *a);
+    *slot = k;
+    if (k == 0)
+        a = (fa_alloc *)span_aligned(sizeof(fa_alloc));
+    if (a != NULL)
+        memset(a, 0, sizeof *a);
     return a;
 }
 
 static void unplace(fa_alloc *a, uint32_t slot) {
-    if (slot == FA__SLOTS) {
+    if (slot == 0) {
         free(a);
         return;
     }
     pthread_mutex_lock(&registry.lock);
     registry.slot_used[slot] = 0;
+    if (--registry.slots_used == 0) {
+        free(registry.block);
+        registry.block = NULL;
+    }
     pthread_mutex_unlock(&registry.lock);
 }
 

@@ -10,8 +10,8 @@
  *   change only under the registry lock. That lock is never held across a
  *   backend call or an event callback: exit takes the excess out under it
  *   and gives it back after, with the allocator's `exiting` count raised.
- * - th->tls is fa__tls[slot], or th->own for an allocator without a slot,
- *   so fa__tls[FA__SLOTS] is never written and fails every inline check.
+ * - th->tls is fa__tls[slot], or th->own for an allocator without a slot
+ *   (slot 0), so fa__tls[0] is never written and fails every inline check.
  * - Each path's pool fields (cache, cookie, counts) are in one place: the
  *   fast-path entry for the current path unless `counted`, else its
  *   ctx->state. The place they leave is zeroed, failing every inline check.
@@ -25,6 +25,7 @@
 #include <string.h>
 
 FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1];
+_Static_assert(sizeof(struct fa__thread_tls) == FA__TLS_SIZE, "the inline lookup shifts by the entry size");
 
 /* One lock for what outlives a single allocator or thread: every
  * allocator's state list and every OS thread's list. Taken only when a
@@ -106,7 +107,7 @@ static void on_thread_exit(void *unused) {
     while (my_states != NULL) {
         struct fa_thread *th = THREAD_OF(my_states, in_os_thread);
         struct fa_threads *set = th->set;
-        if (set->slot == FA__SLOTS)
+        if (set->slot == 0)
             pthread_setspecific(set->key, NULL);
         struct fa_chunk *chunks = NULL;
         detach(th, &chunks);
@@ -144,7 +145,7 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
     set->budgets = budgets;
     set->retired = retired;
     atomic_init(&set->exiting, 0);
-    if (slot == FA__SLOTS && pthread_key_create(&set->key, NULL) != 0)
+    if (slot == 0 && pthread_key_create(&set->key, NULL) != 0)
         return FA_ERR_NOMEM;
     return FA_OK;
 }
@@ -157,7 +158,7 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     pthread_mutex_unlock(&registry.lock);
     while (atomic_load_explicit(&set->exiting, memory_order_acquire) != 0)
         sched_yield(); /* an exiting thread is still giving memory back */
-    if (set->slot == FA__SLOTS)
+    if (set->slot == 0)
         pthread_key_delete(set->key);
     return chunks;
 }
@@ -270,10 +271,10 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         return NULL;
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
-    th->tls = set->slot < FA__SLOTS ? &fa__tls[set->slot] : &th->own;
+    th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;
     th->ctx[FA__TAG_ROOT] = &th->root_pool;
     th->ctx_made = (uint64_t)1 << FA__TAG_ROOT;
-    if (set->slot == FA__SLOTS && pthread_setspecific(set->key, th) != 0) {
+    if (set->slot == 0 && pthread_setspecific(set->key, th) != 0) {
         free(th);
         return NULL;
     }

@@ -22,7 +22,7 @@ struct fa_thread;
 
 /* The threads of one allocator. */
 struct fa_threads {
-    uint32_t                slot;    /* fast-path slot, FA__SLOTS when none was free */
+    uint32_t                slot;    /* fast-path slot 1 .. FA__SLOTS, 0 when none was free */
     pthread_key_t           key;     /* finds the state when there is no slot */
     pthread_t               creator; /* whose frames fa_frame_number counts */
     struct fa_node         *list;    /* the states, under the registry lock */
@@ -97,7 +97,7 @@ struct fa_thread {
     struct fa_tally       tally;
 };
 
-/* slot: the allocator's fast-path slot, or FA__SLOTS. FA_OK, or
+/* slot: the allocator's fast-path slot, or 0. FA_OK, or
  * FA_ERR_NOMEM when the system has no key left for an allocator without one. */
 fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_cache *chunks,
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
@@ -134,7 +134,7 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set);
 
 /* The calling thread's state, or NULL before its first use. */
 static inline struct fa_thread *fa__thread_find(const struct fa_threads *set) {
-    if (set->slot < FA__SLOTS)
+    if (set->slot != 0)
         return (struct fa_thread *)fa__tls[set->slot].thread;
     return (struct fa_thread *)pthread_getspecific(set->key); /* no slot was free */
 }

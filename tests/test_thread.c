@@ -187,7 +187,7 @@ static void destroy_reclaims_live_threads_state(void **state) {
         struct events ev;
         fa_config cfg = test_config(&c, &ev);
         struct parked p = {fa_create(&cfg), PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-        assert_int_equal(p.a->threads.slot == FA__SLOTS, overflow);
+        assert_int_equal(p.a->threads.slot == 0, overflow);
         pthread_t t;
         pthread_create(&t, NULL, frame_then_park, &p);
         pthread_mutex_lock(&p.lock);
