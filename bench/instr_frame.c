@@ -5,9 +5,10 @@
  * SETTING: "-" (the default configuration), "budget" (a global hard budget
  * and a per-thread-frame one), "tagged" (every frame under a pushed tag
  * with a budget of its own), "off" (statistics, tags and budgets
- * disabled), or "empty" / "empty-off" (no allocation: fa_begin_frame +
- * fa_end_frame alone, statistics on / off). The last argument picks the
- * shape (bench/instr_shape.h). */
+ * disabled), "arena" (fa_arena_alloc through the thread's handle), or
+ * "empty" / "empty-off" (no allocation: fa_begin_frame + fa_end_frame
+ * alone, statistics on / off). The last argument picks the shape
+ * (bench/instr_shape.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 
 struct ctx {
     fa_alloc *fa;
+    fa_arena *arena;
 };
 
 PROBE_BATCH static void batch_local(fa_alloc *a, void **ptrs) {
@@ -30,6 +32,18 @@ PROBE_BATCH static void batch_struct(const struct ctx *c, void **ptrs) {
     KEEP(ptrs);
 }
 
+PROBE_BATCH static void arena_local(fa_arena *ar, void **ptrs) {
+    for (int i = 0; i < PER_ROUND; i++)
+        ptrs[i] = fa_arena_alloc(ar, 64);
+    KEEP(ptrs);
+}
+
+PROBE_BATCH static void arena_struct(const struct ctx *c, void **ptrs) {
+    for (int i = 0; i < PER_ROUND; i++)
+        ptrs[i] = fa_arena_alloc(c->arena, 64);
+    KEEP(ptrs);
+}
+
 int main(int argc, char **argv) {
     int frames = argc > 1 ? atoi(argv[1]) : 550;
     const char *mode = argc > 2 ? argv[2] : "-";
@@ -38,10 +52,12 @@ int main(int argc, char **argv) {
     fa_config_init(&cfg);
     if (strcmp(mode, "off") == 0 || strcmp(mode, "empty-off") == 0)
         cfg.disable = FA_DISABLE_ALL;
-    struct ctx c = {fa_create(&cfg)};
+    struct ctx c = {fa_create(&cfg), NULL};
     if (c.fa == NULL)
         return 1;
+    c.arena = fa_arena_get(c.fa);
     int tagged = strcmp(mode, "tagged") == 0, empty = strncmp(mode, "empty", 5) == 0;
+    int arena = strcmp(mode, "arena") == 0;
     if (strcmp(mode, "budget") == 0) {
         fa_budget_set(c.fa, NULL, 0, (size_t)1 << 30);
         fa_frame_budget_set(c.fa, 0, (size_t)1 << 20);
@@ -55,6 +71,10 @@ int main(int argc, char **argv) {
             fa_tag_push(c.fa, "probe");
         if (empty)
             ;
+        else if (arena && in_struct)
+            arena_struct(&c, ptrs);
+        else if (arena)
+            arena_local(c.arena, ptrs);
         else if (in_struct)
             batch_struct(&c, ptrs);
         else

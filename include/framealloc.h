@@ -251,6 +251,28 @@ typedef struct fa_frame_info {
 
 FA_API fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out);
 
+/* The arena handle: the hot-loop form. fa_arena_get fetches once what the
+ * calls above look up from `a` on every call, the calling thread's frame
+ * arena in `a`; keep it in an engine system's struct, or in a local before
+ * a hot loop, and the inline calls cost the bare bump plus one allocation
+ * count. A handle (this one or the pool cache's below) belongs to the
+ * thread that got it and is valid until that thread exits or the
+ * allocator is destroyed. Every call through it follows the rules of the
+ * call it mirrors (outside a frame: NULL and FA_ERR_STATE); a NULL handle
+ * is FA_ERR_INVALID, in the inline calls too. */
+typedef struct fa_arena fa_arena;
+
+/* The calling thread's frame arena in `a` (its state made on first use).
+ * NULL with FA_ERR_INVALID for a NULL allocator, FA_ERR_NOMEM when there is
+ * no memory for the thread's state. */
+FA_API fa_arena *fa_arena_get(fa_alloc *a);
+/* fa_frame_alloc, fa_frame_alloc_aligned and fa_frame_array through it. */
+static inline void *fa_arena_alloc(fa_arena *ar, size_t size);
+static inline void *fa_arena_alloc_aligned(fa_arena *ar, size_t size, size_t align);
+static inline void *fa_arena_array(fa_arena *ar, size_t count, size_t size, size_t align);
+#define fa_arena_new(ar, T) ((T *)fa_arena_alloc_aligned((ar), sizeof(T), FA_ALIGNOF(T)))
+#define fa_arena_new_array(ar, T, n) ((T *)fa_arena_array((ar), (n), sizeof(T), FA_ALIGNOF(T)))
+
 /* ---- pools and the heap path ------------------------------------------ */
 
 #define FA_POOL_CLASS_COUNT 10 /* pool size classes: 8, 16, ... 4096 bytes */
@@ -267,6 +289,16 @@ static inline void *fa_pool_alloc(fa_alloc *a, size_t size);
  * FA_ERR_FOREIGN, a block freed twice FA_ERR_DOUBLE_FREE: nothing changes,
  * and no memory at the pointer is read before ownership is established. */
 static inline fa_error fa_pool_free(fa_alloc *a, void *p);
+
+/* The cache handle: the calling thread's pool cache in `a`, for hot loops
+ * as the arena handle above is (same lifetime, same errors). A block may
+ * be freed through fa_pool_free or any thread's cache handle. */
+typedef struct fa_cache fa_cache;
+
+FA_API fa_cache *fa_cache_get(fa_alloc *a);
+/* fa_pool_alloc and fa_pool_free through it. */
+static inline void *fa_cache_alloc(fa_cache *c, size_t size);
+static inline fa_error fa_cache_free(fa_cache *c, void *p);
 
 /* Large blocks of any size, aligned to align (a power of two, up to 64 KiB
  * and beyond), straight from the memory source, recorded so that frees are
@@ -583,20 +615,46 @@ static inline size_t fa__natural_align(size_t size) {
     return m & (~m + 1);
 }
 
+/* A handle is its entry's distance from fa__no_entry, a zero entry that is
+ * never written: the NULL handle decodes to it and fails every inline
+ * check, so the inline paths need no NULL test (the address is a base
+ * register; the distance, an index). */
+FA_API extern struct fa__thread_tls fa__no_entry;
+FA_API void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) FA__SLOW;
+
+static inline struct fa__thread_tls *fa__entry_of(const void *handle) {
+    return (struct fa__thread_tls *)(void *)((uintptr_t)&fa__no_entry + (uintptr_t)handle);
+}
+
 /* align must be a power of two. One compare against the chunk limit, and
  * one guard: `guarded` (size - 1, or'ed with align - 1 where the alignment is
  * the caller's) below FA__FAST_MAX keeps `cur + size` from wrapping and sends
- * size 0 and alignment 0 to the slow path; it folds away for constants. */
-static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_t guarded) {
-    struct fa__thread_tls *t = fa__tls_of(a);
+ * size 0 and alignment 0 to the slow path; it folds away for constants.
+ * 0 when the slow path must serve. */
+static inline int fa__bump_try(struct fa__thread_tls *t, size_t size, size_t align, size_t guarded, void **out) {
     uintptr_t p = (t->cur + (align - 1)) & ~(uintptr_t)(align - 1);
     uintptr_t end = p + size;
     if (FA__LIKELY(guarded < FA__FAST_MAX && end <= t->limit)) {
         t->cur = end;
         FA__TALLY(t->allocs++);
-        return (void *)p;
+        *out = (void *)p;
+        return 1;
     }
+    return 0;
+}
+
+static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_t guarded) {
+    void *p;
+    if (FA__LIKELY(fa__bump_try(fa__tls_of(a), size, align, guarded, &p)))
+        return p;
     return fa__frame_alloc_slow(a, size, align);
+}
+
+static inline void *fa__arena_bump(fa_arena *ar, size_t size, size_t align, size_t guarded) {
+    void *p;
+    if (FA__LIKELY(fa__bump_try(fa__entry_of(ar), size, align, guarded, &p)))
+        return p;
+    return fa__arena_alloc_slow(ar, size, align);
 }
 
 static inline void *fa_frame_alloc(fa_alloc *a, size_t size) {
@@ -613,6 +671,22 @@ static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_
     if (size != 0 && count > SIZE_MAX / size)
         return fa__frame_alloc_slow(a, SIZE_MAX, align); /* reported as too large */
     return fa_frame_alloc_aligned(a, count * size, align);
+}
+
+static inline void *fa_arena_alloc(fa_arena *ar, size_t size) {
+    return fa__arena_bump(ar, size, fa__natural_align(size), size - 1);
+}
+
+static inline void *fa_arena_alloc_aligned(fa_arena *ar, size_t size, size_t align) {
+    if (FA__LIKELY((align & (align - 1)) == 0))
+        return fa__arena_bump(ar, size, align, (size - 1) | (align - 1));
+    return fa__arena_alloc_slow(ar, size, align);
+}
+
+static inline void *fa_arena_array(fa_arena *ar, size_t count, size_t size, size_t align) {
+    if (size != 0 && count > SIZE_MAX / size)
+        return fa__arena_alloc_slow(ar, SIZE_MAX, align);
+    return fa_arena_alloc_aligned(ar, count * size, align);
 }
 
 /* Pool slabs are 64 KiB or larger, aligned to their size. A two-level map,
@@ -678,20 +752,24 @@ static inline void fa__pool_push(struct fa__thread_tls *t, const struct fa__slab
     t->count[cls] = (uint16_t)(n + 1);
 }
 
-static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
-    struct fa__thread_tls *t = fa__tls_of(a);
+FA_API void *fa__cache_alloc_slow(fa_cache *c, size_t size) FA__SLOW;
+FA_API fa_error fa__cache_free_slow(fa_cache *c, void *p) FA__SLOW;
+
+/* 0 when the slow path must serve. */
+static inline int fa__pool_take(struct fa__thread_tls *t, size_t size, void **out) {
     if (FA__LIKELY(size <= FA__POOL_MAX)) {
         unsigned cls = fa__pool_class(size);
-        if (FA__LIKELY(t->count[cls] != 0))
-            return fa__pool_pop(t, cls);
+        if (FA__LIKELY(t->count[cls] != 0)) {
+            *out = fa__pool_pop(t, cls);
+            return 1;
+        }
     }
-    return fa__pool_alloc_slow(a, size);
+    return 0;
 }
 
 /* Ownership (the map says: a slab of this thread's) is settled before the
- * block is read for the free marker. */
-static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
-    struct fa__thread_tls *t = fa__tls_of(a);
+ * block is read for the free marker. 0 when the slow path must serve. */
+static inline int fa__pool_give(struct fa__thread_tls *t, void *p) {
     void **cache = t->cache;
     uint64_t cookie = t->cookie;
     uintptr_t u = (uintptr_t)p;
@@ -704,10 +782,36 @@ static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
             cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
             t->count[cls] = (uint16_t)(n + 1);
             FA__TALLY(fa__pool_tally(cache)[FA__POOL_CLASSES + cls]++);
-            return FA_OK;
+            return 1;
         }
     }
+    return 0;
+}
+
+static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
+    void *p;
+    if (FA__LIKELY(fa__pool_take(fa__tls_of(a), size, &p)))
+        return p;
+    return fa__pool_alloc_slow(a, size);
+}
+
+static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
+    if (FA__LIKELY(fa__pool_give(fa__tls_of(a), p)))
+        return FA_OK;
     return fa__pool_free_slow(a, p);
+}
+
+static inline void *fa_cache_alloc(fa_cache *c, size_t size) {
+    void *p;
+    if (FA__LIKELY(fa__pool_take(fa__entry_of(c), size, &p)))
+        return p;
+    return fa__cache_alloc_slow(c, size);
+}
+
+static inline fa_error fa_cache_free(fa_cache *c, void *p) {
+    if (FA__LIKELY(fa__pool_give(fa__entry_of(c), p)))
+        return FA_OK;
+    return fa__cache_free_slow(c, p);
 }
 
 #ifdef __cplusplus

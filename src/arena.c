@@ -25,14 +25,14 @@ static size_t padding_bound(size_t align) {
     return align > FA__CHUNK_BASE_ALIGN ? align - FA__CHUNK_BASE_ALIGN : 0;
 }
 
-static void hold(struct fa_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
+static void hold(struct fa_frame_arena *ar, struct fa_chunk *c, uint8_t dedicated) {
     c->dedicated = dedicated;
     c->seq = ar->next_seq++;
     c->next = ar->chunks;
     ar->chunks = c;
 }
 
-static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_cache *cache, size_t size,
+static void *alloc_dedicated(struct fa_frame_arena *ar, struct fa_chunk_cache *cache, size_t size,
                              size_t align, size_t need) {
     struct fa_chunk *c = fa__chunk_take(cache, fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_BASE_ALIGN));
     if (c == NULL)
@@ -45,19 +45,19 @@ static void *alloc_dedicated(struct fa_arena *ar, struct fa_chunk_cache *cache, 
 }
 
 /* Where the request goes in the chunk being bumped; 0 if it does not fit. */
-static uintptr_t fit(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
+static uintptr_t fit(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
     if (ar->bump == NULL)
         return 0;
     uintptr_t p = fa__align_up(t->cur, align), end = fa__chunk_end(ar->bump);
     return p <= end && size <= end - p ? p : 0;
 }
 
-size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
+size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align) {
     uintptr_t p = fit(ar, t, size, align);
     return p != 0 ? p + size - t->cur : size + padding_bound(align);
 }
 
-static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+static void *alloc_slow(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                         size_t size, size_t align) {
     uintptr_t at = fit(ar, t, size, align); /* the fast path's guard or a budget may send one here */
     if (at != 0) {
@@ -85,7 +85,7 @@ static void *alloc_slow(struct fa_arena *ar, struct fa__thread_tls *t, struct fa
     return (void *)p;
 }
 
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+void *fa__arena_alloc(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       size_t size, size_t align) {
     fa__assert((align & (align - 1)) == 0 && align != 0);
     void *p = alloc_slow(ar, t, cache, size, align);
@@ -95,7 +95,7 @@ void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_c
 
 /* ---- the validator ------------------------------------------------------- */
 
-int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t) {
+int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {
     uint32_t normal = 0, seq = ar->next_seq;
     size_t closed = 0;
     int bump_held = ar->bump == NULL;
@@ -116,7 +116,7 @@ int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t) {
 /* ---- releasing chunks ---------------------------------------------------- */
 
 /* Unlinks every chunk taken at or after seq `from` into a list. */
-static struct fa_chunk *unlink_from(struct fa_arena *ar, uint32_t from) {
+static struct fa_chunk *unlink_from(struct fa_frame_arena *ar, uint32_t from) {
     struct fa_chunk *released = NULL;
     struct fa_chunk **at = &ar->chunks;
     while (*at != NULL) {
@@ -133,7 +133,7 @@ static struct fa_chunk *unlink_from(struct fa_arena *ar, uint32_t from) {
 }
 
 /* After a rewind: the growth index and the closed bytes, from the list. */
-static void recount(struct fa_arena *ar) {
+static void recount(struct fa_frame_arena *ar) {
     ar->normal = 0;
     ar->closed = 0;
     for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
@@ -142,7 +142,7 @@ static void recount(struct fa_arena *ar) {
     }
 }
 
-void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
+void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
     t->cur = 0;
     t->limit = 0;
     if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
@@ -175,7 +175,7 @@ void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chun
     fa__assert_expensive(fa__arena_check(ar, t));
 }
 
-struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t) {
+struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread_tls *t) {
     struct fa_chunk *all = ar->chunks;
     ar->chunks = NULL;
     ar->bump = NULL;
@@ -187,7 +187,7 @@ struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *
     return all;
 }
 
-void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes) {
+void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes) {
     *chunks = 0;
     *bytes = 0;
     for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
@@ -198,13 +198,13 @@ void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes
 
 /* ---- marks --------------------------------------------------------------- */
 
-struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__thread_tls *t) {
+struct fa_arena_pos fa__arena_mark(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {
     struct fa_arena_pos pos = {ar->bump, ar->bump != NULL ? ar->bump->seq : 0, ar->next_seq,
                                ar->bump != NULL ? t->cur : 0};
     return pos;
 }
 
-int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls *t,
+int fa__arena_can_rewind(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos) {
     if (pos.top > ar->next_seq)
         return 0;
@@ -219,7 +219,7 @@ int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls 
     return c != ar->bump || pos.cur <= t->cur; /* an older chunk is behind the bump one */
 }
 
-void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+void fa__arena_rewind(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       struct fa_arena_pos pos) {
     struct fa_chunk *released = unlink_from(ar, pos.top);
     ar->bump = (struct fa_chunk *)pos.chunk;

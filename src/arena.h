@@ -6,7 +6,7 @@
 
 #include "chunk.h"
 
-struct fa_arena {
+struct fa_frame_arena {
     struct fa_chunk *chunks;   /* every chunk held, newest first */
     struct fa_chunk *bump;     /* the normal chunk being bumped, or NULL */
     uint32_t         next_seq; /* seq of the next chunk taken; never reused in a frame */
@@ -17,41 +17,41 @@ struct fa_arena {
 /* Slow path of a frame allocation (align a power of two, size and align
  * checked by the caller): a new chunk, normal or dedicated. NULL when the
  * source refuses; nothing changes then. */
-void *fa__arena_alloc(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+void *fa__arena_alloc(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       size_t size, size_t align);
 
 /* The end of the chunk being bumped: the fast path's limit when nothing
  * else lowers it. */
-static inline uintptr_t fa__arena_end_of_bump(const struct fa_arena *ar) {
+static inline uintptr_t fa__arena_end_of_bump(const struct fa_frame_arena *ar) {
     return ar->bump != NULL ? fa__chunk_end(ar->bump) : 0;
 }
 
 /* Points the bump state at the chunk kept from the last frame (if any). */
-static inline void fa__arena_begin(struct fa_arena *ar, struct fa__thread_tls *t) {
+static inline void fa__arena_begin(struct fa_frame_arena *ar, struct fa__thread_tls *t) {
     t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
     t->limit = fa__arena_end_of_bump(ar);
 }
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
-void fa__arena_end(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
+void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
-struct fa_chunk *fa__arena_take_all(struct fa_arena *ar, struct fa__thread_tls *t);
+struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread_tls *t);
 
 /* Bytes a request will consume: exact when it fits the chunk being bumped,
  * else the most a new chunk can add. */
-size_t fa__arena_need(const struct fa_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);
+size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);
 
 /* Bytes consumed in the frame so far, alignment padding included. */
-static inline size_t fa__arena_used(const struct fa_arena *ar, const struct fa__thread_tls *t) {
+static inline size_t fa__arena_used(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {
     return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);
 }
 /* Non-zero when the arena's records agree with its chunk list (seqs
  * falling from next_seq, the growth index, the closed bytes, the bump chunk
  * held and normal, the bump position inside it): FA_ASSERT_LEVEL 3 checks it
  * after every slow-path change. */
-int fa__arena_check(const struct fa_arena *ar, const struct fa__thread_tls *t);
+int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls *t);
 /* Chunks held and their size. */
-void fa__arena_holdings(const struct fa_arena *ar, size_t *chunks, size_t *bytes);
+void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes);
 
 /* Marks: a position is (bump chunk, its seq, the next seq, cur). */
 struct fa_arena_pos {
@@ -59,12 +59,12 @@ struct fa_arena_pos {
     uint32_t               seq, top;
     uintptr_t              cur;
 };
-struct fa_arena_pos fa__arena_mark(const struct fa_arena *ar, const struct fa__thread_tls *t);
+struct fa_arena_pos fa__arena_mark(const struct fa_frame_arena *ar, const struct fa__thread_tls *t);
 /* Non-zero when pos is at or before the current position of this frame. */
-int fa__arena_can_rewind(const struct fa_arena *ar, const struct fa__thread_tls *t,
+int fa__arena_can_rewind(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos);
 /* Releases what was allocated after pos (which fa__arena_can_rewind accepted). */
-void fa__arena_rewind(struct fa_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+void fa__arena_rewind(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                       struct fa_arena_pos pos);
 
 #endif

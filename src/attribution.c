@@ -340,9 +340,8 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
 }
 
 void fa__attr_retire(struct fa_thread *th) {
-    fa_alloc *a = (fa_alloc *)(void *)((char *)th->set - offsetof(fa_alloc, threads));
     if (th->in_frame)
-        fa__attr_end(a, th);
+        fa__attr_end(fa__alloc_of(th), th);
 }
 
 void fa__attr_end(fa_alloc *a, struct fa_thread *th) {

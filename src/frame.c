@@ -40,13 +40,17 @@ fa_error fa_begin_frame(fa_alloc *a) {
     return FA_OK;
 }
 
-/* The calling thread's state if it is in a frame; reports FA_ERR_STATE if not. */
-static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
-    struct fa_thread *th = fa__thread_find(&a->threads);
+/* th if it is in a frame; reports FA_ERR_STATE for fn if not. */
+static struct fa_thread *frame_of(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size) {
     if (th != NULL && th->in_frame)
         return th;
     fa__report(&a->sink, FA_ERR_STATE, size, "%s: not in a frame on this thread (call fa_begin_frame)", fn);
     return NULL;
+}
+
+/* The calling thread's state if it is in a frame; reports FA_ERR_STATE if not. */
+static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
+    return frame_of(a, fa__thread_find(&a->threads), fn, size);
 }
 
 fa_error fa_end_frame(fa_alloc *a) {
@@ -74,21 +78,14 @@ uint64_t fa_frame_number(const fa_alloc *a) {
 
 /* ---- allocation: the slow path and its helpers --------------------------- */
 
-void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
-    if (a == NULL) {
-        fa__null_alloc("fa_frame_alloc");
-        return NULL;
-    }
-    struct fa_thread *th = in_frame(a, "fa_frame_alloc", size);
-    if (th == NULL)
-        return NULL;
+/* The slow path of a frame allocation by th, with events naming fn. */
+static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
     if (!fa__is_pow2(align)) {
-        fa__report(&a->sink, FA_ERR_INVALID, size, "fa_frame_alloc: alignment %zu is not a power of two", align);
+        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
         return NULL;
     }
     if (fa__cannot_be_met(size, align)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_frame_alloc: %zu bytes aligned to %zu cannot be met",
-                   size, align);
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
         return NULL;
     }
     size_t bytes = size != 0 ? size : 1;
@@ -99,9 +96,38 @@ void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
         th->tls->allocs++;
     fa__attr_frame_settle(a, th);
     if (p == NULL)
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_frame_alloc: the memory source refused a chunk for %zu bytes",
-                   size);
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a chunk for %zu bytes", fn, size);
     return p;
+}
+
+void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
+    if (a == NULL) {
+        fa__null_alloc("fa_frame_alloc");
+        return NULL;
+    }
+    struct fa_thread *th = in_frame(a, "fa_frame_alloc", size);
+    return th != NULL ? alloc_slow(a, th, "fa_frame_alloc", size, align) : NULL;
+}
+
+/* ---- the arena handle ---------------------------------------------------- */
+
+fa_arena *fa_arena_get(fa_alloc *a) {
+    if (a == NULL) {
+        fa__null_alloc("fa_arena_get");
+        return NULL;
+    }
+    struct fa_thread *th = fa__attach(a, 0, "fa_arena_get");
+    return th != NULL ? (fa_arena *)fa__thread_handle(th) : NULL;
+}
+
+void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) {
+    struct fa_thread *th = fa__thread_of_handle(ar);
+    if (th == NULL) {
+        fa__report(NULL, FA_ERR_INVALID, size, "fa_arena_alloc: NULL arena handle");
+        return NULL;
+    }
+    fa_alloc *a = fa__alloc_of(th);
+    return frame_of(a, th, "fa_arena_alloc", size) != NULL ? alloc_slow(a, th, "fa_arena_alloc", size, align) : NULL;
 }
 
 void *fa_frame_calloc(fa_alloc *a, size_t count, size_t size) {

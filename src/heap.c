@@ -9,13 +9,6 @@
  * blocks. */
 #include "heap.h"
 
-struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn) {
-    struct fa_thread *th = fa__thread_attach(&a->threads);
-    if (th == NULL)
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's state", fn);
-    return th;
-}
-
 void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
     if (!fa__is_pow2(align)) {
         fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);

@@ -5,9 +5,6 @@
 
 #include "attribution.h"
 
-/* The calling thread's state; NULL, reported as FA_ERR_NOMEM for fn, when
- * there is no memory for it. */
-struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn);
 /* A heap block, checked, charged and counted, with events naming fn. */
 void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn);
 /* Frees a heap block: FA_ERR_FOREIGN or FA_ERR_DOUBLE_FREE (reported) for

@@ -5,6 +5,7 @@
 #define FA_INSTANCE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "event.h"
 #include "heap_table.h"
@@ -33,6 +34,20 @@ struct fa_alloc {
     _Atomic uint64_t       frames_begun; /* on the creating thread */
     struct fa_alloc       *next_live;    /* in the list of live allocators */
 };
+
+/* The allocator a thread state belongs to. */
+static inline fa_alloc *fa__alloc_of(const struct fa_thread *th) {
+    return (fa_alloc *)(void *)((char *)th->set - offsetof(fa_alloc, threads));
+}
+
+/* The calling thread's state, made on first use; NULL, reported as
+ * FA_ERR_NOMEM for fn, when there is no memory for it. */
+static inline struct fa_thread *fa__attach(fa_alloc *a, size_t size, const char *fn) {
+    struct fa_thread *th = fa__thread_attach(&a->threads);
+    if (th == NULL)
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's state", fn);
+    return th;
+}
 
 /* Whether this allocator keeps statistics, charges tags and enforces
  * budgets (its config's `disable` bits; all three off in a minimal build). */

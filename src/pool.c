@@ -18,21 +18,36 @@
 
 /* A block of class cls from the thread's current pools, counted by their
  * counters like the inline path's. */
-static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size) {
+static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, const char *fn) {
     struct fa_pool_cache *pool = &fa__thread_ctx(th)->pool;
     struct fa__thread_tls *t = fa__thread_pool(th);
     if (t->cache == NULL && !fa__thread_pool_attach(&a->pools, th)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: no memory for this thread's cache");
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's cache", fn);
         return NULL;
     }
     if (t->count[cls] == 0) {
         if (!fa__pool_refill(&a->pools, pool, t, cls)) {
-            fa__report(&a->sink, FA_ERR_NOMEM, size, "fa_pool_alloc: the memory source refused a slab");
+            fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a slab", fn);
             return NULL;
         }
         fa__thread_publish(th); /* threads that run no frames publish here */
     }
     return fa__pool_pop(t, cls);
+}
+
+/* The slow path of a pool allocation by th, with events naming fn. */
+static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+    unsigned cls = fa__pool_class(size);
+    size_t bytes = (size_t)8 << cls;
+    fa__attr_refresh(a, th);
+    if (!th->counted)
+        return pool_take(a, th, cls, size, fn);
+    if (fa__attr_block_admit(a, th, bytes, size, fn) != FA_OK)
+        return NULL;
+    void *p = pool_take(a, th, cls, size, fn);
+    if (p != NULL)
+        fa__attr_budget(a, th, bytes);
+    return p;
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -43,19 +58,7 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
     if (size > FA__POOL_MAX)
         return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, "fa_pool_alloc");
     struct fa_thread *th = fa__attach(a, size, "fa_pool_alloc");
-    if (th == NULL)
-        return NULL;
-    unsigned cls = fa__pool_class(size);
-    size_t bytes = (size_t)8 << cls;
-    fa__attr_refresh(a, th);
-    if (!th->counted)
-        return pool_take(a, th, cls, size);
-    if (fa__attr_block_admit(a, th, bytes, size, "fa_pool_alloc") != FA_OK)
-        return NULL;
-    void *p = pool_take(a, th, cls, size);
-    if (p != NULL)
-        fa__attr_budget(a, th, bytes);
-    return p;
+    return th != NULL ? alloc_slow(a, th, size, "fa_pool_alloc") : NULL;
 }
 
 /* The calling thread's pools that own slab s, or NULL: those of the slab's
@@ -78,25 +81,23 @@ static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ct
     fa__pool_push(t, e, p);
 }
 
-/* A block's slab says its path; the free gives its bytes back to that
- * path's budgets (a free on the inline path only ever happens where no
- * budget is over the path). */
-fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
-    if (a == NULL)
-        return fa__null_alloc("fa_pool_free");
+/* A free by th (NULL: a thread without state), with events naming fn. A
+ * block's slab says its path; the free gives its bytes back to that path's
+ * budgets (a free on the inline path only ever happens where no budget is
+ * over the path). */
+static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     if (p == NULL)
         return FA_OK;
     const struct fa__slab_entry *e = fa__slab_of((uintptr_t)p);
     struct fa_slab *s = (struct fa_slab *)e->slab;
     if (s == NULL)
-        return fa__heap_free(a, p, "fa_pool_free");
+        return fa__heap_free(a, p, fn);
     if (s->instance != a)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_pool_free: %p is a block of another allocator", p);
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
     if (((uintptr_t)p & e->mask) != 0)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_pool_free: %p points inside a block", p);
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
     if (*(uint64_t *)p == a->pools.cookie)
-        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
-    struct fa_thread *th = fa__thread_find(&a->threads);
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     uint32_t path = s->path; /* read while the block is still the caller's */
     size_t bytes = (size_t)8 << e->cls;
     struct fa_pool_ctx *ctx = owning_ctx(th, e, s);
@@ -106,9 +107,45 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     } else if (fa__pool_free_remote(s, p, a->pools.cookie) == FA_OK) {
         fa__attr_block_freed(a, th, FA__KIND_POOL, path, bytes);
     } else {
-        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "fa_pool_free: %p was already freed", p);
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     }
     return FA_OK;
+}
+
+fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
+    if (a == NULL)
+        return fa__null_alloc("fa_pool_free");
+    return free_slow(a, fa__thread_find(&a->threads), p, "fa_pool_free");
+}
+
+/* ---- the cache handle ---------------------------------------------------- */
+
+fa_cache *fa_cache_get(fa_alloc *a) {
+    if (a == NULL) {
+        fa__null_alloc("fa_cache_get");
+        return NULL;
+    }
+    struct fa_thread *th = fa__attach(a, 0, "fa_cache_get");
+    return th != NULL ? (fa_cache *)fa__thread_handle(th) : NULL;
+}
+
+void *fa__cache_alloc_slow(fa_cache *c, size_t size) {
+    struct fa_thread *th = fa__thread_of_handle(c);
+    if (th == NULL) {
+        fa__report(NULL, FA_ERR_INVALID, size, "fa_cache_alloc: NULL cache handle");
+        return NULL;
+    }
+    fa_alloc *a = fa__alloc_of(th);
+    if (size > FA__POOL_MAX)
+        return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, "fa_cache_alloc");
+    return alloc_slow(a, th, size, "fa_cache_alloc");
+}
+
+fa_error fa__cache_free_slow(fa_cache *c, void *p) {
+    struct fa_thread *th = fa__thread_of_handle(c);
+    if (th == NULL)
+        return fa__report(NULL, FA_ERR_INVALID, 0, "fa_cache_free: NULL cache handle");
+    return free_slow(fa__alloc_of(th), th, p, "fa_cache_free");
 }
 
 fa_error fa_trim(fa_alloc *a) {

@@ -15,9 +15,9 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
         return fa__report(&a->sink, FA_ERR_INVALID, 0,
                           "fa_tag_push: a name is 1 to %d bytes with no '/' and no control character",
                           FA_TAG_NAME_MAX);
-    struct fa_thread *th = fa__thread_attach(&a->threads);
+    struct fa_thread *th = fa__attach(a, 0, "fa_tag_push");
     if (th == NULL)
-        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_tag_push: no memory for this thread's state");
+        return FA_ERR_NOMEM;
     struct fa_charge *c = &th->charge;
     if (c->depth == FA_TAG_DEPTH)
         return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_STATE, 0,

@@ -25,6 +25,7 @@
 #include <string.h>
 
 FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1];
+struct fa__thread_tls fa__no_entry; /* what the NULL handle decodes to: never written */
 _Static_assert(sizeof(struct fa__thread_tls) == FA__TLS_SIZE, "the inline lookup shifts by the entry size");
 
 /* One lock for what outlives a single allocator or thread: every

@@ -78,7 +78,7 @@ struct fa_thread {
     struct fa__thread_tls *tls;  /* the fast-path entry: fa__tls[slot], or &own */
     struct fa__thread_tls  own;
     struct fa_threads    *set;
-    struct fa_arena       arena;
+    struct fa_frame_arena  arena;
     struct fa_pool_ctx    root_pool;               /* ctx[FA__TAG_ROOT] */
     struct fa_pool_ctx   *ctx[FA_TAG_MAX];         /* per path, made on first use */
     uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
@@ -139,6 +139,17 @@ static inline struct fa_thread *fa__thread_find(const struct fa_threads *set) {
     return (struct fa_thread *)pthread_getspecific(set->key); /* no slot was free */
 }
 struct fa_thread *fa__thread_create(struct fa_threads *set);
+
+/* A handle (fa_arena *, fa_cache *) of the thread's state: its entry's
+ * distance from fa__no_entry (framealloc.h, fa__entry_of). */
+static inline uintptr_t fa__thread_handle(const struct fa_thread *th) {
+    return (uintptr_t)th->tls - (uintptr_t)&fa__no_entry;
+}
+/* The state a handle belongs to; NULL for the NULL handle, and for one
+ * whose allocator was destroyed with its thread entry in a slot. */
+static inline struct fa_thread *fa__thread_of_handle(const void *handle) {
+    return (struct fa_thread *)fa__entry_of(handle)->thread;
+}
 
 /* The same, created on first use; NULL when out of memory. */
 static inline struct fa_thread *fa__thread_attach(struct fa_threads *set) {

@@ -233,6 +233,114 @@ static void minimal_builds_turn_everything_off(void **state) {
 }
 
 
+/* ---- the arena handle ---------------------------------------------------- */
+
+/* The handle bumps the same arena as fa_frame_alloc: the two interleave
+ * contiguously and count together. */
+static void the_arena_handle_bumps_the_threads_frame(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_arena *ar = fa_arena_get(f->a);
+    assert_non_null(ar);
+    assert_ptr_equal(fa_arena_get(f->a), ar); /* one per thread and allocator */
+    char *x = (char *)fa_arena_alloc(ar, 64);
+    char *y = (char *)fa_frame_alloc(f->a, 64);
+    char *z = (char *)fa_arena_alloc(ar, 64);
+    assert_ptr_equal(y, x + 64);
+    assert_ptr_equal(z, y + 64);
+    for (size_t size = 1; size <= 64; size++)
+        assert_int_equal((uintptr_t)fa_arena_alloc(ar, size) % natural(size), 0);
+    assert_int_equal((uintptr_t)fa_arena_alloc_aligned(ar, 100, 4096) % 4096, 0);
+    struct big {
+        _Alignas(64) char c[100];
+    } *b = fa_arena_new(ar, struct big);
+    assert_int_equal((uintptr_t)b % 64, 0);
+    double *d = fa_arena_new_array(ar, double, 1000);
+    assert_non_null(d);
+    d[999] = 1.0;
+    fa_frame_info info;
+    assert_int_equal(fa_frame_info_get(f->a, &info), FA_OK);
+    if (!FA_MINIMAL) /* a minimal build counts slow-path allocations only */
+        assert_int_equal(info.allocations, 3 + 64 + 3);
+}
+
+/* Everything fa_frame_alloc refuses, the handle refuses alike, its events
+ * naming the handle's call. */
+static void the_arena_handle_refuses_as_fa_frame_alloc_does(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_arena *ar = fa_arena_get(f->a);
+    assert_null(fa_arena_alloc_aligned(ar, 16, 3));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_non_null(strstr(f->ev.message, "fa_arena_alloc"));
+    assert_null(fa_arena_alloc(ar, SIZE_MAX));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+    assert_null(fa_arena_array(ar, SIZE_MAX / 2, 4, 4));
+    assert_int_equal(fa_last_error(), FA_ERR_NOMEM);
+    assert_non_null(fa_arena_alloc(ar, 0)); /* a unique pointer, no error */
+    void *large = fa_arena_alloc(ar, (size_t)8 << 20); /* past the chunk: the slow path */
+    assert_non_null(large);
+    memset(large, 1, (size_t)8 << 20);
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_null(fa_arena_alloc(ar, 64)); /* outside a frame */
+    assert_int_equal(fa_last_error(), FA_ERR_STATE);
+    assert_non_null(strstr(f->ev.message, "fa_arena_alloc: not in a frame"));
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    assert_non_null(fa_arena_alloc(ar, 64)); /* the handle outlives frames */
+}
+
+static void a_null_arena_handle_is_invalid(void **state) {
+    (void)state;
+    assert_null(fa_arena_get(NULL));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    fa_arena *none = NULL;
+    assert_null(fa_arena_alloc(none, 64));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_null(fa_arena_alloc_aligned(none, 64, 64));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_null(fa_arena_new_array(none, int, 10));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+}
+
+/* Marks, rewinds and tags act on what the handle allocated, as on
+ * fa_frame_alloc's. */
+static void rewinds_and_tags_see_the_handles_allocations(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_arena *ar = fa_arena_get(f->a);
+    fa_mark m = fa_frame_mark(f->a);
+    void *first = fa_arena_alloc(ar, 256);
+    assert_int_equal(fa_tag_push(f->a, "handle"), FA_OK);
+    for (int i = 0; i < 10; i++)
+        assert_non_null(fa_arena_alloc(ar, 1000));
+    assert_int_equal(fa_tag_pop(f->a), FA_OK);
+    assert_int_equal(fa_frame_rewind(f->a, m), FA_OK);
+    assert_ptr_equal(fa_arena_alloc(ar, 256), first);
+    if (FA_MINIMAL)
+        return;
+    fa_stats *st = stats_of(f->a);
+    assert_non_null(st);
+    assert_int_equal(st->tags[tag_index(st, "handle")].frame.live_bytes, 0); /* rewound */
+    assert_int_equal(st->tags[tag_index(st, "handle")].frame.allocations, 10);
+    free(st);
+}
+
+/* Allocators past the fast slots get handles too; their inline calls bump. */
+static void allocators_without_a_slot_have_arena_handles(void **state) {
+    (void)state;
+    fa_alloc *fill[FA__SLOTS];
+    int filled = 0;
+    fa_alloc *spare;
+    while ((spare = fa_create(NULL)) != NULL && filled < FA__SLOTS)
+        fill[filled++] = spare;
+    assert_non_null(spare);
+    fa_arena *ar = fa_arena_get(spare);
+    assert_int_equal(fa_begin_frame(spare), FA_OK);
+    char *x = (char *)fa_arena_alloc(ar, 32);
+    assert_ptr_equal(fa_arena_alloc(ar, 32), x + 32);
+    assert_int_equal(fa_end_frame(spare), FA_OK);
+    fa_destroy(spare);
+    while (filled > 0)
+        fa_destroy(fill[--filled]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         FRAME_FIXTURE_TEST(allocations_are_distinct_and_writable),
@@ -250,6 +358,11 @@ int main(void) {
         FRAME_FIXTURE_TEST(frame_order_is_checked),
         FRAME_FIXTURE_TEST(frame_number_counts_the_creators_frames),
         FRAME_FIXTURE_TEST(minimal_builds_turn_everything_off),
+        FRAME_FIXTURE_TEST(the_arena_handle_bumps_the_threads_frame),
+        FRAME_FIXTURE_TEST(the_arena_handle_refuses_as_fa_frame_alloc_does),
+        cmocka_unit_test(a_null_arena_handle_is_invalid),
+        FRAME_FIXTURE_TEST(rewinds_and_tags_see_the_handles_allocations),
+        cmocka_unit_test(allocators_without_a_slot_have_arena_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 struct two_chunks {
     _Alignas(64) unsigned char older[4096];
     _Alignas(64) unsigned char newer[4096];
-    struct fa_arena        ar;
+    struct fa_frame_arena        ar;
     struct fa__thread_tls  t;
 };
 
@@ -27,7 +27,7 @@ static void make_two_chunks(struct two_chunks *x) {
     struct fa_chunk *older = (struct fa_chunk *)(void *)x->older, *newer = (struct fa_chunk *)(void *)x->newer;
     *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0};
     *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0};
-    x->ar = (struct fa_arena){newer, newer, 2, 2, 100};
+    x->ar = (struct fa_frame_arena){newer, newer, 2, 2, 100};
     x->t.cur = fa__chunk_base(newer) + 40;
     x->t.limit = fa__chunk_end(newer);
 }

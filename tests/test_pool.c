@@ -392,6 +392,132 @@ static void allocators_without_a_slot_have_pools_too(void **state) {
         fa_destroy(fill[--filled]);
 }
 
+/* ---- the cache handle ---------------------------------------------------- */
+
+/* The handle serves the same caches as fa_pool_alloc: a block goes back
+ * through either form. */
+static void the_cache_handle_serves_the_threads_pools(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_cache *c = fa_cache_get(f->a);
+    assert_non_null(c);
+    assert_ptr_equal(fa_cache_get(f->a), c);
+    void *p = fa_cache_alloc(c, 64);
+    assert_non_null(p);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+    assert_ptr_equal(fa_pool_alloc(f->a, 64), p); /* the cache is a stack */
+    assert_int_equal(fa_cache_free(c, p), FA_OK);
+    assert_ptr_equal(fa_cache_alloc(c, 64), p);
+    assert_int_equal(fa_cache_free(c, p), FA_OK);
+    for (size_t size = 1; size <= 4096; size *= 2) {
+        void *q = fa_cache_alloc(c, size);
+        assert_non_null(q);
+        assert_int_equal((uintptr_t)q % size, 0);
+        assert_int_equal(fa_cache_free(c, q), FA_OK);
+    }
+    void *large = fa_cache_alloc(c, 100000); /* the heap path */
+    assert_non_null(large);
+    assert_int_equal(fa_cache_free(c, large), FA_OK);
+    assert_int_equal(fa_cache_free(c, NULL), FA_OK);
+}
+
+/* Every refusal of fa_pool_free, through the handle, named after it. */
+static void the_cache_handle_refuses_as_fa_pool_free_does(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_cache *c = fa_cache_get(f->a);
+    void *p = fa_cache_alloc(c, 64);
+    assert_int_equal(fa_cache_free(c, p), FA_OK);
+    assert_int_equal(fa_cache_free(c, p), FA_ERR_DOUBLE_FREE);
+    assert_non_null(strstr(f->ev.message, "fa_cache_free"));
+    int local[16];
+    assert_int_equal(fa_cache_free(c, local), FA_ERR_FOREIGN);
+    void *q = fa_cache_alloc(c, 64);
+    assert_int_equal(fa_cache_free(c, (char *)q + 8), FA_ERR_FOREIGN);
+    assert_int_equal(fa_cache_free(c, q), FA_OK);
+    fa_alloc *other = fa_create(NULL);
+    void *theirs = fa_pool_alloc(other, 64);
+    assert_int_equal(fa_cache_free(c, theirs), FA_ERR_FOREIGN);
+    assert_int_equal(fa_pool_free(other, theirs), FA_OK);
+    fa_destroy(other);
+}
+
+static void a_null_cache_handle_is_invalid(void **state) {
+    (void)state;
+    assert_null(fa_cache_get(NULL));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    fa_cache *none = NULL;
+    assert_null(fa_cache_alloc(none, 64));
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    int local[16];
+    assert_int_equal(fa_cache_free(none, local), FA_ERR_INVALID);
+    assert_int_equal(fa_cache_free(none, NULL), FA_ERR_INVALID);
+}
+
+struct cache_remote {
+    fa_alloc *a;
+    void    **blocks;
+    int       count;
+    fa_error  first;
+};
+
+static void *free_through_own_cache(void *arg) {
+    struct cache_remote *r = (struct cache_remote *)arg;
+    fa_cache *mine = fa_cache_get(r->a);
+    r->first = FA_OK;
+    for (int i = 0; i < r->count; i++) {
+        fa_error e = fa_cache_free(mine, r->blocks[i]);
+        if (e != FA_OK)
+            r->first = e;
+    }
+    return NULL;
+}
+
+/* A thread frees another's blocks through its own handle: remote frees,
+ * which the owner collects and hands out again. */
+static void a_cache_handle_frees_other_threads_blocks(void **state) {
+    struct fixture *f = fixture_of(state);
+    fa_cache *c = fa_cache_get(f->a);
+    void *blocks[50];
+    for (int i = 0; i < 50; i++)
+        blocks[i] = fa_cache_alloc(c, 128);
+    struct cache_remote r = {f->a, blocks, 50, FA_ERR_STATE};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, free_through_own_cache, &r), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(r.first, FA_OK);
+    assert_int_equal(fa_cache_free(c, blocks[0]), FA_ERR_DOUBLE_FREE);
+    assert_int_equal(fa_begin_frame(f->a), FA_OK); /* collects */
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    int reused = 0;
+    for (int i = 0; i < 1000; i++) { /* past what the cache held: refills find the collected blocks */
+        void *p = fa_cache_alloc(c, 128);
+        for (int k = 0; k < 50; k++)
+            reused += p == blocks[k];
+    }
+    assert_int_equal(reused, 50);
+}
+
+/* Under a budgeted tag the handle takes the counting path: the budget
+ * binds it as it binds fa_pool_alloc. */
+static void a_budget_binds_the_cache_handle(void **state) {
+    struct fixture *f = fixture_of(state);
+    if (FA_MINIMAL)
+        return;
+    fa_cache *c = fa_cache_get(f->a);
+    assert_int_equal(fa_budget_set(f->a, "capped", 0, 4096), FA_OK);
+    assert_int_equal(fa_tag_push(f->a, "capped"), FA_OK);
+    void *held[64];
+    int n = 0;
+    while (n < 64 && (held[n] = fa_cache_alloc(c, 512)) != NULL)
+        n++;
+    assert_int_equal(n, 8);
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    assert_non_null(strstr(f->ev.message, "fa_cache_alloc"));
+    while (n > 0)
+        assert_int_equal(fa_cache_free(c, held[--n]), FA_OK);
+    assert_non_null(held[0] = fa_cache_alloc(c, 512));
+    assert_int_equal(fa_cache_free(c, held[0]), FA_OK);
+    assert_int_equal(fa_tag_pop(f->a), FA_OK);
+}
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -410,6 +536,11 @@ int main(void) {
         cmocka_unit_test(larger_slabs),
         FIXTURE_TEST(refusing_backend_is_nomem_and_recoverable),
         cmocka_unit_test(allocators_without_a_slot_have_pools_too),
+        FIXTURE_TEST(the_cache_handle_serves_the_threads_pools),
+        FIXTURE_TEST(the_cache_handle_refuses_as_fa_pool_free_does),
+        cmocka_unit_test(a_null_cache_handle_is_invalid),
+        FIXTURE_TEST(a_cache_handle_frees_other_threads_blocks),
+        FIXTURE_TEST(a_budget_binds_the_cache_handle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
