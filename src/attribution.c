@@ -62,7 +62,7 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     uint64_t allocs = th->tls->allocs;
     fa__assert_internal(used >= c->settled_used && allocs >= c->settled_allocs); /* only a rewind goes back */
     fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
-    if (used != c->settled_used)
+    if (used != c->settled_used && c->chain.n != 0)
         fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, used - c->settled_used);
     c->settled_used = used;
     c->settled_allocs = allocs;
@@ -277,8 +277,10 @@ static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, ui
         uint64_t alo = s->allocs > allocs ? s->allocs : allocs;
         if (hi > lo) {
             struct fa_chain room;
+            const struct fa_chain *chain = chain_of(a, th, s->tag, &room);
             fa__count_free(&th->tally.tag[s->tag][FA__KIND_FRAME], ahi - alo, hi - lo);
-            fa__budget_credit(&a->ledger->budgets, &c->purse, chain_of(a, th, s->tag, &room), hi - lo);
+            if (chain->n != 0)
+                fa__budget_credit(&a->ledger->budgets, &c->purse, chain, hi - lo);
             if (per_tag != NULL)
                 per_tag[s->tag] += hi - lo;
         }
@@ -303,23 +305,20 @@ void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t al
 /* Written in place: only the tag paths that exist have bytes to copy. */
 static void record(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    uint32_t paths = fa__tag_count(&a->ledger->tags);
-    uint64_t calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     uint64_t ended = now_ns();
+    fa_frame_record r;
+    r.frame = th->frames;
+    r.duration_ns = ended - c->since_ns;
+    c->since_ns = ended;
+    r.allocations = c->settled_allocs;
+    r.bytes = c->settled_used;
+    r.peak_bytes = c->frame_high;
     size_t chunks, reserved;
     fa__arena_holdings(&th->arena, &chunks, &reserved);
-    fa_frame_record *r = fa__history_begin(&a->ledger->history);
-    r->frame = th->frames;
-    r->duration_ns = ended - c->since_ns;
-    c->since_ns = ended;
-    r->allocations = c->settled_allocs;
-    r->bytes = c->settled_used;
-    r->peak_bytes = c->frame_high;
-    r->chunks = chunks;
-    r->reserved_bytes = reserved;
-    r->backend_calls = calls - c->began_calls;
-    memcpy(r->tag_bytes, c->frame_tag_bytes, paths * sizeof *r->tag_bytes);
-    fa__history_commit(&a->ledger->history);
+    r.chunks = chunks;
+    r.reserved_bytes = reserved;
+    r.backend_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls;
+    fa__history_put(&a->ledger->history, &r, c->frame_tag_bytes, fa__tag_count(&a->ledger->tags));
 }
 
 /* The frame's figures: each path's share, the peaks, the history record;
@@ -344,15 +343,54 @@ void fa__attr_retire(struct fa_thread *th) {
         fa__attr_end(fa__alloc_of(th), th);
 }
 
+/* A frame is plain when it ran under one path, with no budget over it and
+ * none changed since it began: its end needs no spans and no budgets. */
+static int plain(const fa_alloc *a, const struct fa_thread *th) {
+    const struct fa_charge *c = &th->charge;
+    return c->span_count == 1 && (c->chain.n | c->purse.holding) == 0 &&
+           c->purse.epoch == atomic_load_explicit(&a->ledger->budgets.epoch, memory_order_acquire);
+}
+
+/* What settle and account_frame do at a plain frame's end, for its one
+ * span: the bytes bumped since the last settle counted, all the frame's
+ * given back, the peaks raised, the record written. */
+static void account_plain(fa_alloc *a, struct fa_thread *th) {
+    struct fa_charge *c = &th->charge;
+    size_t used = fa__arena_used(&th->arena, th->tls);
+    uint64_t allocs = th->tls->allocs;
+    struct fa_counts *k = &th->tally.tag[c->tag][FA__KIND_FRAME];
+    fa__assert_internal(c->spans[0].tag == c->tag && used >= c->settled_used);
+    fa__count_alloc(k, allocs - c->settled_allocs, used - c->settled_used);
+    fa__count_free(k, allocs, used);
+    c->settled_used = used;
+    c->settled_allocs = allocs;
+    if (used > c->frame_high)
+        c->frame_high = used;
+    fa__raise(&k->peak, used);
+    fa__raise(&th->tally.frame_peak, c->frame_high);
+    if (th->is_creator) {
+        c->frame_tag_bytes[c->tag] = used;
+        record(a, th);
+        c->frame_tag_bytes[c->tag] = 0;
+    }
+    fa__thread_publish(th);
+}
+
 void fa__attr_end(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
+    if (plain(a, th)) {
+        if (fa__stats_on(a))
+            account_plain(a, th);
+        return;
+    }
     fa__attr_refresh(a, th); /* a budget set since gets the frame's bytes back too */
     settle(a, th);
     if (fa__stats_on(a))
         account_frame(a, th);
     else if (fa__budgets_any(&a->ledger->budgets))
         release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
-    fa__budget_return_all(&a->ledger->budgets, &c->purse);
+    if (c->purse.holding != 0)
+        fa__budget_return_all(&a->ledger->budgets, &c->purse);
 }
 
 /* ---- pool and heap blocks ------------------------------------------------ */

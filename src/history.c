@@ -1,61 +1,101 @@
 /* The per-frame history: a ring of the creating thread's last frames,
- * written in place and summarised on demand.
+ * summarised on demand. The creating thread is its only writer; readers
+ * take no lock: each slot has a sequence count, odd while the writer is in
+ * it, and a reader keeps a record only if the count was even and unchanged
+ * across its copy and is the one the record's place in the ring expects.
+ * Every word is read and written with a relaxed atomic access, so a read
+ * racing a write is defined, and simply left out.
  * Floor: structures (docs/internals.md). It calls nothing above it: no
  * thread, instance, attribution or API file.
- * Invariants: count never passes capacity, and the oldest record is count
- * places behind next. The writer holds the lock from fa__history_begin to
- * fa__history_commit, so a reader never sees half a record. Without a ring
- * (statistics off) begin returns NULL and readers find nothing. */
+ * Invariants: record k (counting from 0) goes to slot k % capacity, whose
+ * count is then 2 * (k / capacity + 1). Without a ring (statistics off)
+ * put does nothing and readers find nothing. */
 #include "history.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "invariant.h"
 
+/* A record is words: the fields, then the per-path bytes; readers copy it
+ * word by word. */
+#define RECORD_WORDS (sizeof(fa_frame_record) / sizeof(uint64_t))
+_Static_assert(offsetof(fa_frame_record, tag_bytes) % sizeof(uint64_t) == 0, "a record is whole words");
+
 int fa__history_init(struct fa_history *h, size_t capacity) {
-    pthread_mutex_init(&h->lock, NULL);
     h->capacity = capacity;
-    h->next = 0;
-    h->count = 0;
-    h->ring = capacity != 0 ? (fa_frame_record *)calloc(capacity, sizeof *h->ring) : NULL;
-    return capacity == 0 || h->ring != NULL;
+    h->next_slot = 0;
+    atomic_init(&h->written, 0);
+    h->ring = NULL;
+    h->seq = NULL;
+    if (capacity == 0)
+        return 1;
+    h->ring = (fa_frame_record *)calloc(capacity, sizeof *h->ring);
+    h->seq = (_Atomic uint64_t *)calloc(capacity, sizeof *h->seq);
+    if (h->ring == NULL || h->seq == NULL) {
+        fa__history_fini(h);
+        return 0;
+    }
+    return 1;
 }
 
 void fa__history_fini(struct fa_history *h) {
     free(h->ring);
-    pthread_mutex_destroy(&h->lock);
+    free((void *)h->seq);
+    h->ring = NULL;
+    h->seq = NULL;
 }
 
-fa_frame_record *fa__history_begin(struct fa_history *h) {
+void fa__history_put(struct fa_history *h, const fa_frame_record *head, const uint64_t *tag_bytes,
+                     uint32_t paths) {
     if (h->ring == NULL)
-        return NULL;
-    pthread_mutex_lock(&h->lock);
-    return &h->ring[h->next];
+        return;
+    uint64_t k = atomic_load_explicit(&h->written, memory_order_relaxed);
+    size_t slot = h->next_slot; /* k % capacity, kept by the writer */
+    uint64_t s = atomic_load_explicit(&h->seq[slot], memory_order_relaxed);
+    fa__assert_internal(slot == k % h->capacity && s == 2 * (k / h->capacity));
+    atomic_store_explicit(&h->seq[slot], s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    fa_frame_record *to = &h->ring[slot];
+#define PUT(type, name) __atomic_store_n(&to->name, head->name, __ATOMIC_RELAXED);
+    FA_RECORD_FIELDS(PUT)
+#undef PUT
+    for (uint32_t i = 0; i < paths; i++)
+        __atomic_store_n(&to->tag_bytes[i], tag_bytes[i], __ATOMIC_RELAXED);
+    atomic_store_explicit(&h->seq[slot], s + 2, memory_order_release);
+    atomic_store_explicit(&h->written, k + 1, memory_order_release);
+    h->next_slot = slot + 1 == h->capacity ? 0 : slot + 1;
 }
 
-void fa__history_commit(struct fa_history *h) {
-    fa__assert_internal(h->next < h->capacity && h->count <= h->capacity);
-    h->next = (h->next + 1) % h->capacity;
-    if (h->count < h->capacity)
-        h->count++;
-    pthread_mutex_unlock(&h->lock);
+/* Record k into *out; 0 when the writer has overwritten it or is in it. */
+static int read_record(struct fa_history *h, uint64_t k, fa_frame_record *out) {
+    size_t slot = (size_t)(k % h->capacity);
+    uint64_t expected = 2 * (k / h->capacity + 1);
+    if (atomic_load_explicit(&h->seq[slot], memory_order_acquire) != expected)
+        return 0;
+    const uint64_t *from = (const uint64_t *)(const void *)&h->ring[slot];
+    uint64_t *to = (uint64_t *)(void *)out;
+    for (size_t i = 0; i < RECORD_WORDS; i++)
+        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&h->seq[slot], memory_order_relaxed) == expected;
 }
 
-/* Lock held: the i-th oldest record. */
-static const fa_frame_record *nth(const struct fa_history *h, size_t i) {
-    return &h->ring[(h->next + h->capacity - h->count + i) % h->capacity];
+/* The first record of the newest `max` still in the ring, and the end. */
+static uint64_t oldest(struct fa_history *h, size_t max, uint64_t *end) {
+    *end = atomic_load_explicit(&h->written, memory_order_acquire);
+    uint64_t held = *end < h->capacity ? *end : h->capacity;
+    return *end - (held < max ? held : max);
 }
 
 size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, size_t max) {
     if (h->ring == NULL)
         return 0;
-    pthread_mutex_lock(&h->lock);
-    size_t skip = h->count > max ? h->count - max : 0; /* the newest max of them */
-    size_t n = h->count - skip;
-    for (size_t i = 0; i < n; i++)
-        out[i] = *nth(h, skip + i);
-    pthread_mutex_unlock(&h->lock);
+    uint64_t end, k = oldest(h, max, &end);
+    size_t n = 0;
+    for (; k < end; k++)
+        n += (size_t)read_record(h, k, &out[n]);
     return n;
 }
 
@@ -64,18 +104,19 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
     if (h->ring == NULL)
         return;
     double ns = 0, allocations = 0, bytes = 0, reserved = 0;
-    pthread_mutex_lock(&h->lock);
-    for (size_t i = 0; i < h->count; i++) {
-        const fa_frame_record *r = nth(h, i);
-        ns += (double)r->duration_ns;
-        allocations += (double)r->allocations;
-        bytes += (double)r->bytes;
-        reserved += (double)r->reserved_bytes;
-        if (r->peak_bytes > out->peak_bytes)
-            out->peak_bytes = r->peak_bytes;
+    uint64_t end, k = oldest(h, h->capacity, &end);
+    fa_frame_record r;
+    for (; k < end; k++) {
+        if (!read_record(h, k, &r))
+            continue;
+        out->frames++;
+        ns += (double)r.duration_ns;
+        allocations += (double)r.allocations;
+        bytes += (double)r.bytes;
+        reserved += (double)r.reserved_bytes;
+        if (r.peak_bytes > out->peak_bytes)
+            out->peak_bytes = r.peak_bytes;
     }
-    out->frames = h->count;
-    pthread_mutex_unlock(&h->lock);
     if (out->frames != 0) {
         out->avg_frame_ns = ns / (double)out->frames;
         out->avg_allocations = allocations / (double)out->frames;

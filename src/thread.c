@@ -224,7 +224,7 @@ void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
         move_pool(th->tls, &th->ctx[path]->state);
 }
 
-void fa__thread_pool_collect(struct fa_thread *th) {
+void fa__thread_pool_collect_caches(struct fa_thread *th) {
     struct fa_pool_ctx *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         fa__pool_collect(&ctx->pool);
@@ -258,7 +258,7 @@ static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
     }
 }
 
-void fa__thread_publish(struct fa_thread *th) {
+void fa__thread_publish_caches(struct fa_thread *th) {
     struct fa_pool_ctx *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         publish_ctx(th, ctx);

@@ -122,12 +122,21 @@ static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
 }
 /* Gives the current pools their cache (first pool use); 0 when out of memory. */
 int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th);
+void fa__thread_pool_collect_caches(struct fa_thread *th);
 /* Collects the blocks other threads freed into the thread's slabs. */
-void fa__thread_pool_collect(struct fa_thread *th);
+static inline void fa__thread_pool_collect(struct fa_thread *th) {
+    if (th->ctx_cached != 0)
+        fa__thread_pool_collect_caches(th);
+}
 /* fa_trim's part for the calling thread (NULL: one without state). */
 void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th);
-/* Folds the caches' counters and the slab census into the thread's tally. */
-void fa__thread_publish(struct fa_thread *th);
+void fa__thread_publish_caches(struct fa_thread *th);
+/* Folds the caches' counters and the slab census into the thread's tally
+ * (nothing to do for a thread that has used no pool). */
+static inline void fa__thread_publish(struct fa_thread *th) {
+    if (th->ctx_cached != 0)
+        fa__thread_publish_caches(th);
+}
 /* Detaches every thread's state (zeroing their fast-path entries) and returns
  * all their chunks as one list, for the caller to give back. */
 struct fa_chunk *fa__threads_close(struct fa_threads *set);

@@ -1,5 +1,6 @@
 /* The frame history (src/history.c), white-box: a ring that keeps the
- * newest records, copies them oldest first, and sums them up. */
+ * newest records, copies them oldest first, sums them up, and lets readers
+ * race the writer without a lock and without a torn record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,16 +9,28 @@
 #include "helpers.h"
 #include "history.h"
 
+/* Every figure of record `frame` follows from it, so a torn copy shows. */
 static void record(struct fa_history *h, uint64_t frame) {
-    fa_frame_record *r = fa__history_begin(h);
-    assert_non_null(r);
-    r->frame = frame;
-    r->duration_ns = 1000 * frame;
-    r->allocations = 10 * frame;
-    r->bytes = 100 * frame;
-    r->peak_bytes = 200 * frame;
-    r->reserved_bytes = 400 * frame;
-    fa__history_commit(h);
+    fa_frame_record r;
+    memset(&r, 0, sizeof r);
+    r.frame = frame;
+    r.duration_ns = 1000 * frame;
+    r.allocations = 10 * frame;
+    r.bytes = 100 * frame;
+    r.peak_bytes = 200 * frame;
+    r.reserved_bytes = 400 * frame;
+    uint64_t tag_bytes[3] = {frame, 2 * frame, 3 * frame};
+    fa__history_put(h, &r, tag_bytes, 3);
+}
+
+static void assert_whole(const fa_frame_record *r) {
+    assert_int_equal(r->duration_ns, 1000 * r->frame);
+    assert_int_equal(r->allocations, 10 * r->frame);
+    assert_int_equal(r->bytes, 100 * r->frame);
+    assert_int_equal(r->peak_bytes, 200 * r->frame);
+    assert_int_equal(r->reserved_bytes, 400 * r->frame);
+    assert_int_equal(r->tag_bytes[2], 3 * r->frame);
+    assert_int_equal(r->tag_bytes[3], 0); /* past the paths */
 }
 
 static void the_ring_keeps_the_newest_oldest_first(void **state) {
@@ -29,8 +42,10 @@ static void the_ring_keeps_the_newest_oldest_first(void **state) {
     for (uint64_t f = 1; f <= 5; f++)
         record(&h, f);
     assert_int_equal(fa__history_copy(&h, out, 5), 3);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         assert_int_equal(out[i].frame, 3 + i);
+        assert_whole(&out[i]);
+    }
     assert_int_equal(fa__history_copy(&h, out, 2), 2); /* the newest two */
     assert_int_equal(out[0].frame, 4);
     assert_int_equal(out[1].frame, 5);
@@ -58,7 +73,7 @@ static void no_ring_no_records(void **state) {
     (void)state;
     struct fa_history h;
     assert_true(fa__history_init(&h, 0)); /* statistics off */
-    assert_null(fa__history_begin(&h));
+    record(&h, 1); /* no effect */
     fa_frame_record out[1];
     assert_int_equal(fa__history_copy(&h, out, 1), 0);
     fa_history_summary s;
@@ -67,11 +82,56 @@ static void no_ring_no_records(void **state) {
     fa__history_fini(&h);
 }
 
+struct race {
+    struct fa_history h;
+    atomic_int        done;
+};
+
+static void *write_frames(void *arg) {
+    struct race *r = (struct race *)arg;
+    for (uint64_t f = 1; f <= 200000; f++)
+        record(&r->h, f);
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+/* Readers copy while the writer laps the ring: every record they keep is
+ * whole, and they come oldest first. */
+static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
+    (void)state;
+    static struct race r;
+    assert_true(fa__history_init(&r.h, 8));
+    atomic_init(&r.done, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, write_frames, &r), 0);
+    uint64_t copies = 0, kept = 0;
+    fa_frame_record out[8];
+    while (!atomic_load(&r.done) || copies == 0) {
+        size_t n = fa__history_copy(&r.h, out, 8);
+        for (size_t i = 0; i < n; i++) {
+            assert_whole(&out[i]);
+            if (i > 0)
+                assert_true(out[i].frame > out[i - 1].frame);
+        }
+        fa_history_summary s;
+        fa__history_summarise(&r.h, &s);
+        assert_true(s.frames <= 8);
+        copies++;
+        kept += n;
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(fa__history_copy(&r.h, out, 8), 8); /* at rest, all of them */
+    assert_int_equal(out[7].frame, 200000);
+    assert_true(kept > 0);
+    fa__history_fini(&r.h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_ring_keeps_the_newest_oldest_first),
         cmocka_unit_test(the_summary_averages_what_the_ring_holds),
         cmocka_unit_test(no_ring_no_records),
+        cmocka_unit_test(readers_racing_the_writer_never_see_a_torn_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
