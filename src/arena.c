@@ -187,15 +187,6 @@ struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread
     return all;
 }
 
-void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes) {
-    *chunks = 0;
-    *bytes = 0;
-    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
-        ++*chunks;
-        *bytes += c->size;
-    }
-}
-
 /* ---- marks --------------------------------------------------------------- */
 
 struct fa_arena_pos fa__arena_mark(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {

@@ -51,7 +51,14 @@ static inline size_t fa__arena_used(const struct fa_frame_arena *ar, const struc
  * after every slow-path change. */
 int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls *t);
 /* Chunks held and their size. */
-void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes);
+static inline void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes) {
+    *chunks = 0;
+    *bytes = 0;
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
+        ++*chunks;
+        *bytes += c->size;
+    }
+}
 
 /* Marks: a position is (bump chunk, its seq, the next seq, cur). */
 struct fa_arena_pos {

@@ -245,12 +245,12 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
             c->since_ns = now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
+    th->in_frame = 1;
+    fa__arena_begin(&th->arena, th->tls);
+    clamp(th); /* the budgets' limit on the fast path */
     return FA_OK;
 }
 
-void fa__attr_frame_limit(struct fa_thread *th) {
-    clamp(th);
-}
 
 static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, uint32_t tag,
                                        struct fa_chain *room) {
@@ -306,19 +306,19 @@ void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t al
 static void record(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     uint64_t ended = now_ns();
-    fa_frame_record r;
-    r.frame = th->frames;
-    r.duration_ns = ended - c->since_ns;
-    c->since_ns = ended;
-    r.allocations = c->settled_allocs;
-    r.bytes = c->settled_used;
-    r.peak_bytes = c->frame_high;
     size_t chunks, reserved;
     fa__arena_holdings(&th->arena, &chunks, &reserved);
-    r.chunks = chunks;
-    r.reserved_bytes = reserved;
-    r.backend_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls;
-    fa__history_put(&a->ledger->history, &r, c->frame_tag_bytes, fa__tag_count(&a->ledger->tags));
+    fa_frame_record *r = fa__history_open(&a->ledger->history);
+    FA__RECORD_SET(r, frame, th->frames);
+    FA__RECORD_SET(r, duration_ns, ended - c->since_ns);
+    FA__RECORD_SET(r, allocations, c->settled_allocs);
+    FA__RECORD_SET(r, bytes, c->settled_used);
+    FA__RECORD_SET(r, peak_bytes, c->frame_high);
+    FA__RECORD_SET(r, chunks, chunks);
+    FA__RECORD_SET(r, reserved_bytes, reserved);
+    FA__RECORD_SET(r, backend_calls, atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls);
+    fa__history_close(&a->ledger->history, c->frame_tag_bytes, fa__tag_count(&a->ledger->tags));
+    c->since_ns = ended;
 }
 
 /* The frame's figures: each path's share, the peaks, the history record;

@@ -22,14 +22,14 @@ fa_error fa__attr_prepare(struct fa_thread *th, uint32_t tag);
 void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
 
 /* Frames. */
-/* FA_OK, or FA_ERR_NOMEM when there is no memory for the span records. */
+/* Opens the thread's frame: its spans, its arena and the fast path's
+ * limit. FA_OK, or FA_ERR_NOMEM (nothing changed) when there is no memory
+ * for the span records. */
 fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th);
 void fa__attr_end(fa_alloc *a, struct fa_thread *th);
 /* Before the arena serves a slow-path request that will consume `need`
  * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
 fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
-/* Sets the fast path's limit (the thread settled, or its frame just began). */
-void fa__attr_frame_limit(struct fa_thread *th);
 /* After it served (or refused): counts, charges and sets the fast path's limit. */
 void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */

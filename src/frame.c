@@ -30,11 +30,8 @@ fa_error fa_begin_frame(fa_alloc *a) {
     if (fa__attr_begin(a, th) != FA_OK)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
     fa__thread_pool_collect(th); /* blocks other threads freed since the last frame */
-    th->in_frame = 1;
     th->frames++;
     th->tls->allocs = 0;
-    fa__arena_begin(&th->arena, th->tls);
-    fa__attr_frame_limit(th); /* the budgets' limit on the fast path */
     if (th->is_creator)
         atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
     return FA_OK;

@@ -47,27 +47,6 @@ void fa__history_fini(struct fa_history *h) {
     h->seq = NULL;
 }
 
-void fa__history_put(struct fa_history *h, const fa_frame_record *head, const uint64_t *tag_bytes,
-                     uint32_t paths) {
-    if (h->ring == NULL)
-        return;
-    uint64_t k = atomic_load_explicit(&h->written, memory_order_relaxed);
-    size_t slot = h->next_slot; /* k % capacity, kept by the writer */
-    uint64_t s = atomic_load_explicit(&h->seq[slot], memory_order_relaxed);
-    fa__assert_internal(slot == k % h->capacity && s == 2 * (k / h->capacity));
-    atomic_store_explicit(&h->seq[slot], s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    fa_frame_record *to = &h->ring[slot];
-#define PUT(type, name) __atomic_store_n(&to->name, head->name, __ATOMIC_RELAXED);
-    FA_RECORD_FIELDS(PUT)
-#undef PUT
-    for (uint32_t i = 0; i < paths; i++)
-        __atomic_store_n(&to->tag_bytes[i], tag_bytes[i], __ATOMIC_RELAXED);
-    atomic_store_explicit(&h->seq[slot], s + 2, memory_order_release);
-    atomic_store_explicit(&h->written, k + 1, memory_order_release);
-    h->next_slot = slot + 1 == h->capacity ? 0 : slot + 1;
-}
-
 /* Record k into *out; 0 when the writer has overwritten it or is in it. */
 static int read_record(struct fa_history *h, uint64_t k, fa_frame_record *out) {
     size_t slot = (size_t)(k % h->capacity);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "framealloc.h"
+#include "invariant.h"
 
 struct fa_history {
     fa_frame_record  *ring;     /* NULL when statistics are off */
@@ -18,11 +19,37 @@ struct fa_history {
 /* 0 when there is no memory for the ring. */
 int fa__history_init(struct fa_history *h, size_t capacity);
 void fa__history_fini(struct fa_history *h);
-/* Appends a record: head's fields, and tag_bytes[0 .. paths) as its bytes
- * per path (the slot's words past them are zero, as paths only grow). One
- * writer only; no effect without a ring. */
-void fa__history_put(struct fa_history *h, const fa_frame_record *head, const uint64_t *tag_bytes,
-                     uint32_t paths);
+/* The writer (one thread only) fills the next record in place: its fields
+ * with FA__RECORD_SET, between fa__history_open (NULL without a ring) and
+ * fa__history_close, which adds tag_bytes[0 .. paths) as its bytes per
+ * path (the slot's words past them are zero, as paths only grow). */
+/* Readers race the writer: every word is stored atomically. */
+#define FA__RECORD_SET(r, field, value) __atomic_store_n(&(r)->field, (value), __ATOMIC_RELAXED)
+
+static inline fa_frame_record *fa__history_open(struct fa_history *h) {
+    if (h->ring == NULL)
+        return NULL;
+    size_t slot = h->next_slot; /* written % capacity, kept by the writer */
+    uint64_t s = atomic_load_explicit(&h->seq[slot], memory_order_relaxed);
+    fa__assert_internal(slot == atomic_load(&h->written) % h->capacity &&
+                        s == 2 * (atomic_load(&h->written) / h->capacity));
+    atomic_store_explicit(&h->seq[slot], s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    return &h->ring[slot];
+}
+
+static inline void fa__history_close(struct fa_history *h, const uint64_t *tag_bytes, uint32_t paths) {
+    size_t slot = h->next_slot;
+    fa_frame_record *r = &h->ring[slot];
+    for (uint32_t i = 0; i < paths; i++)
+        FA__RECORD_SET(r, tag_bytes[i], tag_bytes[i]);
+    uint64_t s = atomic_load_explicit(&h->seq[slot], memory_order_relaxed);
+    atomic_store_explicit(&h->seq[slot], s + 1, memory_order_release);
+    atomic_store_explicit(&h->written, atomic_load_explicit(&h->written, memory_order_relaxed) + 1,
+                          memory_order_release);
+    h->next_slot = slot + 1 == h->capacity ? 0 : slot + 1;
+}
+
 /* The newest records, up to max, oldest first; a record the writer
  * overwrote while it was read is left out. */
 size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, size_t max);

@@ -11,16 +11,19 @@
 
 /* Every figure of record `frame` follows from it, so a torn copy shows. */
 static void record(struct fa_history *h, uint64_t frame) {
-    fa_frame_record r;
-    memset(&r, 0, sizeof r);
-    r.frame = frame;
-    r.duration_ns = 1000 * frame;
-    r.allocations = 10 * frame;
-    r.bytes = 100 * frame;
-    r.peak_bytes = 200 * frame;
-    r.reserved_bytes = 400 * frame;
+    fa_frame_record *r = fa__history_open(h);
+    if (r == NULL)
+        return; /* no ring */
+    FA__RECORD_SET(r, frame, frame);
+    FA__RECORD_SET(r, duration_ns, 1000 * frame);
+    FA__RECORD_SET(r, allocations, 10 * frame);
+    FA__RECORD_SET(r, bytes, 100 * frame);
+    FA__RECORD_SET(r, peak_bytes, 200 * frame);
+    FA__RECORD_SET(r, chunks, 0);
+    FA__RECORD_SET(r, reserved_bytes, 400 * frame);
+    FA__RECORD_SET(r, backend_calls, 0);
     uint64_t tag_bytes[3] = {frame, 2 * frame, 3 * frame};
-    fa__history_put(h, &r, tag_bytes, 3);
+    fa__history_close(h, tag_bytes, 3);
 }
 
 static void assert_whole(const fa_frame_record *r) {
