@@ -151,6 +151,7 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
         p->held[i] += grant;
         p->gen[i] = gen;
         p->holding |= 1u << i;
+        p->lean &= ~(1u << i); /* a grant: the slot is under its limit again */
     }
     return FA_OK;
 }
@@ -168,27 +169,32 @@ void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa
 /* n freed bytes are held again, up to a batch kept, the rest given back.
  * Under a limit lowered below what the slot counts, none is kept: freed
  * bytes are not headroom then, or the thread could consume them again past
- * the limit. One load of the slot's word gives both its generation and its
- * count. */
+ * the limit. A purse of the current epoch knows that from its lean bits
+ * and its slots' generations (a limit change moves the epoch), so the
+ * common credit reads no shared word at all; a stale purse reads the
+ * slot's word for both. */
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
+    int current = p->epoch == atomic_load_explicit(&b->epoch, memory_order_acquire);
     for (uint32_t k = 0; k < c->n; k++) {
         uint32_t i = c->slot[k];
         struct fa_budget *s = &b->slot[i];
-        uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed);
-        uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
-        uint8_t gen = gen_of(w);
-        if (p->held[i] == 0 || p->gen[i] != gen) {
-            p->held[i] = 0;
-            p->gen[i] = gen;
+        int lean = (p->lean >> i) & 1;
+        if (!current) {
+            uint64_t w = atomic_load_explicit(&s->reserved, memory_order_relaxed);
+            uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+            if (p->held[i] == 0 || p->gen[i] != gen_of(w)) {
+                p->held[i] = 0;
+                p->gen[i] = gen_of(w);
+            }
+            lean = hard != 0 && (w & FA__BUDGET_BYTES) > hard;
         }
         p->held[i] += n;
         p->holding |= 1u << i;
-        int over_limit = hard != 0 && (w & FA__BUDGET_BYTES) > hard;
-        uint64_t keep = over_limit                          ? 0
+        uint64_t keep = lean                                ? 0
                       : p->held[i] > 2 * FA__BUDGET_BATCH ? FA__BUDGET_BATCH
                                                           : p->held[i];
         if (keep < p->held[i]) {
-            give_back(s, p->held[i] - keep, gen);
+            give_back(s, p->held[i] - keep, p->gen[i]);
             p->held[i] = keep;
         }
     }
@@ -211,11 +217,27 @@ void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
     p->holding = 0;
 }
 
+/* Each slot's generation, and whether it is over its hard limit (a
+ * lowered one): what credits of the new epoch go by. The purse holds
+ * nothing. */
+static void learn(const struct fa_budgets *b, struct fa_purse *p) {
+    uint32_t slots = atomic_load_explicit(&b->slots, memory_order_relaxed);
+    p->lean = 0;
+    for (uint32_t i = 0; i < slots; i++) {
+        uint64_t w = atomic_load_explicit(&b->slot[i].reserved, memory_order_relaxed);
+        uint64_t hard = atomic_load_explicit(&b->slot[i].hard, memory_order_relaxed);
+        p->gen[i] = gen_of(w);
+        if (hard != 0 && (w & FA__BUDGET_BYTES) > hard)
+            p->lean |= 1u << i;
+    }
+}
+
 void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_t tag, struct fa_purse *p,
                        struct fa_chain *out) {
     uint64_t epoch = atomic_load_explicit(&b->epoch, memory_order_acquire);
     if (p->epoch != epoch) {
         fa__budget_return_all(b, p);
+        learn(b, p);
         p->epoch = epoch;
     }
     out->n = 0;

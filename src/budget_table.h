@@ -23,8 +23,10 @@
 #define FA__BUDGET_GEN_SHIFT 56
 #define FA__BUDGET_BYTES (((uint64_t)1 << FA__BUDGET_GEN_SHIFT) - 1)
 
+/* A slot to a cache line: threads taking batches from one slot do not
+ * disturb those of another, nor the epoch every credit reads. */
 struct fa_budget {
-    _Atomic uint64_t soft, hard; /* 0: none */
+    _Alignas(64) _Atomic uint64_t soft, hard; /* 0: none */
     _Atomic uint64_t reserved;   /* generation << FA__BUDGET_GEN_SHIFT | bytes */
     _Atomic uint64_t crossings, refusals;
     uint32_t         tag;
@@ -51,6 +53,8 @@ struct fa_purse {
     uint64_t held[FA__BUDGET_SLOTS];
     uint8_t  gen[FA__BUDGET_SLOTS]; /* the slot's generation when held[i] was taken */
     uint32_t holding;               /* bit i: held[i] != 0 */
+    uint32_t lean;    /* bit i: slot i was over its hard limit at the last rebind, and no take
+                       * has succeeded there since: freed bytes go straight back */
     uint64_t epoch;   /* of the budgets the chain was built from */
 };
 

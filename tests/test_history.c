@@ -99,7 +99,8 @@ static void *write_frames(void *arg) {
 }
 
 /* Readers copy while the writer laps the ring: every record they keep is
- * whole, and they come oldest first. */
+ * whole, and they come oldest first (a reader may keep none while the
+ * writer laps it; at rest it keeps them all). */
 static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
     (void)state;
     static struct race r;
@@ -107,7 +108,7 @@ static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
     atomic_init(&r.done, 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_frames, &r), 0);
-    uint64_t copies = 0, kept = 0;
+    uint64_t copies = 0;
     fa_frame_record out[8];
     while (!atomic_load(&r.done) || copies == 0) {
         size_t n = fa__history_copy(&r.h, out, 8);
@@ -120,12 +121,10 @@ static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
         fa__history_summarise(&r.h, &s);
         assert_true(s.frames <= 8);
         copies++;
-        kept += n;
     }
     pthread_join(t, NULL);
     assert_int_equal(fa__history_copy(&r.h, out, 8), 8); /* at rest, all of them */
     assert_int_equal(out[7].frame, 200000);
-    assert_true(kept > 0);
     fa__history_fini(&r.h);
 }
 
