@@ -188,6 +188,40 @@ static size_t faf_consumed(void *st) {
 #define PEER_NAME "framealloc frame"
 #include "peer_template.h"
 
+/* The handle form: each thread keeps its arena handle in its own state, as
+ * an engine system keeps it in its struct. */
+struct faa_state {
+    fa_alloc *a;
+    fa_arena *arena;
+};
+enum { faa_is_arena = 1 };
+static void *faa_create(void) {
+    struct faa_state *s = (struct faa_state *)malloc(sizeof *s);
+    s->a = fa_shared;
+    s->arena = fa_arena_get(fa_shared);
+    return s;
+}
+static void faa_destroy(void *st) {
+    free(st);
+}
+static void faa_begin(void *st) {
+    fa_begin_frame(((struct faa_state *)st)->a);
+}
+static inline void *faa_alloc(void *st, size_t size) {
+    return fa_arena_alloc(((struct faa_state *)st)->arena, size);
+}
+#define faa_free faf_free
+static void faa_end(void *st) {
+    fa_end_frame(((struct faa_state *)st)->a);
+}
+static size_t faa_consumed(void *st) {
+    return faf_consumed(((struct faa_state *)st)->a);
+}
+#define faa_usable ideal_usable
+#define PEER faa
+#define PEER_NAME "framealloc arena handle"
+#include "peer_template.h"
+
 enum { fap_is_arena = 0 };
 #define fap_create faf_create
 #define fap_destroy faf_destroy
@@ -394,7 +428,7 @@ static void *talp_create(void) {
 #endif /* BENCH_FULL */
 
 static const struct peer *const peers[] = {
-    &ideal_peer, &ipool_peer, &faf_peer, &fap_peer, &sys_peer,
+    &ideal_peer, &ipool_peer, &faf_peer, &faa_peer, &fap_peer, &sys_peer,
 #ifdef BENCH_FULL
     &mim_peer,   &mih_peer, &ob_peer,  &apr_peer, &tal_peer, &talp_peer,
 #endif

@@ -4,6 +4,7 @@
  *   bench_budgets [--threads N] [--frames F]
  * Prints, per thread count: ns per operation per thread, plain and
  * budgeted, and their ratio. A benchmark, not a test: it asserts nothing. */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

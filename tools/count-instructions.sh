@@ -1,25 +1,25 @@
 #!/bin/sh
-# Instructions per fa_frame_alloc in a loop of 1000 x 64 B frame allocations,
-# and per fa_pool_alloc + fa_pool_free pair for 1000 x 64 B blocks, counted
-# by callgrind as docs/performance.md describes: Ir(550 rounds) - Ir(50 rounds), divided by
-# 500,000, so start-up and teardown cancel out.
-#   tools/count-instructions.sh [BUILD_DIR] [--max-frame N] [--max-pool N]
-# With a --max option, exits 1 when that figure is above N (the CI guard).
-# FA_COUNT_SETTINGS=1 also counts the frame path with budgets, under a tag
-# and with everything disabled.
+# Instructions per fast-path operation, counted by callgrind as
+# docs/performance.md describes: Ir(550 rounds) - Ir(50 rounds), divided by
+# 500 rounds x the operations per round, so start-up and teardown cancel out.
+# Each figure in both shapes of bench/instr_shape.h: "local" (the allocator
+# or handle in a local) and "struct" (read from a context struct on every
+# call, each result stored into a void * array: engine code's shape).
+#   tools/count-instructions.sh [BUILD_DIR] [--check]
+# --check exits 1 when a figure is above its ceiling in the table below (the
+# CI guard). FA_COUNT_SETTINGS=1 also counts the frame and pool paths with
+# budgets, under a tag and with everything disabled.
 set -eu
 build=build
-max_frame=""
-max_pool=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --max-frame) max_frame="$2"; shift 2 ;;
-        --max-pool) max_pool="$2"; shift 2 ;;
-        *) build="$1"; shift ;;
+check=""
+for arg in "$@"; do
+    case "$arg" in
+        --check) check=1 ;;
+        *) build="$arg" ;;
     esac
 done
 
-instructions() { # probe rounds [mode]
+instructions() { # probe rounds args...
     out=$(mktemp)
     valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>&1
     callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
@@ -27,26 +27,41 @@ instructions() { # probe rounds [mode]
 }
 
 status=0
-measure() { # probe what limit [mode]
-    probe="$build/bench/$1"
+# measure NAME CEILING OPS-PER-ROUND PROBE ARGS...: CEILING "-" for none
+measure() {
+    name="$1" ceiling="$2" ops="$3" probe="$build/bench/$4"
+    shift 4
     [ -x "$probe" ] || { echo "no $probe: run 'make' first" >&2; exit 2; }
-    per=$(awk -v a="$(instructions "$probe" 550 ${4:-})" -v b="$(instructions "$probe" 50 ${4:-})" \
-        'BEGIN { printf "%.2f", (a - b) / 500000 }')
-    echo "$2: $per instructions (1000 x 64 B, gcc -O2, static library)"
-    if [ -n "$3" ] && awk -v p="$per" -v m="$3" 'BEGIN { exit !(p > m) }'; then
-        echo "FAIL: $2 is above the limit of $3" >&2
+    per=$(awk -v a="$(instructions "$probe" 550 "$@")" -v b="$(instructions "$probe" 50 "$@")" -v n="$ops" \
+        'BEGIN { printf "%.2f", (a - b) / (500 * n) }')
+    printf '%-58s %8s   (ceiling %s)\n' "$name" "$per" "$ceiling"
+    if [ -n "$check" ] && [ "$ceiling" != "-" ] && awk -v p="$per" -v m="$ceiling" 'BEGIN { exit !(p > m) }'; then
+        echo "FAIL: $name is above its ceiling of $ceiling" >&2
         status=1
     fi
 }
-measure instr_frame "fa_frame_alloc, per allocation" "$max_frame"
-measure instr_pool "fa_pool_alloc + fa_pool_free, per pair" "$max_pool"
+
+echo "instructions per operation (1000 x 64 B per round, gcc -O2, static library)"
+#       what                                                     ceiling ops  probe        args
+measure "fa_frame_alloc, local"                                  13.0   1000 instr_frame  - local
+measure "fa_frame_alloc, struct"                                 18.0   1000 instr_frame  - struct
+measure "fa_arena_alloc (handle), local"                         13.0   1000 instr_frame  arena local
+measure "fa_arena_alloc (handle), struct"                        15.0   1000 instr_frame  arena struct
+measure "fa_pool_alloc + fa_pool_free, local"                    55.0   1000 instr_pool   - local
+measure "fa_pool_alloc + fa_pool_free, struct"                   66.0   1000 instr_pool   - struct
+measure "fa_cache_alloc + fa_cache_free (handle), local"         55.0   1000 instr_pool   cache local
+measure "fa_cache_alloc + fa_cache_free (handle), struct"        60.0   1000 instr_pool   cache struct
+measure "empty frame (fa_begin_frame + fa_end_frame)"           360.0      1 instr_frame  empty
+measure "empty frame, statistics, tags and budgets off"          200.0      1 instr_frame  empty-off
 if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)
-    measure instr_frame "fa_frame_alloc with budgets set" "" budget
-    measure instr_frame "fa_frame_alloc under a budgeted tag" "" tagged
-    measure instr_frame "fa_frame_alloc, statistics, tags and budgets off" "" off
-    measure instr_pool "fa_pool_alloc + fa_pool_free under a tag, per pair" "" tagged
-    measure instr_pool "fa_pool_alloc + fa_pool_free under a budgeted tag, per pair" "" budgeted
+    measure "fa_frame_alloc with budgets set"                    -      1000 instr_frame  budget
+    measure "fa_frame_alloc under a budgeted tag"                -      1000 instr_frame  tagged
+    measure "fa_frame_alloc, statistics, tags and budgets off"   -      1000 instr_frame  off
+    measure "fa_pool_alloc + fa_pool_free under a tag"           -      1000 instr_pool   tagged
+    measure "fa_pool_alloc + fa_pool_free under a budgeted tag"  -      1000 instr_pool   budgeted
 fi
-measure instr_ideal "reference: ideal bump, per allocation" "" bump
-measure instr_ideal "reference: ideal size-class pool, per pair" "" pool
+measure "reference: ideal bump, local"                           -      1000 instr_ideal  bump local
+measure "reference: ideal bump, struct"                          -      1000 instr_ideal  bump struct
+measure "reference: ideal size-class pool, local"                -      1000 instr_ideal  pool local
+measure "reference: ideal size-class pool, struct"               -      1000 instr_ideal  pool struct
 exit $status
