@@ -142,13 +142,9 @@ static void recount(struct fa_frame_arena *ar) {
     }
 }
 
-void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
+void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
     t->cur = 0;
     t->limit = 0;
-    if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
-        ar->closed = 0; /* the usual small frame: one chunk, kept as it is */
-        return;
-    }
     struct fa_chunk *keep = NULL;
     for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
         if (!c->dedicated)

@@ -31,9 +31,18 @@ static inline void fa__arena_begin(struct fa_frame_arena *ar, struct fa__thread_
     t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
     t->limit = fa__arena_end_of_bump(ar);
 }
+void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
  * leaves the bump state failing every fast-path check. */
-void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
+static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
+    if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
+        t->cur = 0; /* the usual small frame: one chunk, kept as it is */
+        t->limit = 0;
+        ar->closed = 0;
+        return;
+    }
+    fa__arena_end_chunks(ar, t, cache);
+}
 /* Detaches every chunk (for the caller to give back) and zeroes the state. */
 struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread_tls *t);
 

@@ -226,12 +226,22 @@ static int records(const fa_alloc *a, const struct fa_thread *th) {
     return th->is_creator && a->ledger->history.ring != NULL;
 }
 
+/* A thread's first frame: room for its spans, and whether the history
+ * records it. Out of the way of every later frame. */
+static FA__SLOW fa_error first_frame(fa_alloc *a, struct fa_thread *th) {
+    if (!grow_spans(&th->charge))
+        return FA_ERR_NOMEM;
+    th->charge.records = records(a, th);
+    return FA_OK;
+}
+
 fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     struct fa_budgets *b = &a->ledger->budgets;
-    if (c->span_room == 0 && !grow_spans(c))
+    if (c->span_room == 0 && first_frame(a, th) != FA_OK)
         return FA_ERR_NOMEM;
-    fa__attr_refresh(a, th);
+    if (c->purse.epoch != atomic_load_explicit(&b->epoch, memory_order_acquire))
+        fa__attr_refresh(a, th);
     c->spans[0] = (struct fa_span){c->tag, 0, 0};
     c->span_count = 1;
     c->settled_used = 0;
@@ -240,14 +250,15 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     c->frame_soft = atomic_load_explicit(&b->frame_soft, memory_order_relaxed);
     c->frame_hard = atomic_load_explicit(&b->frame_hard, memory_order_relaxed);
     c->frame_warned = 0;
-    if (records(a, th)) {
+    if (c->records) {
         if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */
             c->since_ns = now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
     th->in_frame = 1;
-    fa__arena_begin(&th->arena, th->tls);
-    clamp(th); /* the budgets' limit on the fast path */
+    fa__arena_begin(&th->arena, th->tls); /* the limit: the chunk's end */
+    if ((c->chain.n | c->frame_hard | c->frame_soft) != 0)
+        clamp(th); /* or sooner, where a budget's headroom runs out */
     return FA_OK;
 }
 

@@ -62,6 +62,7 @@ struct fa_charge {
     uint64_t        began_calls;    /* backend calls by then */
     uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
     int             frame_warned;   /* its soft limit was crossed */
+    int             records;        /* the history records this thread's frames */
     uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
 };
 

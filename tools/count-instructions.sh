@@ -51,8 +51,8 @@ measure "fa_pool_alloc + fa_pool_free, local"                    55.0   1000 ins
 measure "fa_pool_alloc + fa_pool_free, struct"                   66.0   1000 instr_pool   - struct
 measure "fa_cache_alloc + fa_cache_free (handle), local"         55.0   1000 instr_pool   cache local
 measure "fa_cache_alloc + fa_cache_free (handle), struct"        60.0   1000 instr_pool   cache struct
-measure "empty frame (fa_begin_frame + fa_end_frame)"           360.0      1 instr_frame  empty
-measure "empty frame, statistics, tags and budgets off"          200.0      1 instr_frame  empty-off
+measure "empty frame (fa_begin_frame + fa_end_frame)"           320.0      1 instr_frame  empty
+measure "empty frame, statistics, tags and budgets off"          165.0      1 instr_frame  empty-off
 if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)
     measure "fa_frame_alloc with budgets set"                    -      1000 instr_frame  budget
     measure "fa_frame_alloc under a budgeted tag"                -      1000 instr_frame  tagged
