@@ -549,7 +549,7 @@ FA_API void fa_numa_set_destroy(fa_numa_set *set);
 #define FA__SLOTS 16
 /* The size of a fast-path entry: a power of two, so that the lookup below
  * is a shift. */
-#define FA__TLS_SIZE 128
+#define FA__TLS_SIZE 64
 /* Requests above this take the slow path, so `cur + size` cannot wrap. */
 #define FA__FAST_MAX ((size_t)1 << 24)
 
@@ -562,18 +562,28 @@ FA_API void fa_numa_set_destroy(fa_numa_set *set);
  * [c * FA__POOL_CACHE_STRIDE, + fa__pool_cache_cap(c)) of one array. */
 #define FA__POOL_CACHE_STRIDE 1024
 
-/* After the caches, two counters per class that the inline paths bump:
- * blocks handed out (tally[cls]) and taken back (tally[FA__POOL_CLASSES +
- * cls]); the owning thread folds them into its statistics. */
-#define FA__POOL_TALLY (FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE)
-
-static inline uint64_t *fa__pool_tally(void **cache) {
-    return (uint64_t *)(void *)(cache + FA__POOL_TALLY);
-}
-
 static inline unsigned fa__pool_cache_cap(unsigned cls) {
     return cls <= 3 ? 1024u : 8192u >> cls;
 }
+
+/* One size class of a thread's pool cache (for one allocator and tag
+ * path): a stack of free blocks, [base, top) of room up to end, what a
+ * free checks, and the two counters the inline paths bump (the owning
+ * thread folds them into its statistics). A slab's map entries point at
+ * the record of the cache that owns it, so that one range test settles
+ * ownership and the class. */
+struct fa__pool_rec {
+    void    **top, **base, **end;
+    uint64_t  cookie; /* the allocator's: word 0 of every free block */
+    uintptr_t mask;   /* block size - 1: an address with any of these set is mid-block */
+    uint64_t  out;    /* blocks handed out from this cache */
+    uint64_t  back;   /* blocks taken back into it */
+    uint64_t  fa__pad;
+};
+
+/* The records of no cache, all empty: an entry with no pools points here,
+ * and fails every inline pool check. */
+FA_API extern struct fa__pool_rec fa__no_pool[FA__POOL_CLASSES];
 
 /* The calling thread's fast-path state for one allocator slot. Zero (its
  * initial value) fails every fast-path check, so a new thread needs no NULL
@@ -584,10 +594,9 @@ struct fa__thread_tls {
     uintptr_t limit;  /* end of that chunk; 0 outside a frame */
     uint64_t  allocs; /* allocations in the current frame */
     void     *thread; /* the slow path's per-thread state, NULL before first use */
-    void    **cache;  /* the pool caches (see above), NULL before first pool use */
-    uint64_t  cookie; /* word 0 of every free pool block: a second free finds it */
-    uint16_t  count[FA__POOL_CLASSES]; /* blocks in each class's cache */
-    unsigned char fa__pad[FA__TLS_SIZE - 6 * 8 - FA__POOL_CLASSES * 2];
+    uintptr_t pool;   /* the current pool records' distance from fa__no_pool: 0 (none) before
+                       * first use, and while a budget counts every pool call */
+    unsigned char fa__pad[FA__TLS_SIZE - 5 * 8];
 };
 
 FA_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
@@ -698,13 +707,10 @@ static inline void *fa_arena_array(fa_arena *ar, size_t count, size_t size, size
 #define FA__MAP_TOP_BITS 15
 
 /* One entry per 64 KiB of address space: what the inline free needs of the
- * slab there, so that it reads one line of the library's own records. */
+ * slab there, without touching the address. */
 struct fa__slab_entry {
-    uintptr_t owner; /* the owning thread's t->cache | 1; 0: no slab, or no owner */
-    void     *slab;  /* the slab's descriptor, for the slow paths; NULL: no slab */
-    uint32_t  mask;  /* block size - 1: an address with any of these set is mid-block */
-    uint16_t  cls;   /* size class */
-    uint16_t  cap;   /* fa__pool_cache_cap(cls) */
+    struct fa__pool_rec *rec;  /* the owning cache's record of the slab's class; NULL: no slab, or no owner */
+    void                *slab; /* the slab's descriptor, for the slow paths; NULL: no slab */
 };
 
 FA_API extern struct fa__slab_entry *fa__slab_map[(size_t)1 << FA__MAP_TOP_BITS];
@@ -720,36 +726,27 @@ static inline const struct fa__slab_entry *fa__slab_of(uintptr_t u) {
     return &leaf[(u >> FA__SLAB_SHIFT) & (((uintptr_t)1 << FA__MAP_LEAF_BITS) - 1)];
 }
 
-/* The owner tag of the thread whose cache is `cache` (never 0, even for a
- * thread with no cache yet, so it matches no unowned entry). */
-static inline uintptr_t fa__owner_tag(void **cache) {
-    return (uintptr_t)cache | 1;
-}
-
 static inline unsigned fa__pool_class(size_t size) {
     return size <= 8 ? 0 : (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 3;
 }
 
+/* The records an entry's inline pool paths use. */
+static inline struct fa__pool_rec *fa__pool_recs(const struct fa__thread_tls *t) {
+    return (struct fa__pool_rec *)(void *)((uintptr_t)fa__no_pool + t->pool);
+}
+
 /* The cache is a stack per class; the free marker is set on the way in and
- * cleared on the way out. Callers check count first. Every block handed out
- * is counted on the cache's counters. The cache pointer is loaded once: the
- * stores would make the compiler load it again. */
-static inline void *fa__pool_pop(struct fa__thread_tls *t, unsigned cls) {
-    void **cache = t->cache;
-    unsigned n = t->count[cls] - 1u;
-    void *p = cache[cls * FA__POOL_CACHE_STRIDE + n];
-    t->count[cls] = (uint16_t)n;
-    FA__TALLY(fa__pool_tally(cache)[cls]++);
+ * cleared on the way out. Callers check for a block (room) first. */
+static inline void *fa__pool_pop(struct fa__pool_rec *r) {
+    void *p = *--r->top;
+    FA__TALLY(r->out++);
     *(uint64_t *)p = 0;
     return p;
 }
 
-static inline void fa__pool_push(struct fa__thread_tls *t, const struct fa__slab_entry *e, void *p) {
-    uintptr_t cls = e->cls, n = t->count[cls];
-    void **cache = t->cache;
-    *(uint64_t *)p = t->cookie;
-    cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
-    t->count[cls] = (uint16_t)(n + 1);
+static inline void fa__pool_push(struct fa__pool_rec *r, void *p) {
+    *(uint64_t *)p = r->cookie;
+    *r->top++ = p;
 }
 
 FA_API void *fa__cache_alloc_slow(fa_cache *c, size_t size) FA__SLOW;
@@ -758,9 +755,9 @@ FA_API fa_error fa__cache_free_slow(fa_cache *c, void *p) FA__SLOW;
 /* 0 when the slow path must serve. */
 static inline int fa__pool_take(struct fa__thread_tls *t, size_t size, void **out) {
     if (FA__LIKELY(size <= FA__POOL_MAX)) {
-        unsigned cls = fa__pool_class(size);
-        if (FA__LIKELY(t->count[cls] != 0)) {
-            *out = fa__pool_pop(t, cls);
+        struct fa__pool_rec *r = &fa__pool_recs(t)[fa__pool_class(size)];
+        if (FA__LIKELY(r->top != r->base)) {
+            *out = fa__pool_pop(r);
             return 1;
         }
     }
@@ -770,20 +767,14 @@ static inline int fa__pool_take(struct fa__thread_tls *t, size_t size, void **ou
 /* Ownership (the map says: a slab of this thread's) is settled before the
  * block is read for the free marker. 0 when the slow path must serve. */
 static inline int fa__pool_give(struct fa__thread_tls *t, void *p) {
-    void **cache = t->cache;
-    uint64_t cookie = t->cookie;
     uintptr_t u = (uintptr_t)p;
-    const struct fa__slab_entry *e = fa__slab_of(u);
-    if (FA__LIKELY(__atomic_load_n(&e->owner, __ATOMIC_RELAXED) == fa__owner_tag(cache) &&
-                   (u & e->mask) == 0 && *(uint64_t *)p != cookie)) {
-        uintptr_t cls = e->cls, n = t->count[cls];
-        if (FA__LIKELY(n < e->cap)) { /* fa__pool_push, with what is loaded */
-            *(uint64_t *)p = cookie;
-            cache[cls * FA__POOL_CACHE_STRIDE + n] = p;
-            t->count[cls] = (uint16_t)(n + 1);
-            FA__TALLY(fa__pool_tally(cache)[FA__POOL_CLASSES + cls]++);
-            return 1;
-        }
+    struct fa__pool_rec *r = __atomic_load_n(&fa__slab_of(u)->rec, __ATOMIC_RELAXED);
+    uintptr_t mine = (uintptr_t)r - (uintptr_t)fa__pool_recs(t); /* a record of this thread's cache */
+    if (FA__LIKELY(mine < sizeof(struct fa__pool_rec) * FA__POOL_CLASSES && (u & r->mask) == 0 &&
+                   *(uint64_t *)p != r->cookie && r->top != r->end)) {
+        fa__pool_push(r, p);
+        FA__TALLY(r->back++);
+        return 1;
     }
     return 0;
 }

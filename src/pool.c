@@ -20,19 +20,19 @@
  * counters like the inline path's. */
 static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, const char *fn) {
     struct fa_pool_cache *pool = &fa__thread_ctx(th)->pool;
-    struct fa__thread_tls *t = fa__thread_pool(th);
-    if (t->cache == NULL && !fa__thread_pool_attach(&a->pools, th)) {
+    if (pool->items == NULL && !fa__thread_pool_attach(&a->pools, th)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's cache", fn);
         return NULL;
     }
-    if (t->count[cls] == 0) {
-        if (!fa__pool_refill(&a->pools, pool, t, cls)) {
+    struct fa__pool_rec *r = &pool->rec[cls];
+    if (r->top == r->base) {
+        if (!fa__pool_refill(&a->pools, pool, cls)) {
             fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a slab", fn);
             return NULL;
         }
         fa__thread_publish(th); /* threads that run no frames publish here */
     }
-    return fa__pool_pop(t, cls);
+    return fa__pool_pop(r);
 }
 
 /* The slow path of a pool allocation by th, with events naming fn. */
@@ -62,23 +62,22 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
 }
 
 /* The calling thread's pools that own slab s, or NULL: those of the slab's
- * path, if the slab's owner tag is theirs. */
+ * path, if the slab's map entry points at their record. */
 static struct fa_pool_ctx *owning_ctx(struct fa_thread *th, const struct fa__slab_entry *e,
                                       const struct fa_slab *s) {
     struct fa_pool_ctx *ctx = th != NULL ? th->ctx[s->path] : NULL;
-    uintptr_t owner = __atomic_load_n(&e->owner, __ATOMIC_RELAXED);
-    return ctx != NULL && ctx->pool.items != NULL && owner == fa__owner_tag(ctx->pool.items) ? ctx : NULL;
+    struct fa__pool_rec *owner = __atomic_load_n(&e->rec, __ATOMIC_RELAXED);
+    return ctx != NULL && ctx->pool.items != NULL && owner == &ctx->pool.rec[s->cls] ? ctx : NULL;
 }
 
 /* A free on the thread that owns the slab, into the pools of its path,
  * counted by their counters. */
-static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ctx *ctx,
-                            const struct fa__slab_entry *e, void *p) {
-    struct fa__thread_tls *t = fa__thread_pool_state(th, ctx);
-    FA__TALLY(fa__pool_tally(t->cache)[FA__POOL_CLASSES + e->cls]++);
-    if (t->count[e->cls] == e->cap)
-        fa__pool_flush(&a->pools, &ctx->pool, t, e->cls);
-    fa__pool_push(t, e, p);
+static void pool_free_local(fa_alloc *a, struct fa_pool_ctx *ctx, const struct fa_slab *s, void *p) {
+    struct fa__pool_rec *r = &ctx->pool.rec[s->cls];
+    FA__TALLY(r->back++);
+    if (r->top == r->end)
+        fa__pool_flush(&a->pools, &ctx->pool, s->cls);
+    fa__pool_push(r, p);
 }
 
 /* A free by th (NULL: a thread without state), with events naming fn. A
@@ -94,15 +93,15 @@ static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char
         return fa__heap_free(a, p, fn);
     if (s->instance != a)
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
-    if (((uintptr_t)p & e->mask) != 0)
+    if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0) /* slabs are aligned to their size */
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     uint32_t path = s->path; /* read while the block is still the caller's */
-    size_t bytes = (size_t)8 << e->cls;
+    size_t bytes = (size_t)8 << s->cls;
     struct fa_pool_ctx *ctx = owning_ctx(th, e, s);
     if (ctx != NULL) {
-        pool_free_local(a, th, ctx, e, p);
+        pool_free_local(a, ctx, s, p);
         fa__attr_refund(a, th, path, bytes);
     } else if (fa__pool_free_remote(s, p, a->pools.cookie) == FA_OK) {
         fa__attr_block_freed(a, th, FA__KIND_POOL, path, bytes);

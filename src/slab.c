@@ -14,7 +14,8 @@
  * - Every free block's first word holds the allocator's cookie. Where such
  *   a word stops being a block start (a larger class, the slab going back)
  *   the markers are cleared first.
- * - All map entries of a slab say the same (owner, class, mask, cap).
+ * - All map entries of a slab say the same: the record of the owning
+ *   cache for the slab's class, or NULL while no thread owns it.
  * - A slab holds the blocks of one tag path (s->path): a cache adopts only
  *   slabs of its own path.
  * - No pool lock (a class's, the empty list's) is held across a backend
@@ -28,8 +29,10 @@
 #include "backend.h"
 #include "invariant.h"
 
-/* The owner tag of slabs no thread owns. */
-#define NOBODY ((uintptr_t)0)
+/* The owner of slabs no thread owns. */
+#define NOBODY ((struct fa__pool_rec *)NULL)
+
+struct fa__pool_rec fa__no_pool[FA__POOL_CLASSES];
 
 static uint64_t mix64(uint64_t x) { /* the splitmix64 finaliser */
     x ^= x >> 30;
@@ -103,13 +106,17 @@ void fa__pools_fini(struct fa_pools *pools) {
     pthread_mutex_destroy(&pools->empty_lock);
 }
 
-int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
-    _Static_assert(sizeof(void *) == sizeof(uint64_t), "the counters share the cache's array");
-    cache->items = (void **)calloc(FA__POOL_TALLY + 2 * FA__POOL_CLASSES, sizeof *cache->items);
+int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache) {
+    cache->items = (void **)calloc((size_t)FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE, sizeof *cache->items);
     if (cache->items == NULL)
         return 0;
-    t->cache = cache->items;
-    t->cookie = pools->cookie;
+    for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        struct fa__pool_rec *r = &cache->rec[c];
+        r->base = r->top = cache->items + c * FA__POOL_CACHE_STRIDE;
+        r->end = r->base + fa__pool_cache_cap(c);
+        r->cookie = pools->cookie;
+        r->mask = ((uintptr_t)8 << c) - 1;
+    }
     return 1;
 }
 
@@ -124,23 +131,18 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
 }
 
 /* Every map entry of the slab says the same. */
-static void set_owner(struct fa_slab *s, uintptr_t tag) {
+static void set_owner(struct fa_slab *s, struct fa__pool_rec *owner) {
     for (uint32_t i = 0; i < s->pieces; i++)
-        __atomic_store_n(&s->entry[i].owner, tag, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->entry[i].rec, owner, __ATOMIC_RELEASE);
 }
 
 /* Every block starts free and marked so: a free of a block never handed out
  * is then a double free, like any other. */
-static void format(struct fa_slab *s, unsigned cls, uintptr_t owner, uint64_t cookie) {
+static void format(struct fa_slab *s, unsigned cls, struct fa__pool_rec *owner, uint64_t cookie) {
     if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
         clear_markers(s);
     s->cls = cls;
     s->shift = cls + 3;
-    for (uint32_t i = 0; i < s->pieces; i++) {
-        s->entry[i].mask = ((uint32_t)1 << s->shift) - 1;
-        s->entry[i].cls = (uint16_t)cls;
-        s->entry[i].cap = (uint16_t)fa__pool_cache_cap(cls);
-    }
     s->capacity = (uint32_t)((s->pieces * FA__SLAB_MIN) >> s->shift);
     s->in_use = 0;
     for (uint32_t i = 0; i < s->capacity; i++)
@@ -185,7 +187,8 @@ void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *
 }
 
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
-    struct fa_pool_cache shared = {NULL, {NULL}, 0};
+    struct fa_pool_cache shared;
+    memset(&shared, 0, sizeof shared);
     pthread_mutex_lock(&pools->cls[cls].lock);
     shared.slabs[cls] = pools->cls[cls].abandoned;
     fa__pool_census(&shared, cls, slabs, in_use);
@@ -261,7 +264,7 @@ static struct fa_slab *adopt(struct fa_pools *pools, unsigned cls, uint32_t path
 static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
     struct fa_slab *s = adopt(pools, cls, cache->path);
     if (s != NULL) {
-        set_owner(s, fa__owner_tag(cache->items));
+        set_owner(s, &cache->rec[cls]);
         collect_slab(s);
         return s;
     }
@@ -276,15 +279,15 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
         s = new_slab(pools);
     if (s != NULL) {
         s->path = cache->path;
-        format(s, cls, fa__owner_tag(cache->items), pools->cookie);
+        format(s, cls, &cache->rec[cls], pools->cookie);
     }
     return s;
 }
 
-int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                    unsigned cls) {
-    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
+int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+    void **items = cache->rec[cls].base;
     uint32_t want = fa__pool_cache_cap(cls) / 2, got = 0;
+    fa__assert_internal(cache->rec[cls].top == items); /* refilled only when empty */
     for (struct fa_slab *s = cache->slabs[cls]; s != NULL && got < want; s = s->next) {
         collect_slab(s);
         got += take(s, items + got, want - got);
@@ -297,7 +300,7 @@ int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct 
         cache->slabs[cls] = s;
         got = take(s, items, want);
     }
-    t->count[cls] = (uint16_t)got;
+    cache->rec[cls].top = items + got;
     return 1;
 }
 
@@ -352,18 +355,17 @@ static void shed_empty(struct fa_pools *pools, struct fa_pool_cache *cache, unsi
     }
 }
 
-static void return_cached(struct fa_pool_cache *cache, struct fa__thread_tls *t, unsigned cls,
-                          uint32_t n) {
-    void **items = cache->items + cls * FA__POOL_CACHE_STRIDE;
+/* The n oldest blocks of a class's stack back to their slabs. */
+static void return_cached(struct fa__pool_rec *r, uint32_t n) {
+    uint32_t held = fa__pool_cached(r);
     for (uint32_t i = 0; i < n; i++)
-        return_block(items[i]);
-    memmove(items, items + n, (t->count[cls] - n) * sizeof *items);
-    t->count[cls] = (uint16_t)(t->count[cls] - n);
+        return_block(r->base[i]);
+    memmove(r->base, r->base + n, (held - n) * sizeof *r->base);
+    r->top = r->base + (held - n);
 }
 
-void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                    unsigned cls) {
-    return_cached(cache, t, cls, t->count[cls] / 2); /* the oldest half; the hot ones stay */
+void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+    return_cached(&cache->rec[cls], fa__pool_cached(&cache->rec[cls]) / 2); /* the oldest half; the hot ones stay */
     shed_empty(pools, cache, cls, 1);
 }
 
@@ -378,11 +380,11 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
 
 /* ---- thread exit and trim ------------------------------------------------ */
 
-void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
-    if (t->cache == NULL)
+void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache) {
+    if (cache->items == NULL)
         return;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        return_cached(cache, t, c, t->count[c]);
+        return_cached(&cache->rec[c], fa__pool_cached(&cache->rec[c]));
         while (cache->slabs[c] != NULL) {
             struct fa_slab *s = cache->slabs[c];
             cache->slabs[c] = s->next;
@@ -401,12 +403,12 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struc
     }
     free(cache->items);
     cache->items = NULL;
-    t->cache = NULL;
+    memset(cache->rec, 0, sizeof cache->rec); /* every stack empty and full: no inline call serves */
 }
 
-void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t) {
-    for (unsigned c = 0; t != NULL && t->cache != NULL && c < FA__POOL_CLASSES; c++) {
-        return_cached(cache, t, c, t->count[c]);
+void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache) {
+    for (unsigned c = 0; cache != NULL && cache->items != NULL && c < FA__POOL_CLASSES; c++) {
+        return_cached(&cache->rec[c], fa__pool_cached(&cache->rec[c]));
         for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
             collect_slab(s);
         shed_empty(pools, cache, c, 0);

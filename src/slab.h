@@ -37,10 +37,17 @@ struct fa_slab {
 /* One thread's pool state for one allocator and one tag path: its blocks
  * are charged to that path, so its slabs hold that path's blocks only. */
 struct fa_pool_cache {
-    void          **items; /* FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE; t->cache points here */
-    struct fa_slab *slabs[FA__POOL_CLASSES];                  /* the slabs it owns */
-    uint32_t        path;
+    struct fa__pool_rec rec[FA__POOL_CLASSES]; /* its stacks; a fast-path entry points here */
+    void              **items; /* the stacks' room, FA__POOL_CLASSES * FA__POOL_CACHE_STRIDE;
+                                * NULL before the first pool call */
+    struct fa_slab     *slabs[FA__POOL_CLASSES]; /* the slabs it owns */
+    uint32_t            path;
 };
+
+/* Blocks in a class's stack. */
+static inline uint32_t fa__pool_cached(const struct fa__pool_rec *r) {
+    return (uint32_t)(r->top - r->base);
+}
 
 /* An allocator's shared pool state. */
 struct fa_pools {
@@ -66,15 +73,12 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
 /* Gives every shared slab back; thread caches must have been abandoned. */
 void fa__pools_fini(struct fa_pools *pools);
 
-/* Connects a thread's fast-path entry to a new cache (first pool use); 0
- * when out of memory. */
-int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
-/* Refills an empty class cache; 0 when no slab could be had. */
-int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                    unsigned cls);
-/* Makes room in a full class cache, moving half back to the slabs. */
-void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                    unsigned cls);
+/* Gives a cache its stacks (first pool use); 0 when out of memory. */
+int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache);
+/* Refills an empty class stack; 0 when no slab could be had. */
+int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls);
+/* Makes room in a full class stack, moving half back to the slabs. */
+void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls);
 /* Collects the blocks other threads freed into this thread's slabs. */
 void fa__pool_collect(struct fa_pool_cache *cache);
 /* Non-zero when a slab's free bitmap and its in-use count add up to its
@@ -87,16 +91,16 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie);
 /* The thread is done (exit or destroy): its cache goes back to the slabs,
  * and the slabs to the shared lists. No backend call, so callable under a
  * lock. */
-void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache);
 /* Takes out the empty slabs beyond the reserve, for fa__pool_release. */
 struct fa_slab *fa__pool_excess(struct fa_pools *pools);
 /* Gives a list of slabs back to the backend. */
 void fa__pool_release(struct fa_pools *pools, struct fa_slab *list);
-/* fa_trim's part (t NULL: a thread that never used the allocator): the
+/* fa_trim's part (cache NULL: a thread that never used the allocator): the
  * caller's cache back to its slabs, its empty slabs and
  * the abandoned ones that emptied to the shared list, and empty slabs beyond
  * the reserve back to the backend. */
-void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache, struct fa__thread_tls *t);
+void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache);
 
 /* The slabs of a thread's class: how many, and blocks out of them. */
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);

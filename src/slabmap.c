@@ -31,7 +31,7 @@ static struct {
     size_t          users; /* live allocators */
     /* Every top entry without slabs points here, so a lookup needs no NULL test. */
     struct fa__slab_entry empty_leaf[LEAF_SIZE];
-} map = {PTHREAD_MUTEX_INITIALIZER, 0, {{0, NULL, 0, 0, 0}}};
+} map = {PTHREAD_MUTEX_INITIALIZER, 0, {{NULL, NULL}}};
 
 /* Filled when the library is loaded, not at the first fa_create: the inline
  * fa_pool_free reads the map whatever allocator it is given, NULL included,
@@ -80,7 +80,7 @@ struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab
 
 void fa__slabmap_remove(struct fa__slab_entry *e, size_t pieces) {
     for (size_t i = 0; i < pieces; i++) {
-        __atomic_store_n(&e[i].owner, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&e[i].rec, NULL, __ATOMIC_RELEASE);
         __atomic_store_n(&e[i].slab, NULL, __ATOMIC_RELEASE);
     }
 }

@@ -12,9 +12,8 @@
  *   and gives it back after, with the allocator's `exiting` count raised.
  * - th->tls is fa__tls[slot], or th->own for an allocator without a slot
  *   (slot 0), so fa__tls[0] is never written and fails every inline check.
- * - Each path's pool fields (cache, cookie, counts) are in one place: the
- *   fast-path entry for the current path unless `counted`, else its
- *   ctx->state. The place they leave is zeroed, failing every inline check.
+ * - The fast-path entry points at the current path's pool records unless
+ *   `counted`, else at fa__no_pool, which fails every inline check.
  * - ctx_made has bit i exactly when ctx[i] exists, ctx_cached when it also
  *   has its cache; ctx[FA__TAG_ROOT] is root_pool, never freed alone. */
 #include "thread.h"
@@ -69,10 +68,10 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);
     free(th->charge.spans);
-    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* every path's fields in its own state */
+    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* the entry serves no pool from here on */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
         struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(made)];
-        fa__pool_abandon(th->set->pools, &ctx->pool, &ctx->state);
+        fa__pool_abandon(th->set->pools, &ctx->pool);
         if (ctx != &th->root_pool)
             free(ctx);
     }
@@ -173,16 +172,6 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
 
 /* ---- a thread's pools, one per path -------------------------------------- */
 
-/* Moves the pool fields (cache, cookie, counts) from one entry to another,
- * leaving the source failing every inline check. */
-static void move_pool(struct fa__thread_tls *to, struct fa__thread_tls *from) {
-    to->cache = from->cache;
-    to->cookie = from->cookie;
-    memcpy(to->count, from->count, sizeof to->count);
-    from->cache = NULL;
-    memset(from->count, 0, sizeof from->count);
-}
-
 _Static_assert(FA_TAG_MAX <= 64, "ctx_made has a bit per path");
 
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
@@ -197,7 +186,7 @@ int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
 }
 
 int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
-    if (!fa__pool_attach(pools, &fa__thread_ctx(th)->pool, fa__thread_pool(th)))
+    if (!fa__pool_attach(pools, &fa__thread_ctx(th)->pool))
         return 0;
     th->ctx_cached |= (uint64_t)1 << th->pool_path;
     return 1;
@@ -214,14 +203,9 @@ static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *left) 
 }
 
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
-    if (path == th->pool_path && counted == th->counted)
-        return;
-    if (!th->counted)
-        move_pool(&fa__thread_ctx(th)->state, th->tls);
     th->pool_path = path;
     th->counted = counted;
-    if (!counted)
-        move_pool(th->tls, &th->ctx[path]->state);
+    th->tls->pool = counted ? 0 : (uintptr_t)th->ctx[path]->pool.rec - (uintptr_t)fa__no_pool;
 }
 
 void fa__thread_pool_collect_caches(struct fa_thread *th) {
@@ -232,29 +216,28 @@ void fa__thread_pool_collect_caches(struct fa_thread *th) {
 
 void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
     if (th == NULL) {
-        fa__pool_trim(pools, NULL, NULL);
+        fa__pool_trim(pools, NULL);
         return;
     }
     struct fa_pool_ctx *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
-        fa__pool_trim(pools, &ctx->pool, fa__thread_pool_state(th, ctx));
+        fa__pool_trim(pools, &ctx->pool);
 }
 
 /* ---- publishing the pools' counts ---------------------------------------- */
 
 /* One path's pools into the tally. */
 static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
-    const uint64_t *tally = fa__pool_tally(ctx->pool.items);
-    const uint16_t *count = fa__thread_pool_state(th, ctx)->count;
     uint32_t path = ctx->pool.path;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
+        const struct fa__pool_rec *r = &ctx->pool.rec[c];
         uint64_t slabs, in_use;
         fa__pool_census(&ctx->pool, c, &slabs, &in_use);
-        fa__set(&th->tally.pool_out[path][c], tally[c]);
-        fa__set(&th->tally.pool_back[path][c], tally[FA__POOL_CLASSES + c]);
+        fa__set(&th->tally.pool_out[path][c], r->out);
+        fa__set(&th->tally.pool_back[path][c], r->back);
         fa__set(&th->tally.slabs[path][c], slabs);
         fa__set(&th->tally.in_use[path][c], in_use);
-        fa__set(&th->tally.cached[path][c], count[c]);
+        fa__set(&th->tally.cached[path][c], fa__pool_cached(r));
     }
 }
 
@@ -282,6 +265,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     pthread_mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
+    fa__thread_pool_use(th, FA__TAG_ROOT, 0); /* the root path's records, empty until the first pool call */
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
     pthread_mutex_unlock(&registry.lock);

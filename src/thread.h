@@ -67,12 +67,11 @@ struct fa_charge {
 };
 
 /* A thread's pools for one tag path. While it is the thread's current one
- * and nothing needs counting, its fast-path fields (cache, cookie, counts)
- * are in the fast-path entry; otherwise they are here, and the entry's are
- * zero, which sends every pool call to the slow path. */
+ * and nothing needs counting, the fast-path entry points at its records;
+ * otherwise the entry points at none, which sends every pool call to the
+ * slow path. */
 struct fa_pool_ctx {
-    struct fa_pool_cache  pool;
-    struct fa__thread_tls state;
+    struct fa_pool_cache pool;
 };
 
 struct fa_thread {
@@ -107,19 +106,12 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
 /* Makes sure the thread has pools for path (their cache comes with the
  * first allocation); 0 when out of memory. */
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path);
-/* Makes path's pools (made) the thread's current ones, their fields in the
- * fast-path entry unless `counted`. */
+/* Makes path's pools (made) the thread's current ones, served by the
+ * inline paths unless `counted`. */
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted);
-/* Where a pools' fast-path fields are now. */
-static inline struct fa__thread_tls *fa__thread_pool_state(struct fa_thread *th, struct fa_pool_ctx *ctx) {
-    return ctx == th->ctx[th->pool_path] && !th->counted ? th->tls : &ctx->state;
-}
-/* The current pools, and where their fields are. */
+/* The current pools. */
 static inline struct fa_pool_ctx *fa__thread_ctx(struct fa_thread *th) {
     return th->ctx[th->pool_path];
-}
-static inline struct fa__thread_tls *fa__thread_pool(struct fa_thread *th) {
-    return fa__thread_pool_state(th, fa__thread_ctx(th));
 }
 /* Gives the current pools their cache (first pool use); 0 when out of memory. */
 int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th);

@@ -27,9 +27,7 @@ struct slab_fixture {
     struct fa_meter       meter;
     struct fa_pools       pools;
     struct fa_pool_cache  cache;
-    struct fa__thread_tls t;
     struct fa_pool_cache  other;
-    struct fa__thread_tls other_t;
     int                   finished; /* the test ran fa__pools_fini itself */
 };
 
@@ -44,15 +42,15 @@ static int slab_setup(void **state) {
     fa__slabmap_acquire();    /* what fa_create does */
     fa__pools_init(&f->pools, &cfg, f, &f->meter);
     *state = f;
-    return !fa__pool_attach(&f->pools, &f->cache, &f->t);
+    return !fa__pool_attach(&f->pools, &f->cache);
 }
 
 /* What a thread's exit does, then fa_destroy's part; fails on a leak. */
 static int slab_teardown(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
     if (!f->finished) {
-        fa__pool_abandon(&f->pools, &f->cache, &f->t);
-        fa__pool_abandon(&f->pools, &f->other, &f->other_t);
+        fa__pool_abandon(&f->pools, &f->cache);
+        fa__pool_abandon(&f->pools, &f->other);
         fa__pools_fini(&f->pools);
     }
     fa__slabmap_release();
@@ -62,25 +60,25 @@ static int slab_teardown(void **state) {
 }
 
 /* A block of class cls, the way pool.c's pool_take gets one. */
-static void *take_block(struct slab_fixture *f, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                        unsigned cls) {
-    if (t->count[cls] == 0)
-        assert_true(fa__pool_refill(&f->pools, cache, t, cls));
-    void *p = fa__pool_pop(t, cls);
+static void *take_block(struct slab_fixture *f, struct fa_pool_cache *cache, unsigned cls) {
+    if (fa__pool_cached(&cache->rec[cls]) == 0)
+        assert_true(fa__pool_refill(&f->pools, cache, cls));
+    void *p = fa__pool_pop(&cache->rec[cls]);
     assert_int_equal(*(uint64_t *)p, 0); /* the marker is cleared on the way out */
     return p;
 }
 
 /* A free on the owning thread, the way pool.c's pool_free_local does one. */
-static void free_local(struct slab_fixture *f, struct fa_pool_cache *cache, struct fa__thread_tls *t,
-                       void *p) {
+static void free_local(struct slab_fixture *f, struct fa_pool_cache *cache, void *p) {
     const struct fa__slab_entry *e = fa__slab_of((uintptr_t)p);
-    assert_int_equal(e->owner, fa__owner_tag(cache->items));
-    assert_int_equal((uintptr_t)p & e->mask, 0);
-    assert_int_not_equal(*(uint64_t *)p, t->cookie);
-    if (t->count[e->cls] == e->cap)
-        fa__pool_flush(&f->pools, cache, t, e->cls);
-    fa__pool_push(t, e, p);
+    unsigned cls = fa__slab_at(p)->cls;
+    struct fa__pool_rec *r = &cache->rec[cls];
+    assert_ptr_equal(e->rec, r);
+    assert_int_equal((uintptr_t)p & r->mask, 0);
+    assert_int_not_equal(*(uint64_t *)p, r->cookie);
+    if (r->top == r->end)
+        fa__pool_flush(&f->pools, cache, cls);
+    fa__pool_push(r, p);
 }
 
 /* Every slab of a class list is valid, of the class, found by its blocks'
@@ -93,7 +91,7 @@ static unsigned check_class(const struct fa_pool_cache *cache, unsigned cls) {
         assert_int_equal(s->capacity, SLAB >> (cls + 3));
         assert_ptr_equal(fa__slab_at((void *)s->base), s);
         assert_ptr_equal(fa__slab_at((void *)(s->base + SLAB - 1)), s);
-        assert_int_equal(s->entry->owner, fa__owner_tag(cache->items));
+        assert_ptr_equal(s->entry->rec, &cache->rec[cls]);
         empty += s->in_use == 0;
     }
     return empty;
@@ -114,10 +112,10 @@ static uint64_t census_slabs(const struct fa_pool_cache *cache, unsigned cls) {
 static void a_refill_formats_a_fresh_slab_and_fills_half_the_cache(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
     const unsigned cls = 3; /* 64-byte blocks: 1,024 a slab, a cache of 1,024 */
-    assert_ptr_equal(f->t.cache, f->cache.items);
-    assert_int_equal(f->t.cookie, f->pools.cookie);
-    assert_true(fa__pool_refill(&f->pools, &f->cache, &f->t, cls));
-    assert_int_equal(f->t.count[cls], fa__pool_cache_cap(cls) / 2);
+    assert_non_null(f->cache.items);
+    assert_int_equal(f->cache.rec[cls].cookie, f->pools.cookie);
+    assert_true(fa__pool_refill(&f->pools, &f->cache, cls));
+    assert_int_equal(fa__pool_cached(&f->cache.rec[cls]), fa__pool_cache_cap(cls) / 2);
 
     struct fa_slab *s = f->cache.slabs[cls];
     assert_non_null(s);
@@ -130,12 +128,12 @@ static void a_refill_formats_a_fresh_slab_and_fills_half_the_cache(void **state)
     assert_int_equal(s->base % SLAB, 0); /* aligned to its size */
     assert_int_equal(check_class(&f->cache, cls), 0);
     const struct fa__slab_entry *e = fa__slab_of(s->base);
-    assert_int_equal(e->cls, cls);
-    assert_int_equal(e->mask, 63);
-    assert_int_equal(e->cap, fa__pool_cache_cap(cls));
+    assert_ptr_equal(e->rec, &f->cache.rec[cls]);
+    assert_int_equal(e->rec->mask, 63);
+    assert_int_equal(e->rec->end - e->rec->base, fa__pool_cache_cap(cls));
 
-    void **items = f->cache.items + cls * FA__POOL_CACHE_STRIDE;
-    for (unsigned i = 0; i < f->t.count[cls]; i++) {
+    void **items = f->cache.rec[cls].base;
+    for (unsigned i = 0; i < fa__pool_cached(&f->cache.rec[cls]); i++) {
         assert_ptr_equal(fa__slab_at(items[i]), s);
         assert_int_equal((uintptr_t)items[i] % 64, 0);
         assert_int_equal(*(uint64_t *)items[i], f->pools.cookie); /* free blocks carry the marker */
@@ -171,7 +169,7 @@ static void takes_and_local_frees_keep_every_count_exact(void **state) {
         unsigned cls;
         if (n < HELD_MAX && (n == 0 || rng_below(&r, 100) < 55)) {
             cls = 6 + (unsigned)rng_below(&r, 4);
-            void *p = take_block(f, &f->cache, &f->t, cls);
+            void *p = take_block(f, &f->cache, cls);
             ((uint64_t *)p)[0] = ++taken; /* the program's bytes */
             ((uint64_t *)p)[1] = taken;
             held[n++] = p;
@@ -182,11 +180,11 @@ static void takes_and_local_frees_keep_every_count_exact(void **state) {
             held[i] = held[--n];
             assert_int_equal(((uint64_t *)p)[0], ((uint64_t *)p)[1]); /* nobody else had it */
             cls = fa__slab_at(p)->cls;
-            free_local(f, &f->cache, &f->t, p);
+            free_local(f, &f->cache, p);
             held_in[cls]--;
         }
         assert_true(check_class(&f->cache, cls) <= 1);
-        assert_int_equal(census_in_use(&f->cache, cls), f->t.count[cls] + held_in[cls]);
+        assert_int_equal(census_in_use(&f->cache, cls), fa__pool_cached(&f->cache.rec[cls]) + held_in[cls]);
         uint64_t slabs = 0;
         for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
             slabs += census_slabs(&f->cache, c);
@@ -196,13 +194,13 @@ static void takes_and_local_frees_keep_every_count_exact(void **state) {
     if (!FA_MINIMAL) {
         uint64_t out = 0;
         for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
-            out += fa__pool_tally(f->cache.items)[c];
+            out += f->cache.rec[c].out;
         assert_int_equal(out, taken); /* fa__pool_pop counts every block it hands out */
     }
     while (n > 0)
-        free_local(f, &f->cache, &f->t, held[--n]);
+        free_local(f, &f->cache, held[--n]);
     for (unsigned c = 6; c < 10; c++)
-        assert_int_equal(census_in_use(&f->cache, c), f->t.count[c]);
+        assert_int_equal(census_in_use(&f->cache, c), fa__pool_cached(&f->cache.rec[c]));
 }
 
 struct remote_free {
@@ -222,7 +220,7 @@ static void a_remote_free_reaches_the_owner_only_when_it_collects(void **state) 
     struct slab_fixture *f = (struct slab_fixture *)*state;
     void *held[8];
     for (int i = 0; i < 8; i++) /* the whole first refill: blocks 7 down to 0 */
-        held[i] = take_block(f, &f->cache, &f->t, BIG);
+        held[i] = take_block(f, &f->cache, BIG);
     struct fa_slab *s = f->cache.slabs[BIG];
     void *first = held[7];
     assert_ptr_equal(first, (void *)s->base);
@@ -248,20 +246,20 @@ static void a_remote_free_reaches_the_owner_only_when_it_collects(void **state) 
     assert_true(fa__slab_check(s));
 
     /* The next refill hands the block out again, lowest first. */
-    assert_true(fa__pool_refill(&f->pools, &f->cache, &f->t, BIG));
-    assert_int_equal(f->t.count[BIG], 8);
-    assert_ptr_equal(f->cache.items[BIG * FA__POOL_CACHE_STRIDE], first);
+    assert_true(fa__pool_refill(&f->pools, &f->cache, BIG));
+    assert_int_equal(fa__pool_cached(&f->cache.rec[BIG]), 8);
+    assert_ptr_equal(f->cache.rec[BIG].base[0], first);
     assert_int_equal(s->in_use, 15);
     assert_int_equal(census_slabs(&f->cache, BIG), 1);
     for (int i = 0; i < 7; i++)
-        free_local(f, &f->cache, &f->t, held[i]);
-    assert_int_equal(census_in_use(&f->cache, BIG), f->t.count[BIG]);
+        free_local(f, &f->cache, held[i]);
+    assert_int_equal(census_in_use(&f->cache, BIG), fa__pool_cached(&f->cache.rec[BIG]));
 }
 
 static void a_second_remote_free_of_a_block_is_a_double_free(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
     const unsigned cls = 3;
-    void *p = take_block(f, &f->cache, &f->t, cls);
+    void *p = take_block(f, &f->cache, cls);
     struct fa_slab *s = fa__slab_at(p);
     assert_non_null(s);
     uint32_t before = s->in_use;
@@ -270,26 +268,25 @@ static void a_second_remote_free_of_a_block_is_a_double_free(void **state) {
     fa__pool_collect(&f->cache);
     assert_int_equal(s->in_use, before - 1); /* counted once */
     assert_true(fa__slab_check(s));
-    assert_int_equal(census_in_use(&f->cache, cls), f->t.count[cls]);
+    assert_int_equal(census_in_use(&f->cache, cls), fa__pool_cached(&f->cache.rec[cls]));
 }
 
 static void an_abandoned_slab_is_adopted_with_its_blocks_intact(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
     void *held[11];
     for (int i = 0; i < 11; i++) { /* 8 from the first refill, 3 from the second */
-        held[i] = take_block(f, &f->cache, &f->t, BIG);
+        held[i] = take_block(f, &f->cache, BIG);
         memset((char *)held[i] + 8, 0x40 + i, 4096 - 8);
     }
     struct fa_slab *s = f->cache.slabs[BIG];
-    assert_int_equal(f->t.count[BIG], 5);
+    assert_int_equal(fa__pool_cached(&f->cache.rec[BIG]), 5);
     assert_int_equal(s->in_use, 16);
 
-    fa__pool_abandon(&f->pools, &f->cache, &f->t);
+    fa__pool_abandon(&f->pools, &f->cache);
     assert_null(f->cache.items);
-    assert_null(f->t.cache);
     assert_null(f->cache.slabs[BIG]);
-    assert_int_equal(f->t.count[BIG], 0);
-    assert_int_equal(s->entry->owner, 0); /* nobody's: every free of it is remote now */
+    assert_int_equal(fa__pool_cached(&f->cache.rec[BIG]), 0);
+    assert_null(s->entry->rec); /* nobody's: every free of it is remote now */
     assert_int_equal(s->in_use, 11);      /* the cached five went back */
     assert_true(fa__slab_check(s));
     uint64_t slabs, in_use;
@@ -302,12 +299,12 @@ static void an_abandoned_slab_is_adopted_with_its_blocks_intact(void **state) {
     assert_int_equal(fa__pool_free_remote(s, held[0], f->pools.cookie), FA_OK);
 
     /* ...is collected by the cache that adopts it, on its first refill. */
-    assert_true(fa__pool_attach(&f->pools, &f->other, &f->other_t));
-    assert_true(fa__pool_refill(&f->pools, &f->other, &f->other_t, BIG));
+    assert_true(fa__pool_attach(&f->pools, &f->other));
+    assert_true(fa__pool_refill(&f->pools, &f->other, BIG));
     assert_ptr_equal(f->other.slabs[BIG], s);
     assert_null(s->next);
-    assert_int_equal(s->entry->owner, fa__owner_tag(f->other.items));
-    assert_int_equal(f->other_t.count[BIG], 6); /* five returned, one freed remotely */
+    assert_ptr_equal(s->entry->rec, &f->other.rec[BIG]);
+    assert_int_equal(fa__pool_cached(&f->other.rec[BIG]), 6); /* five returned, one freed remotely */
     assert_int_equal(s->in_use, 16);
     assert_int_equal(check_class(&f->other, BIG), 0);
     fa__pool_shared_census(&f->pools, BIG, &slabs, &in_use);
@@ -315,9 +312,9 @@ static void an_abandoned_slab_is_adopted_with_its_blocks_intact(void **state) {
     assert_int_equal(in_use, 0);
     assert_int_equal(atomic_load(&f->c.allocs), 1); /* no new slab */
 
-    void **items = f->other.items + BIG * FA__POOL_CACHE_STRIDE;
+    void **items = f->other.rec[BIG].base;
     int found = 0;
-    for (unsigned k = 0; k < f->other_t.count[BIG]; k++) {
+    for (unsigned k = 0; k < fa__pool_cached(&f->other.rec[BIG]); k++) {
         found += items[k] == held[0];
         for (int i = 1; i < 11; i++)
             assert_ptr_not_equal(items[k], held[i]);
@@ -327,23 +324,23 @@ static void an_abandoned_slab_is_adopted_with_its_blocks_intact(void **state) {
         const unsigned char *b = (const unsigned char *)held[i];
         for (size_t k = 8; k < 4096; k++)
             assert_int_equal(b[k], 0x40 + i);
-        free_local(f, &f->other, &f->other_t, held[i]); /* the adopter owns them now */
+        free_local(f, &f->other, held[i]); /* the adopter owns them now */
     }
-    assert_int_equal(f->other_t.count[BIG], 16);
+    assert_int_equal(fa__pool_cached(&f->other.rec[BIG]), 16);
     assert_int_equal(census_in_use(&f->other, BIG), 16);
-    fa__pool_trim(&f->pools, &f->other, &f->other_t);
+    fa__pool_trim(&f->pools, &f->other);
     assert_int_equal(atomic_load(&f->c.bytes_out), 0);
 }
 
 static void a_cache_adopts_only_slabs_of_its_own_path(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
-    void *p = take_block(f, &f->cache, &f->t, BIG);
+    void *p = take_block(f, &f->cache, BIG);
     struct fa_slab *s = fa__slab_at(p);
-    fa__pool_abandon(&f->pools, &f->cache, &f->t);
+    fa__pool_abandon(&f->pools, &f->cache);
 
     f->other.path = 3;
-    assert_true(fa__pool_attach(&f->pools, &f->other, &f->other_t));
-    assert_true(fa__pool_refill(&f->pools, &f->other, &f->other_t, BIG));
+    assert_true(fa__pool_attach(&f->pools, &f->other));
+    assert_true(fa__pool_refill(&f->pools, &f->other, BIG));
     struct fa_slab *mine = f->other.slabs[BIG];
     assert_ptr_not_equal(mine, s); /* path 0's slab is not path 3's to take */
     assert_int_equal(mine->path, 3);
@@ -353,16 +350,15 @@ static void a_cache_adopts_only_slabs_of_its_own_path(void **state) {
     assert_int_equal(slabs, 1);
     assert_int_equal(in_use, 1);
 
-    struct fa_pool_cache root = {NULL, {NULL}, 0};
-    struct fa__thread_tls root_t;
-    memset(&root_t, 0, sizeof root_t);
-    assert_true(fa__pool_attach(&f->pools, &root, &root_t));
-    assert_true(fa__pool_refill(&f->pools, &root, &root_t, BIG));
+    struct fa_pool_cache root;
+    memset(&root, 0, sizeof root);
+    assert_true(fa__pool_attach(&f->pools, &root));
+    assert_true(fa__pool_refill(&f->pools, &root, BIG));
     assert_ptr_equal(root.slabs[BIG], s);
     assert_int_equal(atomic_load(&f->c.allocs), 2);
-    free_local(f, &root, &root_t, p);
-    assert_int_equal(census_in_use(&root, BIG), root_t.count[BIG]);
-    fa__pool_abandon(&f->pools, &root, &root_t); /* emptied: to the empty list */
+    free_local(f, &root, p);
+    assert_int_equal(census_in_use(&root, BIG), fa__pool_cached(&root.rec[BIG]));
+    fa__pool_abandon(&f->pools, &root); /* emptied: to the empty list */
     assert_int_equal(f->pools.empty_count, 1);
     assert_ptr_equal(f->pools.empty, s);
 }
@@ -376,18 +372,18 @@ static void trim_gives_every_empty_slab_back_to_the_backend(void **state) {
     for (int k = 0; k < 3; k++) {
         void *p[20];
         for (int i = 0; i < 20; i++)
-            p[i] = take_block(f, &f->cache, &f->t, classes[k]);
+            p[i] = take_block(f, &f->cache, classes[k]);
         bases[k] = f->cache.slabs[classes[k]]->base;
         for (int i = classes[k] == 5 ? 1 : 0; i < 20; i++)
-            free_local(f, &f->cache, &f->t, p[i]);
+            free_local(f, &f->cache, p[i]);
         if (classes[k] == 5)
             kept = p[0];
     }
     assert_int_equal(atomic_load(&f->c.bytes_out), before + 4 * (long)SLAB); /* class 9 took two */
 
-    fa__pool_trim(&f->pools, &f->cache, &f->t);
+    fa__pool_trim(&f->pools, &f->cache);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        assert_int_equal(f->t.count[c], 0);
+        assert_int_equal(fa__pool_cached(&f->cache.rec[c]), 0);
         assert_int_equal(census_slabs(&f->cache, c), c == 5 ? 1 : 0);
     }
     assert_int_equal(census_in_use(&f->cache, 5), 1); /* a live block keeps its slab */
@@ -396,20 +392,20 @@ static void trim_gives_every_empty_slab_back_to_the_backend(void **state) {
     assert_null(fa__slab_at((void *)bases[2]));
     assert_ptr_equal(fa__slab_at(kept), f->cache.slabs[5]);
 
-    free_local(f, &f->cache, &f->t, kept);
-    fa__pool_trim(&f->pools, &f->cache, &f->t);
+    free_local(f, &f->cache, kept);
+    fa__pool_trim(&f->pools, &f->cache);
     assert_int_equal(census_slabs(&f->cache, 5), 0);
     assert_int_equal(atomic_load(&f->c.bytes_out), before);
     assert_int_equal(atomic_load(&f->meter.bytes), (uint64_t)before);
     assert_int_equal(atomic_load(&f->c.frees), atomic_load(&f->c.allocs));
-    assert_ptr_equal(f->t.cache, f->cache.items); /* the cache itself stays */
+    assert_non_null(f->cache.items); /* the cache itself stays */
 }
 
 static void trim_gives_back_abandoned_slabs_that_remote_frees_emptied(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
-    void *p = take_block(f, &f->cache, &f->t, BIG);
+    void *p = take_block(f, &f->cache, BIG);
     struct fa_slab *s = fa__slab_at(p);
-    fa__pool_abandon(&f->pools, &f->cache, &f->t);
+    fa__pool_abandon(&f->pools, &f->cache);
     assert_int_equal(fa__pool_free_remote(s, p, f->pools.cookie), FA_OK);
     uint64_t slabs, in_use;
     fa__pool_shared_census(&f->pools, BIG, &slabs, &in_use);
@@ -417,7 +413,7 @@ static void trim_gives_back_abandoned_slabs_that_remote_frees_emptied(void **sta
     assert_int_equal(in_use, 1); /* not collected yet */
     assert_int_equal(atomic_load(&f->c.bytes_out), SLAB);
 
-    fa__pool_trim(&f->pools, NULL, NULL); /* a thread that never used the allocator */
+    fa__pool_trim(&f->pools, NULL); /* a thread that never used the allocator */
     fa__pool_shared_census(&f->pools, BIG, &slabs, &in_use);
     assert_int_equal(slabs, 0);
     assert_int_equal(in_use, 0);
@@ -431,28 +427,28 @@ static void the_reserve_keeps_empty_slabs_until_excess_is_released(void **state)
     enum { N = 64 };             /* four slabs of 4096-byte blocks */
     void *p[N];
     for (int i = 0; i < N; i++)
-        p[i] = take_block(f, &f->cache, &f->t, BIG);
+        p[i] = take_block(f, &f->cache, BIG);
     assert_int_equal(census_slabs(&f->cache, BIG), 4);
     assert_int_equal(census_in_use(&f->cache, BIG), N);
     for (int i = 0; i < N; i++)
-        free_local(f, &f->cache, &f->t, p[i]);
-    fa__pool_trim(&f->pools, &f->cache, &f->t);
+        free_local(f, &f->cache, p[i]);
+    fa__pool_trim(&f->pools, &f->cache);
     assert_int_equal(census_slabs(&f->cache, BIG), 0);
     assert_int_equal(f->pools.empty_count, 2);
     assert_int_equal(atomic_load(&f->c.bytes_out), 2 * SLAB);
     long allocs = atomic_load(&f->c.allocs);
 
     /* An empty slab serves any class before the backend is asked. */
-    void *q = take_block(f, &f->cache, &f->t, 0);
+    void *q = take_block(f, &f->cache, 0);
     struct fa_slab *s = fa__slab_at(q);
     assert_int_equal(atomic_load(&f->c.allocs), allocs);
     assert_int_equal(f->pools.empty_count, 1);
     assert_int_equal(s->cls, 0);
     assert_int_equal(s->capacity, SLAB / 8);
-    assert_int_equal(fa__slab_of((uintptr_t)q)->mask, 7);
+    assert_int_equal(fa__slab_of((uintptr_t)q)->rec->mask, 7);
     assert_true(fa__slab_check(s));
-    free_local(f, &f->cache, &f->t, q);
-    fa__pool_trim(&f->pools, &f->cache, &f->t);
+    free_local(f, &f->cache, q);
+    fa__pool_trim(&f->pools, &f->cache);
     assert_int_equal(f->pools.empty_count, 2);
 
     f->pools.reserve = 0;
@@ -472,9 +468,9 @@ static void the_reserve_keeps_empty_slabs_until_excess_is_released(void **state)
 static void fini_gives_back_every_slab_even_with_blocks_still_out(void **state) {
     struct slab_fixture *f = (struct slab_fixture *)*state;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
-        (void)take_block(f, &f->cache, &f->t, c); /* never freed */
+        (void)take_block(f, &f->cache, c); /* never freed */
     assert_int_equal(atomic_load(&f->c.bytes_out), FA__POOL_CLASSES * SLAB);
-    fa__pool_abandon(&f->pools, &f->cache, &f->t);
+    fa__pool_abandon(&f->pools, &f->cache);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         uint64_t slabs, in_use;
         fa__pool_shared_census(&f->pools, c, &slabs, &in_use);

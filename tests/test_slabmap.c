@@ -16,7 +16,7 @@ static void lookups_work_before_any_allocator(void **state) {
     (void)state;
     const struct fa__slab_entry *e = fa__slab_of(BASE);
     assert_null(e->slab);
-    assert_int_equal(e->owner, 0);
+    assert_null(e->rec);
 }
 
 static void every_piece_of_a_slab_points_to_it(void **state) {

@@ -47,10 +47,10 @@ measure "fa_frame_alloc, local"                                  13.0   1000 ins
 measure "fa_frame_alloc, struct"                                 18.0   1000 instr_frame  - struct
 measure "fa_arena_alloc (handle), local"                         13.0   1000 instr_frame  arena local
 measure "fa_arena_alloc (handle), struct"                        15.0   1000 instr_frame  arena struct
-measure "fa_pool_alloc + fa_pool_free, local"                    55.0   1000 instr_pool   - local
-measure "fa_pool_alloc + fa_pool_free, struct"                   66.0   1000 instr_pool   - struct
-measure "fa_cache_alloc + fa_cache_free (handle), local"         55.0   1000 instr_pool   cache local
-measure "fa_cache_alloc + fa_cache_free (handle), struct"        60.0   1000 instr_pool   cache struct
+measure "fa_pool_alloc + fa_pool_free, local"                    50.0   1000 instr_pool   - local
+measure "fa_pool_alloc + fa_pool_free, struct"                   60.0   1000 instr_pool   - struct
+measure "fa_cache_alloc + fa_cache_free (handle), local"         50.0   1000 instr_pool   cache local
+measure "fa_cache_alloc + fa_cache_free (handle), struct"        54.0   1000 instr_pool   cache struct
 measure "empty frame (fa_begin_frame + fa_end_frame)"           320.0      1 instr_frame  empty
 measure "empty frame, statistics, tags and budgets off"          165.0      1 instr_frame  empty-off
 if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)
