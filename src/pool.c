@@ -19,7 +19,7 @@
 /* A block of class cls from the thread's current pools, counted by their
  * counters like the inline path's. */
 static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, const char *fn) {
-    struct fa_pool_cache *pool = &fa__thread_ctx(th)->pool;
+    struct fa_pool_cache *pool = fa__thread_ctx(th);
     if (pool->items == NULL && !fa__thread_pool_attach(&a->pools, th)) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's cache", fn);
         return NULL;
@@ -35,8 +35,11 @@ static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t s
     return fa__pool_pop(r);
 }
 
-/* The slow path of a pool allocation by th, with events naming fn. */
+/* The slow path of a pool allocation by th, with events naming fn; sizes
+ * above the classes take the heap path. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+    if (size > FA__POOL_MAX)
+        return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, fn);
     unsigned cls = fa__pool_class(size);
     size_t bytes = (size_t)8 << cls;
     fa__attr_refresh(a, th);
@@ -55,28 +58,26 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
         fa__null_alloc("fa_pool_alloc");
         return NULL;
     }
-    if (size > FA__POOL_MAX)
-        return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, "fa_pool_alloc");
     struct fa_thread *th = fa__attach(a, size, "fa_pool_alloc");
     return th != NULL ? alloc_slow(a, th, size, "fa_pool_alloc") : NULL;
 }
 
 /* The calling thread's pools that own slab s, or NULL: those of the slab's
  * path, if the slab's map entry points at their record. */
-static struct fa_pool_ctx *owning_ctx(struct fa_thread *th, const struct fa__slab_entry *e,
+static struct fa_pool_cache *owning_ctx(struct fa_thread *th, const struct fa__slab_entry *e,
                                       const struct fa_slab *s) {
-    struct fa_pool_ctx *ctx = th != NULL ? th->ctx[s->path] : NULL;
+    struct fa_pool_cache *ctx = th != NULL ? th->ctx[s->path] : NULL;
     struct fa__pool_rec *owner = __atomic_load_n(&e->rec, __ATOMIC_RELAXED);
-    return ctx != NULL && ctx->pool.items != NULL && owner == &ctx->pool.rec[s->cls] ? ctx : NULL;
+    return ctx != NULL && ctx->items != NULL && owner == &ctx->rec[s->cls] ? ctx : NULL;
 }
 
 /* A free on the thread that owns the slab, into the pools of its path,
  * counted by their counters. */
-static void pool_free_local(fa_alloc *a, struct fa_pool_ctx *ctx, const struct fa_slab *s, void *p) {
-    struct fa__pool_rec *r = &ctx->pool.rec[s->cls];
+static void pool_free_local(fa_alloc *a, struct fa_pool_cache *ctx, const struct fa_slab *s, void *p) {
+    struct fa__pool_rec *r = &ctx->rec[s->cls];
     FA__TALLY(r->back++);
     if (r->top == r->end)
-        fa__pool_flush(&a->pools, &ctx->pool, s->cls);
+        fa__pool_flush(&a->pools, ctx, s->cls);
     fa__pool_push(r, p);
 }
 
@@ -99,7 +100,7 @@ static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     uint32_t path = s->path; /* read while the block is still the caller's */
     size_t bytes = (size_t)8 << s->cls;
-    struct fa_pool_ctx *ctx = owning_ctx(th, e, s);
+    struct fa_pool_cache *ctx = owning_ctx(th, e, s);
     if (ctx != NULL) {
         pool_free_local(a, ctx, s, p);
         fa__attr_refund(a, th, path, bytes);
@@ -134,10 +135,7 @@ void *fa__cache_alloc_slow(fa_cache *c, size_t size) {
         fa__report(NULL, FA_ERR_INVALID, size, "fa_cache_alloc: NULL cache handle");
         return NULL;
     }
-    fa_alloc *a = fa__alloc_of(th);
-    if (size > FA__POOL_MAX)
-        return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, "fa_cache_alloc");
-    return alloc_slow(a, th, size, "fa_cache_alloc");
+    return alloc_slow(fa__alloc_of(th), th, size, "fa_cache_alloc");
 }
 
 fa_error fa__cache_free_slow(fa_cache *c, void *p) {

@@ -70,8 +70,8 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     free(th->charge.spans);
     fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* the entry serves no pool from here on */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
-        struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(made)];
-        fa__pool_abandon(th->set->pools, &ctx->pool);
+        struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(made)];
+        fa__pool_abandon(th->set->pools, ctx);
         if (ctx != &th->root_pool)
             free(ctx);
     }
@@ -177,16 +177,16 @@ _Static_assert(FA_TAG_MAX <= 64, "ctx_made has a bit per path");
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
     if (th->ctx[path] != NULL)
         return 1;
-    th->ctx[path] = (struct fa_pool_ctx *)calloc(1, sizeof *th->ctx[path]);
+    th->ctx[path] = (struct fa_pool_cache *)calloc(1, sizeof *th->ctx[path]);
     if (th->ctx[path] == NULL)
         return 0;
-    th->ctx[path]->pool.path = path;
+    th->ctx[path]->path = path;
     th->ctx_made |= (uint64_t)1 << path;
     return 1;
 }
 
 int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
-    if (!fa__pool_attach(pools, &fa__thread_ctx(th)->pool))
+    if (!fa__pool_attach(pools, fa__thread_ctx(th)))
         return 0;
     th->ctx_cached |= (uint64_t)1 << th->pool_path;
     return 1;
@@ -194,10 +194,10 @@ int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
 
 /* The thread's pools that have a cache, one after the other: `for (left =
  * th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)`. */
-static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *left) {
+static struct fa_pool_cache *next_ctx(const struct fa_thread *th, uint64_t *left) {
     if (*left == 0)
         return NULL;
-    struct fa_pool_ctx *ctx = th->ctx[__builtin_ctzll(*left)];
+    struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(*left)];
     *left &= *left - 1;
     return ctx;
 }
@@ -205,13 +205,13 @@ static struct fa_pool_ctx *next_ctx(const struct fa_thread *th, uint64_t *left) 
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
     th->pool_path = path;
     th->counted = counted;
-    th->tls->pool = counted ? 0 : (uintptr_t)th->ctx[path]->pool.rec - (uintptr_t)fa__no_pool;
+    th->tls->pool = counted ? 0 : (uintptr_t)th->ctx[path]->rec - (uintptr_t)fa__no_pool;
 }
 
 void fa__thread_pool_collect_caches(struct fa_thread *th) {
-    struct fa_pool_ctx *ctx;
+    struct fa_pool_cache *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
-        fa__pool_collect(&ctx->pool);
+        fa__pool_collect(ctx);
 }
 
 void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
@@ -219,20 +219,20 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
         fa__pool_trim(pools, NULL);
         return;
     }
-    struct fa_pool_ctx *ctx;
+    struct fa_pool_cache *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
-        fa__pool_trim(pools, &ctx->pool);
+        fa__pool_trim(pools, ctx);
 }
 
 /* ---- publishing the pools' counts ---------------------------------------- */
 
 /* One path's pools into the tally. */
-static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
-    uint32_t path = ctx->pool.path;
+static void publish_ctx(struct fa_thread *th, struct fa_pool_cache *ctx) {
+    uint32_t path = ctx->path;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        const struct fa__pool_rec *r = &ctx->pool.rec[c];
+        const struct fa__pool_rec *r = &ctx->rec[c];
         uint64_t slabs, in_use;
-        fa__pool_census(&ctx->pool, c, &slabs, &in_use);
+        fa__pool_census(ctx, c, &slabs, &in_use);
         fa__set(&th->tally.pool_out[path][c], r->out);
         fa__set(&th->tally.pool_back[path][c], r->back);
         fa__set(&th->tally.slabs[path][c], slabs);
@@ -242,7 +242,7 @@ static void publish_ctx(struct fa_thread *th, struct fa_pool_ctx *ctx) {
 }
 
 void fa__thread_publish_caches(struct fa_thread *th) {
-    struct fa_pool_ctx *ctx;
+    struct fa_pool_cache *ctx;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
         publish_ctx(th, ctx);
 }

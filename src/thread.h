@@ -66,26 +66,20 @@ struct fa_charge {
     uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
 };
 
-/* A thread's pools for one tag path. While it is the thread's current one
- * and nothing needs counting, the fast-path entry points at its records;
- * otherwise the entry points at none, which sends every pool call to the
- * slow path. */
-struct fa_pool_ctx {
-    struct fa_pool_cache pool;
-};
-
 struct fa_thread {
     struct fa__thread_tls *tls;  /* the fast-path entry: fa__tls[slot], or &own */
     struct fa__thread_tls  own;
     struct fa_threads    *set;
     struct fa_frame_arena  arena;
-    struct fa_pool_ctx    root_pool;               /* ctx[FA__TAG_ROOT] */
-    struct fa_pool_ctx   *ctx[FA_TAG_MAX];         /* per path, made on first use */
+    struct fa_pool_cache  root_pool;               /* ctx[FA__TAG_ROOT] */
+    struct fa_pool_cache *ctx[FA_TAG_MAX];         /* a pool cache per path, made on first use; the
+                                                    * entry points at the current one's records
+                                                    * unless `counted` */
     uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
     uint64_t              ctx_cached;              /* bit i: ctx[i] has its cache */
     uint32_t              pool_path;               /* the current one */
-    int                   counted;                 /* its fields are in its state, not the
-                                                    * entry: pool calls take the counting path */
+    int                   counted;                 /* a budget counts every pool call: they
+                                                    * take the slow path */
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -110,7 +104,7 @@ int fa__thread_pool_make(struct fa_thread *th, uint32_t path);
  * inline paths unless `counted`. */
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted);
 /* The current pools. */
-static inline struct fa_pool_ctx *fa__thread_ctx(struct fa_thread *th) {
+static inline struct fa_pool_cache *fa__thread_ctx(struct fa_thread *th) {
     return th->ctx[th->pool_path];
 }
 /* Gives the current pools their cache (first pool use); 0 when out of memory. */
