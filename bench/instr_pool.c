@@ -3,7 +3,7 @@
  * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000.
  *   instr_pool ROUNDS [SETTING] [local|struct]
  * SETTING: "-" (the default configuration), "tagged" (under a pushed tag),
- * "budgeted" (under a tag with a budget of its own: the counting path) or
+ * "budgeted" (under a tag with a budget of its own: a charged cache) or
  * "cache" (fa_cache_alloc / fa_cache_free through the thread's handle).
  * The last argument picks the shape (bench/instr_shape.h). */
 #include <stdlib.h>

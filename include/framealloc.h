@@ -336,8 +336,10 @@ FA_API fa_error fa_tag_pop(fa_alloc *a);
  * ends and rewinds give bytes back. Set budgets before the allocations they
  * govern: a new budget starts from the live bytes of its path as the
  * statistics last saw them. Other threads see a change at their next frame
- * begin or end, tag push or pop, or slow path (a refill, a free of another
- * path's or thread's block). */
+ * begin or end, tag push or pop, or slow path (a refill, a full cache, a
+ * free of another path's or thread's block). Pool blocks a thread caches
+ * under a budget stay charged to it (at most 1/64 of the smallest limit
+ * per size class); a refusal first gives the thread's own back. */
 FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard);
 /* The same for each thread's frame (frame memory only), from each thread's
  * next frame on. */
@@ -365,7 +367,7 @@ FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
     X(u64, soft)           /* limits; 0: none */                                     \
     X(u64, hard)                                                                     \
     X(u64, usage)          /* bytes it counts now (the frame budget: largest frame) */ \
-    X(u64, reserved)       /* usage plus headroom threads hold in batches */         \
+    X(u64, reserved)       /* usage, plus headroom and pool blocks threads hold */    \
     X(u64, soft_crossings) /* warnings sent */                                       \
     X(u64, refusals)       /* allocations refused with FA_ERR_BUDGET */
 
@@ -595,7 +597,7 @@ struct fa__thread_tls {
     uint64_t  allocs; /* allocations in the current frame */
     void     *thread; /* the slow path's per-thread state, NULL before first use */
     uintptr_t pool;   /* the current pool records' distance from fa__no_pool: 0 (none) before
-                       * first use, and while a budget counts every pool call */
+                       * first use, and while a budget over the path is past its hard limit */
     unsigned char fa__pad[FA__TLS_SIZE - 5 * 8];
 };
 

@@ -14,8 +14,10 @@
  * - In a frame the fast path's limit lets the bump pass neither the least
  *   headroom over the chain nor the frame budget (its soft limit until it
  *   warned); outside a frame the limit is 0.
- * - The pool fields are in the fast-path entry only while no budget is over
- *   the current path (pool_mode); otherwise every pool call is counted.
+ * - A path's pool cache is charged (ctx_charged) exactly while a budget is
+ *   over the path in the current epoch and the thread has used its pools
+ *   since: every block it caches is then charged, like a live one. A
+ *   changed budget drops the charged caches before the purse is returned.
  * - Headroom is spent only under the budgets' current epoch: a changed
  *   budget returns all the purse holds first (fa__attr_refresh). */
 #include "attribution.h"
@@ -43,11 +45,99 @@ static const char *budget_name(const fa_alloc *a, uint32_t slot) {
     return fa__tag(&a->ledger->tags, a->ledger->budgets.slot[slot].tag)->path;
 }
 
+/* The budgets over path `tag` now, into *room. */
+static const struct fa_chain *fresh_chain(fa_alloc *a, uint32_t tag, struct fa_chain *room) {
+    room->n = 0;
+    if (fa__budgets_any(&a->ledger->budgets))
+        fa__budget_chain(&a->ledger->budgets, &a->ledger->tags, tag, room);
+    return room;
+}
+
+/* The budgets over path `tag`: the thread's chain for its current path. */
+static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, uint32_t tag,
+                                       struct fa_chain *room) {
+    if (th != NULL && tag == th->charge.tag)
+        return &th->charge.chain;
+    return fresh_chain(a, tag, room);
+}
+
+/* A budget changed since the thread's purse and chain were made. */
+static int stale(const fa_alloc *a, const struct fa_thread *th) {
+    return th->charge.purse.epoch != atomic_load_explicit(&a->ledger->budgets.epoch, memory_order_acquire);
+}
+
+/* ---- charged pool caches ------------------------------------------------- */
+
 /* Pool blocks come from the pools of the current path, whose counters and
- * slabs attribute them (and say which budgets a free gives back to); with
- * a budget over the thread they take the counting path, which charges each. */
-static void pool_mode(struct fa_thread *th) {
-    fa__thread_pool_use(th, th->charge.tag, th->charge.chain.n != 0);
+ * slabs attribute them (and say which budgets a free gives back to). Under
+ * a budget the path's cache is charged: a refill charges the blocks it
+ * takes (fa__attr_pool_admit), a flush or drain credits them, and the
+ * inline paths serve it like any other, since a block stays charged while
+ * it is cached or live. A class's stack holds at most 1/64 of the smallest
+ * limit over the path (the usual room where that is less), so that a
+ * thread's unused blocks weigh little against a small budget, and a
+ * refusal first takes the thread's own back (take). */
+#define CHARGED_CACHE_SHARE 64
+
+static int charged(const struct fa_thread *th, uint32_t path) {
+    return (int)((th->ctx_charged >> path) & 1);
+}
+
+/* A budget over path `tag` was over its hard limit at the last rebind (a
+ * lowered limit) and has granted nothing since: freed bytes are then not
+ * headroom, so a charged cache may not keep freed blocks for reuse. */
+static int lean_over(fa_alloc *a, const struct fa_thread *th, uint32_t tag) {
+    struct fa_chain room;
+    const struct fa_chain *chain = chain_of(a, th, tag, &room);
+    uint32_t slots = 0;
+    for (uint32_t k = 0; k < chain->n; k++)
+        slots |= 1u << chain->slot[k];
+    return (th->charge.purse.lean & slots) != 0;
+}
+
+/* The current path's pools, served inline unless a lean budget is over
+ * them (then every call takes the slow path, which admits each refill and
+ * gives freed bytes straight back). */
+static void pool_mode(fa_alloc *a, struct fa_thread *th) {
+    uint32_t path = th->charge.tag;
+    int counted = th->charge.chain.n != 0;
+    if (counted && !charged(th, path)) {
+        uint64_t share = fa__budget_least_limit(&a->ledger->budgets, &th->charge.chain) / CHARGED_CACHE_SHARE;
+        fa__pool_drain(th->ctx[path]); /* blocks freed before the budget: never charged */
+        fa__pool_bound(th->ctx[path], share < UINT32_MAX ? (uint32_t)share : UINT32_MAX);
+        th->ctx_charged |= (uint64_t)1 << path;
+    }
+    fa__thread_pool_use(th, path, !counted || !lean_over(a, th, path));
+}
+
+/* The charged caches' blocks back to their slabs, their bytes held in the
+ * purse under the generations they were charged in, the caches no longer
+ * charged: for a purse about to return all (a changed budget, a departing
+ * thread). A path's chain is the budgets' current one, which can differ
+ * from the one its blocks were charged to only in slots that restarted
+ * (their generation voids the bytes) or lost their limit (which counts
+ * nothing until it restarts). */
+static void drop_charged(fa_alloc *a, struct fa_thread *th) {
+    for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
+        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        struct fa_chain room;
+        fa__budget_hold(&th->charge.purse, fresh_chain(a, path, &room), fa__pool_drain(th->ctx[path]));
+        fa__pool_bound(th->ctx[path], 0);
+    }
+    th->ctx_charged = 0;
+}
+
+/* The charged caches' blocks back to their slabs and their bytes credited
+ * (the caches stay charged, and empty): fa_trim, and a refusal that this
+ * thread's own caches may have caused. Under the current epoch. */
+static void credit_charged(fa_alloc *a, struct fa_thread *th) {
+    for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
+        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        uint64_t bytes = fa__pool_drain(th->ctx[path]);
+        struct fa_chain room;
+        if (bytes != 0)
+            fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain_of(a, th, path, &room), bytes);
+    }
 }
 
 /* ---- settling and the fast path's limit ---------------------------------- */
@@ -95,13 +185,10 @@ static void clamp(struct fa_thread *th) {
 /* The budgets over the current path, under the budgets' current epoch. */
 static void rechain(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
+    if (th->ctx_charged != 0 && stale(a, th))
+        drop_charged(a, th);
     fa__budget_rebind(&a->ledger->budgets, &a->ledger->tags, c->tag, &c->purse, &c->chain);
-    pool_mode(th);
-}
-
-/* A budget changed since the thread's purse and chain were made. */
-static int stale(const fa_alloc *a, const struct fa_thread *th) {
-    return th->charge.purse.epoch != atomic_load_explicit(&a->ledger->budgets.epoch, memory_order_acquire);
+    pool_mode(a, th);
 }
 
 /* A changed budget revokes the headroom the thread holds: a lowered limit
@@ -173,20 +260,38 @@ static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed
     }
 }
 
-/* Headroom for `need` more bytes in every budget over the current path. */
-static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn) {
+/* Headroom for `need` more bytes in every budget over the current path;
+ * on FA_ERR_BUDGET, *refused is the slot that refused (not yet counted). */
+static fa_error try_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn,
+                         uint32_t *refused) {
     struct fa_charge *c = &th->charge;
     if (c->chain.n == 0)
         return FA_OK;
-    uint32_t crossed, refused;
-    fa_error e = fa__budget_take(&a->ledger->budgets, &c->purse, &c->chain, need, &crossed, &refused);
+    uint32_t crossed;
+    fa_error e = fa__budget_take(&a->ledger->budgets, &c->purse, &c->chain, need, &crossed, refused);
     report_crossings(a, th, crossed, size, fn);
-    if (e != FA_OK)
-        return fa__report_at(&a->sink, fa__attr_path(a, th), e, size,
-                             "%s: budget %s would pass its hard limit of %llu bytes (%zu more asked)", fn,
-                             budget_name(a, refused),
-                             (unsigned long long)atomic_load(&a->ledger->budgets.slot[refused].hard), need);
-    return FA_OK;
+    return e;
+}
+
+static fa_error refuse(fa_alloc *a, struct fa_thread *th, uint32_t refused, size_t need, size_t size,
+                       const char *fn) {
+    fa__budget_refused(&a->ledger->budgets, refused);
+    return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_BUDGET, size,
+                         "%s: budget %s would pass its hard limit of %llu bytes (%zu more asked)", fn,
+                         budget_name(a, refused),
+                         (unsigned long long)atomic_load(&a->ledger->budgets.slot[refused].hard), need);
+}
+
+/* try_take, and again after this thread's charged caches gave their bytes
+ * back: its own cached blocks must not be what refuses it. */
+static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn) {
+    uint32_t refused;
+    fa_error e = try_take(a, th, need, size, fn, &refused);
+    if (e != FA_OK && th->ctx_charged != 0) {
+        credit_charged(a, th);
+        e = try_take(a, th, need, size, fn, &refused);
+    }
+    return e == FA_OK ? FA_OK : refuse(a, th, refused, need, size, fn);
 }
 
 fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size) {
@@ -268,16 +373,6 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
 }
 
 
-static const struct fa_chain *chain_of(fa_alloc *a, const struct fa_thread *th, uint32_t tag,
-                                       struct fa_chain *room) {
-    if (th != NULL && tag == th->charge.tag)
-        return &th->charge.chain;
-    room->n = 0;
-    if (fa__budgets_any(&a->ledger->budgets))
-        fa__budget_chain(&a->ledger->budgets, &a->ledger->tags, tag, room);
-    return room;
-}
-
 /* Releases the frame memory from (used, allocs) on: every span after it and
  * the part of the span it falls in, newest first; adds each span's bytes
  * to per_tag when given. Returns the index of the span it falls in. */
@@ -357,6 +452,7 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
 void fa__attr_retire(struct fa_thread *th) {
     if (th->in_frame)
         fa__attr_end(fa__alloc_of(th), th);
+    drop_charged(fa__alloc_of(th), th);
 }
 
 /* A frame is plain when it ran under one path, with no budget over it and
@@ -418,6 +514,39 @@ fa_error fa__attr_block_admit(fa_alloc *a, struct fa_thread *th, size_t bytes, s
     return take(a, th, bytes, size, fn);
 }
 
+uint32_t fa__attr_pool_admit(fa_alloc *a, struct fa_thread *th, size_t block, size_t size, const char *fn) {
+    struct fa_charge *c = &th->charge;
+    settle(a, th);
+    if (take(a, th, block, size, fn) != FA_OK)
+        return 0;
+    pool_mode(a, th); /* a grant ends a lean spell */
+    uint64_t blocks = fa__budget_headroom(&c->purse, &c->chain) / block;
+    return blocks < UINT32_MAX ? (uint32_t)blocks : UINT32_MAX;
+}
+
+void fa__attr_pool_trim(fa_alloc *a, struct fa_thread *th) {
+    fa__attr_refresh(a, th);
+    settle(a, th);
+    credit_charged(a, th);
+    fa__budget_return_all(&a->ledger->budgets, &th->charge.purse); /* and the headroom held */
+    clamp(th);
+}
+
+int fa__attr_cache_charged(const struct fa_thread *th) {
+    return charged(th, th->pool_path);
+}
+
+void fa__attr_cached(fa_alloc *a, struct fa_thread *th, uint32_t path, size_t block, uint32_t flushed) {
+    if (!charged(th, path)) { /* the block's bytes go back now; the flushed ones were not charged */
+        fa__attr_refund(a, th, path, block);
+        return;
+    }
+    uint64_t out = (uint64_t)flushed * block;
+    if (lean_over(a, th, path)) /* nothing kept for reuse past a lowered limit */
+        out += fa__pool_drain(th->ctx[path]);
+    if (out != 0)
+        fa__attr_refund(a, th, path, out);
+}
 void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
     struct fa_charge *c = &th->charge;
     if (c->chain.n == 0)

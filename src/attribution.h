@@ -47,6 +47,22 @@ fa_error fa__attr_block_admit(fa_alloc *a, struct fa_thread *th, size_t bytes, s
  * (fa__attr_block_taken) counted for it. */
 void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes);
 void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes);
+/* A refill of the current path's charged cache with blocks of `block`
+ * bytes (the thread refreshed): how many blocks the budgets over the path
+ * have room for (their headroom taken), 0 when they refuse one (reported
+ * as FA_ERR_BUDGET, after this thread's charged caches gave theirs back).
+ * The caller charges the blocks it took (fa__attr_budget). */
+uint32_t fa__attr_pool_admit(fa_alloc *a, struct fa_thread *th, size_t block, size_t size, const char *fn);
+/* Non-zero when the current path's cache is charged: a refill takes
+ * headroom for its blocks (fa__attr_pool_admit) and charges them. */
+int fa__attr_cache_charged(const struct fa_thread *th);
+/* A freed block of path's went into the thread's cache for the path, and
+ * `flushed` blocks left it for their slabs: the bytes that stopped being
+ * charged go back to the budgets over the path. */
+void fa__attr_cached(fa_alloc *a, struct fa_thread *th, uint32_t path, size_t block, uint32_t flushed);
+/* fa_trim's part: the charged caches' blocks back to their slabs and their
+ * bytes to the budgets. */
+void fa__attr_pool_trim(fa_alloc *a, struct fa_thread *th);
 /* A block of path `tag` was freed by thread th (NULL: one without state):
  * its bytes go back to the budgets over the path, and (fa__attr_block_freed)
  * the free is counted for it. */

@@ -138,7 +138,6 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
         uint8_t gen;
         uint64_t grant = reserve(s, need - p->held[i], &cross, &gen);
         if (grant == 0) {
-            atomic_fetch_add_explicit(&s->refusals, 1, memory_order_relaxed);
             *refused = i;
             return FA_ERR_BUDGET;
         }
@@ -154,6 +153,10 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
         p->lean &= ~(1u << i); /* a grant: the slot is under its limit again */
     }
     return FA_OK;
+}
+
+void fa__budget_refused(struct fa_budgets *b, uint32_t slot) {
+    atomic_fetch_add_explicit(&b->slot[slot].refusals, 1, memory_order_relaxed);
 }
 
 void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
@@ -200,6 +203,13 @@ void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa
     }
 }
 
+void fa__budget_hold(struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
+    for (uint32_t k = 0; k < c->n; k++) {
+        p->held[c->slot[k]] += n;
+        p->holding |= 1u << c->slot[k];
+    }
+}
+
 void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n) {
     for (uint32_t k = 0; k < c->n; k++) {
         struct fa_budget *s = &b->slot[c->slot[k]];
@@ -243,6 +253,20 @@ void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_
     out->n = 0;
     if (fa__budgets_any(b))
         fa__budget_chain(b, tags, tag, out);
+}
+
+uint64_t fa__budget_least_limit(const struct fa_budgets *b, const struct fa_chain *c) {
+    uint64_t least = UINT64_MAX;
+    for (uint32_t k = 0; k < c->n; k++) {
+        const struct fa_budget *s = &b->slot[c->slot[k]];
+        uint64_t soft = atomic_load_explicit(&s->soft, memory_order_relaxed);
+        uint64_t hard = atomic_load_explicit(&s->hard, memory_order_relaxed);
+        if (soft != 0 && soft < least)
+            least = soft;
+        if (hard != 0 && hard < least)
+            least = hard;
+    }
+    return least;
 }
 
 uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c) {

@@ -75,19 +75,28 @@ void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_
 
 /* Makes sure the purse holds `need` bytes in every slot of the chain.
  * FA_OK, or FA_ERR_BUDGET with *refused the slot that would pass its hard
- * limit. *crossed gets a bit per slot whose soft limit this crossed. */
+ * limit (a caller that gives up counts it: fa__budget_refused). *crossed
+ * gets a bit per slot whose soft limit this crossed. */
 fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c,
                          uint64_t need, uint32_t *crossed, uint32_t *refused);
+/* Counts a refusal of a slot. */
+void fa__budget_refused(struct fa_budgets *b, uint32_t slot);
 /* Consumes n bytes of the held headroom (past it, straight from the slot). */
 void fa__budget_charge(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n);
 /* n bytes given back: held again, and what is beyond a batch returned. */
 void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c, uint64_t n);
+/* n consumed bytes held again under the generations the purse knows, for a
+ * purse about to return all it holds (a stale one, a departing thread's):
+ * they go back with the rest, to the slots that did not restart since. */
+void fa__budget_hold(struct fa_purse *p, const struct fa_chain *c, uint64_t n);
 /* n bytes given back by a thread without a purse: straight to the slots. */
 void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t n);
 /* Returns everything held (frame end, thread exit, a budget changed): what
  * was taken under a slot's current generation goes back, the rest is
  * dropped. */
 void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p);
+/* The smallest limit, soft or hard, over the chain (UINT64_MAX: none). */
+uint64_t fa__budget_least_limit(const struct fa_budgets *b, const struct fa_chain *c);
 /* The least held over the chain: how far the thread may go unchecked. */
 uint64_t fa__budget_headroom(const struct fa_purse *p, const struct fa_chain *c);
 

@@ -9,30 +9,32 @@
  *   path current at the free: the free gives its bytes back there.
  * - Only the thread that owns the slab puts a freed block in its cache; any
  *   other thread's free is one remote bit (slab.c).
- * - With a budget over the current path (th->counted), an allocation takes
- *   headroom before it takes the block, and charges it after. */
+ * - Under a budget a path's cache is charged (attribution.c): a refill
+ *   takes headroom before it takes blocks and charges them after; blocks
+ *   leaving the cache for their slabs give their bytes back. */
 #include "heap.h"
 
 /* The heap path's block alignment for pool requests above the classes. */
 #define LARGE_POOL_ALIGN 64
 
-/* A block of class cls from the thread's current pools, counted by their
- * counters like the inline path's. */
-static void *pool_take(fa_alloc *a, struct fa_thread *th, unsigned cls, size_t size, const char *fn) {
-    struct fa_pool_cache *pool = fa__thread_ctx(th);
-    if (pool->items == NULL && !fa__thread_pool_attach(&a->pools, th)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's cache", fn);
-        return NULL;
+/* Refills class cls of the thread's current pools; a charged cache's
+ * blocks are charged to the budgets over its path as they come in. */
+static int refill(fa_alloc *a, struct fa_thread *th, struct fa_pool_cache *pool, unsigned cls, size_t size,
+                  const char *fn) {
+    size_t block = (size_t)8 << cls;
+    int charging = fa__attr_cache_charged(th);
+    uint32_t most = charging ? fa__attr_pool_admit(a, th, block, size, fn) : UINT32_MAX;
+    if (most == 0)
+        return 0;
+    uint32_t got = fa__pool_refill(&a->pools, pool, cls, most);
+    if (got == 0) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a slab", fn);
+        return 0;
     }
-    struct fa__pool_rec *r = &pool->rec[cls];
-    if (r->top == r->base) {
-        if (!fa__pool_refill(&a->pools, pool, cls)) {
-            fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a slab", fn);
-            return NULL;
-        }
-        fa__thread_publish(th); /* threads that run no frames publish here */
-    }
-    return fa__pool_pop(r);
+    if (charging)
+        fa__attr_budget(a, th, (size_t)got * block);
+    fa__thread_publish(th); /* threads that run no frames publish here */
+    return 1;
 }
 
 /* The slow path of a pool allocation by th, with events naming fn; sizes
@@ -41,16 +43,16 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const ch
     if (size > FA__POOL_MAX)
         return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, fn);
     unsigned cls = fa__pool_class(size);
-    size_t bytes = (size_t)8 << cls;
     fa__attr_refresh(a, th);
-    if (!th->counted)
-        return pool_take(a, th, cls, size, fn);
-    if (fa__attr_block_admit(a, th, bytes, size, fn) != FA_OK)
+    struct fa_pool_cache *pool = fa__thread_ctx(th);
+    if (pool->items == NULL && !fa__thread_pool_attach(&a->pools, th)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for this thread's cache", fn);
         return NULL;
-    void *p = pool_take(a, th, cls, size, fn);
-    if (p != NULL)
-        fa__attr_budget(a, th, bytes);
-    return p;
+    }
+    struct fa__pool_rec *r = &pool->rec[cls];
+    if (r->top == r->base && !refill(a, th, pool, cls, size, fn))
+        return NULL;
+    return fa__pool_pop(r);
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -72,19 +74,20 @@ static struct fa_pool_cache *owning_ctx(struct fa_thread *th, const struct fa__s
 }
 
 /* A free on the thread that owns the slab, into the pools of its path,
- * counted by their counters. */
-static void pool_free_local(fa_alloc *a, struct fa_pool_cache *ctx, const struct fa_slab *s, void *p) {
+ * counted by their counters; the budgets over the path learn what stopped
+ * being charged. */
+static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_cache *ctx,
+                            const struct fa_slab *s, void *p) {
     struct fa__pool_rec *r = &ctx->rec[s->cls];
     FA__TALLY(r->back++);
-    if (r->top == r->end)
-        fa__pool_flush(&a->pools, ctx, s->cls);
+    uint32_t flushed = r->top == r->end ? fa__pool_flush(&a->pools, ctx, s->cls) : 0;
     fa__pool_push(r, p);
+    fa__attr_cached(a, th, s->path, (size_t)8 << s->cls, flushed);
 }
 
 /* A free by th (NULL: a thread without state), with events naming fn. A
- * block's slab says its path; the free gives its bytes back to that path's
- * budgets (a free on the inline path only ever happens where no budget is
- * over the path). */
+ * block's slab says its path, whose budgets get its bytes back (at once,
+ * or as it leaves a charged cache: attribution.c). */
 static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     if (p == NULL)
         return FA_OK;
@@ -100,10 +103,11 @@ static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     uint32_t path = s->path; /* read while the block is still the caller's */
     size_t bytes = (size_t)8 << s->cls;
+    if (th != NULL)
+        fa__attr_refresh(a, th); /* a changed budget drops the charged caches first */
     struct fa_pool_cache *ctx = owning_ctx(th, e, s);
     if (ctx != NULL) {
-        pool_free_local(a, ctx, s, p);
-        fa__attr_refund(a, th, path, bytes);
+        pool_free_local(a, th, ctx, s, p);
     } else if (fa__pool_free_remote(s, p, a->pools.cookie) == FA_OK) {
         fa__attr_block_freed(a, th, FA__KIND_POOL, path, bytes);
     } else {
@@ -148,7 +152,10 @@ fa_error fa__cache_free_slow(fa_cache *c, void *p) {
 fa_error fa_trim(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_trim");
-    fa__thread_pool_trim(&a->pools, fa__thread_find(&a->threads));
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th != NULL)
+        fa__attr_pool_trim(a, th);
+    fa__thread_pool_trim(&a->pools, th);
     fa__chunk_trim(&a->chunks);
     return FA_OK;
 }

@@ -113,11 +113,23 @@ int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache) {
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         struct fa__pool_rec *r = &cache->rec[c];
         r->base = r->top = cache->items + c * FA__POOL_CACHE_STRIDE;
-        r->end = r->base + fa__pool_cache_cap(c);
         r->cookie = pools->cookie;
         r->mask = ((uintptr_t)8 << c) - 1;
     }
+    fa__pool_bound(cache, cache->bound);
     return 1;
+}
+
+void fa__pool_bound(struct fa_pool_cache *cache, uint32_t bytes) {
+    cache->bound = bytes;
+    for (unsigned c = 0; cache->items != NULL && c < FA__POOL_CLASSES; c++) {
+        struct fa__pool_rec *r = &cache->rec[c];
+        uint32_t room = fa__pool_cache_cap(c), fit = bytes >> (c + 3);
+        fa__assert_internal(r->top == r->base); /* drained */
+        if (bytes != 0 && fit < room)
+            room = fit < 1 ? 1 : fit;
+        r->end = r->base + room;
+    }
 }
 
 /* ---- slabs: bitmaps, formatting, census ---------------------------------- */
@@ -284,9 +296,11 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
     return s;
 }
 
-int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+uint32_t fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls, uint32_t most) {
     void **items = cache->rec[cls].base;
-    uint32_t want = fa__pool_cache_cap(cls) / 2, got = 0;
+    uint32_t want = (uint32_t)(cache->rec[cls].end - items + 1) / 2, got = 0;
+    if (want > most)
+        want = most;
     fa__assert_internal(cache->rec[cls].top == items); /* refilled only when empty */
     for (struct fa_slab *s = cache->slabs[cls]; s != NULL && got < want; s = s->next) {
         collect_slab(s);
@@ -301,7 +315,7 @@ int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigne
         got = take(s, items, want);
     }
     cache->rec[cls].top = items + got;
-    return 1;
+    return got;
 }
 
 /* ---- flushes and remote frees -------------------------------------------- */
@@ -364,9 +378,21 @@ static void return_cached(struct fa__pool_rec *r, uint32_t n) {
     r->top = r->base + (held - n);
 }
 
-void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
-    return_cached(&cache->rec[cls], fa__pool_cached(&cache->rec[cls]) / 2); /* the oldest half; the hot ones stay */
+uint32_t fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls) {
+    uint32_t half = (fa__pool_cached(&cache->rec[cls]) + 1) / 2;
+    return_cached(&cache->rec[cls], half); /* the oldest half; the hot ones stay */
     shed_empty(pools, cache, cls, 1);
+    return half;
+}
+
+uint64_t fa__pool_drain(struct fa_pool_cache *cache) {
+    uint64_t bytes = 0;
+    for (unsigned c = 0; cache->items != NULL && c < FA__POOL_CLASSES; c++) {
+        uint32_t n = fa__pool_cached(&cache->rec[c]);
+        return_cached(&cache->rec[c], n);
+        bytes += (uint64_t)n << (c + 3);
+    }
+    return bytes;
 }
 
 fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
@@ -383,8 +409,8 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
 void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache) {
     if (cache->items == NULL)
         return;
+    fa__pool_drain(cache);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        return_cached(&cache->rec[c], fa__pool_cached(&cache->rec[c]));
         while (cache->slabs[c] != NULL) {
             struct fa_slab *s = cache->slabs[c];
             cache->slabs[c] = s->next;
@@ -407,8 +433,9 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache) {
 }
 
 void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache) {
+    if (cache != NULL)
+        fa__pool_drain(cache);
     for (unsigned c = 0; cache != NULL && cache->items != NULL && c < FA__POOL_CLASSES; c++) {
-        return_cached(&cache->rec[c], fa__pool_cached(&cache->rec[c]));
         for (struct fa_slab *s = cache->slabs[c]; s != NULL; s = s->next)
             collect_slab(s);
         shed_empty(pools, cache, c, 0);

@@ -42,6 +42,7 @@ struct fa_pool_cache {
                                 * NULL before the first pool call */
     struct fa_slab     *slabs[FA__POOL_CLASSES]; /* the slabs it owns */
     uint32_t            path;
+    uint32_t            bound; /* bytes a class's stack holds at most; 0: the usual room */
 };
 
 /* Blocks in a class's stack. */
@@ -75,10 +76,17 @@ void fa__pools_fini(struct fa_pools *pools);
 
 /* Gives a cache its stacks (first pool use); 0 when out of memory. */
 int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache);
-/* Refills an empty class stack; 0 when no slab could be had. */
-int fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls);
-/* Makes room in a full class stack, moving half back to the slabs. */
-void fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls);
+/* Refills an empty class stack with half its room, or `most` blocks if
+ * fewer; the blocks it took, 0 when no slab could be had. */
+uint32_t fa__pool_refill(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls, uint32_t most);
+/* Makes room in a full class stack, moving half back to the slabs; the
+ * blocks it moved. */
+uint32_t fa__pool_flush(struct fa_pools *pools, struct fa_pool_cache *cache, unsigned cls);
+/* Every cached block back to its slab; the bytes they were. */
+uint64_t fa__pool_drain(struct fa_pool_cache *cache);
+/* Bounds each class's stack to `bytes` of blocks (at least one), 0: the
+ * usual room. The cache must be drained. */
+void fa__pool_bound(struct fa_pool_cache *cache, uint32_t bytes);
 /* Collects the blocks other threads freed into this thread's slabs. */
 void fa__pool_collect(struct fa_pool_cache *cache);
 /* Non-zero when a slab's free bitmap and its in-use count add up to its

@@ -12,8 +12,9 @@
  *   and gives it back after, with the allocator's `exiting` count raised.
  * - th->tls is fa__tls[slot], or th->own for an allocator without a slot
  *   (slot 0), so fa__tls[0] is never written and fails every inline check.
- * - The fast-path entry points at the current path's pool records unless
- *   `counted`, else at fa__no_pool, which fails every inline check.
+ * - The fast-path entry points at the current path's pool records, or at
+ *   fa__no_pool, which fails every inline check (a budget over the path
+ *   wants every call; before the state is made and after it is gone).
  * - ctx_made has bit i exactly when ctx[i] exists, ctx_cached when it also
  *   has its cache; ctx[FA__TAG_ROOT] is root_pool, never freed alone. */
 #include "thread.h"
@@ -68,7 +69,7 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);
     free(th->charge.spans);
-    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* the entry serves no pool from here on */
+    th->tls->pool = 0; /* the entry serves no pool from here on */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
         struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(made)];
         fa__pool_abandon(th->set->pools, ctx);
@@ -202,10 +203,9 @@ static struct fa_pool_cache *next_ctx(const struct fa_thread *th, uint64_t *left
     return ctx;
 }
 
-void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted) {
+void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int served) {
     th->pool_path = path;
-    th->counted = counted;
-    th->tls->pool = counted ? 0 : (uintptr_t)th->ctx[path]->rec - (uintptr_t)fa__no_pool;
+    th->tls->pool = served ? (uintptr_t)th->ctx[path]->rec - (uintptr_t)fa__no_pool : 0;
 }
 
 void fa__thread_pool_collect_caches(struct fa_thread *th) {
@@ -265,7 +265,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     pthread_mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
-    fa__thread_pool_use(th, FA__TAG_ROOT, 0); /* the root path's records, empty until the first pool call */
+    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* the root path's records, empty until the first pool call */
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
     pthread_mutex_unlock(&registry.lock);

@@ -73,13 +73,12 @@ struct fa_thread {
     struct fa_frame_arena  arena;
     struct fa_pool_cache  root_pool;               /* ctx[FA__TAG_ROOT] */
     struct fa_pool_cache *ctx[FA_TAG_MAX];         /* a pool cache per path, made on first use; the
-                                                    * entry points at the current one's records
-                                                    * unless `counted` */
+                                                    * entry points at the current one's records */
     uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
     uint64_t              ctx_cached;              /* bit i: ctx[i] has its cache */
+    uint64_t              ctx_charged;             /* bit i: the blocks ctx[i] caches are charged to
+                                                    * the budgets over path i (attribution) */
     uint32_t              pool_path;               /* the current one */
-    int                   counted;                 /* a budget counts every pool call: they
-                                                    * take the slow path */
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -101,8 +100,8 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
  * first allocation); 0 when out of memory. */
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path);
 /* Makes path's pools (made) the thread's current ones, served by the
- * inline paths unless `counted`. */
-void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int counted);
+ * inline paths where `served`. */
+void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int served);
 /* The current pools. */
 static inline struct fa_pool_cache *fa__thread_ctx(struct fa_thread *th) {
     return th->ctx[th->pool_path];

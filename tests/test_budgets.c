@@ -521,6 +521,23 @@ static void frees_under_a_lowered_limit_are_not_headroom(void **state) {
     assert_int_equal(fa_pool_free(a, blocks[0]), FA_OK);
 }
 
+/* Starts fn(arg) on a thread that meets the test at `step` twice, and
+ * returns once it reached the first meeting. */
+static pthread_t start_stepped(pthread_barrier_t *step, void *(*fn)(void *), void *arg) {
+    pthread_barrier_init(step, NULL, 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
+    pthread_barrier_wait(step);
+    return t;
+}
+
+/* Lets it past the second meeting and waits for it to end. */
+static void finish_stepped(pthread_t t, pthread_barrier_t *step) {
+    pthread_barrier_wait(step);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(step);
+}
+
 struct switcher {
     fa_alloc         *a;
     pthread_barrier_t step;
@@ -553,20 +570,113 @@ static void a_tag_switch_returns_headroom_of_a_changed_budget(void **state) {
     assert_int_equal(fa_budget_set(a, "X", 0, 1 << 20), FA_OK);
     static struct switcher w;
     w.a = a;
-    pthread_barrier_init(&w.step, NULL, 2);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, hold_headroom_then_switch, &w), 0);
-    pthread_barrier_wait(&w.step);
+    pthread_t t = start_stepped(&w.step, hold_headroom_then_switch, &w);
     assert_int_equal(fa_budget_set(a, "X", 0, 64 + 1000), FA_OK);
-    pthread_barrier_wait(&w.step);
-    pthread_join(t, NULL);
-    pthread_barrier_destroy(&w.step);
+    finish_stepped(t, &w.step);
     assert_null(w.refused);
     assert_int_equal(w.error, FA_ERR_BUDGET);
     assert_non_null(w.fits);
     fa_stats *st = stats_of(a);
     assert_int_equal(st->tags[tag_index(st, "X")].budget.usage, 0);
     free(st);
+}
+
+/* ---- charged pool caches: pools under a budget on the inline paths ----- */
+
+static uint64_t tag_reserved(fa_alloc *a, const char *tag, uint64_t *usage) {
+    fa_stats *st = stats_of(a);
+    const fa_budget_stats *b = &st->tags[tag_index(st, tag)].budget;
+    uint64_t reserved = b->reserved;
+    *usage = b->usage;
+    free(st);
+    return reserved;
+}
+
+/* Freed blocks of a budgeted path stay in the thread's cache, charged like
+ * live ones (the budget's reservation, never its usage, shows them), and
+ * fa_trim gives them back with the headroom. */
+static void a_budgeted_cache_keeps_its_blocks_charged(void **state) {
+    fa_alloc *a = alloc_of(state);
+    assert_int_equal(fa_budget_set(a, "game", 0, 1 << 20), FA_OK);
+    assert_int_equal(fa_tag_push(a, "game"), FA_OK);
+    void *blocks[100];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 100; i++)
+            assert_non_null(blocks[i] = fa_pool_alloc(a, 64));
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(fa_pool_free(a, blocks[i]), FA_OK);
+    }
+    fa_tag_pop(a);
+    uint64_t usage, reserved = tag_reserved(a, "game", &usage);
+    assert_int_equal(usage, 0);
+    assert_true(reserved >= 100 * 64 && reserved <= 1 << 20); /* the cached blocks are still charged */
+    assert_int_equal(fa_trim(a), FA_OK);
+    assert_int_equal(tag_reserved(a, "game", &usage), 0);
+}
+
+/* A thread's own cached blocks never make its budget refuse: a refusal
+ * first gives them back and asks again. */
+static void a_refusal_first_takes_back_the_threads_cached_blocks(void **state) {
+    fa_alloc *a = alloc_of(state);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 64 << 10), FA_OK);
+    void *small[16], *big[17];
+    for (int i = 0; i < 16; i++)
+        assert_non_null(small[i] = fa_pool_alloc(a, 64));
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(fa_pool_free(a, small[i]), FA_OK); /* 1 KiB cached, charged */
+    for (int i = 0; i < 16; i++)
+        assert_non_null(big[i] = fa_pool_alloc(a, 4096)); /* the whole 64 KiB */
+    assert_null(big[16] = fa_pool_alloc(a, 4096));
+    assert_int_equal(fa_last_error(), FA_ERR_BUDGET);
+    uint64_t reserved, usage = global_usage(a, &reserved);
+    assert_int_equal(usage, 64 << 10);
+    assert_int_equal(reserved, 64 << 10);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(fa_pool_free(a, big[i]), FA_OK);
+}
+
+struct cacher {
+    fa_alloc         *a;
+    pthread_barrier_t step;
+};
+
+static void cache_round(fa_alloc *a) {
+    void *blocks[64];
+    for (int i = 0; i < 64; i++)
+        blocks[i] = fa_pool_alloc(a, 128);
+    for (int i = 0; i < 64; i++)
+        fa_pool_free(a, blocks[i]);
+}
+
+static void *cache_then_exit(void *arg) {
+    struct cacher *w = (struct cacher *)arg;
+    fa_tag_push(w->a, "worker");
+    cache_round(w->a);
+    pthread_barrier_wait(&w->step);
+    pthread_barrier_wait(&w->step); /* the limit changes meanwhile */
+    cache_round(w->a);
+    return NULL; /* exits with its cache charged */
+}
+
+/* A changed limit drops a thread's charged cache before its headroom goes
+ * back, and an exiting thread gives its cached blocks' bytes back: nothing
+ * stays reserved once the blocks are free. */
+static void charged_caches_go_back_on_a_change_and_at_exit(void **state) {
+    fa_alloc *a = alloc_of(state);
+    assert_int_equal(fa_budget_set(a, NULL, 0, 1 << 24), FA_OK);
+    assert_int_equal(fa_budget_set(a, "worker", 0, 1 << 20), FA_OK);
+    static struct cacher w;
+    w.a = a;
+    pthread_t t = start_stepped(&w.step, cache_then_exit, &w);
+    uint64_t usage;
+    assert_true(tag_reserved(a, "worker", &usage) >= 64 * 128);
+    assert_int_equal(fa_budget_set(a, "worker", 0, 1 << 19), FA_OK);
+    finish_stepped(t, &w.step);
+    assert_int_equal(tag_reserved(a, "worker", &usage), 0);
+    assert_int_equal(usage, 0);
+    uint64_t reserved;
+    assert_int_equal(global_usage(a, &reserved), 0);
+    assert_int_equal(reserved, 0);
 }
 
 int main(void) {
@@ -588,6 +698,9 @@ int main(void) {
         FIXTURE_TEST(frees_under_a_lowered_limit_are_not_headroom),
         FIXTURE_TEST(four_racing_threads_never_pass_a_hard_limit),
         FIXTURE_TEST(a_tag_switch_returns_headroom_of_a_changed_budget),
+        FIXTURE_TEST(a_budgeted_cache_keeps_its_blocks_charged),
+        FIXTURE_TEST(a_refusal_first_takes_back_the_threads_cached_blocks),
+        FIXTURE_TEST(charged_caches_go_back_on_a_change_and_at_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

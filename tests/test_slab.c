@@ -62,7 +62,7 @@ static int slab_teardown(void **state) {
 /* A block of class cls, the way pool.c's pool_take gets one. */
 static void *take_block(struct slab_fixture *f, struct fa_pool_cache *cache, unsigned cls) {
     if (fa__pool_cached(&cache->rec[cls]) == 0)
-        assert_true(fa__pool_refill(&f->pools, cache, cls));
+        assert_true(fa__pool_refill(&f->pools, cache, cls, UINT32_MAX));
     void *p = fa__pool_pop(&cache->rec[cls]);
     assert_int_equal(*(uint64_t *)p, 0); /* the marker is cleared on the way out */
     return p;
@@ -114,7 +114,7 @@ static void a_refill_formats_a_fresh_slab_and_fills_half_the_cache(void **state)
     const unsigned cls = 3; /* 64-byte blocks: 1,024 a slab, a cache of 1,024 */
     assert_non_null(f->cache.items);
     assert_int_equal(f->cache.rec[cls].cookie, f->pools.cookie);
-    assert_true(fa__pool_refill(&f->pools, &f->cache, cls));
+    assert_true(fa__pool_refill(&f->pools, &f->cache, cls, UINT32_MAX));
     assert_int_equal(fa__pool_cached(&f->cache.rec[cls]), fa__pool_cache_cap(cls) / 2);
 
     struct fa_slab *s = f->cache.slabs[cls];
@@ -246,7 +246,7 @@ static void a_remote_free_reaches_the_owner_only_when_it_collects(void **state) 
     assert_true(fa__slab_check(s));
 
     /* The next refill hands the block out again, lowest first. */
-    assert_true(fa__pool_refill(&f->pools, &f->cache, BIG));
+    assert_true(fa__pool_refill(&f->pools, &f->cache, BIG, UINT32_MAX));
     assert_int_equal(fa__pool_cached(&f->cache.rec[BIG]), 8);
     assert_ptr_equal(f->cache.rec[BIG].base[0], first);
     assert_int_equal(s->in_use, 15);
@@ -300,7 +300,7 @@ static void an_abandoned_slab_is_adopted_with_its_blocks_intact(void **state) {
 
     /* ...is collected by the cache that adopts it, on its first refill. */
     assert_true(fa__pool_attach(&f->pools, &f->other));
-    assert_true(fa__pool_refill(&f->pools, &f->other, BIG));
+    assert_true(fa__pool_refill(&f->pools, &f->other, BIG, UINT32_MAX));
     assert_ptr_equal(f->other.slabs[BIG], s);
     assert_null(s->next);
     assert_ptr_equal(s->entry->rec, &f->other.rec[BIG]);
@@ -340,7 +340,7 @@ static void a_cache_adopts_only_slabs_of_its_own_path(void **state) {
 
     f->other.path = 3;
     assert_true(fa__pool_attach(&f->pools, &f->other));
-    assert_true(fa__pool_refill(&f->pools, &f->other, BIG));
+    assert_true(fa__pool_refill(&f->pools, &f->other, BIG, UINT32_MAX));
     struct fa_slab *mine = f->other.slabs[BIG];
     assert_ptr_not_equal(mine, s); /* path 0's slab is not path 3's to take */
     assert_int_equal(mine->path, 3);
@@ -353,7 +353,7 @@ static void a_cache_adopts_only_slabs_of_its_own_path(void **state) {
     struct fa_pool_cache root;
     memset(&root, 0, sizeof root);
     assert_true(fa__pool_attach(&f->pools, &root));
-    assert_true(fa__pool_refill(&f->pools, &root, BIG));
+    assert_true(fa__pool_refill(&f->pools, &root, BIG, UINT32_MAX));
     assert_ptr_equal(root.slabs[BIG], s);
     assert_int_equal(atomic_load(&f->c.allocs), 2);
     free_local(f, &root, p);

@@ -53,12 +53,12 @@ measure "fa_cache_alloc + fa_cache_free (handle), local"         50.0   1000 ins
 measure "fa_cache_alloc + fa_cache_free (handle), struct"        54.0   1000 instr_pool   cache struct
 measure "empty frame (fa_begin_frame + fa_end_frame)"           320.0      1 instr_frame  empty
 measure "empty frame, statistics, tags and budgets off"          165.0      1 instr_frame  empty-off
+measure "fa_frame_alloc under a budgeted tag, local"             15.0   1000 instr_frame  tagged
+measure "fa_pool_alloc + fa_pool_free under a budgeted tag, local" 50.0 1000 instr_pool   budgeted
 if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)
     measure "fa_frame_alloc with budgets set"                    -      1000 instr_frame  budget
-    measure "fa_frame_alloc under a budgeted tag"                -      1000 instr_frame  tagged
     measure "fa_frame_alloc, statistics, tags and budgets off"   -      1000 instr_frame  off
     measure "fa_pool_alloc + fa_pool_free under a tag"           -      1000 instr_pool   tagged
-    measure "fa_pool_alloc + fa_pool_free under a budgeted tag"  -      1000 instr_pool   budgeted
 fi
 measure "reference: ideal bump, local"                           -      1000 instr_ideal  bump local
 measure "reference: ideal bump, struct"                          -      1000 instr_ideal  bump struct
