@@ -96,7 +96,9 @@ static void P(_churn)(const struct workload *w, long ops, struct result *out) {
 struct P(_worker) {
     const struct workload *w;
     long                   frames;
-    pthread_barrier_t     *start, *stop;
+    pthread_barrier_t     *start;
+    double                 began, ended; /* the worker's own clock: with as many workers as
+                                          * cores, the main thread may not run meanwhile */
 };
 
 static void *P(_work)(void *arg) {
@@ -105,32 +107,34 @@ static void *P(_work)(void *arg) {
     void **kept = (void **)malloc(wk->w->allocs * sizeof *kept);
     P(_one_frame)(st, wk->w, kept, NULL);
     pthread_barrier_wait(wk->start);
+    wk->began = now_ns();
     for (long f = 0; f < wk->frames; f++)
         P(_one_frame)(st, wk->w, kept, NULL);
-    pthread_barrier_wait(wk->stop);
+    wk->ended = now_ns();
     free(kept);
     P(_destroy)(st);
     return NULL;
 }
 
-/* ns per allocation of the whole machine's throughput with `threads` workers. */
+/* ns per allocation of the whole machine's throughput with `threads`
+ * workers: from the first worker's start to the last one's end. */
 static double P(_threads)(const struct workload *w, long frames, int threads) {
-    pthread_barrier_t start, stop;
-    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
-    pthread_barrier_init(&stop, NULL, (unsigned)threads + 1);
-    struct P(_worker) wk = {w, frames, &start, &stop};
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, (unsigned)threads);
+    struct P(_worker) wk[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
-    for (int i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, P(_work), &wk);
-    pthread_barrier_wait(&start);
-    double begin = now_ns();
-    pthread_barrier_wait(&stop);
-    double ns = (now_ns() - begin) / ((double)frames * w->allocs * threads);
-    for (int i = 0; i < threads; i++)
+    for (int i = 0; i < threads; i++) {
+        wk[i] = (struct P(_worker)){w, frames, &start, 0, 0};
+        pthread_create(&tid[i], NULL, P(_work), &wk[i]);
+    }
+    double first = 0, last = 0;
+    for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
+        first = i == 0 || wk[i].began < first ? wk[i].began : first;
+        last = wk[i].ended > last ? wk[i].ended : last;
+    }
     pthread_barrier_destroy(&start);
-    pthread_barrier_destroy(&stop);
-    return ns;
+    return (last - first) / ((double)frames * w->allocs * threads);
 }
 
 static const struct peer P(_peer) = {PEER_NAME, P(_is_arena), P(_frames), P(_empty), P(_churn), P(_threads)};
