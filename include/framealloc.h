@@ -120,6 +120,16 @@ typedef struct fa_alloc fa_alloc;
 #define FA_CONFIG_VERSION 1
 
 /* Zero in any field means its default, so `fa_config c = {0};` is valid. */
+/* Debug levels (docs/debugging.md). Each level sends every allocation and
+ * free through the library's slow paths, so the default build's inline
+ * paths carry no debug branch. */
+typedef enum fa_debug {
+    FA_DEBUG_OFF,   /* the default build's checks */
+    FA_DEBUG_GUARD, /* + fill bytes, canaries around every block, every double free,
+                     * use after frame and after free, handles on the wrong thread */
+    FA_DEBUG_TRACE  /* + each block's site, thread, time and backtrace; leak reports */
+} fa_debug;
+
 typedef struct fa_config {
     uint32_t size;    /* sizeof(fa_config) as the caller compiled it; 0: this header's */
     uint32_t version; /* FA_CONFIG_VERSION as the caller compiled it; 0: this header's */
@@ -168,6 +178,10 @@ typedef struct fa_config {
      * changes it later. */
     size_t frame_budget_soft;
     size_t frame_budget_hard;
+    /* The debug level (default FA_DEBUG_OFF). The environment variable
+     * FRAMEALLOC_DEBUG=off|guard|trace, read by fa_create, overrides it, so
+     * that a shipped program can be debugged without a rebuild. */
+    fa_debug debug;
 } fa_config;
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
@@ -469,6 +483,52 @@ FA_API fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out);
 typedef int (*fa_writer)(void *user, const char *text, size_t length);
 FA_API fa_error fa_write_json(fa_alloc *a, FILE *out);
 FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
+
+/* ---- debugging --------------------------------------------------------- */
+
+/* The level in effect (the config's, or FRAMEALLOC_DEBUG's). */
+FA_API fa_debug fa_debug_level(const fa_alloc *a);
+
+/* The bytes the debug levels fill memory with, one per lifetime, so that a
+ * crash dump says which one broke. */
+#define FA_FILL_FRESH 0xCD  /* handed out and not yet written */
+#define FA_FILL_RESET 0xDD  /* frame memory after its frame ended or was rewound */
+#define FA_FILL_FREED 0xDF  /* a freed pool or heap block */
+#define FA_FILL_CANARY 0xCA /* the guard words before and after every block (one byte 0) */
+#define FA_FILL_PAD 0xAB    /* a pool block's slack past its guard */
+
+/* Verifies the guards of every live pool and heap block and of the calling
+ * thread's frame blocks: FA_ERR_CORRUPT (an event per broken guard) or
+ * FA_OK. At FA_DEBUG_OFF it runs the structural checks it can. */
+FA_API fa_error fa_check(fa_alloc *a);
+
+/* A live pool or heap block, as the leak queries report it. site, thread,
+ * age_ns and the backtrace are known at FA_DEBUG_TRACE only (site at
+ * FA_DEBUG_GUARD too). */
+typedef struct fa_leak {
+    const void        *ptr;
+    size_t             size;
+    const char        *kind;      /* "pool" or "heap" */
+    const char        *tag;       /* its path ("" the root) */
+    const void        *site;      /* where it was allocated (a return address), or NULL */
+    uint32_t           thread;    /* a small number per thread, 0 when unknown */
+    uint64_t           age_frames;
+    uint64_t           age_ns;
+    void *const       *backtrace; /* depth return addresses, or NULL */
+    uint32_t           depth;
+} fa_leak;
+
+/* Live pool and heap blocks at least min_frames frames and min_ns
+ * nanoseconds old (FA_DEBUG_GUARD and up): up to max into out, oldest
+ * first; returns how many there are in all. Their pointers stay valid
+ * until the block is freed. */
+FA_API size_t fa_leak_find(fa_alloc *a, uint64_t min_frames, uint64_t min_ns, fa_leak *out, size_t max);
+/* A text report of the live pool and heap blocks: at FA_DEBUG_GUARD and up
+ * each one, grouped by site with counts (backtraces at FA_DEBUG_TRACE); at
+ * FA_DEBUG_OFF the live bytes per size class and tag. fa_destroy at a
+ * debug level sends one warning event per leak, then this report (to
+ * stderr when there is no on_event callback). */
+FA_API fa_error fa_leak_report(fa_alloc *a, FILE *out);
 
 /* ---- memory sources ---------------------------------------------------- */
 

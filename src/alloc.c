@@ -18,6 +18,7 @@
 
 #include "attribution.h"
 #include "config.h"
+#include "debug.h"
 
 /* Slot k's allocator lives at k * FA__ALLOC_SIZE in a block aligned to
  * FA__SLOT_SPAN, every other one at an address aligned to it, so that the
@@ -110,12 +111,19 @@ static void ledger_free(struct fa_ledger *l) {
 
 /* Everything but the thread states, which fa__threads_close detached. */
 static void teardown(fa_alloc *a) {
+    fa__guards_fini(&a->guards); /* its blocks' backtraces, while the blocks are there */
     ledger_free(a->ledger);
     fa__heap_fini(&a->heap);
     fa__pools_fini(&a->pools);
     fa__slabmap_release();
     fa__chunks_fini(&a->chunks);
     unplace(a, a->threads.slot);
+}
+
+/* FRAMEALLOC_DEBUG over the config's level; *bad gets a value it ignored. */
+static void debug_from_env(fa_config *cfg, const char **bad) {
+    const char *env = getenv("FRAMEALLOC_DEBUG");
+    *bad = env != NULL && !fa__debug_from_env(env, &cfg->debug) ? env : NULL;
 }
 
 fa_alloc *fa_create(const fa_config *cfg) {
@@ -128,6 +136,8 @@ fa_alloc *fa_create(const fa_config *cfg) {
         fa__report(&sink, e, 0, "%s", why);
         return NULL;
     }
+    const char *bad_env;
+    debug_from_env(&resolved, &bad_env);
     uint32_t slot;
     fa_alloc *a = place(&slot);
     if (a == NULL) {
@@ -142,6 +152,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         fa__report(&sink, FA_ERR_NOMEM, sizeof *a->ledger, "fa_create: no memory for the allocator");
         return NULL;
     }
+    fa__guards_init(&a->guards);
     fa__chunks_init(&a->chunks, &a->cfg, &a->meter);
     fa__pools_init(&a->pools, &a->cfg, a, &a->meter);
     fa__heap_init(&a->heap, &a->cfg, &a->meter);
@@ -153,10 +164,13 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     a->threads.retire = fa__attr_retire;
+    a->threads.slow_only = fa__debug_on(a);
     pthread_mutex_lock(&registry.lock);
     a->next_live = registry.live;
     registry.live = a;
     pthread_mutex_unlock(&registry.lock);
+    if (bad_env != NULL)
+        fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard or trace: ignored", bad_env);
     return a;
 }
 
@@ -179,6 +193,8 @@ void fa_destroy(fa_alloc *a) {
         fa__report(NULL, FA_ERR_INVALID, 0, "fa_destroy: not a live allocator (destroyed twice?)");
         return;
     }
+    if (fa__debug_on(a))
+        fa__debug_destroy(a); /* the leaks, while the threads' states still say where */
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
     teardown(a);
 }

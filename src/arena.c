@@ -93,6 +93,13 @@ void *fa__arena_alloc(struct fa_frame_arena *ar, struct fa__thread_tls *t, struc
     return p;
 }
 
+struct fa_chunk *fa__arena_chunk_of(const struct fa_frame_arena *ar, uintptr_t p) {
+    for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+        if (p >= fa__chunk_base(c) && p < fa__chunk_end(c))
+            return c;
+    return NULL;
+}
+
 /* ---- the validator ------------------------------------------------------- */
 
 int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {

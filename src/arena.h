@@ -59,6 +59,8 @@ static inline size_t fa__arena_used(const struct fa_frame_arena *ar, const struc
  * held and normal, the bump position inside it): FA_ASSERT_LEVEL 3 checks it
  * after every slow-path change. */
 int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls *t);
+/* The arena's chunk holding address p, or NULL. */
+struct fa_chunk *fa__arena_chunk_of(const struct fa_frame_arena *ar, uintptr_t p);
 /* Chunks held and their size. */
 static inline void fa__arena_holdings(const struct fa_frame_arena *ar, size_t *chunks, size_t *bytes) {
     *chunks = 0;

@@ -107,7 +107,7 @@ static void pool_mode(fa_alloc *a, struct fa_thread *th) {
         fa__pool_bound(th->ctx[path], share < UINT32_MAX ? (uint32_t)share : UINT32_MAX);
         th->ctx_charged |= (uint64_t)1 << path;
     }
-    fa__thread_pool_use(th, path, !counted || !lean_over(a, th, path));
+    fa__thread_pool_use(th, path, !th->set->slow_only && (!counted || !lean_over(a, th, path)));
 }
 
 /* The charged caches' blocks back to their slabs, their bytes held in the
@@ -168,6 +168,10 @@ static void clamp(struct fa_thread *th) {
     struct fa__thread_tls *t = th->tls;
     if (!th->in_frame)
         return;
+    if (th->set->slow_only) { /* a debug level: every frame allocation takes the slow path */
+        t->limit = 0;
+        return;
+    }
     uintptr_t end = fa__arena_end_of_bump(&th->arena);
     if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) { /* nothing to fold in */
         t->limit = end;
@@ -365,10 +369,11 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
             c->since_ns = now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
-    th->in_frame = 1;
+    th->in_frame = FA__IN_FRAME;
     fa__arena_begin(&th->arena, th->tls); /* the limit: the chunk's end */
     if ((c->chain.n | c->frame_hard | c->frame_soft) != 0)
-        clamp(th); /* or sooner, where a budget's headroom runs out */
+        clamp(th); /* or sooner, where a budget's headroom runs out (a debug level's arena
+                    * starts with no chunk: its limit is 0) */
     return FA_OK;
 }
 
@@ -450,9 +455,14 @@ static void account_frame(fa_alloc *a, struct fa_thread *th) {
 }
 
 void fa__attr_retire(struct fa_thread *th) {
+    fa_alloc *a = fa__alloc_of(th);
+    if (th->in_frame && fa__debug_on(a)) { /* reported at the next fa_check or fa_destroy: a lock is held */
+        atomic_fetch_add_explicit(&a->left_open, 1, memory_order_relaxed);
+        fa__guard_drop_chain(&th->guarded);
+    }
     if (th->in_frame)
-        fa__attr_end(fa__alloc_of(th), th);
-    drop_charged(fa__alloc_of(th), th);
+        fa__attr_end(a, th);
+    drop_charged(a, th);
 }
 
 /* A frame is plain when it ran under one path, with no budget over it and

@@ -76,6 +76,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
     fa__assert(((uintptr_t)c & (cache->align - 1)) == 0); /* the backend door refuses misaligned memory */
     c->size = size;
     c->from_system = from_system;
+    c->poisoned = 0;
     return c;
 }
 

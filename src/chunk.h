@@ -18,6 +18,8 @@ struct fa_chunk {
     uint32_t seq;          /* when the arena took it within the frame: marks compare it */
     uint8_t  dedicated;    /* holds one request too large for a normal chunk */
     uint8_t  from_system;  /* a FALLBACK answer: the system served it */
+    uint8_t  poisoned;     /* a debug level: every byte outside live frame blocks holds
+                            * FA_FILL_RESET */
 };
 
 /* Keeps the usable bytes of every chunk cache-line aligned (chunks are

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "debug.h"
 #include "invariant.h"
 
 fa_error fa_begin_frame(fa_alloc *a) {
@@ -50,18 +51,37 @@ static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
     return frame_of(a, fa__thread_find(&a->threads), fn, size);
 }
 
-fa_error fa_end_frame(fa_alloc *a) {
-    if (a == NULL)
-        return fa__null_alloc("fa_end_frame");
-    struct fa_thread *th = in_frame(a, "fa_end_frame", 0);
-    if (th == NULL)
-        return FA_ERR_STATE;
+static inline void end_frame(fa_alloc *a, struct fa_thread *th) {
     fa__attr_end(a, th);
     th->last_allocs = th->tls->allocs;
     th->last_bytes = fa__arena_used(&th->arena, th->tls);
     fa__arena_end(&th->arena, th->tls, &a->chunks);
     fa__assert(th->tls->limit == 0); /* outside a frame every inline allocation comes to the slow path */
     th->in_frame = 0;
+}
+
+/* The end of a frame that is not plain: none (FA_ERR_STATE), or a debug
+ * level's frame that allocated: its blocks checked and
+ * reset first, and every chunk given back after, so that the next frame
+ * starts with no bump chunk (its limit 0: the begin needs no test of the
+ * level, and an empty frame ends as any other). */
+static FA__COLD fa_error end_other_frame(fa_alloc *a, struct fa_thread *th) {
+    if (frame_of(a, th, "fa_end_frame", 0) == NULL)
+        return FA_ERR_STATE;
+    fa_error e = fa__debug_frame_release(a, th, 0, "fa_end_frame");
+    fa__debug_frame_end(a, th);
+    end_frame(a, th);
+    fa__chunk_give(&a->chunks, fa__arena_take_all(&th->arena, th->tls));
+    return e;
+}
+
+fa_error fa_end_frame(fa_alloc *a) {
+    if (a == NULL)
+        return fa__null_alloc("fa_end_frame");
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (th == NULL || th->in_frame != FA__IN_FRAME) /* no frame, or a guarded one */
+        return end_other_frame(a, th);
+    end_frame(a, th);
     return FA_OK;
 }
 
@@ -75,17 +95,9 @@ uint64_t fa_frame_number(const fa_alloc *a) {
 
 /* ---- allocation: the slow path and its helpers --------------------------- */
 
-/* The slow path of a frame allocation by th, with events naming fn. */
-static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
-    if (!fa__is_pow2(align)) {
-        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
-        return NULL;
-    }
-    if (fa__cannot_be_met(size, align)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
-        return NULL;
-    }
-    size_t bytes = size != 0 ? size : 1;
+/* bytes (size's, or a guarded block's) from th's arena, charged and
+ * counted; NULL reported as a refusal of size bytes. */
+static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t bytes, size_t align) {
     if (fa__attr_frame_take(a, th, fa__arena_need(&th->arena, th->tls, bytes, align), size) != FA_OK)
         return NULL;
     void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes, align);
@@ -97,7 +109,32 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_
     return p;
 }
 
+/* A debug level's frame block: guarded, its front aligned for align. */
+static void *take_guarded(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+    size_t front = fa__guard_front(align), raw_align = align > 64 ? align : 64;
+    uint64_t seq = th->tls->allocs;
+    th->in_frame = FA__IN_GUARDED_FRAME; /* its end checks its blocks */
+    void *raw = take(a, th, fn, size, fa__guard_raw_size(size, align), raw_align);
+    return raw != NULL ? fa__debug_frame_wrap(a, th, raw, front, size, seq, fn) : NULL;
+}
+
+/* The slow path of a frame allocation by th, with events naming fn. */
+static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
+        return NULL;
+    }
+    if (fa__cannot_be_met(size, align) || (fa__debug_on(a) && fa__cannot_be_met(size + FA__GUARD_HEAD + align, align))) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
+        return NULL;
+    }
+    if (fa__debug_on(a))
+        return take_guarded(a, th, fn, size, align);
+    return take(a, th, fn, size, size != 0 ? size : 1, align);
+}
+
 void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
+    FA__SITE();
     if (a == NULL) {
         fa__null_alloc("fa_frame_alloc");
         return NULL;
@@ -118,12 +155,15 @@ fa_arena *fa_arena_get(fa_alloc *a) {
 }
 
 void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) {
+    FA__SITE();
     struct fa_thread *th = fa__thread_of_handle(ar);
     if (th == NULL) {
         fa__report(NULL, FA_ERR_INVALID, size, "fa_arena_alloc: NULL arena handle");
         return NULL;
     }
     fa_alloc *a = fa__alloc_of(th);
+    if (fa__debug_on(a) && fa__debug_handle(a, th, "fa_arena_alloc") != FA_OK)
+        return NULL;
     return frame_of(a, th, "fa_arena_alloc", size) != NULL ? alloc_slow(a, th, "fa_arena_alloc", size, align) : NULL;
 }
 
@@ -217,10 +257,11 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (passed || !fa__arena_can_rewind(&th->arena, th->tls, pos))
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark is past the current position (already rewound over)");
+    fa_error e = fa__debug_on(a) ? fa__debug_frame_release(a, th, m.fa__allocs, "fa_frame_rewind") : FA_OK;
     fa__attr_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */
     fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
     fa__attr_frame_settle(a, th);
-    return FA_OK;
+    return e;
 }
 
 /* ---- frame info ---------------------------------------------------------- */
@@ -235,7 +276,7 @@ fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
     if (th == NULL)
         return FA_OK;
     out->frame = th->frames;
-    out->in_frame = th->in_frame;
+    out->in_frame = th->in_frame != 0;
     out->allocations = th->in_frame ? th->tls->allocs : th->last_allocs;
     out->bytes = th->in_frame ? fa__arena_used(&th->arena, th->tls) : th->last_bytes;
     fa__arena_holdings(&th->arena, &out->chunks, &out->reserved);

@@ -9,6 +9,8 @@
  * blocks. */
 #include "heap.h"
 
+#include "debug.h"
+
 void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
     if (!fa__is_pow2(align)) {
         fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
@@ -48,11 +50,19 @@ fa_error fa__heap_free(fa_alloc *a, void *p, const char *fn) {
 }
 
 void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
+    FA__SITE();
     if (a == NULL) {
         fa__null_alloc("fa_heap_alloc");
         return NULL;
     }
-    return fa__heap_alloc(a, size, align, "fa_heap_alloc");
+    if (!fa__debug_on(a) || !fa__is_pow2(align) || fa__cannot_be_met(size, fa__guard_front(align)))
+        return fa__heap_alloc(a, size, align, "fa_heap_alloc"); /* what it cannot meet, it reports */
+    size_t bytes = fa__guard_raw_size(size, align);
+    void *raw = fa__heap_alloc(a, bytes, align, "fa_heap_alloc");
+    if (raw == NULL)
+        return NULL;
+    return fa__debug_block_wrap(a, fa__thread_find(&a->threads), raw, fa__guard_front(align), FA__GUARD_HEAP, size,
+                                bytes, "fa_heap_alloc");
 }
 
 fa_error fa_heap_free(fa_alloc *a, void *p) {
@@ -60,6 +70,14 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
         return fa__null_alloc("fa_heap_free");
     if (p == NULL)
         return FA_OK;
+    if (fa__debug_on(a)) {
+        void *raw;
+        fa_error e = fa__debug_block_unwrap(a, fa__thread_find(&a->threads), p, 1, "fa_heap_free", &raw);
+        if (raw == NULL)
+            return e;
+        fa_error f = fa__heap_free(a, raw, "fa_heap_free");
+        return e != FA_OK ? e : f;
+    }
     const struct fa_slab *s = fa__slab_at(p);
     if (s != NULL && s->instance == a)
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_heap_free: %p is a pool block (use fa_pool_free)", p);

@@ -105,6 +105,16 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
     return p;
 }
 
+int fa__heap_state(struct fa_heap *h, const void *p, size_t *size, size_t *align) {
+    pthread_mutex_lock(&h->lock);
+    struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
+    int state = e != NULL ? e->state : FA__HEAP_EMPTY;
+    *size = e != NULL ? e->size : 0;
+    *align = e != NULL ? e->align : 0;
+    pthread_mutex_unlock(&h->lock);
+    return state;
+}
+
 fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
     pthread_mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;

@@ -42,6 +42,10 @@ int fa__heap_check(const struct fa_heap *h);
  * alignof(max_align_t) is applied); NULL when the backend refuses or the
  * table cannot grow. */
 void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag);
+/* What the table says of address p: FA__HEAP_LIVE, FA__HEAP_FREED (a
+ * tombstone) or FA__HEAP_EMPTY (not a block of the table); *size and
+ * *align the block's (0 for none). */
+int fa__heap_state(struct fa_heap *h, const void *p, size_t *size, size_t *align);
 /* FA_OK with the block's size and path, FA_ERR_DOUBLE_FREE for a block freed
  * before (while its tombstone is kept), FA_ERR_FOREIGN for anything else not
  * in the table. */

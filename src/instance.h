@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "event.h"
+#include "guard.h"
 #include "heap_table.h"
 #include "history.h"
 #include "thread.h"
@@ -33,6 +34,8 @@ struct fa_alloc {
     struct fa_ledger      *ledger;
     _Atomic uint64_t       frames_begun; /* on the creating thread */
     struct fa_alloc       *next_live;    /* in the list of live allocators */
+    struct fa_guards       guards;       /* a debug level's live pool and heap blocks */
+    _Atomic uint64_t       left_open;    /* a debug level: threads that exited inside a frame */
 };
 
 /* The allocator a thread state belongs to. */
@@ -59,6 +62,10 @@ static inline int fa__tags_on(const fa_alloc *a) {
 }
 static inline int fa__budgets_on(const fa_alloc *a) {
     return (a->cfg.disable & FA_DISABLE_BUDGETS) == 0;
+}
+/* Whether a debug level guards this allocator's blocks (docs/debugging.md). */
+static inline int fa__debug_on(const fa_alloc *a) {
+    return a->cfg.debug != FA_DEBUG_OFF;
 }
 
 #endif

@@ -12,6 +12,7 @@
  * - Under a budget a path's cache is charged (attribution.c): a refill
  *   takes headroom before it takes blocks and charges them after; blocks
  *   leaving the cache for their slabs give their bytes back. */
+#include "debug.h"
 #include "heap.h"
 
 /* The heap path's block alignment for pool requests above the classes. */
@@ -37,9 +38,9 @@ static int refill(fa_alloc *a, struct fa_thread *th, struct fa_pool_cache *pool,
     return 1;
 }
 
-/* The slow path of a pool allocation by th, with events naming fn; sizes
- * above the classes take the heap path. */
-static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+/* A pool allocation by th, with events naming fn; sizes above the classes
+ * take the heap path. */
+static void *alloc_raw(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
     if (size > FA__POOL_MAX)
         return fa__heap_alloc(a, size, LARGE_POOL_ALIGN, fn);
     unsigned cls = fa__pool_class(size);
@@ -55,7 +56,30 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const ch
     return fa__pool_pop(r);
 }
 
+/* A debug level's block: guarded, aligned as the unguarded one would be
+ * (to its class size), in the class (or on the heap path) its guards take
+ * it to. */
+static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+    size_t align = size <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN;
+    size_t front = fa__guard_front(align);
+    if (fa__cannot_be_met(size, front))
+        return alloc_raw(a, th, size, fn); /* which reports it */
+    size_t bytes = fa__guard_raw_size(size, align);
+    void *raw = bytes <= FA__POOL_MAX ? alloc_raw(a, th, bytes, fn) : fa__heap_alloc(a, bytes, align, fn);
+    if (raw == NULL)
+        return NULL;
+    size_t usable = bytes <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(bytes) : bytes;
+    int kind = size <= FA__POOL_MAX ? FA__GUARD_POOL : FA__GUARD_HEAP; /* what it is in the default build */
+    return fa__debug_block_wrap(a, th, raw, front, kind, size, usable, fn);
+}
+
+/* The slow path of a pool allocation by th. */
+static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+    return fa__debug_on(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
+}
+
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
+    FA__SITE();
     if (a == NULL) {
         fa__null_alloc("fa_pool_alloc");
         return NULL;
@@ -88,9 +112,7 @@ static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ca
 /* A free by th (NULL: a thread without state), with events naming fn. A
  * block's slab says its path, whose budgets get its bytes back (at once,
  * or as it leaves a charged cache: attribution.c). */
-static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
-    if (p == NULL)
-        return FA_OK;
+static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     const struct fa__slab_entry *e = fa__slab_of((uintptr_t)p);
     struct fa_slab *s = (struct fa_slab *)e->slab;
     if (s == NULL)
@@ -116,6 +138,20 @@ static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char
     return FA_OK;
 }
 
+/* The slow path of a free by th; at a debug level, of a guarded block. */
+static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
+    if (p == NULL)
+        return FA_OK;
+    if (!fa__debug_on(a))
+        return free_raw(a, th, p, fn);
+    void *raw;
+    fa_error e = fa__debug_block_unwrap(a, th, p, 0, fn, &raw);
+    if (raw == NULL)
+        return e;
+    fa_error f = free_raw(a, th, raw, fn);
+    return e != FA_OK ? e : f;
+}
+
 fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (a == NULL)
         return fa__null_alloc("fa_pool_free");
@@ -134,19 +170,26 @@ fa_cache *fa_cache_get(fa_alloc *a) {
 }
 
 void *fa__cache_alloc_slow(fa_cache *c, size_t size) {
+    FA__SITE();
     struct fa_thread *th = fa__thread_of_handle(c);
     if (th == NULL) {
         fa__report(NULL, FA_ERR_INVALID, size, "fa_cache_alloc: NULL cache handle");
         return NULL;
     }
-    return alloc_slow(fa__alloc_of(th), th, size, "fa_cache_alloc");
+    fa_alloc *a = fa__alloc_of(th);
+    if (fa__debug_on(a) && fa__debug_handle(a, th, "fa_cache_alloc") != FA_OK)
+        return NULL;
+    return alloc_slow(a, th, size, "fa_cache_alloc");
 }
 
 fa_error fa__cache_free_slow(fa_cache *c, void *p) {
     struct fa_thread *th = fa__thread_of_handle(c);
     if (th == NULL)
         return fa__report(NULL, FA_ERR_INVALID, 0, "fa_cache_free: NULL cache handle");
-    return free_slow(fa__alloc_of(th), th, p, "fa_cache_free");
+    fa_alloc *a = fa__alloc_of(th);
+    if (fa__debug_on(a) && fa__debug_handle(a, th, "fa_cache_free") != FA_OK)
+        return FA_ERR_STATE;
+    return free_slow(a, th, p, "fa_cache_free");
 }
 
 fa_error fa_trim(fa_alloc *a) {

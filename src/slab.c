@@ -49,6 +49,7 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
     pools->instance = instance;
     pools->slab_size = cfg->slab_size;
     pools->reserve = cfg->slab_reserve;
+    pools->zero_formatted = cfg->debug != FA_DEBUG_OFF;
     /* Unpredictable enough that user data does not match it by accident. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -150,15 +151,17 @@ static void set_owner(struct fa_slab *s, struct fa__pool_rec *owner) {
 
 /* Every block starts free and marked so: a free of a block never handed out
  * is then a double free, like any other. */
-static void format(struct fa_slab *s, unsigned cls, struct fa__pool_rec *owner, uint64_t cookie) {
-    if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
+static void format(struct fa_pools *pools, struct fa_slab *s, unsigned cls, struct fa__pool_rec *owner) {
+    if (pools->zero_formatted) /* a debug level reads the header of a block it hands out again */
+        memset((void *)s->base, 0, s->pieces * FA__SLAB_MIN);
+    else if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
         clear_markers(s);
     s->cls = cls;
     s->shift = cls + 3;
     s->capacity = (uint32_t)((s->pieces * FA__SLAB_MIN) >> s->shift);
     s->in_use = 0;
     for (uint32_t i = 0; i < s->capacity; i++)
-        *(uint64_t *)block_at(s, i) = cookie;
+        *(uint64_t *)block_at(s, i) = pools->cookie;
     for (uint32_t w = 0; w < bitmap_words(s); w++)
         s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
     set_owner(s, owner);
@@ -291,7 +294,7 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
         s = new_slab(pools);
     if (s != NULL) {
         s->path = cache->path;
-        format(s, cls, &cache->rec[cls], pools->cookie);
+        format(pools, s, cls, &cache->rec[cls]);
     }
     return s;
 }

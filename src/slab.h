@@ -58,6 +58,7 @@ struct fa_pools {
     uint64_t    cookie;
     size_t      slab_size;
     size_t      reserve; /* bytes of empty slabs kept by fa_trim */
+    int         zero_formatted; /* zero a slab's blocks when it is formatted (debug levels) */
 
     struct {
         pthread_mutex_t lock; /* never held across a backend call */

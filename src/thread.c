@@ -26,6 +26,7 @@
 
 FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1];
 struct fa__thread_tls fa__no_entry; /* what the NULL handle decodes to: never written */
+static _Atomic uint32_t thread_numbers; /* states made so far, for fa_thread.number */
 _Static_assert(sizeof(struct fa__thread_tls) == FA__TLS_SIZE, "the inline lookup shifts by the entry size");
 
 /* One lock for what outlives a single allocator or thread: every
@@ -255,6 +256,8 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         return NULL;
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
+    th->os_thread = pthread_self();
+    th->number = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
     th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;
     th->ctx[FA__TAG_ROOT] = &th->root_pool;
     th->ctx_made = (uint64_t)1 << FA__TAG_ROOT;
@@ -265,7 +268,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     pthread_mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
-    fa__thread_pool_use(th, FA__TAG_ROOT, 1); /* the root path's records, empty until the first pool call */
+    fa__thread_pool_use(th, FA__TAG_ROOT, !set->slow_only); /* the root path's records, empty until the first pool call */
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
     pthread_mutex_unlock(&registry.lock);

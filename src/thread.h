@@ -19,6 +19,10 @@ struct fa_node {
 };
 
 struct fa_thread;
+struct fa_guard;
+
+#define FA__IN_FRAME 1
+#define FA__IN_GUARDED_FRAME 2
 
 /* The threads of one allocator. */
 struct fa_threads {
@@ -35,6 +39,7 @@ struct fa_threads {
      * Called under the registry lock. */
     void                  (*retire)(struct fa_thread *th);
     atomic_int              exiting; /* threads giving memory back after their exit */
+    int                     slow_only; /* a debug level: no inline path serves */
 };
 
 /* From `used` bytes and `allocs` allocations into the frame on, frame
@@ -82,8 +87,13 @@ struct fa_thread {
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
-    int                   in_frame;
+    int                   in_frame;     /* FA__IN_FRAME from fa_begin_frame to fa_end_frame;
+                                         * FA__IN_GUARDED_FRAME once a debug level's frame
+                                         * allocated */
     int                   is_creator;
+    pthread_t             os_thread;    /* the thread it belongs to */
+    struct fa_guard      *guarded;      /* a debug level: this frame's blocks, newest first */
+    uint32_t              number;       /* a small number for it, for reports */
     struct fa_node        in_set;       /* in set->list */
     struct fa_node        in_os_thread; /* in the OS thread's own list */
     struct fa_charge      charge;

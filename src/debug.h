@@ -1,0 +1,48 @@
+/* The debug levels' part of the other API files' slow paths: they take raw
+ * memory as usual and hand it here to be guarded, checked and reported
+ * (docs/debugging.md). At a debug level no inline path serves, so every
+ * allocation and free of the allocator comes through them. */
+#ifndef FA_DEBUG_H
+#define FA_DEBUG_H
+
+#include "instance.h"
+
+/* The caller of the public entry point now running on this thread: the
+ * site a debug level records for what it allocates. Each out-of-line entry
+ * sets it (FA__SITE), which costs its slow path one store. */
+extern _Thread_local const void *fa__debug_site;
+#define FA__SITE() (fa__debug_site = __builtin_return_address(0))
+
+/* Frame blocks. Guards raw (front + size + FA__GUARD_TAIL bytes just taken
+ * from th's arena, the seq-th allocation of its frame), after checking that
+ * nobody wrote to it since its last frame; the caller's pointer. */
+void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t front, size_t size,
+                           uint64_t seq, const char *fn);
+/* Checks and releases th's frame blocks from the seq-th allocation on (a
+ * rewind; 0: the frame end), filling them with FA_FILL_RESET: FA_OK, or
+ * FA_ERR_CORRUPT (reported) when a guard broke. */
+fa_error fa__debug_frame_release(fa_alloc *a, struct fa_thread *th, uint64_t seq, const char *fn);
+/* The frame end's warnings: a tag path still pushed. */
+void fa__debug_frame_end(fa_alloc *a, struct fa_thread *th);
+
+/* Pool and heap blocks. Guards raw (usable bytes, of kind FA__GUARD_POOL
+ * or FA__GUARD_HEAP) for a request of size bytes front bytes in, after
+ * checking that a reused pool block was not written since it was freed. */
+void *fa__debug_block_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t front, int kind, size_t size,
+                           size_t usable, const char *fn);
+/* Before a free of p: finds its raw block, checks its guards and state and
+ * retires it. *raw is the block to free (NULL when there is none: then the
+ * result is the reported FA_ERR_FOREIGN or FA_ERR_DOUBLE_FREE); the result
+ * is FA_ERR_CORRUPT (reported) when a guard broke. heap_only refuses pool
+ * blocks, as fa_heap_free does. */
+fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int heap_only, const char *fn,
+                                void **raw);
+
+/* A handle used by a thread other than its own: FA_ERR_STATE (reported). */
+fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *fn);
+
+/* fa_destroy's report: one warning event per live block, then the text
+ * report (to stderr without a callback). */
+void fa__debug_destroy(fa_alloc *a);
+
+#endif

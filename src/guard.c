@@ -1,0 +1,155 @@
+/* Guards (guard.h): headers, canaries, fills, the live list, backtraces.
+ * Floor: structures (docs/internals.md). It calls nothing above it: the
+ * API files ask it to wrap, check and retire blocks, and report.
+ * Invariants:
+ * - A guarded block's front canary ends at the caller's pointer and its
+ *   back canary starts at pointer + size; each is FA_FILL_CANARY with one
+ *   zero byte on the side of the caller's bytes, so that a runaway string
+ *   read stops at the block's end.
+ * - A block is on the live list exactly while its state is LIVE (pool and
+ *   heap blocks; frame blocks are on their thread's chain instead). */
+#include "guard.h"
+
+#include <execinfo.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+_Static_assert(sizeof(struct fa_guard) == FA__GUARD_HEAD, "the header is FA__GUARD_HEAD bytes");
+
+#define CANARY_BYTES 0xcacacacacacacacaull
+/* Byte order does not matter: the zero byte is the one next to the caller's bytes. */
+static uint64_t canary(int after) {
+    uint64_t w = CANARY_BYTES;
+    unsigned char b[8];
+    memcpy(b, &w, 8);
+    b[after ? 0 : 7] = 0;
+    memcpy(&w, b, 8);
+    return w;
+}
+
+void fa__guards_init(struct fa_guards *g) {
+    memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->lock, NULL);
+}
+
+void fa__guards_fini(struct fa_guards *g) {
+    for (struct fa_guard *b = g->live; b != NULL; b = b->next)
+        free(b->backtrace);
+    pthread_mutex_destroy(&g->lock);
+}
+
+void *fa__guard_wrap(void *raw, size_t front, const struct fa_guard *proto) {
+    struct fa_guard *g = (struct fa_guard *)(void *)((char *)raw + front - FA__GUARD_HEAD);
+    *g = *proto;
+    g->front = (uint32_t)front;
+    g->state = FA__GUARD_LIVE;
+    g->canary = canary(0);
+    char *p = (char *)fa__guard_user(g);
+    uint64_t back = canary(1);
+    memset(p, FA_FILL_FRESH, g->size);
+    memcpy(p + g->size, &back, sizeof back);
+    return p;
+}
+
+/* The first byte of n at p that differs from the same bytes at want. */
+static int differs(const unsigned char *p, const unsigned char *want, size_t n, size_t *first) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != want[i]) {
+            *first = i;
+            return 1;
+        }
+    return 0;
+}
+
+fa_error fa__guard_verify(const struct fa_guard *g, const char **side, long *offset) {
+    const unsigned char *p = (const unsigned char *)g + FA__GUARD_HEAD;
+    uint64_t front = canary(0), back = canary(1);
+    size_t first;
+    if (differs(p - sizeof front, (const unsigned char *)&front, sizeof front, &first)) {
+        *side = "before";
+        *offset = (long)first - (long)sizeof front;
+        return FA_ERR_CORRUPT;
+    }
+    if (differs(p + g->size, (const unsigned char *)&back, sizeof back, &first)) {
+        *side = "after";
+        *offset = (long)(g->size + first);
+        return FA_ERR_CORRUPT;
+    }
+    return FA_OK;
+}
+
+void fa__guard_retire(struct fa_guard *g) {
+    memset(fa__guard_user(g), FA_FILL_FREED, g->size);
+    g->state = FA__GUARD_FREED;
+    free(g->backtrace);
+    g->backtrace = NULL;
+}
+
+int fa__filled(const void *p, int byte, size_t n, size_t *first) {
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t want = (uint64_t)(unsigned char)byte * 0x0101010101010101ull, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* a word at a time; the byte that differs after */
+        memcpy(&w, b + i, 8);
+        if (w != want)
+            break;
+    }
+    for (; i < n; i++)
+        if (b[i] != (unsigned char)byte) {
+            *first = i;
+            return 0;
+        }
+    return 1;
+}
+
+void fa__guard_drop_chain(struct fa_guard **chain) {
+    for (struct fa_guard *b = *chain; b != NULL; b = b->next)
+        free(b->backtrace);
+    *chain = NULL;
+}
+
+void fa__guard_list(struct fa_guards *g, struct fa_guard *b) {
+    pthread_mutex_lock(&g->lock);
+    b->prev = NULL;
+    b->next = g->live;
+    if (g->live != NULL)
+        g->live->prev = b;
+    g->live = b;
+    g->count++;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void fa__guard_unlist(struct fa_guards *g, struct fa_guard *b) {
+    pthread_mutex_lock(&g->lock);
+    if (b->prev != NULL)
+        b->prev->next = b->next;
+    else
+        g->live = b->next;
+    if (b->next != NULL)
+        b->next->prev = b->prev;
+    g->count--;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void **fa__guard_backtrace(const void *from, uint32_t *depth) {
+    void *frames[FA__GUARD_FRAMES + 16]; /* room for the library's own frames */
+    int n = backtrace(frames, FA__GUARD_FRAMES + 16), skip = 0;
+    while (skip < n && frames[skip] != from) /* the library's frames, up to the caller's */
+        skip++;
+    if (skip == n)
+        skip = 0; /* the caller is not on the stack as expected: keep it all */
+    int keep = n - skip < FA__GUARD_FRAMES ? n - skip : FA__GUARD_FRAMES;
+    *depth = 0;
+    void **out = keep > 0 ? (void **)malloc((size_t)keep * sizeof *out) : NULL;
+    if (out == NULL)
+        return NULL;
+    memcpy(out, frames + skip, (size_t)keep * sizeof *out);
+    *depth = (uint32_t)keep;
+    return out;
+}
+
+const char *fa__guard_kind_name(int kind) {
+    static const char *const names[] = {"frame", "pool", "heap"};
+    return names[kind];
+}
