@@ -49,6 +49,8 @@ bench:
 	python3 bench/run.py $(BUILD) --markdown $(BUILD)/bench-results.md \
 		--json $(BUILD)/bench-results.json --svg $(BUILD)/bench-results.svg
 	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/prodcons "$$peer"; done
+	$(BUILD)/bench/bench_budgets
+	$(BUILD)/bench/bench_debug
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

@@ -283,6 +283,7 @@ static void a_handle_used_on_another_thread_is_refused(void **state) {
     assert_int_equal(fa_end_frame(f->a), FA_OK);
 }
 
+#if !FA_MINIMAL
 static void a_tag_left_pushed_at_the_frame_end_is_a_warning(void **state) {
     struct debug_fixture *f = fix(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
@@ -293,6 +294,7 @@ static void a_tag_left_pushed_at_the_frame_end_is_a_warning(void **state) {
     message_has(&f->ev, "tag path \"audio\" is still pushed");
     assert_int_equal(fa_tag_pop(f->a), FA_OK);
 }
+#endif
 
 static void *exit_inside_a_frame(void *arg) {
     fa_alloc *a = (fa_alloc *)arg;
@@ -365,6 +367,7 @@ static void leak_queries_find_old_blocks(void **state) {
     assert_int_equal(fa_leak_find(f->a, 0, 0, NULL, 0), 0);
 }
 
+#if !FA_MINIMAL
 static void the_leak_report_at_off_counts_by_class_and_path(void **state) {
     (void)state;
     struct debug_fixture f;
@@ -386,6 +389,7 @@ static void the_leak_report_at_off_counts_by_class_and_path(void **state) {
     fa_destroy(f.a);
     assert_int_equal(f.ev.warnings, 0); /* at FA_DEBUG_OFF no leak report at destroy */
 }
+#endif
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -401,11 +405,15 @@ int main(void) {
         GUARD_TEST(a_write_after_the_frame_shows_when_the_memory_comes_back),
         GUARD_TEST(a_pool_free_of_frame_memory_names_it),
         GUARD_TEST(a_handle_used_on_another_thread_is_refused),
+#if !FA_MINIMAL /* tags name paths, and the report at FA_DEBUG_OFF reads the statistics */
         GUARD_TEST(a_tag_left_pushed_at_the_frame_end_is_a_warning),
+#endif
         GUARD_TEST(a_thread_leaving_inside_a_frame_is_reported),
         cmocka_unit_test(leaks_are_reported_at_destroy),
         TRACE_TEST(leak_queries_find_old_blocks),
+#if !FA_MINIMAL
         cmocka_unit_test(the_leak_report_at_off_counts_by_class_and_path),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
