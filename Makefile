@@ -69,7 +69,7 @@ tsan:
 # valgrind memcheck, every suite: 0 errors, 0 leaks.
 memcheck:
 	@$(MAKE) -s deps DEPS="$(CHECK_DEPS)"
-	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-memcheck CMAKE_FLAGS="-DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF \
+	FA_NO_DEATH_TESTS=1 $(MAKE) test BUILD=build-memcheck CMAKE_FLAGS="-DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF -DFA_VALGRIND=ON \
 		'-DFA_TEST_LAUNCHER=valgrind;--error-exitcode=1;--leak-check=full;--errors-for-leak-kinds=all;--show-leak-kinds=all;--quiet'"
 
 # The clang build, warnings as errors, with its own suite run.

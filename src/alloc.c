@@ -164,7 +164,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     a->threads.retire = fa__attr_retire;
-    a->threads.slow_only = fa__debug_on(a);
+    a->threads.slow_only = fa__debug_on(a) || FA__TRACKED; /* track.h */
     pthread_mutex_lock(&registry.lock);
     a->next_live = registry.live;
     registry.live = a;

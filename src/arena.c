@@ -167,6 +167,8 @@ void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, s
     if (keep != NULL) {
         keep->next = NULL;
         keep->seq = 0;
+        if (FA__TRACKED)
+            fa__track_chunk_dead(keep);
     }
     ar->chunks = keep;
     ar->bump = keep;
@@ -219,6 +221,8 @@ void fa__arena_rewind(struct fa_frame_arena *ar, struct fa__thread_tls *t, struc
     ar->bump = (struct fa_chunk *)pos.chunk;
     t->cur = pos.cur;
     t->limit = fa__arena_end_of_bump(ar);
+    if (FA__TRACKED && ar->bump != NULL) /* what the rewind released */
+        fa__track_noaccess((void *)t->cur, fa__chunk_end(ar->bump) - t->cur);
     recount(ar);
     if (released != NULL)
         fa__chunk_give(cache, released);

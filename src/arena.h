@@ -39,6 +39,8 @@ static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tl
         t->cur = 0; /* the usual small frame: one chunk, kept as it is */
         t->limit = 0;
         ar->closed = 0;
+        if (FA__TRACKED && ar->bump != NULL)
+            fa__track_chunk_dead(ar->bump);
         return;
     }
     fa__arena_end_chunks(ar, t, cache);
@@ -50,9 +52,10 @@ struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread
  * else the most a new chunk can add. */
 size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);
 
-/* Bytes consumed in the frame so far, alignment padding included. */
+/* Bytes consumed in the frame so far, alignment padding included (a
+ * tracked library's red zones, one per allocation, left out). */
 static inline size_t fa__arena_used(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {
-    return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);
+    return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0) - FA__REDZONE * t->allocs;
 }
 /* Non-zero when the arena's records agree with its chunk list (seqs
  * falling from next_seq, the growth index, the closed bytes, the bump chunk

@@ -168,7 +168,8 @@ static void clamp(struct fa_thread *th) {
     struct fa__thread_tls *t = th->tls;
     if (!th->in_frame)
         return;
-    if (th->set->slow_only) { /* a debug level: every frame allocation takes the slow path */
+    if (th->set->slow_only) { /* a debug level or a tracked library: every frame allocation
+                               * takes the slow path */
         t->limit = 0;
         return;
     }
@@ -371,9 +372,9 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     }
     th->in_frame = FA__IN_FRAME;
     fa__arena_begin(&th->arena, th->tls); /* the limit: the chunk's end */
-    if ((c->chain.n | c->frame_hard | c->frame_soft) != 0)
+    if ((c->chain.n | c->frame_hard | c->frame_soft) != 0 || FA__TRACKED)
         clamp(th); /* or sooner, where a budget's headroom runs out (a debug level's arena
-                    * starts with no chunk: its limit is 0) */
+                    * starts with no chunk: its limit is 0; a tracked library's is 0 too) */
     return FA_OK;
 }
 

@@ -68,7 +68,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
     struct fa_chunk *c = take_cached(cache, size);
     pthread_mutex_unlock(&cache->lock);
     if (c != NULL)
-        return c;
+        return c; /* poisoned when it was given back */
     uint8_t from_system;
     c = fa__backend_take(&cache->backend, cache->meter, size, cache->align, &from_system);
     if (c == NULL)
@@ -77,6 +77,7 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
     c->size = size;
     c->from_system = from_system;
     c->poisoned = 0;
+    fa__track_chunk_dead(c);
     return c;
 }
 
@@ -93,6 +94,8 @@ static void push_list(struct fa_chunk_cache *cache, struct fa_chunk *list) {
 }
 
 void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list) {
+    for (struct fa_chunk *c = list; FA__TRACKED && c != NULL; c = c->next)
+        fa__track_chunk_dead(c); /* what the frames wrote there is gone */
     pthread_mutex_lock(&cache->lock);
     push_list(cache, list);
     pthread_mutex_unlock(&cache->lock);
@@ -140,6 +143,7 @@ int fa__chunk_cache_check(const struct fa_chunk_cache *cache) {
 void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list) {
     while (list != NULL) {
         struct fa_chunk *next = list->next;
+        fa__track_release(list, list->size);
         fa__backend_give(&cache->backend, cache->meter, list, list->size, cache->align, list->from_system);
         list = next;
     }

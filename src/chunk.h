@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "framealloc.h"
+#include "track.h"
 
 /* Sits at the start of every chunk; the usable bytes follow FA__CHUNK_HEADER. */
 struct fa_chunk {
@@ -32,6 +33,12 @@ static inline uintptr_t fa__chunk_base(const struct fa_chunk *c) {
 }
 static inline uintptr_t fa__chunk_end(const struct fa_chunk *c) {
     return (uintptr_t)c + c->size;
+}
+
+/* A tracked library (track.h): no byte past the header may be read until a
+ * frame allocation hands it out. */
+static inline void fa__track_chunk_dead(const struct fa_chunk *c) {
+    fa__track_noaccess((void *)fa__chunk_base(c), fa__chunk_end(c) - fa__chunk_base(c));
 }
 
 struct fa_chunk_cache {

@@ -109,7 +109,10 @@ static fa_error check(fa_alloc *a, const struct fa_guard *g, const char *fn) {
 /* A chunk's first debug allocation poisons all of it: from then on its
  * bytes outside live blocks hold the reset fill. */
 static void poison_chunk(struct fa_chunk *c) {
-    memset((void *)fa__chunk_base(c), FA_FILL_RESET, fa__chunk_end(c) - fa__chunk_base(c));
+    size_t n = fa__chunk_end(c) - fa__chunk_base(c);
+    fa__track_release((void *)fa__chunk_base(c), n); /* a tracked library: writable for the fill ... */
+    memset((void *)fa__chunk_base(c), FA_FILL_RESET, n);
+    fa__track_chunk_dead(c);                         /* ... and dead again after it */
     c->poisoned = 1;
 }
 
@@ -117,10 +120,12 @@ void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
                            uint64_t seq, const char *fn) {
     size_t total = front + size + FA__GUARD_TAIL, first;
     struct fa_chunk *c = fa__arena_chunk_of(&th->arena, (uintptr_t)raw);
+    fa__track_release(raw, total); /* read for the fill below, then written whole */
     fa__assert_internal(c != NULL); /* the arena just handed it out */
-    if (!c->poisoned)
+    if (!c->poisoned) {
         poison_chunk(c);
-    else if (!fa__filled(raw, FA_FILL_RESET, total, &first))
+        fa__track_release(raw, total); /* the block itself is handed out */
+    } else if (!fa__filled(raw, FA_FILL_RESET, total, &first))
         fa__report(&a->sink, FA_ERR_CORRUPT, size,
                    "%s: frame memory at %p was written after its frame ended or was rewound "
                    "(0x%02x where 0x%02x was left)",
@@ -207,6 +212,10 @@ static void *raw_of(fa_alloc *a, const void *p, int *kind, int *heap_state, cons
             return NULL;
         }
         uintptr_t raw = (u - 1) & ~(((uintptr_t)1 << s->shift) - 1); /* a block of ours: readable */
+        fa__track_release((void *)raw, 8); /* read whatever the program left there */
+        if (*(const uint64_t *)raw == a->pools.cookie)
+            return (void *)raw; /* a free block (past its marker, a tracked library forbids reads) */
+        fa__track_release(fa__guard_of(p), FA__GUARD_HEAD); /* a live block's: a header, or its bytes */
         const struct fa_guard *g = fa__guard_of(p);
         size_t room = ((size_t)1 << s->shift) - (u - raw); /* the block's bytes from p on */
         if (g->front != u - raw || g->size > room - FA__GUARD_TAIL ||

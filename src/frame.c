@@ -96,13 +96,18 @@ uint64_t fa_frame_number(const fa_alloc *a) {
 /* ---- allocation: the slow path and its helpers --------------------------- */
 
 /* bytes (size's, or a guarded block's) from th's arena, charged and
- * counted; NULL reported as a refusal of size bytes. */
+ * counted; NULL reported as a refusal of size bytes. A tracked library
+ * (track.h) takes a red zone after them, which nothing charges or counts,
+ * and leaves it poisoned. */
 static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t bytes, size_t align) {
-    if (fa__attr_frame_take(a, th, fa__arena_need(&th->arena, th->tls, bytes, align), size) != FA_OK)
+    size_t need = fa__arena_need(&th->arena, th->tls, bytes + FA__REDZONE, align) - FA__REDZONE;
+    if (fa__attr_frame_take(a, th, need, size) != FA_OK)
         return NULL;
-    void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes, align);
-    if (p != NULL)
+    void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes + FA__REDZONE, align);
+    if (p != NULL) {
         th->tls->allocs++;
+        fa__track_undefined(p, bytes);
+    }
     fa__attr_frame_settle(a, th);
     if (p == NULL)
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a chunk for %zu bytes", fn, size);

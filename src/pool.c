@@ -53,7 +53,9 @@ static void *alloc_raw(fa_alloc *a, struct fa_thread *th, size_t size, const cha
     struct fa__pool_rec *r = &pool->rec[cls];
     if (r->top == r->base && !refill(a, th, pool, cls, size, fn))
         return NULL;
-    return fa__pool_pop(r);
+    void *p = fa__pool_pop(r);
+    fa__track_undefined((char *)p + 8, size > 8 ? size - 8 : 0); /* the marker word is always readable */
+    return p;
 }
 
 /* A debug level's block: guarded, aligned as the unguarded one would be
@@ -69,6 +71,7 @@ static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const
     if (raw == NULL)
         return NULL;
     size_t usable = bytes <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(bytes) : bytes;
+    fa__track_release(raw, usable); /* the guards read and check all of it */
     int kind = size <= FA__POOL_MAX ? FA__GUARD_POOL : FA__GUARD_HEAP; /* what it is in the default build */
     return fa__debug_block_wrap(a, th, raw, front, kind, size, usable, fn);
 }
@@ -106,6 +109,7 @@ static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ca
     FA__TALLY(r->back++);
     uint32_t flushed = r->top == r->end ? fa__pool_flush(&a->pools, ctx, s->cls) : 0;
     fa__pool_push(r, p);
+    fa__pool_track_free(p, s->cls);
     fa__attr_cached(a, th, s->path, (size_t)8 << s->cls, flushed);
 }
 
@@ -121,6 +125,7 @@ static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char 
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
     if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0) /* slabs are aligned to their size */
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
+    fa__track_release(p, 8); /* the marker word is read whatever the program left in it */
     if (*(uint64_t *)p == a->pools.cookie)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
     uint32_t path = s->path; /* read while the block is still the caller's */

@@ -83,6 +83,7 @@ static void clear_markers(const struct fa_slab *s) {
 }
 
 static void release_slab(struct fa_pools *pools, struct fa_slab *s) {
+    fa__track_release((void *)s->base, pools->slab_size);
     clear_markers(s);
     fa__slabmap_remove(s->entry, pieces(pools));
     fa__backend_give(&pools->backend, pools->meter, (void *)s->base, pools->slab_size, pools->slab_size,
@@ -152,6 +153,7 @@ static void set_owner(struct fa_slab *s, struct fa__pool_rec *owner) {
 /* Every block starts free and marked so: a free of a block never handed out
  * is then a double free, like any other. */
 static void format(struct fa_pools *pools, struct fa_slab *s, unsigned cls, struct fa__pool_rec *owner) {
+    fa__track_release((void *)s->base, s->pieces * FA__SLAB_MIN); /* markers move: all of it writable */
     if (pools->zero_formatted) /* a debug level reads the header of a block it hands out again */
         memset((void *)s->base, 0, s->pieces * FA__SLAB_MIN);
     else if (s->shift < cls + 3) /* some old block starts fall inside the new blocks */
@@ -160,8 +162,10 @@ static void format(struct fa_pools *pools, struct fa_slab *s, unsigned cls, stru
     s->shift = cls + 3;
     s->capacity = (uint32_t)((s->pieces * FA__SLAB_MIN) >> s->shift);
     s->in_use = 0;
-    for (uint32_t i = 0; i < s->capacity; i++)
+    for (uint32_t i = 0; i < s->capacity; i++) {
         *(uint64_t *)block_at(s, i) = pools->cookie;
+        fa__pool_track_free(block_at(s, i), cls);
+    }
     for (uint32_t w = 0; w < bitmap_words(s); w++)
         s->free_bits[w] = s->capacity - w * 64 >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (s->capacity % 64)) - 1;
     set_owner(s, owner);
@@ -402,6 +406,7 @@ fa_error fa__pool_free_remote(struct fa_slab *s, void *p, uint64_t cookie) {
     uint32_t i = index_of(s, p);
     uint64_t bit = (uint64_t)1 << (i % 64);
     *(uint64_t *)p = cookie;
+    fa__pool_track_free(p, s->cls);
     uint64_t old = atomic_fetch_or_explicit(&s->remote_bits[i / 64], bit, memory_order_release);
     atomic_store_explicit(&s->remote_pending, 1, memory_order_release);
     return (old & bit) != 0 ? FA_ERR_DOUBLE_FREE : FA_OK;

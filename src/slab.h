@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 
 #include "slabmap.h"
+#include "track.h"
 
 /* A slab's descriptor, out of the slab so that every byte of the slab is
  * blocks and a block's address alone says whether it is one. */
@@ -115,6 +116,12 @@ void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache);
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 /* The same for the shared lists (empty slabs count for no class). */
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use);
+
+/* A tracked library (track.h): a free block's bytes past its marker word
+ * (which the double-free check reads) may not be read. */
+static inline void fa__pool_track_free(void *p, unsigned cls) {
+    fa__track_noaccess((char *)p + 8, ((size_t)8 << cls) - 8);
+}
 
 static inline struct fa_slab *fa__slab_at(const void *p) {
     return (struct fa_slab *)fa__slab_of((uintptr_t)p)->slab;

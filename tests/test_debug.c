@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "track.h" /* a tracked library puts a red zone after each frame block */
 
 struct debug_fixture {
     struct counting c;
@@ -190,16 +191,20 @@ static void fills_mark_each_lifetime(void **state) {
     for (int i = 0; i < 32; i++)
         assert_int_equal(p[i], FA_FILL_FRESH);
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
-    for (int i = 0; i < 32; i++) /* the block is cached, still mapped */
+    for (int i = 0; FA__TRACKED == 0 && i < 32; i++) /* the block is cached, still mapped (a tracked
+                                                        * library forbids the read) */
         assert_int_equal(p[i], FA_FILL_FREED);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     unsigned char *q = (unsigned char *)fa_frame_alloc(f->a, 16);
     assert_int_equal(q[0], FA_FILL_FRESH);
     assert_int_equal(fa_end_frame(f->a), FA_OK);
-    assert_int_equal(q[0], FA_FILL_RESET); /* its chunk waits in the allocator's cache */
+    if (!FA__TRACKED)
+        assert_int_equal(q[0], FA_FILL_RESET); /* its chunk waits in the allocator's cache */
 }
 
 static void a_double_free_after_a_write_is_still_found(void **state) {
+    if (FA__TRACKED)
+        skip(); /* the write itself is what a tracked library makes the checker report */
     struct debug_fixture *f = fix(state);
     void *p = fa_pool_alloc(f->a, 64);
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
@@ -212,6 +217,8 @@ static void a_double_free_after_a_write_is_still_found(void **state) {
 }
 
 static void a_write_after_free_shows_when_the_block_comes_back(void **state) {
+    if (FA__TRACKED)
+        skip(); /* the write itself is what a tracked library makes the checker report */
     struct debug_fixture *f = fix(state);
     char *p = (char *)fa_pool_alloc(f->a, 48);
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
@@ -224,6 +231,8 @@ static void a_write_after_free_shows_when_the_block_comes_back(void **state) {
 }
 
 static void a_write_after_the_frame_shows_when_the_memory_comes_back(void **state) {
+    if (FA__TRACKED)
+        skip(); /* the write itself is what a tracked library makes the checker report */
     struct debug_fixture *f = fix(state);
     assert_int_equal(fa_begin_frame(f->a), FA_OK);
     char *p = (char *)fa_frame_alloc(f->a, 64);

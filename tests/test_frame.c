@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "track.h" /* a tracked library puts a red zone after each frame block */
 
 static size_t natural(size_t n) {
     size_t a = n & (~n + 1);
@@ -40,8 +41,8 @@ static void natural_alignment_wastes_nothing_on_odd_sizes(void **state) {
     char *a = (char *)fa_frame_alloc(f->a, 7);
     char *b = (char *)fa_frame_alloc(f->a, 31);
     char *c = (char *)fa_frame_alloc(f->a, 63);
-    assert_ptr_equal(b, a + 7);
-    assert_ptr_equal(c, b + 31);
+    assert_ptr_equal(b, a + 7 + FA__REDZONE);
+    assert_ptr_equal(c, b + 31 + FA__REDZONE);
 }
 
 static void explicit_alignment_applies_to_the_address(void **state) {
@@ -245,8 +246,8 @@ static void the_arena_handle_bumps_the_threads_frame(void **state) {
     char *x = (char *)fa_arena_alloc(ar, 64);
     char *y = (char *)fa_frame_alloc(f->a, 64);
     char *z = (char *)fa_arena_alloc(ar, 64);
-    assert_ptr_equal(y, x + 64);
-    assert_ptr_equal(z, y + 64);
+    assert_ptr_equal(y, x + 64 + FA__REDZONE);
+    assert_ptr_equal(z, y + 64 + FA__REDZONE);
     for (size_t size = 1; size <= 64; size++)
         assert_int_equal((uintptr_t)fa_arena_alloc(ar, size) % natural(size), 0);
     assert_int_equal((uintptr_t)fa_arena_alloc_aligned(ar, 100, 4096) % 4096, 0);
@@ -334,7 +335,7 @@ static void allocators_without_a_slot_have_arena_handles(void **state) {
     fa_arena *ar = fa_arena_get(spare);
     assert_int_equal(fa_begin_frame(spare), FA_OK);
     char *x = (char *)fa_arena_alloc(ar, 32);
-    assert_ptr_equal(fa_arena_alloc(ar, 32), x + 32);
+    assert_ptr_equal(fa_arena_alloc(ar, 32), x + 32 + FA__REDZONE);
     assert_int_equal(fa_end_frame(spare), FA_OK);
     fa_destroy(spare);
     while (filled > 0)

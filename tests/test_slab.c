@@ -65,6 +65,7 @@ static void *take_block(struct slab_fixture *f, struct fa_pool_cache *cache, uns
         assert_true(fa__pool_refill(&f->pools, cache, cls, UINT32_MAX));
     void *p = fa__pool_pop(&cache->rec[cls]);
     assert_int_equal(*(uint64_t *)p, 0); /* the marker is cleared on the way out */
+    fa__track_undefined((char *)p + 8, ((size_t)8 << cls) - 8); /* as pool.c hands it out (track.h) */
     return p;
 }
 

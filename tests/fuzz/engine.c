@@ -31,6 +31,7 @@
 
 #include "budget_table.h" /* FA__BUDGET_SLOTS: how many budgets one allocator holds */
 #include "helpers.h"
+#include "track.h"
 
 #define MAX_BLOCKS 400
 #define MAX_MARKS 24
@@ -754,8 +755,8 @@ static void op_copy_unwritten(struct model *m, struct input *in) {
         return;
     struct block *src = &m->blocks[from], *dst = &m->blocks[to];
     size_t start = (src->size + 7) & ~(size_t)7;
-    if (src->charged < start + 8 || dst->size < 8 || m->guarded) /* guarded, the slack is the guard */
-        return;
+    if (src->charged < start + 8 || dst->size < 8 || m->guarded || FA__TRACKED)
+        return; /* guarded, the slack is the guard; tracked, reading it is reported */
     m->call = "copy of unwritten bytes";
     size_t at = start + 8 * pick(in, (src->charged - start) / 8);
     memcpy(&dst->word0, src->p + at, 8);
