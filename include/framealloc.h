@@ -499,7 +499,7 @@ FA_API fa_debug fa_debug_level(const fa_alloc *a);
 
 /* Verifies the guards of every live pool and heap block and of the calling
  * thread's frame blocks: FA_ERR_CORRUPT (an event per broken guard) or
- * FA_OK. At FA_DEBUG_OFF it runs the structural checks it can. */
+ * FA_OK. At FA_DEBUG_OFF there are no guards: FA_OK. */
 FA_API fa_error fa_check(fa_alloc *a);
 
 /* A live pool or heap block, as the leak queries report it. site, thread,

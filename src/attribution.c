@@ -459,8 +459,12 @@ void fa__attr_retire(struct fa_thread *th) {
     fa_alloc *a = fa__alloc_of(th);
     if (th->in_frame && fa__debug_on(a)) { /* reported at the next fa_check or fa_destroy: a lock is held */
         atomic_fetch_add_explicit(&a->left_open, 1, memory_order_relaxed);
-        fa__guard_drop_chain(&th->guarded);
+        for (size_t i = 0; i < th->guarded.count; i++) { /* reset, as a frame end would: the chunks go on */
+            const struct fa_guard_rec *r = &th->guarded.rec[i];
+            memset((char *)fa__guard_user(r->header) - r->front, FA_FILL_RESET, r->front + r->size + FA__GUARD_TAIL);
+        }
     }
+    fa__guard_set_fini(&th->guarded);
     if (th->in_frame)
         fa__attr_end(a, th);
     drop_charged(a, th);

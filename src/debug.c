@@ -48,24 +48,25 @@ static void site_name(const void *site, char *buf, size_t n) {
         snprintf(buf, n, "%p", site);
 }
 
-/* A new block's header, but for the fields wrap fills in. */
-static struct fa_guard proto(fa_alloc *a, const struct fa_thread *th, int kind, size_t size) {
-    struct fa_guard g;
-    memset(&g, 0, sizeof g);
-    g.size = size;
-    g.kind = (uint8_t)kind;
-    g.site = fa__debug_site;
-    g.frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
-    g.tag = th != NULL ? th->charge.tag : FA__TAG_ROOT;
-    g.thread = th != NULL ? th->number : 0;
+/* The record of a new block (its header comes with the wrap). */
+static struct fa_guard_rec record(fa_alloc *a, const struct fa_thread *th, int kind, size_t size, size_t front) {
+    struct fa_guard_rec r;
+    memset(&r, 0, sizeof r);
+    r.size = size;
+    r.kind = kind;
+    r.front = (uint32_t)front;
+    r.site = fa__debug_site;
+    r.frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
+    r.tag = th != NULL ? th->charge.tag : FA__TAG_ROOT;
+    r.thread = th != NULL ? th->number : 0;
     if (a->cfg.debug == FA_DEBUG_TRACE) {
-        g.time_ns = now_ns();
-        g.backtrace = fa__guard_backtrace(g.site, &g.depth);
+        r.time_ns = now_ns();
+        r.backtrace = fa__guard_backtrace(r.site, &r.depth);
     }
-    return g;
+    return r;
 }
 
-/* What an event says of a broken guard, copied out of the block. */
+/* What an event says of a broken guard, copied out of the record. */
 struct breach {
     const void *user;
     uint64_t    size;
@@ -76,14 +77,14 @@ struct breach {
     long        offset;
 };
 
-static int breached(const struct fa_guard *g, struct breach *out) {
-    if (fa__guard_verify(g, &out->side, &out->offset) == FA_OK)
+static int breached(const struct fa_guard_rec *r, struct breach *out) {
+    if (fa__guard_verify(r, &out->side, &out->offset) == FA_OK)
         return 0;
-    out->user = (const char *)g + FA__GUARD_HEAD;
-    out->size = g->size;
-    out->site = g->site;
-    out->tag = g->tag;
-    out->kind = g->kind;
+    out->user = fa__guard_user(r->header);
+    out->size = r->size;
+    out->site = r->site;
+    out->tag = r->tag;
+    out->kind = r->kind;
     return 1;
 }
 
@@ -99,9 +100,9 @@ static fa_error report_breach(fa_alloc *a, const struct breach *b, const char *f
 }
 
 /* Checks one block's guards, reporting a breach for fn. */
-static fa_error check(fa_alloc *a, const struct fa_guard *g, const char *fn) {
+static fa_error check(fa_alloc *a, const struct fa_guard_rec *r, const char *fn) {
     struct breach b;
-    return breached(g, &b) ? report_breach(a, &b, fn) : FA_OK;
+    return breached(r, &b) ? report_breach(a, &b, fn) : FA_OK;
 }
 
 /* ---- frame blocks -------------------------------------------------------- */
@@ -125,30 +126,34 @@ void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
     if (!c->poisoned) {
         poison_chunk(c);
         fa__track_release(raw, total); /* the block itself is handed out */
-    } else if (!fa__filled(raw, FA_FILL_RESET, total, &first))
+    } else if (!fa__filled(raw, FA_FILL_RESET, total, &first)) {
         fa__report(&a->sink, FA_ERR_CORRUPT, size,
                    "%s: frame memory at %p was written after its frame ended or was rewound "
                    "(0x%02x where 0x%02x was left)",
                    fn, (void *)((char *)raw + first), ((unsigned char *)raw)[first], FA_FILL_RESET);
-    struct fa_guard g = proto(a, th, FA__GUARD_FRAME, size);
-    g.seq = seq;
-    void *p = fa__guard_wrap(raw, front, &g);
-    struct fa_guard *h = fa__guard_of(p);
-    h->next = th->guarded;
-    th->guarded = h;
+    }
+    struct fa_guard_rec r = record(a, th, FA__GUARD_FRAME, size, front);
+    r.seq = seq;
+    void *p = fa__guard_wrap(raw, front, size);
+    r.header = fa__guard_of(p);
+    if (!fa__guard_set_add(&th->guarded, &r)) { /* the bytes stay the frame's until it ends */
+        free(r.backtrace);
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for a guarded block's record", fn);
+        return NULL;
+    }
     return p;
 }
 
 fa_error fa__debug_frame_release(fa_alloc *a, struct fa_thread *th, uint64_t seq, const char *fn) {
     fa_error e = FA_OK;
-    while (th->guarded != NULL && th->guarded->seq >= seq) {
-        struct fa_guard *g = th->guarded;
-        th->guarded = g->next;
-        if (check(a, g, fn) != FA_OK)
+    struct fa_guard_set *s = &th->guarded;
+    while (s->count != 0 && s->rec[s->count - 1].seq >= seq) { /* newest first */
+        struct fa_guard_rec r;
+        fa__guard_set_remove(s, s->count - 1, &r);
+        if (check(a, &r, fn) != FA_OK)
             e = FA_ERR_CORRUPT;
-        free(g->backtrace);
-        void *raw = fa__guard_raw(g);
-        memset(raw, FA_FILL_RESET, g->front + g->size + FA__GUARD_TAIL);
+        free(r.backtrace);
+        memset((char *)fa__guard_user(r.header) - r.front, FA_FILL_RESET, r.front + r.size + FA__GUARD_TAIL);
     }
     return e;
 }
@@ -163,9 +168,10 @@ void fa__debug_frame_end(fa_alloc *a, struct fa_thread *th) {
 
 /* ---- pool and heap blocks ------------------------------------------------ */
 
-/* A pool block coming back: its last life's header (where the free noted
- * it: slabs are zeroed when formatted, so a block never handed out notes
- * nothing) says how many bytes must still hold the freed fill. */
+/* A pool block coming back: its last life's header (its front noted in the
+ * block's second word; slabs are zeroed when formatted, so a block never
+ * handed out notes nothing) says how many bytes must still hold the freed
+ * fill. */
 static void check_reuse(fa_alloc *a, const void *raw, size_t usable, size_t size, const char *fn) {
     uint64_t front = ((const uint64_t *)raw)[1];
     if (front < FA__GUARD_HEAD || front > usable - FA__GUARD_TAIL || (front & (front - 1)) != 0)
@@ -185,61 +191,69 @@ void *fa__debug_block_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
                            size_t usable, const char *fn) {
     if (kind == FA__GUARD_POOL && usable <= FA__POOL_MAX) /* a slab's block */
         check_reuse(a, raw, usable, size, fn);
-    struct fa_guard g = proto(a, th, kind, size);
-    char *p = (char *)fa__guard_wrap(raw, front, &g);
+    struct fa_guard_rec r = record(a, th, kind, size, front);
+    char *p = (char *)fa__guard_wrap(raw, front, size);
     memset(p + size + FA__GUARD_TAIL, FA_FILL_PAD, usable - front - size - FA__GUARD_TAIL);
-    fa__guard_list(&a->guards, fa__guard_of(p));
+    r.header = fa__guard_of(p);
+    pthread_mutex_lock(&a->guards.lock);
+    int added = fa__guard_set_add(&a->guards.live, &r);
+    pthread_mutex_unlock(&a->guards.lock);
+    if (!added) { /* tracked or not at all: the caller gives the raw block back */
+        free(r.backtrace);
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for a guarded block's record", fn);
+        return NULL;
+    }
     return p;
 }
 
-/* The raw block behind p if it is one of the allocator's guarded blocks
- * (its records say so before any byte of the block is read), with its
- * kind; NULL when it is not, with *why what it is then. */
-static void *raw_of(fa_alloc *a, const void *p, int *kind, int *heap_state, const char **why) {
-    uintptr_t u = (uintptr_t)p;
-    *why = "is not a block of this allocator";
-    if (u <= FA__GUARD_HEAD)
-        return NULL;
-    const struct fa_slab *s = (const struct fa_slab *)fa__slab_of(u - FA__GUARD_HEAD)->slab; /* the header's */
-    if (s != NULL) {
-        *kind = FA__GUARD_POOL;
-        if (s->instance != a) {
-            *why = "is a block of another allocator";
-            return NULL;
-        }
-        if ((u & 7) != 0) { /* every guarded pointer is at least 8-aligned */
-            *why = "points inside a block";
-            return NULL;
-        }
-        uintptr_t raw = (u - 1) & ~(((uintptr_t)1 << s->shift) - 1); /* a block of ours: readable */
-        fa__track_release((void *)raw, 8); /* read whatever the program left there */
-        if (*(const uint64_t *)raw == a->pools.cookie)
-            return (void *)raw; /* a free block (past its marker, a tracked library forbids reads) */
-        fa__track_release(fa__guard_of(p), FA__GUARD_HEAD); /* a live block's: a header, or its bytes */
-        const struct fa_guard *g = fa__guard_of(p);
-        size_t room = ((size_t)1 << s->shift) - (u - raw); /* the block's bytes from p on */
-        if (g->front != u - raw || g->size > room - FA__GUARD_TAIL ||
-            (g->state != FA__GUARD_LIVE && g->state != FA__GUARD_FREED)) {
-            *why = "points inside a block";
-            return NULL;
-        }
-        return (void *)raw;
+/* A live guarded block behind p, or a freed one, found from the
+ * allocator's records before any byte of the block is read; the live
+ * block's lookup happens under the live set's lock (held on return). */
+struct found {
+    void       *raw;
+    int         kind;  /* by where it lives: a slab's block, or the heap table's */
+    int         freed; /* a freed block's own pointer */
+    const char *why;   /* neither: what p is */
+};
+
+/* A slab block: the block holding p's header, if p is its pointer. */
+static void find_in_slab(fa_alloc *a, const struct fa_slab *s, uintptr_t u, struct found *f) {
+    f->kind = FA__GUARD_POOL;
+    if (s->instance != a) {
+        f->why = "is a block of another allocator";
+        return;
     }
-    *kind = FA__GUARD_HEAP; /* a heap block's front is fa__guard_front of the alignment it was taken
-                             * with; a live block there wins over a freed one's tombstone */
-    void *found = NULL;
+    if ((u & 7) != 0) { /* every guarded pointer is at least 8-aligned */
+        f->why = "points inside a block";
+        return;
+    }
+    uintptr_t raw = (u - FA__GUARD_HEAD) & ~(((uintptr_t)1 << s->shift) - 1); /* a block of ours: readable */
+    fa__track_release((void *)raw, 16); /* its first two words: read whatever the program left there */
+    const uint64_t *words = (const uint64_t *)raw;
+    if (words[0] == a->pools.cookie) { /* free: its second word notes its last front */
+        f->freed = words[1] == u - raw;
+        f->why = "points inside a block";
+        f->raw = f->freed ? (void *)raw : NULL;
+        return;
+    }
+    f->raw = (void *)raw;
+}
+
+/* A heap block: the table's entry at p - front whose alignment gives that
+ * front, a live one before a freed one's tombstone. */
+static void find_in_heap(fa_alloc *a, uintptr_t u, struct found *f) {
+    f->kind = FA__GUARD_HEAP;
     for (size_t front = FA__GUARD_HEAD; front < u && (front == FA__GUARD_HEAD || (u & (front - 1)) == 0);
          front <<= 1) {
         size_t size, align;
-        int state = fa__heap_state(&a->heap, (const char *)p - front, &size, &align);
-        if (state == FA__HEAP_EMPTY || fa__guard_front(align) != front || (found != NULL && state != FA__HEAP_LIVE))
+        int state = fa__heap_state(&a->heap, (const void *)(u - front), &size, &align);
+        if (state == FA__HEAP_EMPTY || fa__guard_front(align) != front || (f->raw != NULL && state != FA__HEAP_LIVE))
             continue;
-        *heap_state = state;
-        found = (char *)p - front;
-        if (state == FA__HEAP_LIVE)
-            break;
+        f->raw = (void *)(u - front);
+        f->freed = state == FA__HEAP_FREED;
+        if (!f->freed)
+            return;
     }
-    return found;
 }
 
 static fa_error not_ours(fa_alloc *a, const struct fa_thread *th, const void *p, const char *why,
@@ -251,26 +265,48 @@ static fa_error not_ours(fa_alloc *a, const struct fa_thread *th, const void *p,
 
 fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int heap_only, const char *fn,
                                 void **raw) {
-    int kind = FA__GUARD_HEAP, heap_state = FA__HEAP_EMPTY;
-    const char *why = "is not a block of this allocator";
+    uintptr_t u = (uintptr_t)p;
+    struct found f = {NULL, FA__GUARD_HEAP, 0, "is not a block of this allocator"};
     *raw = NULL;
-    if (th != NULL && fa__arena_chunk_of(&th->arena, (uintptr_t)p) != NULL)
-        return not_ours(a, th, p, why, fn); /* frame memory, whatever lay there before */
-    void *r = raw_of(a, p, &kind, &heap_state, &why);
-    if (r == NULL)
-        return not_ours(a, th, p, why, fn);
+    if (th != NULL && fa__arena_chunk_of(&th->arena, u) != NULL)
+        return not_ours(a, th, p, f.why, fn); /* frame memory, whatever lay there before */
+    const struct fa_slab *s = u > FA__GUARD_HEAD ? (const struct fa_slab *)fa__slab_of(u - FA__GUARD_HEAD)->slab
+                                                 : NULL;
+    if (s != NULL)
+        find_in_slab(a, s, u, &f);
+    else if (u > FA__GUARD_HEAD)
+        find_in_heap(a, u, &f);
+    if (heap_only && f.kind == FA__GUARD_POOL && f.raw != NULL)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
+    if (f.freed)
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    if (f.raw == NULL)
+        return not_ours(a, th, p, f.why, fn);
+    /* Under the lock, so that of two frees of one block racing, one finds
+     * its record and the other the state the first one left. */
     struct fa_guard *g = fa__guard_of(p);
-    int freed = kind == FA__GUARD_HEAP ? heap_state == FA__HEAP_FREED /* its memory went back: not read */
-                                       : *(const uint64_t *)r == a->pools.cookie || g->state != FA__GUARD_LIVE;
+    struct fa_guard_rec r;
+    pthread_mutex_lock(&a->guards.lock);
+    long i = fa__guard_set_find(&a->guards.live, g);
+    int pool_block = i >= 0 && a->guards.live.rec[i].kind == FA__GUARD_POOL;
+    int freed = i < 0 && g->state == FA__GUARD_FREED && g->front == u - (uintptr_t)f.raw;
+    if (i >= 0 && !(heap_only && pool_block)) {
+        fa__guard_set_remove(&a->guards.live, (size_t)i, &r);
+        g->state = FA__GUARD_FREED;
+    }
+    pthread_mutex_unlock(&a->guards.lock);
+    if (i >= 0 && heap_only && pool_block) /* as the default build sees it, guards apart */
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
     if (freed)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
-    if (heap_only && g->kind == FA__GUARD_POOL) /* as the default build sees it, guards apart */
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
-    fa_error e = check(a, g, fn);
-    fa__guard_unlist(&a->guards, g);
-    fa__guard_retire(g);
-    ((uint64_t *)r)[1] = g->front; /* where its header is, for the check when the block comes back */
-    *raw = r;
+    if (i < 0)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
+    fa_error e = check(a, &r, fn);
+    fa__guard_retire(&r);
+    free(r.backtrace);
+    if (r.front > FA__GUARD_HEAD)
+        ((uint64_t *)f.raw)[1] = r.front; /* where its header is, for the check when it comes back */
+    *raw = f.raw;
     return e;
 }
 
@@ -294,28 +330,49 @@ static void report_left_open(fa_alloc *a, const char *fn) {
 
 /* ---- the live blocks: queries, checks, reports --------------------------- */
 
-/* The live blocks, oldest first, as leak records (a new array; *n its
- * length; NULL when there are none or no memory). */
-static fa_leak *live_blocks(fa_alloc *a, size_t *n) {
+static int oldest_first(const void *x, const void *y) {
+    const fa_leak *l = (const fa_leak *)x, *r = (const fa_leak *)y;
+    if (l->age_frames != r->age_frames)
+        return l->age_frames > r->age_frames ? -1 : 1;
+    return l->age_ns > r->age_ns ? -1 : l->age_ns < r->age_ns;
+}
+
+/* The live blocks, oldest first, as leak records: a new array (NULL when
+ * there are none or no memory; *n its length). With own_backtraces the
+ * backtraces are copies in the same allocation, which a free on another
+ * thread cannot take away; else they are the blocks' own. */
+static fa_leak *live_blocks(fa_alloc *a, size_t *n, int own_backtraces) {
     pthread_mutex_lock(&a->guards.lock);
-    size_t count = (size_t)a->guards.count, i = count;
-    fa_leak *out = count != 0 ? (fa_leak *)calloc(count, sizeof *out) : NULL;
+    const struct fa_guard_set *set = &a->guards.live;
+    size_t count = set->count, frames = 0;
+    for (size_t i = 0; own_backtraces && i < count; i++)
+        frames += set->rec[i].depth;
+    fa_leak *out = count != 0 ? (fa_leak *)calloc(1, count * sizeof *out + frames * sizeof(void *)) : NULL;
+    void **copies = out != NULL ? (void **)(void *)(out + count) : NULL;
     uint64_t frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed), now = now_ns();
-    for (const struct fa_guard *g = a->guards.live; out != NULL && g != NULL; g = g->next) {
-        fa_leak *l = &out[--i]; /* the list is newest first */
-        l->ptr = (const char *)g + FA__GUARD_HEAD;
-        l->size = (size_t)g->size;
-        l->kind = fa__guard_kind_name(g->kind);
-        l->tag = path_of(a, g->tag);
-        l->site = g->site;
-        l->thread = g->thread;
-        l->age_frames = frame - g->frame;
-        l->age_ns = g->time_ns != 0 ? now - g->time_ns : 0;
-        l->backtrace = g->backtrace;
-        l->depth = g->depth;
+    for (size_t i = 0; out != NULL && i < count; i++) {
+        const struct fa_guard_rec *r = &set->rec[i];
+        fa_leak *l = &out[i];
+        l->ptr = fa__guard_user(r->header);
+        l->size = (size_t)r->size;
+        l->kind = fa__guard_kind_name(r->kind);
+        l->tag = path_of(a, r->tag);
+        l->site = r->site;
+        l->thread = r->thread;
+        l->age_frames = frame - r->frame;
+        l->age_ns = r->time_ns != 0 ? now - r->time_ns : 0;
+        l->depth = r->depth;
+        l->backtrace = r->backtrace;
+        if (own_backtraces && r->depth != 0) {
+            memcpy(copies, r->backtrace, r->depth * sizeof *copies);
+            l->backtrace = copies;
+            copies += r->depth;
+        }
     }
     pthread_mutex_unlock(&a->guards.lock);
     *n = out != NULL ? count : 0;
+    if (out != NULL)
+        qsort(out, count, sizeof *out, oldest_first);
     return out;
 }
 
@@ -337,7 +394,7 @@ size_t fa_leak_find(fa_alloc *a, uint64_t min_frames, uint64_t min_ns, fa_leak *
         return 0;
     }
     size_t n, found = 0;
-    fa_leak *all = live_blocks(a, &n);
+    fa_leak *all = live_blocks(a, &n, 0);
     for (size_t i = 0; i < n; i++)
         if (all[i].age_frames >= min_frames && all[i].age_ns >= min_ns && found++ < max)
             out[found - 1] = all[i];
@@ -354,15 +411,15 @@ fa_error fa_check(fa_alloc *a) {
     struct breach found[MOST];
     size_t broken = 0;
     pthread_mutex_lock(&a->guards.lock);
-    for (const struct fa_guard *g = a->guards.live; g != NULL; g = g->next)
-        if (breached(g, &found[broken < MOST ? broken : MOST - 1]))
+    for (size_t i = 0; i < a->guards.live.count; i++)
+        if (breached(&a->guards.live.rec[i], &found[broken < MOST ? broken : MOST - 1]))
             broken++;
     pthread_mutex_unlock(&a->guards.lock);
     for (size_t i = 0; i < broken && i < MOST; i++)
         report_breach(a, &found[i], "fa_check");
     struct fa_thread *th = fa__thread_find(&a->threads);
-    for (const struct fa_guard *g = th != NULL ? th->guarded : NULL; g != NULL; g = g->next)
-        broken += check(a, g, "fa_check") != FA_OK;
+    for (size_t i = 0; th != NULL && i < th->guarded.count; i++)
+        broken += check(a, &th->guarded.rec[i], "fa_check") != FA_OK;
     report_left_open(a, "fa_check");
     if (broken > MOST)
         fa__report(&a->sink, FA_ERR_CORRUPT, 0, "fa_check: %zu broken guards in all", broken);
@@ -389,6 +446,8 @@ static void print_block(FILE *out, const fa_leak *l) {
 
 /* The live blocks grouped by site, each group with its count and bytes. */
 static void report_sites(FILE *out, fa_leak *all, size_t n) {
+    if (n == 0)
+        return;
     qsort(all, n, sizeof *all, by_site);
     for (size_t i = 0, end; i < n; i = end) {
         size_t bytes = 0;
@@ -436,7 +495,7 @@ fa_error fa_leak_report(fa_alloc *a, FILE *out) {
     if (!fa__debug_on(a))
         return report_counts(a, out);
     size_t n;
-    fa_leak *all = live_blocks(a, &n);
+    fa_leak *all = live_blocks(a, &n, 1);
     fprintf(out, "framealloc: %zu live pool and heap block%s\n", n, n == 1 ? "" : "s");
     report_sites(out, all, n);
     free(all);
@@ -445,7 +504,7 @@ fa_error fa_leak_report(fa_alloc *a, FILE *out) {
 
 void fa__debug_destroy(fa_alloc *a) {
     size_t n;
-    fa_leak *all = live_blocks(a, &n);
+    fa_leak *all = live_blocks(a, &n, 1);
     for (size_t i = 0; i < n; i++) {
         char site[192];
         site_name(all[i].site, site, sizeof site);

@@ -6,8 +6,10 @@
  *   back canary starts at pointer + size; each is FA_FILL_CANARY with one
  *   zero byte on the side of the caller's bytes, so that a runaway string
  *   read stops at the block's end.
- * - A block is on the live list exactly while its state is LIVE (pool and
- *   heap blocks; frame blocks are on their thread's chain instead). */
+ * - A block has a record in its set (the allocator's live set for pool and
+ *   heap blocks, its thread's for frame blocks) exactly while its state is
+ *   LIVE, and the record's header field points at its header; the
+ *   header's slot is the record's index unless the program overwrote it. */
 #include "guard.h"
 
 #include <execinfo.h>
@@ -34,21 +36,58 @@ void fa__guards_init(struct fa_guards *g) {
 }
 
 void fa__guards_fini(struct fa_guards *g) {
-    for (struct fa_guard *b = g->live; b != NULL; b = b->next)
-        free(b->backtrace);
+    fa__guard_set_fini(&g->live);
     pthread_mutex_destroy(&g->lock);
 }
 
-void *fa__guard_wrap(void *raw, size_t front, const struct fa_guard *proto) {
+int fa__guard_set_add(struct fa_guard_set *s, const struct fa_guard_rec *r) {
+    if (s->count == s->room) {
+        size_t room = s->room != 0 ? 2 * s->room : 64;
+        struct fa_guard_rec *grown = (struct fa_guard_rec *)realloc(s->rec, room * sizeof *grown);
+        if (grown == NULL)
+            return 0;
+        s->rec = grown;
+        s->room = room;
+    }
+    r->header->slot = (uint32_t)s->count;
+    s->rec[s->count++] = *r;
+    return 1;
+}
+
+long fa__guard_set_find(const struct fa_guard_set *s, const struct fa_guard *g) {
+    if (g->slot < s->count && s->rec[g->slot].header == g)
+        return (long)g->slot;
+    for (size_t i = s->count; i-- > 0;) /* an overwritten header: by the record's pointer */
+        if (s->rec[i].header == g)
+            return (long)i;
+    return -1;
+}
+
+void fa__guard_set_remove(struct fa_guard_set *s, size_t i, struct fa_guard_rec *out) {
+    *out = s->rec[i];
+    s->rec[i] = s->rec[--s->count];
+    if (i < s->count)
+        s->rec[i].header->slot = (uint32_t)i;
+}
+
+void fa__guard_set_fini(struct fa_guard_set *s) {
+    for (size_t i = 0; i < s->count; i++)
+        free(s->rec[i].backtrace);
+    free(s->rec);
+    memset(s, 0, sizeof *s);
+}
+
+void *fa__guard_wrap(void *raw, size_t front, size_t size) {
     struct fa_guard *g = (struct fa_guard *)(void *)((char *)raw + front - FA__GUARD_HEAD);
-    *g = *proto;
-    g->front = (uint32_t)front;
+    memset(g, 0, sizeof *g);
+    g->size = size;
+    g->front = front;
     g->state = FA__GUARD_LIVE;
     g->canary = canary(0);
     char *p = (char *)fa__guard_user(g);
     uint64_t back = canary(1);
-    memset(p, FA_FILL_FRESH, g->size);
-    memcpy(p + g->size, &back, sizeof back);
+    memset(p, FA_FILL_FRESH, size);
+    memcpy(p + size, &back, sizeof back);
     return p;
 }
 
@@ -62,8 +101,8 @@ static int differs(const unsigned char *p, const unsigned char *want, size_t n, 
     return 0;
 }
 
-fa_error fa__guard_verify(const struct fa_guard *g, const char **side, long *offset) {
-    const unsigned char *p = (const unsigned char *)g + FA__GUARD_HEAD;
+fa_error fa__guard_verify(const struct fa_guard_rec *r, const char **side, long *offset) {
+    const unsigned char *p = (const unsigned char *)fa__guard_user(r->header);
     uint64_t front = canary(0), back = canary(1);
     size_t first;
     if (differs(p - sizeof front, (const unsigned char *)&front, sizeof front, &first)) {
@@ -71,19 +110,19 @@ fa_error fa__guard_verify(const struct fa_guard *g, const char **side, long *off
         *offset = (long)first - (long)sizeof front;
         return FA_ERR_CORRUPT;
     }
-    if (differs(p + g->size, (const unsigned char *)&back, sizeof back, &first)) {
+    if (differs(p + r->size, (const unsigned char *)&back, sizeof back, &first)) {
         *side = "after";
-        *offset = (long)(g->size + first);
+        *offset = (long)(r->size + first);
         return FA_ERR_CORRUPT;
     }
     return FA_OK;
 }
 
-void fa__guard_retire(struct fa_guard *g) {
-    memset(fa__guard_user(g), FA_FILL_FREED, g->size);
-    g->state = FA__GUARD_FREED;
-    free(g->backtrace);
-    g->backtrace = NULL;
+void fa__guard_retire(const struct fa_guard_rec *r) {
+    memset(fa__guard_user(r->header), FA_FILL_FREED, r->size);
+    r->header->size = r->size; /* for the freed-fill check when the block comes back */
+    r->header->front = r->front;
+    r->header->state = FA__GUARD_FREED;
 }
 
 int fa__filled(const void *p, int byte, size_t n, size_t *first) {
@@ -101,35 +140,6 @@ int fa__filled(const void *p, int byte, size_t n, size_t *first) {
             return 0;
         }
     return 1;
-}
-
-void fa__guard_drop_chain(struct fa_guard **chain) {
-    for (struct fa_guard *b = *chain; b != NULL; b = b->next)
-        free(b->backtrace);
-    *chain = NULL;
-}
-
-void fa__guard_list(struct fa_guards *g, struct fa_guard *b) {
-    pthread_mutex_lock(&g->lock);
-    b->prev = NULL;
-    b->next = g->live;
-    if (g->live != NULL)
-        g->live->prev = b;
-    g->live = b;
-    g->count++;
-    pthread_mutex_unlock(&g->lock);
-}
-
-void fa__guard_unlist(struct fa_guards *g, struct fa_guard *b) {
-    pthread_mutex_lock(&g->lock);
-    if (b->prev != NULL)
-        b->prev->next = b->next;
-    else
-        g->live = b->next;
-    if (b->next != NULL)
-        b->next->prev = b->prev;
-    g->count--;
-    pthread_mutex_unlock(&g->lock);
 }
 
 void **fa__guard_backtrace(const void *from, uint32_t *depth) {

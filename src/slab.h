@@ -117,10 +117,12 @@ void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *
 /* The same for the shared lists (empty slabs count for no class). */
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 
-/* A tracked library (track.h): a free block's bytes past its marker word
- * (which the double-free check reads) may not be read. */
+/* A tracked library (track.h): a free block's bytes past its first two
+ * words (the marker the double-free check reads, and where a debug level
+ * notes its guard) may not be read. */
 static inline void fa__pool_track_free(void *p, unsigned cls) {
-    fa__track_noaccess((char *)p + 8, ((size_t)8 << cls) - 8);
+    size_t keep = cls == 0 ? 8 : 16;
+    fa__track_noaccess((char *)p + keep, ((size_t)8 << cls) - keep);
 }
 
 static inline struct fa_slab *fa__slab_at(const void *p) {

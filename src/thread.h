@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "arena.h"
+#include "guard.h"
 #include "budget_table.h"
 #include "slab.h"
 #include "tally.h"
@@ -19,7 +20,6 @@ struct fa_node {
 };
 
 struct fa_thread;
-struct fa_guard;
 
 #define FA__IN_FRAME 1
 #define FA__IN_GUARDED_FRAME 2
@@ -92,7 +92,7 @@ struct fa_thread {
                                          * allocated */
     int                   is_creator;
     pthread_t             os_thread;    /* the thread it belongs to */
-    struct fa_guard      *guarded;      /* a debug level: this frame's blocks, newest first */
+    struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
     uint32_t              number;       /* a small number for it, for reports */
     struct fa_node        in_set;       /* in set->list */
     struct fa_node        in_os_thread; /* in the OS thread's own list */

@@ -183,6 +183,26 @@ static void fa_check_finds_a_broken_guard_of_a_live_block(void **state) {
     assert_int_equal(fa_pool_free(f->a, p), FA_OK);
 }
 
+/* An overflow that runs over the next block's header: the checks keep
+ * their own records of every block, so they report it rather than follow
+ * what the program wrote. */
+static void an_overflow_over_the_next_header_is_reported(void **state) {
+    struct debug_fixture *f = fix(state);
+    char *p = (char *)fa_pool_alloc(f->a, 64), *q = (char *)fa_pool_alloc(f->a, 64);
+    char *low = p < q ? p : q, *high = p < q ? q : p;
+    memset(low, 0x41, (size_t)(high - low) - 8); /* everything up to the next block's front guard */
+    assert_int_equal(fa_check(f->a), FA_ERR_CORRUPT);
+    message_has(&f->ev, "the guard after a pool block of 64 bytes");
+    assert_int_equal(fa_pool_free(f->a, high), FA_OK); /* its own guards hold */
+    assert_int_equal(fa_pool_free(f->a, low), FA_ERR_CORRUPT);
+    assert_int_equal(fa_check(f->a), FA_OK);
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    char *a = (char *)fa_frame_alloc(f->a, 64), *b = (char *)fa_frame_alloc(f->a, 64);
+    memset(a, 0x41, (size_t)(b - a) - 8);
+    assert_int_equal(fa_end_frame(f->a), FA_ERR_CORRUPT);
+    message_has(&f->ev, "the guard after a frame block of 64 bytes");
+}
+
 /* ---- lifetimes ----------------------------------------------------------- */
 
 static void fills_mark_each_lifetime(void **state) {
@@ -320,6 +340,54 @@ static void a_thread_leaving_inside_a_frame_is_reported(void **state) {
     assert_int_equal(fa_check(f->a), FA_OK);
     assert_int_equal(f->ev.warnings, 1);
     message_has(&f->ev, "1 thread exited inside a frame");
+    assert_int_equal(fa_begin_frame(f->a), FA_OK); /* its chunks, reused, hold the reset fill */
+    for (int i = 0; i < 8; i++)
+        assert_non_null(fa_frame_alloc(f->a, 100));
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_int_equal(f->ev.count, 1); /* no false report of a write after the frame */
+}
+
+struct racer {
+    fa_alloc         *a;
+    void             *block;
+    pthread_barrier_t *go;
+    fa_error          result;
+};
+
+static void *free_at_once(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    pthread_barrier_wait(r->go);
+    r->result = fa_pool_free(r->a, r->block);
+    return NULL;
+}
+
+/* Two threads freeing one block at the same time: one free takes it, the
+ * other is a double free, and the allocator goes on. */
+static void racing_frees_of_one_block_find_one_double_free(void **state) {
+#if defined(__SANITIZE_THREAD__)
+    skip(); /* the program's race is the scenario: TSan reports it, rightly */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    skip();
+#endif
+#endif
+    struct debug_fixture *f = fix(state);
+    for (int round = 0; round < 200; round++) {
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        void *p = fa_pool_alloc(f->a, 32);
+        struct racer r[2] = {{f->a, p, &go, FA_OK}, {f->a, p, &go, FA_OK}};
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, free_at_once, &r[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        assert_true((r[0].result == FA_OK) != (r[1].result == FA_OK));
+        assert_int_equal(r[0].result == FA_OK ? r[1].result : r[0].result, FA_ERR_DOUBLE_FREE);
+    }
+    assert_int_equal(fa_leak_find(f->a, 0, 0, NULL, 0), 0);
+    assert_int_equal(fa_check(f->a), FA_OK);
 }
 
 /* ---- leaks --------------------------------------------------------------- */
@@ -408,6 +476,7 @@ int main(void) {
         GUARD_TEST(pool_and_heap_overflows_are_found_at_the_free),
         GUARD_TEST(guarded_blocks_keep_their_alignment),
         GUARD_TEST(fa_check_finds_a_broken_guard_of_a_live_block),
+        GUARD_TEST(an_overflow_over_the_next_header_is_reported),
         GUARD_TEST(fills_mark_each_lifetime),
         GUARD_TEST(a_double_free_after_a_write_is_still_found),
         GUARD_TEST(a_write_after_free_shows_when_the_block_comes_back),
@@ -418,6 +487,7 @@ int main(void) {
         GUARD_TEST(a_tag_left_pushed_at_the_frame_end_is_a_warning),
 #endif
         GUARD_TEST(a_thread_leaving_inside_a_frame_is_reported),
+        GUARD_TEST(racing_frees_of_one_block_find_one_double_free),
         cmocka_unit_test(leaks_are_reported_at_destroy),
         TRACE_TEST(leak_queries_find_old_blocks),
 #if !FA_MINIMAL
