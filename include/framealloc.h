@@ -127,7 +127,9 @@ typedef enum fa_debug {
     FA_DEBUG_OFF,   /* the default build's checks */
     FA_DEBUG_GUARD, /* + fill bytes, canaries around every block, every double free,
                      * use after frame and after free, handles on the wrong thread */
-    FA_DEBUG_TRACE  /* + each block's site, thread, time and backtrace; leak reports */
+    FA_DEBUG_TRACE, /* + each block's site, thread, time and backtrace; leak reports */
+    FA_DEBUG_MALLOC /* pass-through: every allocation a block of its own from the memory
+                     * source (malloc by default), for memory tools to see; no guards */
 } fa_debug;
 
 typedef struct fa_config {
@@ -179,8 +181,8 @@ typedef struct fa_config {
     size_t frame_budget_soft;
     size_t frame_budget_hard;
     /* The debug level (default FA_DEBUG_OFF). The environment variable
-     * FRAMEALLOC_DEBUG=off|guard|trace, read by fa_create, overrides it, so
-     * that a shipped program can be debugged without a rebuild. */
+     * FRAMEALLOC_DEBUG=off|guard|trace|malloc, read by fa_create, overrides
+     * it, so that a shipped program can be debugged without a rebuild. */
     fa_debug debug;
 } fa_config;
 

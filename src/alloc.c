@@ -170,7 +170,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
     registry.live = a;
     pthread_mutex_unlock(&registry.lock);
     if (bad_env != NULL)
-        fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard or trace: ignored", bad_env);
+        fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard, trace or malloc: ignored", bad_env);
     return a;
 }
 
@@ -196,5 +196,10 @@ void fa_destroy(fa_alloc *a) {
     if (fa__debug_on(a))
         fa__debug_destroy(a); /* the leaks, while the threads' states still say where */
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
+    for (size_t i = 0; i < a->orphans.count; i++) { /* FA_DEBUG_MALLOC: frames their threads left open */
+        const struct fa_passed *b = &a->orphans.item[i];
+        fa__backend_give(&a->chunks.backend, a->chunks.meter, b->block, b->size, b->align, b->from_system);
+    }
+    free(a->orphans.item);
     teardown(a);
 }

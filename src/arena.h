@@ -55,7 +55,9 @@ size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_t
 /* Bytes consumed in the frame so far, alignment padding included (a
  * tracked library's red zones, one per allocation, left out). */
 static inline size_t fa__arena_used(const struct fa_frame_arena *ar, const struct fa__thread_tls *t) {
-    return ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0) - FA__REDZONE * t->allocs;
+    size_t used = ar->closed + (ar->bump != NULL ? t->cur - fa__chunk_base(ar->bump) : 0);
+    size_t red = FA__REDZONE * t->allocs; /* 0 but in a tracked build */
+    return used > red ? used - red : 0;   /* 0: FA_DEBUG_MALLOC's frame blocks are not the arena's */
 }
 /* Non-zero when the arena's records agree with its chunk list (seqs
  * falling from next_seq, the growth index, the closed bytes, the bump chunk

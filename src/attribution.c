@@ -465,6 +465,7 @@ void fa__attr_retire(struct fa_thread *th) {
         }
     }
     fa__guard_set_fini(&th->guarded);
+    fa__passed_orphan(a, &th->passed); /* no backend call under the registry lock */
     if (th->in_frame)
         fa__attr_end(a, th);
     drop_charged(a, th);

@@ -90,13 +90,13 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frame_chunk_align is not a power of two from 64 to frame_chunk_max");
     if (!fa__is_pow2(out->slab_size) || out->slab_size < FA__SLAB_MIN || out->slab_size > FA__SLAB_MAX)
         return invalid(why, n, "slab_size is not a power of two from 64 KiB to 1 MiB");
-    if ((unsigned)out->debug > FA_DEBUG_TRACE)
-        return invalid(why, n, "debug is not one of FA_DEBUG_OFF, FA_DEBUG_GUARD, FA_DEBUG_TRACE");
+    if ((unsigned)out->debug > FA_DEBUG_MALLOC)
+        return invalid(why, n, "debug is not one of FA_DEBUG_OFF, _GUARD, _TRACE, _MALLOC");
     return FA_OK;
 }
 
 int fa__debug_from_env(const char *value, fa_debug *level) {
-    static const char *const names[] = {"off", "guard", "trace"};
+    static const char *const names[] = {"off", "guard", "trace", "malloc"};
     for (unsigned i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(value, names[i]) == 0) {
             *level = (fa_debug)i;

@@ -13,7 +13,7 @@
  * version does not match, *out holds only the defaults (its fields cannot be
  * trusted, the callback included). */
 fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size_t why_size);
-/* A FRAMEALLOC_DEBUG value ("off", "guard", "trace") into *level; 0 when it
+/* A FRAMEALLOC_DEBUG value ("off", "guard", "trace", "malloc") into *level; 0 when it
  * is none of them. */
 int fa__debug_from_env(const char *value, fa_debug *level);
 

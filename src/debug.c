@@ -492,7 +492,7 @@ fa_error fa_leak_report(fa_alloc *a, FILE *out) {
         return fa__null_alloc("fa_leak_report");
     if (out == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_leak_report: NULL output");
-    if (!fa__debug_on(a))
+    if (!fa__guarded(a))
         return report_counts(a, out);
     size_t n;
     fa_leak *all = live_blocks(a, &n, 1);

@@ -51,6 +51,41 @@ static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
     return frame_of(a, fa__thread_find(&a->threads), fn, size);
 }
 
+/* FA_DEBUG_MALLOC's frame block: a block of its own from the memory
+ * source, so that any memory tool sees it (not in the heap table: a free
+ * of it is refused as of any frame memory), given back at the frame's end
+ * or a rewind over it. */
+static void *take_passed(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+    struct fa_passed_set *s = &th->passed;
+    if (s->count == s->room) {
+        void *items = s->item;
+        if (!fa__grow(&items, &s->room, sizeof *s->item)) {
+            fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory to keep a frame block", fn);
+            return NULL;
+        }
+        s->item = (struct fa_passed *)items;
+    }
+    struct fa_passed b = {NULL, size != 0 ? size : 1, align > 16 ? align : 16, th->tls->allocs, 0};
+    b.block = fa__backend_take(&a->chunks.backend, a->chunks.meter, b.size, b.align, &b.from_system);
+    if (b.block == NULL) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused %zu bytes", fn, size);
+        return NULL;
+    }
+    s->item[s->count++] = b;
+    th->tls->allocs++;
+    th->in_frame = FA__IN_GUARDED_FRAME; /* its end gives the blocks back */
+    return b.block;
+}
+
+/* Gives back the passed-through blocks from the seq-th allocation on. */
+static void give_passed(fa_alloc *a, struct fa_thread *th, uint64_t seq) {
+    struct fa_passed_set *s = &th->passed;
+    while (s->count != 0 && s->item[s->count - 1].seq >= seq) {
+        const struct fa_passed *b = &s->item[--s->count];
+        fa__backend_give(&a->chunks.backend, a->chunks.meter, b->block, b->size, b->align, b->from_system);
+    }
+}
+
 static inline void end_frame(fa_alloc *a, struct fa_thread *th) {
     fa__attr_end(a, th);
     th->last_allocs = th->tls->allocs;
@@ -69,6 +104,7 @@ static FA__COLD fa_error end_other_frame(fa_alloc *a, struct fa_thread *th) {
     if (frame_of(a, th, "fa_end_frame", 0) == NULL)
         return FA_ERR_STATE;
     fa_error e = fa__debug_frame_release(a, th, 0, "fa_end_frame");
+    give_passed(a, th, 0);
     fa__debug_frame_end(a, th);
     end_frame(a, th);
     fa__chunk_give(&a->chunks, fa__arena_take_all(&th->arena, th->tls));
@@ -129,12 +165,14 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_
         fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
         return NULL;
     }
-    if (fa__cannot_be_met(size, align) || (fa__debug_on(a) && fa__cannot_be_met(size + FA__GUARD_HEAD + align, align))) {
+    if (fa__cannot_be_met(size, align) || (fa__guarded(a) && fa__cannot_be_met(size + FA__GUARD_HEAD + align, align))) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
         return NULL;
     }
-    if (fa__debug_on(a))
+    if (fa__guarded(a))
         return take_guarded(a, th, fn, size, align);
+    if (fa__passed_through(a))
+        return take_passed(a, th, fn, size, align);
     return take(a, th, fn, size, size != 0 ? size : 1, align);
 }
 
@@ -262,7 +300,9 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (passed || !fa__arena_can_rewind(&th->arena, th->tls, pos))
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark is past the current position (already rewound over)");
-    fa_error e = fa__debug_on(a) ? fa__debug_frame_release(a, th, m.fa__allocs, "fa_frame_rewind") : FA_OK;
+    fa_error e = fa__guarded(a) ? fa__debug_frame_release(a, th, m.fa__allocs, "fa_frame_rewind") : FA_OK;
+    if (fa__passed_through(a))
+        give_passed(a, th, m.fa__allocs);
     fa__attr_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */
     fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
     fa__attr_frame_settle(a, th);

@@ -55,7 +55,7 @@ void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
         fa__null_alloc("fa_heap_alloc");
         return NULL;
     }
-    if (!fa__debug_on(a) || !fa__is_pow2(align) || fa__cannot_be_met(size, fa__guard_front(align)))
+    if (!fa__guarded(a) || !fa__is_pow2(align) || fa__cannot_be_met(size, fa__guard_front(align)))
         return fa__heap_alloc(a, size, align, "fa_heap_alloc"); /* what it cannot meet, it reports */
     size_t bytes = fa__guard_raw_size(size, align);
     void *raw = fa__heap_alloc(a, bytes, align, "fa_heap_alloc");
@@ -70,7 +70,7 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
         return fa__null_alloc("fa_heap_free");
     if (p == NULL)
         return FA_OK;
-    if (fa__debug_on(a)) {
+    if (fa__guarded(a)) {
         void *raw;
         fa_error e = fa__debug_block_unwrap(a, fa__thread_find(&a->threads), p, 1, "fa_heap_free", &raw);
         if (raw == NULL)

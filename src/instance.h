@@ -36,7 +36,27 @@ struct fa_alloc {
     struct fa_alloc       *next_live;    /* in the list of live allocators */
     struct fa_guards       guards;       /* a debug level's live pool and heap blocks */
     _Atomic uint64_t       left_open;    /* a debug level: threads that exited inside a frame */
+    struct fa_passed_set   orphans;      /* FA_DEBUG_MALLOC: frame blocks of threads that exited
+                                          * inside a frame, given back at fa_destroy (guards.lock) */
 };
+
+/* A departing thread's FA_DEBUG_MALLOC frame blocks go to the allocator,
+ * which gives them back at fa_destroy; the thread's set is emptied. */
+static inline void fa__passed_orphan(fa_alloc *a, struct fa_passed_set *s) {
+    pthread_mutex_lock(&a->guards.lock);
+    for (size_t i = 0; i < s->count; i++) {
+        struct fa_passed_set *o = &a->orphans;
+        void *items = o->item;
+        if (o->count == o->room && !fa__grow(&items, &o->room, sizeof *o->item))
+            break; /* no memory for the list: those blocks are not given back before exit */
+        o->item = (struct fa_passed *)items;
+        o->item[o->count++] = s->item[i];
+    }
+    pthread_mutex_unlock(&a->guards.lock);
+    free(s->item);
+    s->item = NULL;
+    s->count = s->room = 0;
+}
 
 /* The allocator a thread state belongs to. */
 static inline fa_alloc *fa__alloc_of(const struct fa_thread *th) {
@@ -63,9 +83,19 @@ static inline int fa__tags_on(const fa_alloc *a) {
 static inline int fa__budgets_on(const fa_alloc *a) {
     return (a->cfg.disable & FA_DISABLE_BUDGETS) == 0;
 }
-/* Whether a debug level guards this allocator's blocks (docs/debugging.md). */
+/* Whether a debug level is on (docs/debugging.md): no inline path serves,
+ * handles are checked for their thread. */
 static inline int fa__debug_on(const fa_alloc *a) {
     return a->cfg.debug != FA_DEBUG_OFF;
+}
+/* Whether it guards every block (FA_DEBUG_GUARD, FA_DEBUG_TRACE). */
+static inline int fa__guarded(const fa_alloc *a) {
+    return a->cfg.debug == FA_DEBUG_GUARD || a->cfg.debug == FA_DEBUG_TRACE;
+}
+/* Whether every allocation is a block of its own from the memory source
+ * (FA_DEBUG_MALLOC). */
+static inline int fa__passed_through(const fa_alloc *a) {
+    return a->cfg.debug == FA_DEBUG_MALLOC;
 }
 
 #endif

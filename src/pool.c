@@ -78,7 +78,9 @@ static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const
 
 /* The slow path of a pool allocation by th. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
-    return fa__debug_on(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
+    if (fa__passed_through(a)) /* a block of its own, aligned as its class would be */
+        return fa__heap_alloc(a, size, size <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN, fn);
+    return fa__guarded(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -147,7 +149,7 @@ static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char 
 static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     if (p == NULL)
         return FA_OK;
-    if (!fa__debug_on(a))
+    if (!fa__guarded(a))
         return free_raw(a, th, p, fn);
     void *raw;
     fa_error e = fa__debug_block_unwrap(a, th, p, 0, fn, &raw);

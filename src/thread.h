@@ -21,6 +21,18 @@ struct fa_node {
 
 struct fa_thread;
 
+/* FA_DEBUG_MALLOC's frame blocks: each straight from the memory source. */
+struct fa_passed {
+    void    *block;
+    size_t   size, align;
+    uint64_t seq; /* the thread's allocation count before it */
+    uint8_t  from_system;
+};
+struct fa_passed_set {
+    struct fa_passed *item;
+    size_t            count, room;
+};
+
 #define FA__IN_FRAME 1
 #define FA__IN_GUARDED_FRAME 2
 
@@ -93,6 +105,7 @@ struct fa_thread {
     int                   is_creator;
     pthread_t             os_thread;    /* the thread it belongs to */
     struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
+    struct fa_passed_set  passed;       /* FA_DEBUG_MALLOC: this frame's blocks, each its own */
     uint32_t              number;       /* a small number for it, for reports */
     struct fa_node        in_set;       /* in set->list */
     struct fa_node        in_os_thread; /* in the OS thread's own list */

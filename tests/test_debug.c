@@ -32,7 +32,7 @@ static fa_alloc *create_with(struct debug_fixture *f, fa_debug level) {
  * FA_TEST_LEVEL_BY_ENV set (a second ctest entry), from FRAMEALLOC_DEBUG
  * over a config that says FA_DEBUG_OFF. */
 static fa_alloc *create_at(struct debug_fixture *f, fa_debug level) {
-    static const char *const names[] = {"off", "guard", "trace"};
+    static const char *const names[] = {"off", "guard", "trace", "malloc"};
     fa_config cfg = test_config(&f->c, &f->ev);
     int by_env = getenv("FA_TEST_LEVEL_BY_ENV") != NULL;
     cfg.debug = by_env ? FA_DEBUG_OFF : level;
@@ -392,6 +392,40 @@ static void racing_frees_of_one_block_find_one_double_free(void **state) {
     assert_int_equal(fa_check(f->a), FA_OK);
 }
 
+/* ---- pass-through -------------------------------------------------------- */
+
+/* FA_DEBUG_MALLOC: every allocation is a block of its own from the memory
+ * source, frame blocks given back at the frame's end or a rewind; the
+ * checks of the default build still hold. */
+static void malloc_mode_gives_every_allocation_its_own_block(void **state) {
+    (void)state;
+    struct debug_fixture f;
+    assert_non_null(create_at(&f, FA_DEBUG_MALLOC));
+    assert_int_equal(fa_begin_frame(f.a), FA_OK);
+    long before = f.c.allocs;
+    char *x = (char *)fa_frame_alloc(f.a, 40), *y = (char *)fa_frame_alloc_aligned(f.a, 8, 256);
+    fa_mark m = fa_frame_mark(f.a);
+    assert_non_null(fa_frame_alloc(f.a, 100));
+    assert_non_null(fa_frame_alloc(f.a, 100));
+    assert_int_equal(f.c.allocs - before, 4); /* one request each */
+    assert_int_equal((uintptr_t)x % 8, 0);
+    assert_int_equal((uintptr_t)y % 256, 0);
+    long frees = f.c.frees;
+    assert_int_equal(fa_frame_rewind(f.a, m), FA_OK);
+    assert_int_equal(f.c.frees - frees, 2);
+    assert_int_equal(fa_end_frame(f.a), FA_OK);
+    assert_int_equal(f.c.frees - frees, 4);
+    void *p = fa_pool_alloc(f.a, 100);
+    assert_int_equal((uintptr_t)p % 128, 0); /* aligned as its class */
+    assert_int_equal(fa_pool_free(f.a, p), FA_OK);
+    assert_int_equal(fa_pool_free(f.a, p), FA_ERR_DOUBLE_FREE);
+    char *mine = (char *)malloc(64);
+    assert_int_equal(fa_pool_free(f.a, mine), FA_ERR_FOREIGN);
+    free(mine);
+    fa_destroy(f.a);
+    assert_int_equal(f.c.bytes_out, 0);
+}
+
 /* ---- leaks --------------------------------------------------------------- */
 
 static void leaks_are_reported_at_destroy(void **state) {
@@ -490,6 +524,7 @@ int main(void) {
 #endif
         GUARD_TEST(a_thread_leaving_inside_a_frame_is_reported),
         GUARD_TEST(racing_frees_of_one_block_find_one_double_free),
+        cmocka_unit_test(malloc_mode_gives_every_allocation_its_own_block),
         cmocka_unit_test(leaks_are_reported_at_destroy),
         TRACE_TEST(leak_queries_find_old_blocks),
 #if !FA_MINIMAL

@@ -1,9 +1,11 @@
 /* What a tracked library (src/track.h: built with ASan, or with
  * FA_VALGRIND=ON) makes the memory checker report: each mode does one bad
  * access, which the checker must catch. Run by ctest only in such builds,
- * passing when the checker's report appears.
- *   track_reports after-frame | after-rewind | after-free | overflow */
+ * passing when the checker's report appears. The malloc- modes run at
+ * FA_DEBUG_MALLOC, where every block is the memory source's own.
+ *   track_reports [malloc-]after-frame | after-rewind | after-free | overflow */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "framealloc.h"
@@ -12,6 +14,10 @@ static volatile char sink;
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (strncmp(mode, "malloc-", 7) == 0) {
+        setenv("FRAMEALLOC_DEBUG", "malloc", 1);
+        mode += 7;
+    }
     fa_alloc *a = fa_create(NULL);
     fa_begin_frame(a);
     char *p = (char *)fa_frame_alloc(a, 64);
