@@ -1,7 +1,7 @@
 /* What each debug level costs: frame allocations (1000 x 64 B per frame)
  * and pool pairs (1000 x 64 B allocated, then freed), timed at
- * FA_DEBUG_OFF, FA_DEBUG_GUARD and FA_DEBUG_TRACE in one run, best of
- * five interleaved rounds.
+ * FA_DEBUG_OFF, FA_DEBUG_GUARD, FA_DEBUG_TRACE and FA_DEBUG_MALLOC in one
+ * run, best of five interleaved rounds.
  *   bench_debug [--rounds N]
  * Prints ns per operation per level and its ratio to FA_DEBUG_OFF. A
  * benchmark, not a test: it asserts nothing. */
@@ -54,17 +54,18 @@ int main(int argc, char **argv) {
     long rounds = 300;
     if (argc == 3 && strcmp(argv[1], "--rounds") == 0)
         rounds = atol(argv[2]);
-    static const char *const names[] = {"off", "guard", "trace"};
+    static const char *const names[] = {"off", "guard", "trace", "malloc"};
+    enum { LEVELS = sizeof names / sizeof *names };
     printf("level\tframe ns/alloc\t× off\tpool ns/pair\t× off\n");
-    double best[3][2] = {{0}};
+    double best[LEVELS][2] = {{0}};
     for (int rep = 0; rep < 5; rep++)
-        for (int level = 0; level < 3; level++)
+        for (int level = 0; level < LEVELS; level++)
             for (int pool = 0; pool < 2; pool++) {
                 double ns = run((fa_debug)level, pool, rounds);
                 if (rep == 0 || ns < best[level][pool])
                     best[level][pool] = ns;
             }
-    for (int level = 0; level < 3; level++)
+    for (int level = 0; level < LEVELS; level++)
         printf("%s\t%.2f\t%.1f\t%.2f\t%.1f\n", names[level], best[level][0], best[level][0] / best[0][0],
                best[level][1], best[level][1] / best[0][1]);
     return 0;
