@@ -78,8 +78,11 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
         fa_error f = fa__heap_free(a, raw, "fa_heap_free");
         return e != FA_OK ? e : f;
     }
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    if (fa__passed_through(a) && th != NULL && fa__thread_passed(th, p))
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_heap_free: %p is frame memory of this thread", p);
     const struct fa_slab *s = fa__slab_at(p);
-    if (s != NULL && s->instance == a)
+    if ((s != NULL && s->instance == a) || (fa__passed_through(a) && fa__heap_pooled(&a->heap, p)))
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_heap_free: %p is a pool block (use fa_pool_free)", p);
     return fa__heap_free(a, p, "fa_heap_free");
 }

@@ -93,7 +93,7 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
     if (room) {
         struct fa_heap_entry *e = find(h, (uintptr_t)p);
         h->used += e->state == FA__HEAP_EMPTY;
-        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, FA__HEAP_LIVE, from_system, (uint8_t)tag};
+        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, FA__HEAP_LIVE, from_system, (uint8_t)tag, 0};
         h->live++;
         fa__assert_internal(h->live <= h->used && h->used * 4 <= h->capacity * 3); /* a probe ends */
     }
@@ -103,6 +103,22 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
         return NULL;
     }
     return p;
+}
+
+void fa__heap_mark_pooled(struct fa_heap *h, const void *p) {
+    pthread_mutex_lock(&h->lock);
+    struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
+    if (e != NULL && e->state == FA__HEAP_LIVE)
+        e->pooled = 1;
+    pthread_mutex_unlock(&h->lock);
+}
+
+int fa__heap_pooled(struct fa_heap *h, const void *p) {
+    pthread_mutex_lock(&h->lock);
+    struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
+    int pooled = e != NULL && e->state == FA__HEAP_LIVE && e->pooled;
+    pthread_mutex_unlock(&h->lock);
+    return pooled;
 }
 
 int fa__heap_state(struct fa_heap *h, const void *p, size_t *size, size_t *align) {
@@ -119,7 +135,7 @@ fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) 
     pthread_mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     uint8_t state = e != NULL ? e->state : FA__HEAP_EMPTY;
-    struct fa_heap_entry block = {0, 0, 0, FA__HEAP_EMPTY, 0, 0};
+    struct fa_heap_entry block = {0, 0, 0, FA__HEAP_EMPTY, 0, 0, 0};
     if (state == FA__HEAP_LIVE) { /* its size and source, for the give below the lock */
         block = *e;
         fa__assert_internal(h->live != 0 && e->addr == (uintptr_t)p);

@@ -19,6 +19,7 @@ struct fa_heap_entry {
     uint8_t   state; /* FREED: a tombstone that catches a second free */
     uint8_t   from_system;
     uint8_t   tag; /* the path it is charged to */
+    uint8_t   pooled; /* FA_DEBUG_MALLOC: a pool request's block, which fa_heap_free refuses */
 };
 
 struct fa_heap {
@@ -46,6 +47,10 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag);
  * tombstone) or FA__HEAP_EMPTY (not a block of the table); *size and
  * *align the block's (0 for none). */
 int fa__heap_state(struct fa_heap *h, const void *p, size_t *size, size_t *align);
+/* Marks live block p as a pool request's (FA_DEBUG_MALLOC), or asks
+ * whether it is one. */
+void fa__heap_mark_pooled(struct fa_heap *h, const void *p);
+int fa__heap_pooled(struct fa_heap *h, const void *p);
 /* FA_OK with the block's size and path, FA_ERR_DOUBLE_FREE for a block freed
  * before (while its tombstone is kept), FA_ERR_FOREIGN for anything else not
  * in the table. */

@@ -76,10 +76,21 @@ static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const
     return fa__debug_block_wrap(a, th, raw, front, kind, size, usable, fn);
 }
 
+/* FA_DEBUG_MALLOC's pool block: on the heap path, aligned as its class
+ * would be, and marked a pool block (which fa_heap_free refuses) when it
+ * would be a slab's in the default build. */
+static void *alloc_passed(fa_alloc *a, size_t size, const char *fn) {
+    int pooled = size <= FA__POOL_MAX;
+    void *p = fa__heap_alloc(a, size, pooled ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN, fn);
+    if (p != NULL && pooled)
+        fa__heap_mark_pooled(&a->heap, p);
+    return p;
+}
+
 /* The slow path of a pool allocation by th. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
     if (fa__passed_through(a)) /* a block of its own, aligned as its class would be */
-        return fa__heap_alloc(a, size, size <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN, fn);
+        return alloc_passed(a, size, fn);
     return fa__guarded(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
 }
 
@@ -149,6 +160,8 @@ static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char 
 static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     if (p == NULL)
         return FA_OK;
+    if (fa__passed_through(a) && th != NULL && fa__thread_passed(th, p)) /* not the heap table's */
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is frame memory of this thread", fn, p);
     if (!fa__guarded(a))
         return free_raw(a, th, p, fn);
     void *raw;

@@ -119,6 +119,13 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
 /* Calls fn for every thread's state, under the registry lock. */
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
+/* FA_DEBUG_MALLOC: whether p is one of the thread's frame blocks. */
+static inline int fa__thread_passed(const struct fa_thread *th, const void *p) {
+    for (size_t i = 0; i < th->passed.count; i++)
+        if (th->passed.item[i].block == p)
+            return 1;
+    return 0;
+}
 /* Makes sure the thread has pools for path (their cache comes with the
  * first allocation); 0 when out of memory. */
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path);

@@ -117,7 +117,7 @@ static void the_chunk_cache_check_sees_a_wrong_sum(void **state) {
 
 static void the_heap_check_sees_miscounts_and_a_full_table(void **state) {
     (void)state;
-    struct fa_heap_entry table[4] = {{0x1000, 64, 16, FA__HEAP_LIVE, 0, 0}, {0x2000, 64, 16, FA__HEAP_FREED, 0, 0}};
+    struct fa_heap_entry table[4] = {{0x1000, 64, 16, FA__HEAP_LIVE, 0, 0, 0}, {0x2000, 64, 16, FA__HEAP_FREED, 0, 0, 0}};
     struct fa_heap h = {0};
     h.table = table;
     h.capacity = 4;

@@ -110,7 +110,8 @@ struct model {
     unsigned long step;
     const char   *call;
     int           diverged;
-    int           guarded; /* FA_DEBUG_GUARD: the counts include guards, so only fa_check is compared */
+    int           guarded; /* a debug level (FA_DEBUG_GUARD or _MALLOC): the counts include
+                            * guards or leave frame memory out, so only fa_check is compared */
 };
 
 static struct fuzz_totals totals;
@@ -1000,8 +1001,8 @@ static void step(struct model *m, struct input *in) {
 /* The first byte of an input picks the allocator's configuration: where
  * memory comes from (the system, an mmap reservation, or a fixed region
  * small enough to run out), small frame chunks (more chunk changes), larger
- * slabs, no chunk cache, and the guard debug level. */
-enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, GUARDED = 64 };
+ * slabs, no chunk cache, and the guard or the pass-through debug level. */
+enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64 };
 #define FIXED_REGION ((size_t)12 << 20)
 
 static int make_source(struct model *m, unsigned config) {
@@ -1029,8 +1030,8 @@ static int setup(struct model *m, unsigned config) {
         cfg.slab_size = 128u << 10;
     if (config & NO_CHUNK_CACHE)
         cfg.chunk_cache_limit = 1;
-    m->guarded = (config & GUARDED) != 0;
-    cfg.debug = m->guarded ? FA_DEBUG_GUARD : FA_DEBUG_OFF;
+    m->guarded = (config & (GUARDED | PASSED)) != 0;
+    cfg.debug = config & GUARDED ? FA_DEBUG_GUARD : config & PASSED ? FA_DEBUG_MALLOC : FA_DEBUG_OFF;
     m->a = fa_create(&cfg);
     fa_config other = test_config(&m->other_counting, &m->ev);
     m->other = fa_create(&other);
