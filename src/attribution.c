@@ -459,10 +459,8 @@ void fa__attr_retire(struct fa_thread *th) {
     fa_alloc *a = fa__alloc_of(th);
     if (th->in_frame && fa__debug_on(a)) { /* reported at the next fa_check or fa_destroy: a lock is held */
         atomic_fetch_add_explicit(&a->left_open, 1, memory_order_relaxed);
-        for (size_t i = 0; i < th->guarded.count; i++) { /* reset, as a frame end would: the chunks go on */
-            const struct fa_guard_rec *r = &th->guarded.rec[i];
-            memset((char *)fa__guard_user(r->header) - r->front, FA_FILL_RESET, r->front + r->size + FA__GUARD_TAIL);
-        }
+        for (size_t i = 0; i < th->guarded.count; i++) /* reset, as a frame end would: the chunks go on */
+            fa__guard_reset(&th->guarded.rec[i]);
     }
     fa__guard_set_fini(&th->guarded);
     fa__passed_orphan(a, &th->passed); /* no backend call under the registry lock */
@@ -532,8 +530,7 @@ fa_error fa__attr_block_admit(fa_alloc *a, struct fa_thread *th, size_t bytes, s
 
 uint32_t fa__attr_pool_admit(fa_alloc *a, struct fa_thread *th, size_t block, size_t size, const char *fn) {
     struct fa_charge *c = &th->charge;
-    settle(a, th);
-    if (take(a, th, block, size, fn) != FA_OK)
+    if (fa__attr_block_admit(a, th, block, size, fn) != FA_OK)
         return 0;
     pool_mode(a, th); /* a grant ends a lean spell */
     uint64_t blocks = fa__budget_headroom(&c->purse, &c->chain) / block;

@@ -153,7 +153,7 @@ fa_error fa__debug_frame_release(fa_alloc *a, struct fa_thread *th, uint64_t seq
         if (check(a, &r, fn) != FA_OK)
             e = FA_ERR_CORRUPT;
         free(r.backtrace);
-        memset((char *)fa__guard_user(r.header) - r.front, FA_FILL_RESET, r.front + r.size + FA__GUARD_TAIL);
+        fa__guard_reset(&r);
     }
     return e;
 }

@@ -96,8 +96,8 @@ static inline void end_frame(fa_alloc *a, struct fa_thread *th) {
 }
 
 /* The end of a frame that is not plain: none (FA_ERR_STATE), or a debug
- * level's frame that allocated: its blocks checked and
- * reset first, and every chunk given back after, so that the next frame
+ * level's frame that allocated: its blocks checked and reset (or given
+ * back) first, and every chunk given back after, so that the next frame
  * starts with no bump chunk (its limit 0: the begin needs no test of the
  * level, and an empty frame ends as any other). */
 static FA__COLD fa_error end_other_frame(fa_alloc *a, struct fa_thread *th) {

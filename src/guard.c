@@ -125,6 +125,10 @@ void fa__guard_retire(const struct fa_guard_rec *r) {
     r->header->state = FA__GUARD_FREED;
 }
 
+void fa__guard_reset(const struct fa_guard_rec *r) {
+    memset((char *)fa__guard_user(r->header) - r->front, FA_FILL_RESET, r->front + r->size + FA__GUARD_TAIL);
+}
+
 int fa__filled(const void *p, int byte, size_t n, size_t *first) {
     const unsigned char *b = (const unsigned char *)p;
     uint64_t want = (uint64_t)(unsigned char)byte * 0x0101010101010101ull, w;

@@ -107,6 +107,9 @@ void *fa__guard_wrap(void *raw, size_t front, size_t size);
 fa_error fa__guard_verify(const struct fa_guard_rec *r, const char **side, long *offset);
 /* The freed fill over the caller's bytes of a block, and its state. */
 void fa__guard_retire(const struct fa_guard_rec *r);
+/* The reset fill over a frame block's whole raw extent (its frame ended or
+ * a rewind released it). */
+void fa__guard_reset(const struct fa_guard_rec *r);
 /* Whether n bytes at p all hold `byte`; if not, *first the first that does not. */
 int fa__filled(const void *p, int byte, size_t n, size_t *first);
 

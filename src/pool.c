@@ -58,12 +58,17 @@ static void *alloc_raw(fa_alloc *a, struct fa_thread *th, size_t size, const cha
     return p;
 }
 
+/* What a pool block of size bytes is aligned to: its class size, or the
+ * heap path's alignment above the classes. */
+static size_t class_align(size_t size) {
+    return size <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN;
+}
+
 /* A debug level's block: guarded, aligned as the unguarded one would be
  * (to its class size), in the class (or on the heap path) its guards take
  * it to. */
 static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
-    size_t align = size <= FA__POOL_MAX ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN;
-    size_t front = fa__guard_front(align);
+    size_t align = class_align(size), front = fa__guard_front(align);
     if (fa__cannot_be_met(size, front))
         return alloc_raw(a, th, size, fn); /* which reports it */
     size_t bytes = fa__guard_raw_size(size, align);
@@ -80,9 +85,8 @@ static void *alloc_guarded(fa_alloc *a, struct fa_thread *th, size_t size, const
  * would be, and marked a pool block (which fa_heap_free refuses) when it
  * would be a slab's in the default build. */
 static void *alloc_passed(fa_alloc *a, size_t size, const char *fn) {
-    int pooled = size <= FA__POOL_MAX;
-    void *p = fa__heap_alloc(a, size, pooled ? (size_t)8 << fa__pool_class(size) : LARGE_POOL_ALIGN, fn);
-    if (p != NULL && pooled)
+    void *p = fa__heap_alloc(a, size, class_align(size), fn);
+    if (p != NULL && size <= FA__POOL_MAX)
         fa__heap_mark_pooled(&a->heap, p);
     return p;
 }
