@@ -51,6 +51,7 @@ bench:
 	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/prodcons "$$peer"; done
 	$(BUILD)/bench/bench_budgets
 	$(BUILD)/bench/bench_debug
+	$(BUILD)/bench/bench_deque
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

@@ -132,6 +132,16 @@ typedef enum fa_debug {
                      * source (malloc by default), for memory tools to see; no guards */
 } fa_debug;
 
+/* Who begins and ends frames (docs/threading.md). */
+typedef enum fa_frame_mode {
+    FA_FRAMES_PER_THREAD, /* every thread calls fa_begin_frame/fa_end_frame for itself */
+    FA_FRAMES_SHARED      /* the creating thread begins and ends the frames of all threads;
+                           * any thread allocates frame memory while one is open */
+} fa_frame_mode;
+
+/* The most frames a thread's memory can be kept in flight. */
+#define FA_FRAMES_IN_FLIGHT_MAX 8
+
 typedef struct fa_config {
     uint32_t size;    /* sizeof(fa_config) as the caller compiled it; 0: this header's */
     uint32_t version; /* FA_CONFIG_VERSION as the caller compiled it; 0: this header's */
@@ -184,6 +194,12 @@ typedef struct fa_config {
      * FRAMEALLOC_DEBUG=off|guard|trace|malloc, read by fa_create, overrides
      * it, so that a shipped program can be debugged without a rebuild. */
     fa_debug debug;
+    /* Frames in flight, N (0 or 1: 1; at most FA_FRAMES_IN_FLIGHT_MAX):
+     * memory a thread allocates in its frame k stays valid until the end of
+     * its frame k + N - 1, so that frame k can be read (by a GPU, a render
+     * thread) while frame k + 1 is built. */
+    uint32_t frames_in_flight;
+    fa_frame_mode frame_mode; /* default FA_FRAMES_PER_THREAD */
 } fa_config;
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
@@ -360,6 +376,77 @@ FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t 
 /* The same for each thread's frame (frame memory only), from each thread's
  * next frame on. */
 FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
+
+/* ---- threads: shared frames, hand-offs, deques, barriers ---------------- */
+/* docs/threading.md is the guide. */
+
+/* A hand-off of frame memory to another thread: what it points at, whose
+ * frame it is, and which. Made by the owning thread; any thread may ask
+ * whether it is still alive (the owner has not released that frame's
+ * memory yet: with N frames in flight, until the owner's end of frame
+ * frame + N - 1). By value; an empty one (ptr NULL) is never alive. */
+typedef struct fa_transfer {
+    const void *ptr;
+    size_t      size;
+    uint32_t    thread; /* the owning thread's number (as in events and leak reports) */
+    uint64_t    frame;  /* its frame the memory belongs to */
+} fa_transfer;
+
+/* [p, p + size) must lie in the calling thread's frame memory of its
+ * current frame: else FA_ERR_FOREIGN (FA_ERR_STATE outside a frame) and an
+ * empty transfer. */
+FA_API fa_transfer fa_transfer_make(fa_alloc *a, const void *p, size_t size);
+/* Non-zero while the transfer's memory is valid. The answer holds as long
+ * as the caller's own synchronisation with the owner keeps the owner from
+ * ending the frame that releases it. */
+FA_API int fa_transfer_alive(fa_alloc *a, const fa_transfer *t);
+/* The transfer's pointer while it is alive; NULL with FA_ERR_STATE (an
+ * event naming the thread and frame) once it is dead. */
+FA_API void *fa_transfer_get(fa_alloc *a, const fa_transfer *t);
+
+/* Promotion: a copy of frame data that must outlive its frame, made before
+ * the frame is released, in a pool block (or a heap block beyond 4096 B)
+ * that fa_pool_free frees, charged to the calling thread's current tag.
+ * [p, p + size) must be the calling thread's live frame memory (its
+ * current frame or one still in flight): else NULL with FA_ERR_FOREIGN.
+ * The copy is aligned as fa_frame_alloc (or to align) would be. */
+FA_API void *fa_frame_promote(fa_alloc *a, const void *p, size_t size) FA__MALLOC;
+FA_API void *fa_frame_promote_aligned(fa_alloc *a, const void *p, size_t size, size_t align) FA__MALLOC;
+
+/* A work-stealing deque of non-NULL pointers (Chase-Lev, lock-free): the
+ * thread that created it pushes and pops at one end, any thread steals
+ * from the other. It grows as needed; its memory comes from `a`'s pools
+ * and heap, charged to the creating thread's current tag. */
+typedef struct fa_deque fa_deque;
+
+/* initial_capacity 0: a default; rounded up to a power of two. NULL with
+ * FA_ERR_INVALID for a NULL allocator, FA_ERR_NOMEM without memory. */
+FA_API fa_deque *fa_deque_create(fa_alloc *a, size_t initial_capacity);
+/* Owner only. NULL item: FA_ERR_INVALID. FA_ERR_NOMEM when it cannot grow. */
+FA_API fa_error fa_deque_push(fa_deque *d, void *item);
+/* Owner only: the item pushed last, or NULL when empty. */
+FA_API void *fa_deque_pop(fa_deque *d);
+/* Any thread: the item pushed first, or NULL when empty or when another
+ * thread won the race for it (retry). */
+FA_API void *fa_deque_steal(fa_deque *d);
+/* Items in it now (a snapshot: others may push or take meanwhile). */
+FA_API size_t fa_deque_count(const fa_deque *d);
+/* No thread may use it any more. NULL is a no-op. */
+FA_API void fa_deque_destroy(fa_deque *d);
+
+/* A reusable barrier for `parties` threads, with the frame's end in it:
+ * under FA_FRAMES_SHARED the last thread to arrive ends the shared frame
+ * (as the creating thread's fa_end_frame would), and every thread resets
+ * its own frame memory as it leaves; under per-thread frames it only
+ * waits. */
+typedef struct fa_barrier fa_barrier;
+
+/* parties >= 1. NULL with FA_ERR_INVALID or FA_ERR_NOMEM. */
+FA_API fa_barrier *fa_barrier_create(fa_alloc *a, unsigned parties);
+/* Blocks until `parties` threads have called it for this round. */
+FA_API fa_error fa_barrier_wait(fa_barrier *b);
+/* No thread may wait on it any more. NULL is a no-op. */
+FA_API void fa_barrier_destroy(fa_barrier *b);
 
 /* ---- statistics, history and the JSON snapshot -------------------------- */
 
@@ -699,6 +786,27 @@ static inline struct fa__thread_tls *fa__entry_of(const void *handle) {
     return (struct fa__thread_tls *)(void *)((uintptr_t)&fa__no_entry + (uintptr_t)handle);
 }
 
+/* The limit as the inline path reads it. Under FA_FRAMES_SHARED the thread
+ * that ends a frame lowers every other thread's limit to 0 (an atomic
+ * store), so that each one's next frame allocation comes to the slow path
+ * and sees the new frame. A plain read sees that store at the thread's next
+ * call (a compiler may keep the limit in a register through one inlined
+ * loop, never across a call it cannot see into): it costs no instruction,
+ * where a relaxed atomic load would cost a reload per allocation. ThreadSanitizer,
+ * which would call the plain read a race, gets the relaxed load it stands for. */
+#if defined(__SANITIZE_THREAD__)
+#define FA__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FA__TSAN 1
+#endif
+#endif
+#ifdef FA__TSAN
+#define FA__LIMIT(t) __atomic_load_n(&(t)->limit, __ATOMIC_RELAXED)
+#else
+#define FA__LIMIT(t) ((t)->limit)
+#endif
+
 /* align must be a power of two. One compare against the chunk limit, and
  * one guard: `guarded` (size - 1, or'ed with align - 1 where the alignment is
  * the caller's) below FA__FAST_MAX keeps `cur + size` from wrapping and sends
@@ -707,7 +815,7 @@ static inline struct fa__thread_tls *fa__entry_of(const void *handle) {
 static inline int fa__bump_try(struct fa__thread_tls *t, size_t size, size_t align, size_t guarded, void **out) {
     uintptr_t p = (t->cur + (align - 1)) & ~(uintptr_t)(align - 1);
     uintptr_t end = p + size;
-    if (FA__LIKELY(guarded < FA__FAST_MAX && end <= t->limit)) {
+    if (FA__LIKELY(guarded < FA__FAST_MAX && end <= FA__LIMIT(t))) {
         t->cur = end;
         FA__TALLY(t->allocs++);
         *out = (void *)p;

@@ -165,6 +165,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
     }
     a->threads.retire = fa__attr_retire;
     a->threads.slow_only = fa__debug_on(a) || FA__TRACKED; /* track.h */
+    a->threads.opens = a->cfg.frames_in_flight > 1 || fa__shared(a) ? FA__IN_OTHER_FRAME : FA__IN_FRAME;
     pthread_mutex_lock(&registry.lock);
     a->next_live = registry.live;
     registry.live = a;

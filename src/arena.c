@@ -81,7 +81,7 @@ static void *alloc_slow(struct fa_frame_arena *ar, struct fa__thread_tls *t, str
     ar->normal++;
     uintptr_t p = fa__align_up(fa__chunk_base(c), align);
     t->cur = p + size;
-    t->limit = fa__chunk_end(c);
+    fa__limit_set(t, fa__chunk_end(c));
     return (void *)p;
 }
 
@@ -116,7 +116,7 @@ int fa__arena_check(const struct fa_frame_arena *ar, const struct fa__thread_tls
     }
     if (normal != ar->normal || closed != ar->closed || !bump_held || (ar->bump != NULL && ar->bump->dedicated))
         return 0;
-    return t->limit == 0 || ar->bump == NULL ||
+    return fa__limit(t) == 0 || ar->bump == NULL ||
            (t->cur >= fa__chunk_base(ar->bump) && t->cur <= fa__chunk_end(ar->bump)); /* in a frame */
 }
 
@@ -151,7 +151,7 @@ static void recount(struct fa_frame_arena *ar) {
 
 void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
     t->cur = 0;
-    t->limit = 0;
+    fa__limit_set(t, 0);
     struct fa_chunk *keep = NULL;
     for (struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
         if (!c->dedicated)
@@ -182,14 +182,32 @@ void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, s
 
 struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread_tls *t) {
     struct fa_chunk *all = ar->chunks;
+    if (ar->bump != NULL)
+        ar->bump->used = t->cur - fa__chunk_base(ar->bump);
     ar->chunks = NULL;
     ar->bump = NULL;
     ar->next_seq = 0;
     ar->normal = 0;
     ar->closed = 0;
     t->cur = 0;
-    t->limit = 0;
+    fa__limit_set(t, 0);
     return all;
+}
+
+void fa__arena_adopt(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+                     struct fa_chunk *chunks) {
+    fa__assert(ar->chunks == NULL && fa__limit(t) == 0);
+    ar->chunks = chunks;
+    fa__arena_end_chunks(ar, t, cache);
+}
+
+int fa__arena_holds(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, uintptr_t p, size_t size) {
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
+        uintptr_t used_end = c == ar->bump ? t->cur : fa__chunk_base(c) + c->used;
+        if (p >= fa__chunk_base(c) && p <= used_end)
+            return size <= used_end - p;
+    }
+    return 0;
 }
 
 /* ---- marks --------------------------------------------------------------- */
@@ -220,7 +238,7 @@ void fa__arena_rewind(struct fa_frame_arena *ar, struct fa__thread_tls *t, struc
     struct fa_chunk *released = unlink_from(ar, pos.top);
     ar->bump = (struct fa_chunk *)pos.chunk;
     t->cur = pos.cur;
-    t->limit = fa__arena_end_of_bump(ar);
+    fa__limit_set(t, fa__arena_end_of_bump(ar));
     if (FA__TRACKED && ar->bump != NULL) /* what the rewind released */
         fa__track_noaccess((void *)t->cur, fa__chunk_end(ar->bump) - t->cur);
     recount(ar);

@@ -14,6 +14,25 @@ struct fa_frame_arena {
     size_t           closed;   /* bytes used in the chunks other than bump */
 };
 
+/* The fast path's limit, as the library writes and reads it. Under shared
+ * frames another thread may lower it to 0 (framealloc.h, FA__LIMIT): what
+ * the owner writes is then published with a full barrier (attribution's
+ * clamp), and plain accesses elsewhere are word-sized moves that a store
+ * of 0 cannot tear. ThreadSanitizer gets the relaxed atomics they stand
+ * for, as the inline path's read does. */
+#ifdef FA__TSAN
+static inline void fa__limit_set(struct fa__thread_tls *t, uintptr_t limit) {
+    __atomic_store_n(&t->limit, limit, __ATOMIC_RELAXED);
+}
+#else
+static inline void fa__limit_set(struct fa__thread_tls *t, uintptr_t limit) {
+    t->limit = limit;
+}
+#endif
+static inline uintptr_t fa__limit(const struct fa__thread_tls *t) {
+    return FA__LIMIT(t);
+}
+
 /* Slow path of a frame allocation (align a power of two, size and align
  * checked by the caller): a new chunk, normal or dedicated. NULL when the
  * source refuses; nothing changes then. */
@@ -29,7 +48,7 @@ static inline uintptr_t fa__arena_end_of_bump(const struct fa_frame_arena *ar) {
 /* Points the bump state at the chunk kept from the last frame (if any). */
 static inline void fa__arena_begin(struct fa_frame_arena *ar, struct fa__thread_tls *t) {
     t->cur = ar->bump != NULL ? fa__chunk_base(ar->bump) : 0;
-    t->limit = fa__arena_end_of_bump(ar);
+    fa__limit_set(t, fa__arena_end_of_bump(ar));
 }
 void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
 /* Keeps the oldest normal chunk, gives the rest to the source's cache, and
@@ -37,7 +56,7 @@ void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, s
 static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
     if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
         t->cur = 0; /* the usual small frame: one chunk, kept as it is */
-        t->limit = 0;
+        fa__limit_set(t, 0);
         ar->closed = 0;
         if (FA__TRACKED && ar->bump != NULL)
             fa__track_chunk_dead(ar->bump);
@@ -45,8 +64,16 @@ static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tl
     }
     fa__arena_end_chunks(ar, t, cache);
 }
-/* Detaches every chunk (for the caller to give back) and zeroes the state. */
+/* Detaches every chunk (for the caller to give back, or to keep in flight:
+ * each one's `used` exact) and zeroes the state. */
 struct fa_chunk *fa__arena_take_all(struct fa_frame_arena *ar, struct fa__thread_tls *t);
+
+/* Takes chunks of frames released (an empty arena, outside a frame): keeps
+ * the oldest normal one to bump next, gives the rest to the cache. */
+void fa__arena_adopt(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
+                     struct fa_chunk *chunks);
+/* Non-zero when [p, p + size) lies in the used part of one of its chunks. */
+int fa__arena_holds(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, uintptr_t p, size_t size);
 
 /* Bytes a request will consume: exact when it fits the chunk being bumped,
  * else the most a new chunk can add. */

@@ -162,29 +162,46 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
 
 /* The fast path's limit in a frame: the chunk's end, or sooner where a
  * budget's headroom (or the frame budget's soft limit, to warn) runs out.
- * Settled. Outside a frame it stays 0, failing every frame allocation. */
-static void clamp(struct fa_thread *th) {
-    struct fa_charge *c = &th->charge;
-    struct fa__thread_tls *t = th->tls;
-    if (!th->in_frame)
-        return;
-    if (th->set->slow_only) { /* a debug level or a tracked library: every frame allocation
-                               * takes the slow path */
-        t->limit = 0;
-        return;
-    }
+ * Settled. */
+static uintptr_t limit_of(struct fa_thread *th) {
+    const struct fa_charge *c = &th->charge;
+    const struct fa__thread_tls *t = th->tls;
+    if (th->set->slow_only) /* a debug level or a tracked library: every frame allocation
+                             * takes the slow path */
+        return 0;
     uintptr_t end = fa__arena_end_of_bump(&th->arena);
-    if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) { /* nothing to fold in */
-        t->limit = end;
-        return;
-    }
+    if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) /* nothing to fold in */
+        return end;
     uint64_t room = fa__budget_headroom(&c->purse, &c->chain);
     if (c->frame_hard != 0)
         room = least(room, c->frame_hard - c->settled_used);
     if (c->frame_soft != 0 && !c->frame_warned)
         room = least(room, c->frame_soft > c->settled_used ? c->frame_soft - c->settled_used : 0);
-    t->limit = end != 0 && room < end - t->cur ? t->cur + room : end;
-    fa__assert_internal(t->limit == 0 || t->limit >= t->cur);
+    return end != 0 && room < end - t->cur ? t->cur + room : end;
+}
+
+/* Under shared frames another thread may end the frame, zeroing this
+ * thread's limit, while the limit is being worked out here. The limit is
+ * published with a full barrier and the frame read after it: either that
+ * thread's zero lands last, or this one sees the end and zeroes it itself
+ * (the end moves the frame before it zeroes limits). */
+static void publish_shared(const fa_alloc *a, struct fa_thread *th) {
+    struct fa__thread_tls *t = th->tls;
+    __atomic_store_n(&t->limit, fa__limit(t), __ATOMIC_SEQ_CST);
+    if (atomic_load_explicit(&a->clock, memory_order_seq_cst) != (th->frames << 1 | 1))
+        fa__limit_set(t, 0);
+}
+
+/* Sets the fast path's limit in a frame. Outside a frame it stays 0,
+ * failing every frame allocation. */
+static void clamp(struct fa_thread *th) {
+    if (!th->in_frame)
+        return;
+    fa__limit_set(th->tls, limit_of(th));
+    fa__assert_internal(fa__limit(th->tls) == 0 || fa__limit(th->tls) >= th->tls->cur);
+    const fa_alloc *a = fa__alloc_of(th);
+    if (fa__shared(a))
+        publish_shared(a, th);
 }
 
 /* The budgets over the current path, under the budgets' current epoch. */
@@ -346,6 +363,13 @@ static int records(const fa_alloc *a, const struct fa_thread *th) {
 static FA__SLOW fa_error first_frame(fa_alloc *a, struct fa_thread *th) {
     if (!grow_spans(&th->charge))
         return FA_ERR_NOMEM;
+    for (uint32_t i = 0; i + 1 < a->cfg.frames_in_flight; i++) { /* each kept frame trades arrays */
+        struct fa_held *h = &th->held[i];
+        void *spans = h->spans;
+        if (h->span_room == 0 && !fa__grow(&spans, &h->span_room, sizeof *h->spans))
+            return FA_ERR_NOMEM;
+        h->spans = (struct fa_span *)spans;
+    }
     th->charge.records = records(a, th);
     return FA_OK;
 }
@@ -379,34 +403,53 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
 }
 
 
-/* Releases the frame memory from (used, allocs) on: every span after it and
- * the part of the span it falls in, newest first; adds each span's bytes
- * to per_tag when given. Returns the index of the span it falls in. */
-static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs,
-                              uint64_t *per_tag) {
-    struct fa_charge *c = &th->charge;
-    size_t hi = c->settled_used;
-    uint64_t ahi = c->settled_allocs;
-    uint32_t i = c->span_count;
+/* One frame's charges: its spans (oldest first), and the bytes and
+ * allocations they reach to. */
+struct charges {
+    const struct fa_span *spans;
+    size_t                count;
+    size_t                used;
+    uint64_t              allocs;
+};
+
+static struct charges charges_of(const struct fa_charge *c) {
+    return (struct charges){c->spans, c->span_count, c->settled_used, c->settled_allocs};
+}
+
+/* Walks the frame memory from (used, allocs) on, newest span first: adds
+ * each span's bytes to per_tag when given, and with `release` gives them
+ * back to the span's path (counts and budgets). Returns the index of the
+ * span it falls in. */
+static uint32_t walk_spans(fa_alloc *a, struct fa_thread *th, struct charges ch, size_t used, uint64_t allocs,
+                           uint64_t *per_tag, int release) {
+    size_t hi = ch.used;
+    uint64_t ahi = ch.allocs;
+    uint32_t i = (uint32_t)ch.count;
     while (i-- > 0) {
-        const struct fa_span *s = &c->spans[i];
+        const struct fa_span *s = &ch.spans[i];
         size_t lo = s->used > used ? s->used : used;
         uint64_t alo = s->allocs > allocs ? s->allocs : allocs;
-        if (hi > lo) {
+        if (hi > lo && release) {
             struct fa_chain room;
             const struct fa_chain *chain = chain_of(a, th, s->tag, &room);
             fa__count_free(&th->tally.tag[s->tag][FA__KIND_FRAME], ahi - alo, hi - lo);
             if (chain->n != 0)
-                fa__budget_credit(&a->ledger->budgets, &c->purse, chain, hi - lo);
-            if (per_tag != NULL)
-                per_tag[s->tag] += hi - lo;
+                fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain, hi - lo);
         }
+        if (hi > lo && per_tag != NULL)
+            per_tag[s->tag] += hi - lo;
         if (s->used <= used)
             break;
         hi = s->used;
         ahi = s->allocs;
     }
     return i;
+}
+
+/* Releases the current frame's memory from (used, allocs) on. */
+static uint32_t release_spans(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs,
+                              uint64_t *per_tag) {
+    return walk_spans(a, th, charges_of(&th->charge), used, allocs, per_tag, 1);
 }
 
 void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t allocs) {
@@ -439,10 +482,11 @@ static void record(fa_alloc *a, struct fa_thread *th) {
 }
 
 /* The frame's figures: each path's share, the peaks, the history record;
- * then the thread's pool counts, so that snapshots see them. */
-static void account_frame(fa_alloc *a, struct fa_thread *th) {
+ * then the thread's pool counts, so that snapshots see them. With
+ * `release` its bytes go back too (else they stay charged: in flight). */
+static void account_frame(fa_alloc *a, struct fa_thread *th, int release) {
     struct fa_charge *c = &th->charge;
-    release_spans(a, th, 0, 0, c->frame_tag_bytes);
+    walk_spans(a, th, charges_of(c), 0, 0, c->frame_tag_bytes, release);
     for (uint32_t i = 0; i < c->span_count; i++) {
         uint32_t tag = c->spans[i].tag;
         fa__raise(&th->tally.tag[tag][FA__KIND_FRAME].peak, c->frame_tag_bytes[tag]);
@@ -466,6 +510,16 @@ void fa__attr_retire(struct fa_thread *th) {
     fa__passed_orphan(a, &th->passed); /* no backend call under the registry lock */
     if (th->in_frame)
         fa__attr_end(a, th);
+    th->in_frame = 0;
+    for (uint32_t i = 0; i < FA_FRAMES_IN_FLIGHT_MAX - 1; i++) { /* frames in flight: released */
+        struct fa_held *h = &th->held[i];
+        if (i < th->held_count)
+            fa__attr_release_held(a, th, h);
+        for (size_t k = 0; k < h->guarded.count; k++)
+            fa__guard_reset(&h->guarded.rec[k]);
+        fa__guard_set_fini(&h->guarded);
+        fa__passed_orphan(a, &h->passed);
+    }
     drop_charged(a, th);
 }
 
@@ -512,10 +566,46 @@ void fa__attr_end(fa_alloc *a, struct fa_thread *th) {
     fa__attr_refresh(a, th); /* a budget set since gets the frame's bytes back too */
     settle(a, th);
     if (fa__stats_on(a))
-        account_frame(a, th);
+        account_frame(a, th, 1);
     else if (fa__budgets_any(&a->ledger->budgets))
         release_spans(a, th, 0, 0, NULL); /* the budgets' bytes back */
     if (c->purse.holding != 0)
+        fa__budget_return_all(&a->ledger->budgets, &c->purse);
+}
+
+/* The frame's spans go to h, which gives the thread its own array. */
+static void hand_spans(struct fa_charge *c, struct fa_held *h) {
+    struct fa_span *spans = h->spans;
+    size_t room = h->span_room;
+    h->spans = c->spans;
+    h->span_room = c->span_room;
+    h->span_count = c->span_count;
+    h->used = c->settled_used;
+    h->allocs = c->settled_allocs;
+    c->spans = spans;
+    c->span_room = room;
+    c->span_count = 0;
+}
+
+void fa__attr_end_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h) {
+    struct fa_charge *c = &th->charge;
+    fa__attr_refresh(a, th);
+    settle(a, th);
+    if (fa__stats_on(a))
+        account_frame(a, th, 0);
+    hand_spans(c, h);
+    if (c->purse.holding != 0)
+        fa__budget_return_all(&a->ledger->budgets, &c->purse);
+}
+
+void fa__attr_release_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h) {
+    struct fa_charge *c = &th->charge;
+    if (stale(a, th))
+        fa__attr_refresh(a, th);
+    if (fa__stats_on(a) || fa__budgets_any(&a->ledger->budgets))
+        walk_spans(a, th, (struct charges){h->spans, h->span_count, h->used, h->allocs}, 0, 0, NULL, 1);
+    h->span_count = 0;
+    if (!th->in_frame && c->purse.holding != 0)
         fa__budget_return_all(&a->ledger->budgets, &c->purse);
 }
 

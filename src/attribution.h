@@ -27,6 +27,12 @@ void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag);
  * for the span records. */
 fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th);
 void fa__attr_end(fa_alloc *a, struct fa_thread *th);
+/* Frames in flight: the frame ends (its figures, its history record) but
+ * its bytes stay charged: its spans go to h. */
+void fa__attr_end_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h);
+/* A frame in flight is released: its bytes go back to its paths' counts
+ * and budgets. */
+void fa__attr_release_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h);
 /* Before the arena serves a slow-path request that will consume `need`
  * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
 fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);

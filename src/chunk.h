@@ -41,6 +41,25 @@ static inline void fa__track_chunk_dead(const struct fa_chunk *c) {
     fa__track_noaccess((void *)fa__chunk_base(c), fa__chunk_end(c) - fa__chunk_base(c));
 }
 
+/* Non-zero when [p, p + size) lies in the used part of a chunk of list
+ * (each one's `used` exact: chunks no arena bumps). */
+static inline int fa__chunk_list_holds(const struct fa_chunk *list, uintptr_t p, size_t size) {
+    for (const struct fa_chunk *c = list; c != NULL; c = c->next)
+        if (p >= fa__chunk_base(c) && p <= fa__chunk_base(c) + c->used)
+            return size <= fa__chunk_base(c) + c->used - p;
+    return 0;
+}
+
+/* Moves every chunk of list onto the front of *to. */
+static inline void fa__chunk_list_join(struct fa_chunk **to, struct fa_chunk *list) {
+    while (list != NULL) {
+        struct fa_chunk *next = list->next;
+        list->next = *to;
+        *to = list;
+        list = next;
+    }
+}
+
 struct fa_chunk_cache {
     fa_backend backend;
     struct fa_meter *meter; /* the allocator's */

@@ -35,6 +35,7 @@ void fa_config_init(fa_config *cfg) {
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
     cfg->history_frames = 120;
+    cfg->frames_in_flight = 1;
     cfg->disable = FA_MINIMAL ? FA_DISABLE_ALL : 0; /* a minimal build has nothing to turn on */
 }
 
@@ -68,6 +69,7 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(slab_size);
     DEFAULT_IF_ZERO(slab_reserve);
     DEFAULT_IF_ZERO(history_frames);
+    DEFAULT_IF_ZERO(frames_in_flight);
 #undef DEFAULT_IF_ZERO
     if ((out->backend.allocate == NULL) != (out->backend.deallocate == NULL))
         return invalid(why, n, "backend needs both allocate and deallocate");
@@ -90,6 +92,10 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frame_chunk_align is not a power of two from 64 to frame_chunk_max");
     if (!fa__is_pow2(out->slab_size) || out->slab_size < FA__SLAB_MIN || out->slab_size > FA__SLAB_MAX)
         return invalid(why, n, "slab_size is not a power of two from 64 KiB to 1 MiB");
+    if (out->frames_in_flight > FA_FRAMES_IN_FLIGHT_MAX)
+        return invalid(why, n, "frames_in_flight is above FA_FRAMES_IN_FLIGHT_MAX");
+    if ((unsigned)out->frame_mode > FA_FRAMES_SHARED)
+        return invalid(why, n, "frame_mode is not FA_FRAMES_PER_THREAD or FA_FRAMES_SHARED");
     if ((unsigned)out->debug > FA_DEBUG_MALLOC)
         return invalid(why, n, "debug is not one of FA_DEBUG_OFF, _GUARD, _TRACE, _MALLOC");
     return FA_OK;

@@ -144,9 +144,8 @@ void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
     return p;
 }
 
-fa_error fa__debug_frame_release(fa_alloc *a, struct fa_thread *th, uint64_t seq, const char *fn) {
+fa_error fa__debug_frame_release(fa_alloc *a, struct fa_guard_set *s, uint64_t seq, const char *fn) {
     fa_error e = FA_OK;
-    struct fa_guard_set *s = &th->guarded;
     while (s->count != 0 && s->rec[s->count - 1].seq >= seq) { /* newest first */
         struct fa_guard_rec r;
         fa__guard_set_remove(s, s->count - 1, &r);
@@ -420,6 +419,9 @@ fa_error fa_check(fa_alloc *a) {
     struct fa_thread *th = fa__thread_find(&a->threads);
     for (size_t i = 0; th != NULL && i < th->guarded.count; i++)
         broken += check(a, &th->guarded.rec[i], "fa_check") != FA_OK;
+    for (uint32_t k = 0; th != NULL && k < th->held_count; k++) /* frames in flight */
+        for (size_t i = 0; i < th->held[k].guarded.count; i++)
+            broken += check(a, &th->held[k].guarded.rec[i], "fa_check") != FA_OK;
     report_left_open(a, "fa_check");
     if (broken > MOST)
         fa__report(&a->sink, FA_ERR_CORRUPT, 0, "fa_check: %zu broken guards in all", broken);

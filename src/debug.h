@@ -18,10 +18,11 @@ extern _Thread_local const void *fa__debug_site;
  * nobody wrote to it since its last frame; the caller's pointer. */
 void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t front, size_t size,
                            uint64_t seq, const char *fn);
-/* Checks and releases th's frame blocks from the seq-th allocation on (a
- * rewind; 0: the frame end), filling them with FA_FILL_RESET: FA_OK, or
- * FA_ERR_CORRUPT (reported) when a guard broke. */
-fa_error fa__debug_frame_release(fa_alloc *a, struct fa_thread *th, uint64_t seq, const char *fn);
+/* Checks and releases a frame's blocks (a thread's, or a frame's in
+ * flight) from the seq-th allocation on (a rewind; 0: the frame's release),
+ * filling them with FA_FILL_RESET: FA_OK, or FA_ERR_CORRUPT (reported)
+ * when a guard broke. */
+fa_error fa__debug_frame_release(fa_alloc *a, struct fa_guard_set *s, uint64_t seq, const char *fn);
 /* The frame end's warnings: a tag path still pushed. */
 void fa__debug_frame_end(fa_alloc *a, struct fa_thread *th);
 

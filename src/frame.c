@@ -15,9 +15,70 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frame.h"
+
 #include "attribution.h"
 #include "debug.h"
 #include "invariant.h"
+
+/* Opens th's next frame: its spans, arena and limit (the caller numbers
+ * it). FA_OK, or FA_ERR_NOMEM with nothing changed. */
+static fa_error open_frame(fa_alloc *a, struct fa_thread *th) {
+    if (fa__attr_begin(a, th) != FA_OK)
+        return FA_ERR_NOMEM;
+    th->tls->allocs = 0;
+    fa__thread_pool_collect(th); /* blocks other threads freed since the last frame */
+    return FA_OK;
+}
+
+static fa_error sync_shared(fa_alloc *a, struct fa_thread *th);
+
+/* FA_FRAMES_SHARED: the creating thread opens the instance's next frame
+ * (and its own part of it, so that the history records every frame). */
+static fa_error begin_shared(fa_alloc *a, struct fa_thread *th) {
+    if (!th->is_creator)
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_begin_frame: frames are shared (FA_FRAMES_SHARED): only the creating thread "
+                          "begins them");
+    sync_shared(a, th); /* its last frame, should a barrier have ended it */
+    uint64_t clock = atomic_load_explicit(&a->clock, memory_order_seq_cst);
+    if (clock & 1)
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_begin_frame: already in a frame (frames do not nest)");
+    uint64_t frame = (clock >> 1) + 1;
+    atomic_store_explicit(&a->clock, frame << 1 | 1, memory_order_seq_cst);
+    if (open_frame(a, th) != FA_OK) {
+        atomic_store_explicit(&a->clock, clock, memory_order_seq_cst);
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
+    }
+    th->frames = frame;
+    th->in_frame = FA__IN_OTHER_FRAME;
+    fa__attr_frame_settle(a, th); /* its limit published against a barrier's end */
+    atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
+    return FA_OK;
+}
+
+/* A thread's own frame (per-thread frames). */
+static inline fa_error begin_own(fa_alloc *a, struct fa_thread *th) {
+    if (th->in_frame)
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
+    if (open_frame(a, th) != FA_OK)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
+    th->frames++;
+    if (th->is_creator)
+        atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
+    return FA_OK;
+}
+
+/* A frame whose end is not the plain one from the start. */
+static FA__COLD fa_error begin_other(fa_alloc *a, struct fa_thread *th) {
+    if (fa__shared(a))
+        return begin_shared(a, th);
+    fa_error e = begin_own(a, th);
+    if (e == FA_OK)
+        th->in_frame = FA__IN_OTHER_FRAME;
+    return e;
+}
 
 fa_error fa_begin_frame(fa_alloc *a) {
     if (a == NULL)
@@ -25,30 +86,33 @@ fa_error fa_begin_frame(fa_alloc *a) {
     struct fa_thread *th = fa__thread_attach(&a->threads);
     if (th == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's state");
-    if (th->in_frame)
-        return fa__report(&a->sink, FA_ERR_STATE, 0,
-                          "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
-    if (fa__attr_begin(a, th) != FA_OK)
-        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's tag spans");
-    fa__thread_pool_collect(th); /* blocks other threads freed since the last frame */
-    th->frames++;
-    th->tls->allocs = 0;
-    if (th->is_creator)
-        atomic_fetch_add_explicit(&a->frames_begun, 1, memory_order_relaxed);
-    return FA_OK;
+    if (a->threads.opens != FA__IN_FRAME) /* shared frames, or frames kept in flight */
+        return begin_other(a, th);
+    return begin_own(a, th);
 }
 
-/* th if it is in a frame; reports FA_ERR_STATE for fn if not. */
+/* th if it is in a frame; reports FA_ERR_STATE for fn if not. Under
+ * shared frames th first catches up with the instance's frame. */
 static struct fa_thread *frame_of(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size) {
+    if (th != NULL && fa__shared(a))
+        sync_shared(a, th);
     if (th != NULL && th->in_frame)
         return th;
-    fa__report(&a->sink, FA_ERR_STATE, size, "%s: not in a frame on this thread (call fa_begin_frame)", fn);
+    if (fa__shared(a))
+        fa__report(&a->sink, FA_ERR_STATE, size, "%s: no shared frame is open (the creating thread calls "
+                   "fa_begin_frame)", fn);
+    else
+        fa__report(&a->sink, FA_ERR_STATE, size, "%s: not in a frame on this thread (call fa_begin_frame)", fn);
     return NULL;
 }
 
-/* The calling thread's state if it is in a frame; reports FA_ERR_STATE if not. */
+/* The calling thread's state if it is in a frame; reports FA_ERR_STATE if
+ * not. Under shared frames a thread's first frame call makes its state. */
 static struct fa_thread *in_frame(fa_alloc *a, const char *fn, size_t size) {
-    return frame_of(a, fa__thread_find(&a->threads), fn, size);
+    struct fa_thread *th = fa__shared(a) ? fa__attach(a, size, fn) : fa__thread_find(&a->threads);
+    if (th == NULL && fa__shared(a))
+        return NULL; /* reported */
+    return frame_of(a, th, fn, size);
 }
 
 /* FA_DEBUG_MALLOC's frame block: a block of its own from the memory
@@ -73,13 +137,12 @@ static void *take_passed(fa_alloc *a, struct fa_thread *th, const char *fn, size
     }
     s->item[s->count++] = b;
     th->tls->allocs++;
-    th->in_frame = FA__IN_GUARDED_FRAME; /* its end gives the blocks back */
+    th->in_frame = FA__IN_OTHER_FRAME; /* its end gives the blocks back */
     return b.block;
 }
 
-/* Gives back the passed-through blocks from the seq-th allocation on. */
-static void give_passed(fa_alloc *a, struct fa_thread *th, uint64_t seq) {
-    struct fa_passed_set *s = &th->passed;
+/* Gives back a set's passed-through blocks from the seq-th allocation on. */
+static void give_passed(fa_alloc *a, struct fa_passed_set *s, uint64_t seq) {
     while (s->count != 0 && s->item[s->count - 1].seq >= seq) {
         const struct fa_passed *b = &s->item[--s->count];
         fa__backend_give(&a->chunks.backend, a->chunks.meter, b->block, b->size, b->align, b->from_system);
@@ -91,31 +154,159 @@ static inline void end_frame(fa_alloc *a, struct fa_thread *th) {
     th->last_allocs = th->tls->allocs;
     th->last_bytes = fa__arena_used(&th->arena, th->tls);
     fa__arena_end(&th->arena, th->tls, &a->chunks);
-    fa__assert(th->tls->limit == 0); /* outside a frame every inline allocation comes to the slow path */
+    fa__assert(fa__limit(th->tls) == 0); /* outside a frame every inline allocation comes to the slow path */
     th->in_frame = 0;
 }
 
-/* The end of a frame that is not plain: none (FA_ERR_STATE), or a debug
- * level's frame that allocated: its blocks checked and reset (or given
- * back) first, and every chunk given back after, so that the next frame
- * starts with no bump chunk (its limit 0: the begin needs no test of the
- * level, and an empty frame ends as any other). */
+/* ---- the end of a frame that is not plain -------------------------------- */
+
+/* Releases th's frame now: a debug level's blocks checked and reset (or
+ * given back), then the arena's chunks. A debug level's next frame starts
+ * with no bump chunk (its limit 0: the begin needs no test of the level,
+ * and an empty frame ends as any other). */
+static fa_error release_frame(fa_alloc *a, struct fa_thread *th) {
+    fa_error e = fa__debug_frame_release(a, &th->guarded, 0, "fa_end_frame");
+    give_passed(a, &th->passed, 0);
+    end_frame(a, th);
+    if (fa__debug_on(a))
+        fa__chunk_give(&a->chunks, fa__arena_take_all(&th->arena, th->tls));
+    atomic_store_explicit(&th->released, th->frames, memory_order_release); /* transfers of it die */
+    return e;
+}
+
+/* Keeps th's frame in flight: its chunks, its charges and a debug level's
+ * records go to the next held slot (whose empty ones th takes). */
+static void hold_frame(fa_alloc *a, struct fa_thread *th) {
+    fa__assert(th->held_count + 1 < a->cfg.frames_in_flight);
+    struct fa_held *h = &th->held[th->held_count++];
+    h->frame = th->frames;
+    fa__attr_end_held(a, th, h);
+    th->last_allocs = th->tls->allocs;
+    th->last_bytes = fa__arena_used(&th->arena, th->tls);
+    h->chunks = fa__arena_take_all(&th->arena, th->tls);
+    struct fa_guard_set guarded = h->guarded;
+    h->guarded = th->guarded;
+    th->guarded = guarded;
+    struct fa_passed_set passed = h->passed;
+    h->passed = th->passed;
+    th->passed = passed;
+    th->in_frame = 0;
+}
+
+/* Releases th's frames in flight up to frame `through`, oldest first: their
+ * bytes to the budgets and counts, a debug level's blocks checked, their
+ * chunks onto *freed. */
+static fa_error release_held(fa_alloc *a, struct fa_thread *th, uint64_t through, struct fa_chunk **freed) {
+    fa_error e = FA_OK;
+    while (th->held_count != 0 && th->held[0].frame <= through) {
+        struct fa_held h = th->held[0];
+        fa__attr_release_held(a, th, &h);
+        if (fa__debug_frame_release(a, &h.guarded, 0, "fa_end_frame") != FA_OK)
+            e = FA_ERR_CORRUPT;
+        give_passed(a, &h.passed, 0);
+        fa__chunk_list_join(freed, h.chunks);
+        h.chunks = NULL;
+        atomic_store_explicit(&th->released, h.frame, memory_order_release);
+        memmove(&th->held[0], &th->held[1], (th->held_count - 1) * sizeof h);
+        th->held[--th->held_count] = h; /* the slot keeps its arrays for the next frame kept */
+    }
+    return e;
+}
+
+/* Th's part once frame `ended` has ended (per-thread frames: its own
+ * number): the frames in flight that end releases are released, then its
+ * open frame (if any) is released or kept in flight; chunks released go to
+ * the arena (one kept to bump next) and the cache. */
+static fa_error close_frame(fa_alloc *a, struct fa_thread *th, uint64_t ended) {
+    uint32_t n = a->cfg.frames_in_flight;
+    struct fa_chunk *freed = NULL;
+    fa_error e = ended + 1 >= n ? release_held(a, th, ended + 1 - n, &freed) : FA_OK;
+    if (th->in_frame) {
+        if (fa__debug_on(a))
+            fa__debug_frame_end(a, th);
+        if (th->frames + n - 1 > ended)
+            hold_frame(a, th);
+        else if (release_frame(a, th) != FA_OK)
+            e = FA_ERR_CORRUPT;
+    }
+    if (freed == NULL)
+        return e;
+    if (th->arena.chunks == NULL && !fa__debug_on(a))
+        fa__arena_adopt(&th->arena, th->tls, &a->chunks, freed);
+    else
+        fa__chunk_give(&a->chunks, freed);
+    return e;
+}
+
+/* FA_FRAMES_SHARED: brings th up to the instance's frame. Once the frame
+ * th allocated in has ended, its part is closed (kept in flight or
+ * released) and its frames in flight are released as the frames pass; a
+ * thread other than the driving one opens its part of an open frame here,
+ * on its first frame call in it. */
+static fa_error sync_shared(fa_alloc *a, struct fa_thread *th) {
+    uint64_t clock = atomic_load_explicit(&a->clock, memory_order_seq_cst);
+    uint64_t frame = clock >> 1, ended = frame - (clock & 1);
+    fa_error e = FA_OK;
+    if ((th->in_frame && th->frames <= ended) ||
+        (th->held_count != 0 && th->held[0].frame + a->cfg.frames_in_flight - 1 <= ended))
+        e = close_frame(a, th, ended);
+    if (!(clock & 1) || th->in_frame || th->is_creator)
+        return e;
+    if (open_frame(a, th) != FA_OK)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "no memory for this thread's tag spans");
+    th->frames = frame;
+    th->in_frame = FA__IN_OTHER_FRAME;
+    fa__attr_frame_settle(a, th); /* its limit published against the frame's end */
+    return e;
+}
+
+fa_error fa__frame_sync(fa_alloc *a) {
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    return th != NULL && fa__shared(a) ? sync_shared(a, th) : FA_OK;
+}
+
+/* Every thread's limit to 0, so that its next frame allocation comes to
+ * the slow path and sees the frame's end (framealloc.h, FA__LIMIT). */
+static void revoke(struct fa_thread *th, void *unused) {
+    (void)unused;
+    __atomic_store_n(&th->tls->limit, 0, __ATOMIC_SEQ_CST);
+}
+
+fa_error fa__frame_shared_end(fa_alloc *a) {
+    uint64_t clock = atomic_load_explicit(&a->clock, memory_order_seq_cst);
+    if (!(clock & 1) || !atomic_compare_exchange_strong(&a->clock, &clock, clock & ~(uint64_t)1))
+        return FA_ERR_STATE;
+    fa__threads_each(&a->threads, revoke, NULL);
+    return FA_OK;
+}
+
+/* FA_FRAMES_SHARED: the creating thread ends the instance's frame, and
+ * its own part of it. */
+static FA__COLD fa_error end_shared(fa_alloc *a, struct fa_thread *th) {
+    if (th == NULL || !th->is_creator)
+        return fa__report(&a->sink, FA_ERR_STATE, 0,
+                          "fa_end_frame: frames are shared (FA_FRAMES_SHARED): only the creating thread "
+                          "ends them");
+    if (fa__frame_shared_end(a) != FA_OK)
+        return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_end_frame: no frame is open");
+    return sync_shared(a, th);
+}
+
+/* The end of a frame that is not plain: none (FA_ERR_STATE), a debug
+ * level's frame that allocated, a frame kept in flight, a shared one. */
 static FA__COLD fa_error end_other_frame(fa_alloc *a, struct fa_thread *th) {
+    if (fa__shared(a))
+        return end_shared(a, th);
     if (frame_of(a, th, "fa_end_frame", 0) == NULL)
         return FA_ERR_STATE;
-    fa_error e = fa__debug_frame_release(a, th, 0, "fa_end_frame");
-    give_passed(a, th, 0);
-    fa__debug_frame_end(a, th);
-    end_frame(a, th);
-    fa__chunk_give(&a->chunks, fa__arena_take_all(&th->arena, th->tls));
-    return e;
+    return close_frame(a, th, th->frames);
 }
 
 fa_error fa_end_frame(fa_alloc *a) {
     if (a == NULL)
         return fa__null_alloc("fa_end_frame");
     struct fa_thread *th = fa__thread_find(&a->threads);
-    if (th == NULL || th->in_frame != FA__IN_FRAME) /* no frame, or a guarded one */
+    if (th == NULL || th->in_frame != FA__IN_FRAME) /* no frame, or one that is not plain */
         return end_other_frame(a, th);
     end_frame(a, th);
     return FA_OK;
@@ -154,7 +345,7 @@ static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size
 static void *take_guarded(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
     size_t front = fa__guard_front(align), raw_align = align > 64 ? align : 64;
     uint64_t seq = th->tls->allocs;
-    th->in_frame = FA__IN_GUARDED_FRAME; /* its end checks its blocks */
+    th->in_frame = FA__IN_OTHER_FRAME; /* its end checks its blocks */
     void *raw = take(a, th, fn, size, fa__guard_raw_size(size, align), raw_align);
     return raw != NULL ? fa__debug_frame_wrap(a, th, raw, front, size, seq, fn) : NULL;
 }
@@ -300,9 +491,9 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     if (passed || !fa__arena_can_rewind(&th->arena, th->tls, pos))
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark is past the current position (already rewound over)");
-    fa_error e = fa__guarded(a) ? fa__debug_frame_release(a, th, m.fa__allocs, "fa_frame_rewind") : FA_OK;
+    fa_error e = fa__guarded(a) ? fa__debug_frame_release(a, &th->guarded, m.fa__allocs, "fa_frame_rewind") : FA_OK;
     if (fa__passed_through(a))
-        give_passed(a, th, m.fa__allocs);
+        give_passed(a, &th->passed, m.fa__allocs);
     fa__attr_rewind(a, th, m.fa__used, m.fa__allocs); /* before the arena forgets what it releases */
     fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
     fa__attr_frame_settle(a, th);
@@ -320,6 +511,8 @@ fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
     struct fa_thread *th = fa__thread_find(&a->threads);
     if (th == NULL)
         return FA_OK;
+    if (fa__shared(a))
+        sync_shared(a, th);
     out->frame = th->frames;
     out->in_frame = th->in_frame != 0;
     out->allocations = th->in_frame ? th->tls->allocs : th->last_allocs;

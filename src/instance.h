@@ -33,6 +33,8 @@ struct fa_alloc {
     struct fa_meter        meter;  /* all backend traffic */
     struct fa_ledger      *ledger;
     _Atomic uint64_t       frames_begun; /* on the creating thread */
+    _Atomic uint64_t       clock;        /* FA_FRAMES_SHARED: the frame number times 2, plus 1
+                                          * while it is open */
     struct fa_alloc       *next_live;    /* in the list of live allocators */
     struct fa_guards       guards;       /* a debug level's live pool and heap blocks */
     _Atomic uint64_t       left_open;    /* a debug level: threads that exited inside a frame */
@@ -82,6 +84,10 @@ static inline int fa__tags_on(const fa_alloc *a) {
 }
 static inline int fa__budgets_on(const fa_alloc *a) {
     return (a->cfg.disable & FA_DISABLE_BUDGETS) == 0;
+}
+/* Whether the creating thread begins and ends every thread's frames. */
+static inline int fa__shared(const fa_alloc *a) {
+    return a->cfg.frame_mode == FA_FRAMES_SHARED;
 }
 /* Whether a debug level is on (docs/debugging.md): no inline path serves,
  * handles are checked for their thread. */

@@ -70,6 +70,12 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     fa__tally_retire(th->set->retired, &th->tally);
     fa__budget_return_all(th->set->budgets, &th->charge.purse);
     free(th->charge.spans);
+    for (uint32_t i = 0; i < FA_FRAMES_IN_FLIGHT_MAX - 1; i++) {
+        struct fa_held *h = &th->held[i];
+        free(h->spans);
+        if (i < th->held_count)
+            fa__chunk_list_join(chunks, h->chunks);
+    }
     th->tls->pool = 0; /* the entry serves no pool from here on */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
         struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(made)];
@@ -77,13 +83,7 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
         if (ctx != &th->root_pool)
             free(ctx);
     }
-    struct fa_chunk *list = fa__arena_take_all(&th->arena, th->tls);
-    while (list != NULL) {
-        struct fa_chunk *next = list->next;
-        list->next = *chunks;
-        *chunks = list;
-        list = next;
-    }
+    fa__chunk_list_join(chunks, fa__arena_take_all(&th->arena, th->tls));
     memset(th->tls, 0, sizeof *th->tls);
     free(th);
 }

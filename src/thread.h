@@ -33,8 +33,11 @@ struct fa_passed_set {
     size_t            count, room;
 };
 
+/* th->in_frame: a plain frame, whose end takes the short path; or one
+ * whose end takes the other (a debug level's frame that allocated, a
+ * frame kept in flight, a shared frame). */
 #define FA__IN_FRAME 1
-#define FA__IN_GUARDED_FRAME 2
+#define FA__IN_OTHER_FRAME 2
 
 /* The threads of one allocator. */
 struct fa_threads {
@@ -52,6 +55,9 @@ struct fa_threads {
     void                  (*retire)(struct fa_thread *th);
     atomic_int              exiting; /* threads giving memory back after their exit */
     int                     slow_only; /* a debug level: no inline path serves */
+    int                     opens;     /* the in_frame a frame begins with: FA__IN_FRAME, or
+                                        * FA__IN_OTHER_FRAME where frames are kept in flight
+                                        * or shared */
 };
 
 /* From `used` bytes and `allocs` allocations into the frame on, frame
@@ -60,6 +66,21 @@ struct fa_span {
     uint32_t tag;
     size_t   used;
     uint64_t allocs;
+};
+
+/* A frame that ended but is still in flight (cfg.frames_in_flight > 1):
+ * its memory is kept, and its bytes stay charged, until the end of the
+ * frame that releases it. Each slot owns a span array between uses (the
+ * frames trade arrays), so keeping a frame allocates nothing. */
+struct fa_held {
+    uint64_t             frame;  /* its number (the instance's, for shared frames) */
+    struct fa_chunk     *chunks; /* its chunks, each one's `used` exact */
+    struct fa_span      *spans;  /* its charges, oldest first */
+    size_t               span_count, span_room;
+    size_t               used;   /* the bytes and allocations they cover */
+    uint64_t             allocs;
+    struct fa_guard_set  guarded; /* a debug level's blocks */
+    struct fa_passed_set passed;  /* FA_DEBUG_MALLOC's blocks */
 };
 
 /* Where a thread's allocations are charged. */
@@ -100,12 +121,16 @@ struct fa_thread {
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
     int                   in_frame;     /* FA__IN_FRAME from fa_begin_frame to fa_end_frame;
-                                         * FA__IN_GUARDED_FRAME once a debug level's frame
-                                         * allocated */
+                                         * FA__IN_OTHER_FRAME for a frame whose end is not
+                                         * plain */
     int                   is_creator;
     pthread_t             os_thread;    /* the thread it belongs to */
     struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
     struct fa_passed_set  passed;       /* FA_DEBUG_MALLOC: this frame's blocks, each its own */
+    struct fa_held        held[FA_FRAMES_IN_FLIGHT_MAX - 1]; /* frames in flight, oldest first */
+    uint32_t              held_count;
+    _Atomic uint64_t      released;     /* its frames up to this one are released (of those
+                                         * with a transfer: their end is not the plain one) */
     uint32_t              number;       /* a small number for it, for reports */
     struct fa_node        in_set;       /* in set->list */
     struct fa_node        in_os_thread; /* in the OS thread's own list */
