@@ -50,14 +50,15 @@ static inline int fa__chunk_list_holds(const struct fa_chunk *list, uintptr_t p,
     return 0;
 }
 
-/* Moves every chunk of list onto the front of *to. */
+/* Puts list, in its order, in front of *to. */
 static inline void fa__chunk_list_join(struct fa_chunk **to, struct fa_chunk *list) {
-    while (list != NULL) {
-        struct fa_chunk *next = list->next;
-        list->next = *to;
-        *to = list;
-        list = next;
-    }
+    if (list == NULL)
+        return;
+    struct fa_chunk *last = list;
+    while (last->next != NULL)
+        last = last->next;
+    last->next = *to;
+    *to = list;
 }
 
 struct fa_chunk_cache {
