@@ -52,6 +52,7 @@ bench:
 	$(BUILD)/bench/bench_budgets
 	$(BUILD)/bench/bench_debug
 	$(BUILD)/bench/bench_deque
+	$(BUILD)/bench/bench_threading
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

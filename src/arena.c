@@ -202,11 +202,9 @@ void fa__arena_adopt(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct
 }
 
 int fa__arena_holds(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, uintptr_t p, size_t size) {
-    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next) {
-        uintptr_t used_end = c == ar->bump ? t->cur : fa__chunk_base(c) + c->used;
-        if (p >= fa__chunk_base(c) && p <= used_end)
-            return size <= used_end - p;
-    }
+    for (const struct fa_chunk *c = ar->chunks; c != NULL; c = c->next)
+        if (fa__range_holds(fa__chunk_base(c), c == ar->bump ? t->cur - fa__chunk_base(c) : c->used, p, size))
+            return 1;
     return 0;
 }
 

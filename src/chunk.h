@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "framealloc.h"
+#include "platform.h"
 #include "track.h"
 
 /* Sits at the start of every chunk; the usable bytes follow FA__CHUNK_HEADER. */
@@ -45,8 +46,8 @@ static inline void fa__track_chunk_dead(const struct fa_chunk *c) {
  * (each one's `used` exact: chunks no arena bumps). */
 static inline int fa__chunk_list_holds(const struct fa_chunk *list, uintptr_t p, size_t size) {
     for (const struct fa_chunk *c = list; c != NULL; c = c->next)
-        if (p >= fa__chunk_base(c) && p <= fa__chunk_base(c) + c->used)
-            return size <= fa__chunk_base(c) + c->used - p;
+        if (fa__range_holds(fa__chunk_base(c), c->used, p, size))
+            return 1;
     return 0;
 }
 

@@ -350,6 +350,20 @@ static void *take_guarded(fa_alloc *a, struct fa_thread *th, const char *fn, siz
     return raw != NULL ? fa__debug_frame_wrap(a, th, raw, front, size, seq, fn) : NULL;
 }
 
+/* A debug level's frame allocation. Under shared frames the frame must
+ * not end while a thread allocates in it (the block would belong to a
+ * frame already over): a frame number that moved meanwhile is reported. */
+static void *take_debug(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+    void *p = fa__guarded(a) ? take_guarded(a, th, fn, size, align) : take_passed(a, th, fn, size, align);
+    uint64_t clock = atomic_load_explicit(&a->clock, memory_order_seq_cst);
+    if (fa__shared(a) && clock != (th->frames << 1 | 1))
+        fa__report(&a->sink, FA_ERR_STATE, size,
+                   "%s: shared frame %llu ended while this thread allocated in it (a race: allocations "
+                   "must finish before the frame's end)",
+                   fn, (unsigned long long)th->frames);
+    return p;
+}
+
 /* The slow path of a frame allocation by th, with events naming fn. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
     if (!fa__is_pow2(align)) {
@@ -360,10 +374,8 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
         return NULL;
     }
-    if (fa__guarded(a))
-        return take_guarded(a, th, fn, size, align);
-    if (fa__passed_through(a))
-        return take_passed(a, th, fn, size, align);
+    if (fa__debug_on(a))
+        return take_debug(a, th, fn, size, align);
     return take(a, th, fn, size, size != 0 ? size : 1, align);
 }
 

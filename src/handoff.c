@@ -13,16 +13,24 @@
 
 #include "instance.h"
 
+/* Non-zero when [p, p + size) lies in one of FA_DEBUG_MALLOC's blocks. */
+static int passed_hold(const struct fa_passed_set *s, uintptr_t p, size_t size) {
+    for (size_t i = 0; i < s->count; i++)
+        if (fa__range_holds((uintptr_t)s->item[i].block, s->item[i].size, p, size))
+            return 1;
+    return 0;
+}
+
 /* Non-zero when [p, p + size) is frame memory th has not released: its
  * current frame's (with `held` also its frames in flight). */
 static int frame_memory_of(const struct fa_thread *th, const void *p, size_t size, int held) {
     uintptr_t u = (uintptr_t)p;
     if (p == NULL)
         return 0;
-    if (th->in_frame && fa__arena_holds(&th->arena, th->tls, u, size))
+    if (th->in_frame && (fa__arena_holds(&th->arena, th->tls, u, size) || passed_hold(&th->passed, u, size)))
         return 1;
     for (uint32_t i = 0; held && i < th->held_count; i++)
-        if (fa__chunk_list_holds(th->held[i].chunks, u, size))
+        if (fa__chunk_list_holds(th->held[i].chunks, u, size) || passed_hold(&th->held[i].passed, u, size))
             return 1;
     return 0;
 }

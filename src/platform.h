@@ -40,6 +40,11 @@ static inline int fa__cannot_be_met(size_t size, size_t align) {
     return size > FA__REQUEST_MAX || align > FA__REQUEST_MAX;
 }
 
+/* Non-zero when [p, p + size) lies within [base, base + length). */
+static inline int fa__range_holds(uintptr_t base, size_t length, uintptr_t p, size_t size) {
+    return p >= base && p - base <= length && size <= length - (p - base);
+}
+
 /* Doubles the room of a realloc'd array (16 elements the first time);
  * 0 when out of memory, the array unchanged. */
 static inline int fa__grow(void **items, size_t *room, size_t element) {

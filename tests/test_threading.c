@@ -441,6 +441,63 @@ static void a_barrier_is_reusable_without_lost_wakeups(void **state) {
     rig_close(&r);
 }
 
+/* At a debug level, a worker allocating while the driver ends the frame is
+ * reported. The worker's allocation crosses a soft frame budget, and the
+ * warning's callback (on the worker, inside the allocation) lets the
+ * driver end the frame before the allocation finishes. */
+struct racer {
+    fa_alloc         *a;
+    pthread_t         driver;
+    pthread_barrier_t step;
+    atomic_int        race_events, warnings;
+    void             *got;
+};
+
+static void race_event(void *user, const fa_event *ev) {
+    struct racer *r = (struct racer *)user;
+    if (pthread_equal(pthread_self(), r->driver))
+        return;
+    if (ev->error == FA_OK && atomic_fetch_add(&r->warnings, 1) == 0) {
+        pthread_barrier_wait(&r->step); /* the driver ends the frame now */
+        pthread_barrier_wait(&r->step);
+    }
+    if (ev->error == FA_ERR_STATE && strstr(ev->message, "ended while this thread allocated") != NULL)
+        atomic_fetch_add(&r->race_events, 1);
+}
+
+static void *racing_worker(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    r->got = fa_frame_alloc(r->a, 64);
+    return NULL;
+}
+
+static void a_worker_allocating_while_its_frame_ends_is_reported(void **state) {
+    (void)state;
+    struct racer r = {0};
+    r.driver = pthread_self();
+    pthread_barrier_init(&r.step, NULL, 2);
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.frame_mode = FA_FRAMES_SHARED;
+    cfg.debug = FA_DEBUG_GUARD;
+    cfg.frame_budget_soft = 1;
+    cfg.on_event = race_event;
+    cfg.event_user = &r;
+    r.a = fa_create(&cfg);
+    assert_non_null(r.a);
+    assert_int_equal(fa_begin_frame(r.a), FA_OK);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, racing_worker, &r), 0);
+    pthread_barrier_wait(&r.step);
+    assert_int_equal(fa_end_frame(r.a), FA_OK);
+    pthread_barrier_wait(&r.step);
+    pthread_join(t, NULL);
+    assert_non_null(r.got);
+    assert_int_equal(atomic_load(&r.race_events), 1);
+    pthread_barrier_destroy(&r.step);
+    fa_destroy(r.a);
+}
+
 /* ---- transfers and promotion --------------------------------------------- */
 
 struct receiver {
@@ -615,6 +672,7 @@ int main(void) {
         cmocka_unit_test(workers_follow_the_driving_threads_frames),
         cmocka_unit_test(a_barrier_ends_each_shared_frame),
         cmocka_unit_test(a_barrier_is_reusable_without_lost_wakeups),
+        cmocka_unit_test(a_worker_allocating_while_its_frame_ends_is_reported),
         cmocka_unit_test(a_transfer_lives_as_long_as_its_frame),
         FIXTURE_TEST(a_transfer_of_memory_not_in_the_frame_is_refused),
         FIXTURE_TEST(a_transfer_dies_with_its_thread),

@@ -52,6 +52,7 @@ struct block {
     unsigned char  fill;
     int            path;
     uint64_t       index; /* frame blocks: how many frame allocations came before */
+    uint64_t       frame; /* frame blocks: the frame they belong to */
     int            word0_set; /* the client copied 8 foreign bytes to its start */
     uint64_t       word0;
 };
@@ -76,7 +77,14 @@ struct model {
 
     int      in_frame;
     uint64_t frame_allocs;
-    size_t   frame_bytes;
+    size_t   frame_bytes; /* of the current frame's live blocks */
+    uint64_t frames;      /* begun */
+    unsigned in_flight;   /* cfg.frames_in_flight */
+    uint64_t held_bytes[FA_FRAMES_IN_FLIGHT_MAX]; /* per frame in flight (frame % MAX): its bytes */
+    uint64_t held_total;
+    uint64_t released;    /* frames up to this one have been released */
+    fa_transfer transfers[8];
+    unsigned    ntransfers;
     struct block blocks[MAX_BLOCKS];
     size_t       nblocks;
     struct mark  marks[MAX_MARKS];
@@ -299,7 +307,7 @@ static int current_path(const struct model *m) {
 
 /* A new block: aligned as promised, clear of every live one, filled. */
 static void add_block(struct model *m, void *p, size_t size, size_t charged, enum kind kind, size_t align) {
-    struct block b = {(unsigned char *)p, size, charged, kind, m->next_fill++, current_path(m), 0, 0, 0};
+    struct block b = {(unsigned char *)p, size, charged, kind, m->next_fill++, current_path(m), 0, m->frames, 0, 0};
     if (((uintptr_t)p & (align - 1)) != 0)
         diverge(m, "%p is not aligned to %zu", p, align);
     for (size_t i = 0; i < m->nblocks; i++)
@@ -331,7 +339,7 @@ static void drop_block(struct model *m, size_t i) {
             m->freed[m->nfreed++] = b->p;
         if (b->kind == HEAP)
             m->ex_heap[m->ex_heap_next++ % MAX_FREED] = b->p;
-    } else {
+    } else if (b->frame == m->frames) {
         m->frame_bytes -= b->size;
     }
     *b = m->blocks[--m->nblocks];
@@ -389,13 +397,27 @@ static void op_begin(struct model *m) {
     if (want == FA_OK) {
         m->in_frame = 1;
         m->frame_allocs = 0;
+        m->frames++;
     }
 }
 
+/* With N frames in flight, the end of frame k releases frame k - N + 1:
+ * its blocks go, and its bytes stop counting as live. */
 static void end_frame_model(struct model *m) {
+    uint64_t k = m->frames, gone = k + 1 >= m->in_flight ? k + 1 - m->in_flight : 0;
+    if (m->in_flight > 1) {
+        fa_frame_info info;
+        fa_frame_info_get(m->a, &info); /* the frame just ended: its bytes */
+        m->held_bytes[k % FA_FRAMES_IN_FLIGHT_MAX] = info.bytes;
+        m->held_total += info.bytes;
+        if (gone >= 1)
+            m->held_total -= m->held_bytes[gone % FA_FRAMES_IN_FLIGHT_MAX];
+    }
+    m->released = gone;
     for (size_t i = m->nblocks; i-- > 0;)
-        if (m->blocks[i].kind == FRAME)
+        if (m->blocks[i].kind == FRAME && m->blocks[i].frame <= gone)
             drop_block(m, i);
+    m->frame_bytes = 0;
     for (size_t i = 0; i < m->nmarks; i++)
         if (m->marks[i].state == MARK_LIVE || m->marks[i].state == MARK_PASSED)
             m->marks[i].state = MARK_OLD_FRAME;
@@ -537,7 +559,7 @@ static void op_mark(struct model *m) {
  * live marks after it. */
 static void rewind_model(struct model *m, uint64_t to) {
     for (size_t i = m->nblocks; i-- > 0;)
-        if (m->blocks[i].kind == FRAME && m->blocks[i].index >= to)
+        if (m->blocks[i].kind == FRAME && m->blocks[i].frame == m->frames && m->blocks[i].index >= to)
             drop_block(m, i);
     for (size_t i = 0; i < m->nmarks; i++)
         if (m->marks[i].state == MARK_LIVE && m->marks[i].allocs > to)
@@ -943,11 +965,12 @@ static void check_frame(struct model *m, const fa_stats *st) {
     }
     if (m->in_frame) {
         compare(m, "the frame's allocations", info.allocations, m->frame_allocs);
-        if (info.bytes < m->frame_bytes || st->frame.live_bytes != info.bytes)
-            diverge(m, "frame bytes %zu (live %llu) for %zu bytes of live blocks", info.bytes,
-                    (unsigned long long)st->frame.live_bytes, m->frame_bytes);
-    } else if (st->frame.live_bytes != 0) {
-        diverge(m, "%llu frame bytes live outside a frame", (unsigned long long)st->frame.live_bytes);
+        if (info.bytes < m->frame_bytes || st->frame.live_bytes != info.bytes + m->held_total)
+            diverge(m, "frame bytes %zu (live %llu, %llu in flight) for %zu bytes of live blocks", info.bytes,
+                    (unsigned long long)st->frame.live_bytes, (unsigned long long)m->held_total, m->frame_bytes);
+    } else if (st->frame.live_bytes != m->held_total) {
+        diverge(m, "%llu frame bytes live outside a frame, %llu in flight", (unsigned long long)st->frame.live_bytes,
+                (unsigned long long)m->held_total);
     }
 }
 
@@ -975,6 +998,49 @@ static void check(struct model *m) {
                 (unsigned long long)m->st->global_budget.usage, (unsigned long long)m->st->global_budget.reserved);
 }
 
+/* ---- hand-offs ------------------------------------------------------------------- */
+
+/* A live frame block (of the current frame or one in flight) promoted: the
+ * copy holds its bytes, aligned as a pool block or the heap path gives. */
+static void op_promote(struct model *m, struct input *in) {
+    long i = pick_block(m, in, 1u << FRAME);
+    m->call = "fa_frame_promote";
+    if (i < 0 || !room_for_blocks(m))
+        return;
+    struct block b = m->blocks[i];
+    say(m, "fa_frame_promote %p (%zu bytes, frame %llu)", (void *)b.p, b.size, (unsigned long long)b.frame);
+    int small = b.size <= FA__POOL_MAX;
+    size_t charged = small ? class_size(b.size) : b.size != 0 ? b.size : 1;
+    int before = error_events(m);
+    int verdict = budget_verdict(m, charged, charged);
+    void *p = fa_frame_promote(m->a, b.p, b.size);
+    expect(m, before, alloc_code(p), (fa_error)verdict_with_source(m, verdict, alloc_code(p)));
+    if (p == NULL)
+        return;
+    if (memcmp(p, b.p, b.size) != 0)
+        diverge(m, "the promoted copy of %p differs from it", (void *)b.p);
+    add_block(m, p, b.size, charged, small ? POOL : HEAP, small ? charged : natural_align(b.size));
+}
+
+/* A transfer of a block of the current frame; every transfer kept is alive
+ * exactly while its frame is not released. */
+static void op_transfer(struct model *m, struct input *in) {
+    m->call = "fa_transfer_make";
+    long i = pick_block(m, in, 1u << FRAME);
+    if (m->in_frame && i >= 0 && m->blocks[i].frame == m->frames) {
+        say(m, "fa_transfer_make %p (%zu bytes)", (void *)m->blocks[i].p, m->blocks[i].size);
+        int before = error_events(m);
+        fa_transfer t = fa_transfer_make(m->a, m->blocks[i].p, m->blocks[i].size);
+        expect(m, before, t.ptr != NULL ? FA_OK : fa_last_error(), FA_OK);
+        m->transfers[m->ntransfers++ % 8] = t;
+    }
+    m->call = "fa_transfer_alive";
+    for (unsigned k = 0; k < 8 && k < m->ntransfers; k++) {
+        const fa_transfer *t = &m->transfers[k];
+        compare(m, "a transfer's life", (uint64_t)fa_transfer_alive(m->a, t), t->frame > m->released);
+    }
+}
+
 /* ---- a run ---------------------------------------------------------------------- */
 
 static void step(struct model *m, struct input *in) {
@@ -994,15 +1060,24 @@ static void step(struct model *m, struct input *in) {
     case 16: op_tag_pop(m); break;
     case 17: m->guarded ? op_read_stats(m, in) : op_budget_set(m, in); break; /* budgets count guards */
     case 18: op_copy_unwritten(m, in); break;
-    default: op & 32 ? op_trim(m) : op_read_stats(m, in); break;
+    default:
+        switch (op & 96) {
+        case 0: op_read_stats(m, in); break;
+        case 32: op_trim(m); break;
+        case 64: op_promote(m, in); break;
+        default: op_transfer(m, in); break;
+        }
+        break;
     }
 }
 
 /* The first byte of an input picks the allocator's configuration: where
  * memory comes from (the system, an mmap reservation, or a fixed region
  * small enough to run out), small frame chunks (more chunk changes), larger
- * slabs, no chunk cache, and the guard or the pass-through debug level. */
-enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64 };
+ * slabs, no chunk cache, the guard or the pass-through debug level, and
+ * frames kept in flight (2, or 3 with small chunks). */
+enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64,
+       IN_FLIGHT = 128 };
 #define FIXED_REGION ((size_t)12 << 20)
 
 static int make_source(struct model *m, unsigned config) {
@@ -1031,6 +1106,8 @@ static int setup(struct model *m, unsigned config) {
     if (config & NO_CHUNK_CACHE)
         cfg.chunk_cache_limit = 1;
     m->guarded = (config & (GUARDED | PASSED)) != 0;
+    m->in_flight = config & IN_FLIGHT ? (config & SMALL_CHUNKS ? 3 : 2) : 1; /* frames kept in flight */
+    cfg.frames_in_flight = m->in_flight;
     cfg.debug = config & GUARDED ? FA_DEBUG_GUARD : config & PASSED ? FA_DEBUG_MALLOC : FA_DEBUG_OFF;
     m->a = fa_create(&cfg);
     fa_config other = test_config(&m->other_counting, &m->ev);
@@ -1054,8 +1131,12 @@ static void teardown(struct model *m) {
     if (!m->diverged) {
         if (m->in_frame)
             op_end(m);
-        while (m->nblocks > 0 && !m->diverged)
-            free_block(m, (long)m->nblocks - 1, 0, 0);
+        while (m->nblocks > 0 && !m->diverged) {
+            if (m->blocks[m->nblocks - 1].kind == FRAME) /* of a frame in flight: fa_destroy releases it */
+                drop_block(m, m->nblocks - 1);
+            else
+                free_block(m, (long)m->nblocks - 1, 0, 0);
+        }
         check(m);
         compare(m, "live pool bytes at the end", m->st->pool.live_bytes, 0);
     }
