@@ -411,9 +411,183 @@ static void stress(void **state) {
     free(r);
 }
 
+/* ---- shared frames: a job system ------------------------------------- */
+
+/* Rounds of worker threads under FA_FRAMES_SHARED with two frames in
+ * flight: the creating thread begins each frame; every worker pushes jobs
+ * on its own deque and takes jobs from its own and the others' until all
+ * are done; a job (a pool block) writes a pattern into frame memory and is
+ * freed by whichever thread ran it; each worker hands a frame buffer to the
+ * next worker through a transfer that must still be alive and intact one
+ * frame later; a barrier ends each frame. Workers exit with frames in
+ * flight at each round's end. Sized by FA_STRESS_SHARED_ROUNDS, _FRAMES. */
+enum { CREW = 3, JOBS = 64 };
+
+struct job {
+    uint32_t id;
+    uint32_t size;
+};
+
+struct crew {
+    fa_alloc         *a;
+    fa_barrier       *end;        /* ends the shared frame */
+    pthread_barrier_t go;         /* the frame has begun */
+    fa_deque         *deque[CREW];
+    atomic_int        remaining;  /* jobs of this frame not done */
+    atomic_uchar      done[CREW * JOBS];
+    fa_transfer       handed[2][CREW]; /* by frame parity: each worker's buffer for the next */
+    size_t            frames;
+    atomic_long       jobs, steals, checked, bad, errors;
+};
+
+struct crew_member {
+    struct crew *c;
+    int          index;
+    struct rng   rng;
+};
+
+static void run_job(struct crew_member *m, fa_arena *ar, struct job *j) {
+    struct crew *c = m->c;
+    unsigned char *scratch = (unsigned char *)fa_arena_alloc(ar, j->size);
+    if (scratch == NULL) {
+        atomic_fetch_add(&c->errors, 1);
+    } else {
+        pattern_fill(scratch, j->size);
+        c->bad += !pattern_ok(scratch, j->size);
+    }
+    if (atomic_fetch_add(&c->done[j->id], 1) != 0)
+        atomic_fetch_add(&c->bad, 1); /* a job taken twice */
+    c->errors += fa_pool_free(c->a, j) != FA_OK;
+    atomic_fetch_sub(&c->remaining, 1);
+    atomic_fetch_add(&c->jobs, 1);
+}
+
+static void push_jobs(struct crew_member *m) {
+    struct crew *c = m->c;
+    for (int k = 0; k < JOBS; k++) {
+        struct job *j = (struct job *)fa_pool_alloc(c->a, sizeof *j);
+        if (j == NULL || fa_deque_push(c->deque[m->index], j) != FA_OK) {
+            atomic_fetch_add(&c->errors, 1);
+            atomic_fetch_sub(&c->remaining, 1);
+            fa_pool_free(c->a, j);
+            continue;
+        }
+        j->id = (uint32_t)(m->index * JOBS + k);
+        j->size = (uint32_t)(16 + rng_below(&m->rng, 2000));
+    }
+}
+
+static void work_frame(struct crew_member *m, fa_arena *ar, size_t frame) {
+    struct crew *c = m->c;
+    push_jobs(m);
+    while (atomic_load(&c->remaining) > 0) {
+        struct job *j = (struct job *)fa_deque_pop(c->deque[m->index]);
+        if (j == NULL) {
+            j = (struct job *)fa_deque_steal(c->deque[rng_below(&m->rng, CREW)]);
+            atomic_fetch_add(&c->steals, j != NULL);
+        }
+        if (j != NULL)
+            run_job(m, ar, j);
+    }
+    /* the buffer the previous worker handed over last frame: alive (two in flight) */
+    const fa_transfer *t = &c->handed[(frame + 1) % 2][(m->index + CREW - 1) % CREW];
+    if (t->ptr != NULL) {
+        const unsigned char *p = (const unsigned char *)fa_transfer_get(c->a, t);
+        c->bad += p == NULL || !pattern_ok(p, t->size);
+        atomic_fetch_add(&c->checked, 1);
+    }
+    size_t size = 64 + rng_below(&m->rng, 4000);
+    unsigned char *mine = (unsigned char *)fa_arena_alloc(ar, size);
+    if (mine != NULL) {
+        pattern_fill(mine, size);
+        c->handed[frame % 2][m->index] = fa_transfer_make(c->a, mine, size);
+    }
+}
+
+static void *crew_thread(void *arg) {
+    struct crew_member *m = (struct crew_member *)arg;
+    struct crew *c = m->c;
+    fa_arena *ar = fa_arena_get(c->a);
+    for (size_t f = 0; f < c->frames; f++) {
+        pthread_barrier_wait(&c->go);
+        work_frame(m, ar, f);
+        c->errors += fa_barrier_wait(c->end) != FA_OK;
+    }
+    return NULL; /* exits with its last two frames in flight */
+}
+
+static void crew_round(struct crew *c, size_t round) {
+    struct crew_member m[CREW];
+    pthread_t t[CREW];
+    for (int i = 0; i < CREW; i++) {
+        c->deque[i] = fa_deque_create(c->a, 8); /* grows under contention */
+        assert_non_null(c->deque[i]);
+    }
+    memset(c->handed, 0, sizeof c->handed);
+    for (int i = 0; i < CREW; i++) {
+        m[i] = (struct crew_member){c, i, rng_seeded((uint32_t)(round * CREW + (size_t)i + 7777))};
+        assert_int_equal(pthread_create(&t[i], NULL, crew_thread, &m[i]), 0);
+    }
+    for (size_t f = 0; f < c->frames; f++) {
+        assert_int_equal(fa_begin_frame(c->a), FA_OK);
+        for (int k = 0; k < CREW * JOBS; k++)
+            atomic_store(&c->done[k], 0);
+        atomic_store(&c->remaining, CREW * JOBS);
+        pthread_barrier_wait(&c->go);
+        assert_non_null(fa_frame_alloc(c->a, 100));
+        assert_int_equal(fa_barrier_wait(c->end), FA_OK); /* the frame ends here */
+        for (int k = 0; k < CREW * JOBS; k++)
+            c->bad += atomic_load(&c->done[k]) != 1;
+    }
+    for (int i = 0; i < CREW; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < CREW; i++) /* the creating thread destroys the empty deques */
+        fa_deque_destroy(c->deque[i]);
+}
+
+static void shared_frames_stress(void **state) {
+    (void)state;
+    struct counting cnt;
+    struct events ev;
+    fa_config cfg = test_config(&cnt, &ev);
+    cfg.frame_mode = FA_FRAMES_SHARED;
+    cfg.frames_in_flight = 2;
+    struct crew *c = (struct crew *)calloc(1, sizeof *c);
+    assert_non_null(c);
+    c->a = fa_create(&cfg);
+    assert_non_null(c->a);
+    c->frames = env_size("FA_STRESS_SHARED_FRAMES", 100);
+    size_t rounds = env_size("FA_STRESS_SHARED_ROUNDS", 6);
+    c->end = fa_barrier_create(c->a, CREW + 1);
+    assert_non_null(c->end);
+    pthread_barrier_init(&c->go, NULL, CREW + 1);
+    for (size_t round = 0; round < rounds; round++)
+        crew_round(c, round);
+    printf("shared frames: %zu rounds x %zu frames x %d workers: %ld jobs, %ld stolen, %ld transfers checked, "
+           "%ld bad, %ld errors\n",
+           rounds, c->frames, CREW, (long)c->jobs, (long)c->steals, (long)c->checked, (long)c->bad, (long)c->errors);
+    assert_int_equal(c->bad, 0);
+    assert_int_equal(c->errors, 0);
+    assert_int_equal(c->jobs, (long)(rounds * c->frames * CREW * JOBS));
+    assert_true(c->checked > 0);
+    assert_int_equal(ev.count, 0);
+    fa_barrier_destroy(c->end);
+    if (!FA_MINIMAL) { /* the workers left: their frames in flight went with them */
+        fa_stats *st = stats_of(c->a);
+        assert_non_null(st);
+        assert_int_equal(st->pool.live_bytes + st->heap.live_bytes, 0);
+        free(st);
+    }
+    pthread_barrier_destroy(&c->go);
+    fa_destroy(c->a);
+    assert_int_equal(cnt.bytes_out, 0);
+    free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stress),
+        cmocka_unit_test(shared_frames_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
