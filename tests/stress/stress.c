@@ -466,14 +466,13 @@ static void push_jobs(struct crew_member *m) {
     struct crew *c = m->c;
     for (int k = 0; k < JOBS; k++) {
         struct job *j = (struct job *)fa_pool_alloc(c->a, sizeof *j);
+        if (j != NULL) /* written before the push: a thief may run it at once */
+            *j = (struct job){(uint32_t)(m->index * JOBS + k), (uint32_t)(16 + rng_below(&m->rng, 2000))};
         if (j == NULL || fa_deque_push(c->deque[m->index], j) != FA_OK) {
             atomic_fetch_add(&c->errors, 1);
             atomic_fetch_sub(&c->remaining, 1);
             fa_pool_free(c->a, j);
-            continue;
         }
-        j->id = (uint32_t)(m->index * JOBS + k);
-        j->size = (uint32_t)(16 + rng_below(&m->rng, 2000));
     }
 }
 
