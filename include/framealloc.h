@@ -422,7 +422,8 @@ typedef struct fa_deque fa_deque;
 /* initial_capacity 0: a default; rounded up to a power of two. NULL with
  * FA_ERR_INVALID for a NULL allocator, FA_ERR_NOMEM without memory. */
 FA_API fa_deque *fa_deque_create(fa_alloc *a, size_t initial_capacity);
-/* Owner only. NULL item: FA_ERR_INVALID. FA_ERR_NOMEM when it cannot grow. */
+/* Owner only. NULL item: FA_ERR_INVALID. FA_ERR_NOMEM or FA_ERR_BUDGET when
+ * it cannot grow (nothing changes). */
 FA_API fa_error fa_deque_push(fa_deque *d, void *item);
 /* Owner only: the item pushed last, or NULL when empty. */
 FA_API void *fa_deque_pop(fa_deque *d);

@@ -1301,6 +1301,180 @@ static void strerror_unknown_value(struct fx *f) {
     SILENT(f, FA_OK);
 }
 
+/* ---- threading (docs/threading.md) ----------------------------------------- */
+
+BAD_CONFIG(config_frames_in_flight_above_max, cfg.frames_in_flight = FA_FRAMES_IN_FLIGHT_MAX + 1,
+           "frames_in_flight is above FA_FRAMES_IN_FLIGHT_MAX")
+BAD_CONFIG(config_frame_mode_unknown, cfg.frame_mode = (fa_frame_mode)2,
+           "frame_mode is not FA_FRAMES_PER_THREAD or FA_FRAMES_SHARED")
+
+/* A second allocator with shared frames, reporting to the fixture's recorder. */
+static fa_alloc *shared_alloc(struct fx *f) {
+    fa_config cfg = f->cfg;
+    cfg.frame_mode = FA_FRAMES_SHARED;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    return a;
+}
+
+struct on_worker {
+    fa_alloc *a;
+    fa_error  got, last;
+};
+
+static void *begin_on_worker(void *arg) {
+    struct on_worker *w = (struct on_worker *)arg;
+    w->got = fa_begin_frame(w->a);
+    w->last = fa_last_error();
+    return NULL;
+}
+
+static void *end_on_worker(void *arg) {
+    struct on_worker *w = (struct on_worker *)arg;
+    w->got = fa_end_frame(w->a);
+    w->last = fa_last_error();
+    return NULL;
+}
+
+static void run_on_worker(void *(*fn)(void *), struct on_worker *w) {
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fn, w), 0);
+    pthread_join(t, NULL);
+}
+
+static void shared_begin_on_another_thread(struct fx *f) {
+    struct on_worker w = {shared_alloc(f), FA_OK, FA_OK};
+    run_on_worker(begin_on_worker, &w);
+    assert_int_equal(w.got, FA_ERR_STATE);
+    expect_event(f, __LINE__, w.last, "", FA_ERR_STATE, 0,
+                 "fa_begin_frame: frames are shared (FA_FRAMES_SHARED): only the creating thread begins them");
+    fa_destroy(w.a);
+}
+
+static void shared_end_on_another_thread(struct fx *f) {
+    struct on_worker w = {shared_alloc(f), FA_OK, FA_OK};
+    assert_int_equal(fa_begin_frame(w.a), FA_OK);
+    run_on_worker(end_on_worker, &w);
+    assert_int_equal(w.got, FA_ERR_STATE);
+    expect_event(f, __LINE__, w.last, "", FA_ERR_STATE, 0,
+                 "fa_end_frame: frames are shared (FA_FRAMES_SHARED): only the creating thread ends them");
+    assert_int_equal(fa_end_frame(w.a), FA_OK); /* the frame was still open */
+    fa_destroy(w.a);
+}
+
+static void shared_end_with_none_open(struct fx *f) {
+    fa_alloc *a = shared_alloc(f);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    FAILS(f, fa_end_frame(a), FA_ERR_STATE, 0, "fa_end_frame: no frame is open");
+    fa_destroy(a);
+}
+
+static void shared_begin_nested(struct fx *f) {
+    fa_alloc *a = shared_alloc(f);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    FAILS(f, fa_begin_frame(a), FA_ERR_STATE, 0, "fa_begin_frame: already in a frame (frames do not nest)");
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+}
+
+static void shared_frame_alloc_with_none_open(struct fx *f) {
+    fa_alloc *a = shared_alloc(f);
+    REFUSES(f, fa_frame_alloc(a, 24), FA_ERR_STATE, 24,
+            "fa_frame_alloc: no shared frame is open (the creating thread calls fa_begin_frame)");
+    fa_destroy(a);
+}
+
+static void rewind_to_a_frame_in_flight(struct fx *f) {
+    fa_config cfg = f->cfg;
+    cfg.frames_in_flight = 2;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    fa_mark m = fa_frame_mark(a);
+    assert_non_null(fa_frame_alloc(a, 100));
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    FAILS(f, fa_frame_rewind(a, m), FA_ERR_STATE, 0, "fa_frame_rewind: mark of an earlier frame");
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+}
+
+static void transfer_outside_a_frame(struct fx *f) {
+    int x = 0;
+    fa_transfer t = fa_transfer_make(f->a, &x, sizeof x);
+    assert_null(t.ptr);
+    EVENT(f, FA_ERR_STATE, sizeof x, "fa_transfer_make: not in a frame on this thread");
+}
+
+static void transfer_of_foreign_memory(struct fx *f) {
+    static int x;
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    fa_transfer t = fa_transfer_make(f->a, &x, sizeof x);
+    assert_null(t.ptr);
+    EVENT(f, FA_ERR_FOREIGN, sizeof x, "fa_transfer_make: %p (%zu bytes) is not this thread's memory of its current frame",
+          (void *)&x, sizeof x);
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+}
+
+static void transfer_null(struct fx *f) {
+    assert_int_equal(fa_transfer_alive(f->a, NULL), 0);
+    EVENT(f, FA_ERR_INVALID, 0, "fa_transfer_alive: NULL transfer");
+    assert_null(fa_transfer_get(f->a, NULL));
+    EVENT(f, FA_ERR_INVALID, 0, "fa_transfer_get: NULL transfer");
+}
+
+static void transfer_get_dead(struct fx *f) {
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    fa_transfer t = fa_transfer_make(f->a, fa_frame_alloc(f->a, 32), 32);
+    assert_non_null(t.ptr);
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+    assert_int_equal(fa_transfer_alive(f->a, &t), 0);
+    SILENT(f, FA_OK);
+    REFUSES(f, fa_transfer_get(f->a, &t), FA_ERR_STATE, 32,
+            "fa_transfer_get: the memory of thread %u's frame 1 is released (a dead transfer)", t.thread);
+}
+
+static void promote_foreign_memory(struct fx *f) {
+    static char x[16];
+    REFUSES(f, fa_frame_promote(f->a, x, sizeof x), FA_ERR_FOREIGN, sizeof x,
+            "fa_frame_promote: %p (16 bytes) is not this thread's live frame memory", (void *)x);
+}
+
+static void promote_bad_alignment(struct fx *f) {
+    assert_int_equal(fa_begin_frame(f->a), FA_OK);
+    void *p = fa_frame_alloc(f->a, 16);
+    REFUSES(f, fa_frame_promote_aligned(f->a, p, 16, 12), FA_ERR_INVALID, 16,
+            "fa_frame_promote: alignment 12 is not a power of two");
+    assert_int_equal(fa_end_frame(f->a), FA_OK);
+}
+
+static void deque_push_null(struct fx *f) {
+    fa_deque *d = fa_deque_create(f->a, 0);
+    assert_non_null(d);
+    FAILS(f, fa_deque_push(d, NULL), FA_ERR_INVALID, 0, "fa_deque_push: NULL item (NULL means empty)");
+    assert_int_equal(fa_deque_count(d), 0);
+    fa_deque_destroy(d);
+}
+
+static void deque_null(struct fx *f) {
+    int x = 0;
+    assert_int_equal(fa_deque_push(NULL, &x), FA_ERR_INVALID);
+    SILENT(f, FA_ERR_INVALID);
+    assert_null(fa_deque_pop(NULL));
+    assert_null(fa_deque_steal(NULL));
+    assert_int_equal(fa_deque_count(NULL), 0);
+    SILENT(f, FA_ERR_INVALID);
+    fa_deque_destroy(NULL);
+}
+
+static void barrier_without_parties(struct fx *f) {
+    REFUSES(f, fa_barrier_create(f->a, 0), FA_ERR_INVALID, 0, "fa_barrier_create: no parties");
+    assert_int_equal(fa_barrier_wait(NULL), FA_ERR_INVALID);
+    SILENT(f, FA_ERR_INVALID);
+    fa_barrier_destroy(NULL);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 enum builds { ALL, FULL };                /* FULL: needs statistics, tags and budgets */
@@ -1532,6 +1706,23 @@ static const struct misuse misuses[] = {
     MISUSE(write_json_stream_fails, FULL),
     MISUSE(write_json_stream_fails_on_flush, FULL),
     MISUSE(strerror_unknown_value, ALL),
+    MISUSE(config_frames_in_flight_above_max, ALL),
+    MISUSE(config_frame_mode_unknown, ALL),
+    MISUSE(shared_begin_on_another_thread, ALL),
+    MISUSE(shared_end_on_another_thread, ALL),
+    MISUSE(shared_end_with_none_open, ALL),
+    MISUSE(shared_begin_nested, ALL),
+    MISUSE(shared_frame_alloc_with_none_open, ALL),
+    MISUSE(rewind_to_a_frame_in_flight, ALL),
+    MISUSE(transfer_outside_a_frame, ALL),
+    MISUSE(transfer_of_foreign_memory, ALL),
+    MISUSE(transfer_null, ALL),
+    MISUSE(transfer_get_dead, ALL),
+    MISUSE(promote_foreign_memory, ALL),
+    MISUSE(promote_bad_alignment, ALL),
+    MISUSE(deque_push_null, ALL),
+    MISUSE(deque_null, ALL),
+    MISUSE(barrier_without_parties, ALL),
 };
 
 #define MISUSE_COUNT (sizeof misuses / sizeof misuses[0])
