@@ -221,7 +221,10 @@ FA_API void fa_destroy(fa_alloc *a);
 
 /* Frames are per thread: begin/end act on the calling thread's arena, and
  * frame memory stays valid until that thread's next fa_end_frame (or a rewind
- * past it). A nested begin or an end without begin is FA_ERR_STATE. */
+ * past it; with N frames in flight, until the end of its frame k + N - 1).
+ * A nested begin or an end without begin is FA_ERR_STATE. Under
+ * FA_FRAMES_SHARED only the creating thread begins and ends frames, for all
+ * threads (docs/threading.md). */
 FA_API fa_error fa_begin_frame(fa_alloc *a);
 FA_API fa_error fa_end_frame(fa_alloc *a);
 /* Frames begun so far on the thread that created the allocator (0 before the

@@ -6,6 +6,7 @@
  * charge must never pass them. Sized by FA_STRESS_THREADS (per round),
  * FA_STRESS_ROUNDS, FA_STRESS_FRAMES (per thread and round) and
  * FA_STRESS_SLOTS. */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -487,6 +488,8 @@ static void work_frame(struct crew_member *m, fa_arena *ar, size_t frame) {
         }
         if (j != NULL)
             run_job(m, ar, j);
+        else
+            sched_yield(); /* the others' turn (valgrind runs one thread at a time) */
     }
     /* the buffer the previous worker handed over last frame: alive (two in flight) */
     const fa_transfer *t = &c->handed[(frame + 1) % 2][(m->index + CREW - 1) % CREW];
