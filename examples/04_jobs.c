@@ -624,7 +624,8 @@ int main(int argc, char **argv) {
             now.calls = atomic_load(&backend.calls);
         if (f == 1 || f % PRINT_EVERY == 0) {
             memset(st, 0, sizeof *st);
-            fa_stats_get(s->a, st);
+            if (!FA_MINIMAL) /* a minimal build keeps no statistics: the totals read 0 */
+                fa_stats_get(s->a, st);
             printf("frame %4" PRIu64 ": %3" PRIu64 " jobs (main %3" PRIu64 "), %3" PRIu64 " steals (%3" PRIu64
                    " from main, %2" PRIu64 " from peers), frame bytes %zu (expected %zu), all frames %6.1f MiB, "
                    "backend calls %2" PRIu64 " (all %" PRIu64 ")\n",
