@@ -273,6 +273,13 @@ FA_API fa_mark fa_frame_mark(fa_alloc *a);
  * position, is FA_ERR_STATE with no effect. */
 FA_API fa_error fa_frame_rewind(fa_alloc *a, fa_mark m);
 
+/* Frame memory that grows: in place when p is the thread's last frame
+ * allocation and its chunk has room (growing or shrinking), else a new
+ * block (aligned as fa_frame_alloc aligns new_size) holding the first
+ * min(old_size, new_size) bytes. The caller vouches for old_size (the debug
+ * levels check it). p NULL allocates; on failure NULL, p untouched. */
+FA_API void *fa_frame_realloc(fa_alloc *a, void *p, size_t old_size, size_t new_size);
+
 /* The calling thread's frame figures for this allocator: the current frame,
  * or after fa_end_frame the one just ended. */
 typedef struct fa_frame_info {
@@ -307,6 +314,12 @@ static inline void *fa_arena_alloc_aligned(fa_arena *ar, size_t size, size_t ali
 static inline void *fa_arena_array(fa_arena *ar, size_t count, size_t size, size_t align);
 #define fa_arena_new(ar, T) ((T *)fa_arena_alloc_aligned((ar), sizeof(T), FA_ALIGNOF(T)))
 #define fa_arena_new_array(ar, T, n) ((T *)fa_arena_array((ar), (n), sizeof(T), FA_ALIGNOF(T)))
+/* fa_frame_realloc through the handle, the new block aligned to align. */
+FA_API void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new_size, size_t align);
+/* fa_frame_mark and fa_frame_rewind through a handle. */
+FA_API fa_mark fa_arena_mark(fa_arena *ar);
+FA_API fa_error fa_arena_rewind(fa_arena *ar, fa_mark m);
+
 
 /* ---- pools and the heap path ------------------------------------------ */
 
@@ -340,6 +353,31 @@ static inline fa_error fa_cache_free(fa_cache *c, void *p);
  * validated. NULL-free is a no-op; pool blocks are FA_ERR_FOREIGN here. */
 FA_API void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) FA__MALLOC;
 FA_API fa_error fa_heap_free(fa_alloc *a, void *p);
+
+/* Growing, shrinking and sizing long-lived blocks. fa_pool_free frees every
+ * block these return, so C callback tables (Vulkan's VkAllocationCallbacks,
+ * SDL's or Dear ImGui's memory functions) map one to one.
+ * fa_pool_realloc: p NULL allocates; size 0 frees p and returns a unique
+ * zero-size block; in place while the new size stays in the block's size
+ * class (a heap block: while it shrinks by less than half); else a new
+ * block with the old bytes, the old one freed. On failure NULL, and p is
+ * untouched. A pointer the allocator does not own is NULL with
+ * FA_ERR_FOREIGN (a freed one FA_ERR_DOUBLE_FREE), nothing touched. */
+FA_API void *fa_pool_realloc(fa_alloc *a, void *p, size_t size);
+/* The same, the block aligned to align (a power of two): Vulkan's
+ * pfnReallocation. */
+FA_API void *fa_realloc_aligned(fa_alloc *a, void *p, size_t size, size_t align);
+/* A pool or heap block's usable size: its size class, or a heap block's
+ * size (at a debug level, the size asked for). 0 for NULL; 0 with
+ * FA_ERR_FOREIGN (FA_ERR_DOUBLE_FREE) for a pointer that is not a live
+ * block of the allocator, checked before the memory is read. */
+FA_API size_t fa_usable_size(fa_alloc *a, const void *p);
+/* count * size bytes from the pools, zeroed, overflow-checked. */
+FA_API void *fa_pool_calloc(fa_alloc *a, size_t count, size_t size) FA__MALLOC;
+/* A T from the pools, aligned for it. */
+#define fa_pool_new(a, T)                                                                                  \
+    ((T *)(sizeof(T) <= FA__POOL_MAX || FA_ALIGNOF(T) <= 64 ? fa_pool_alloc((a), sizeof(T))               \
+                                                            : fa_realloc_aligned((a), NULL, sizeof(T), FA_ALIGNOF(T))))
 
 /* Gives memory back to the source: the calling thread's cached pool blocks
  * return to their slabs, and empty slabs beyond cfg.slab_reserve and the
@@ -379,6 +417,166 @@ FA_API fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t 
 /* The same for each thread's frame (frame memory only), from each thread's
  * next frame on. */
 FA_API fa_error fa_frame_budget_set(fa_alloc *a, size_t soft, size_t hard);
+
+/* ---- frame containers and layout helpers ------------------------------- */
+/* docs/getting-started.md ("Frame containers and layout helpers") is the
+ * guide. Everything here takes its memory from an arena handle (a thread's
+ * frame arena from fa_arena_get, or a scratch arena) and lives as long as
+ * that memory: until the frame ends, or a rewind to a mark taken before it.
+ * Nothing here is freed, and only the thread that uses the arena uses them.
+ * Failures follow the rest of the API: FA_ERR_INVALID for a NULL argument,
+ * and an allocation's own error (FA_ERR_STATE outside a frame,
+ * FA_ERR_NOMEM, FA_ERR_BUDGET) with the container unchanged. */
+
+/* The cache line the layout helpers align to: 64 bytes on x86-64 and on
+ * most ARM cores (Apple's M-series cores fetch lines in pairs of these). */
+#define FA_CACHE_LINE 64
+/* n bytes rounded up to whole cache lines. */
+#define FA_CACHE_ROUND(n) (((size_t)(n) + (FA_CACHE_LINE - 1)) & ~(size_t)(FA_CACHE_LINE - 1))
+/* Starts a variable or struct member on a cache line, so that data two
+ * threads write (counters, queue ends) does not share one. */
+#ifdef __cplusplus
+#define FA_CACHE_ALIGNED alignas(FA_CACHE_LINE)
+#else
+#define FA_CACHE_ALIGNED _Alignas(FA_CACHE_LINE)
+#endif
+
+/* A growable array: one untyped core over elements of one size and
+ * alignment, given at init; the typed macros below check their type's size
+ * against it. It grows by doubling through fa_arena_realloc: in place
+ * while its block is the arena's last allocation, else by a copy (the old
+ * block stays in the arena until the frame ends). Read data, count and
+ * capacity freely (and write the elements); the fa__ fields are private. */
+typedef struct fa_vec {
+    void     *data;        /* the elements; NULL until the first growth, moves at each growth */
+    size_t    count;       /* elements in it */
+    size_t    capacity;    /* elements it holds before it grows */
+    fa_arena *fa__arena;   /* NULL: not initialised */
+    size_t    fa__size;    /* element size */
+    size_t    fa__align;   /* element alignment */
+    int       fa__checked; /* indices go through the checked path (a debug level) */
+} fa_vec;
+
+/* An empty vector over ar for elements of elem_size bytes (not 0, a
+ * multiple of elem_align) aligned to elem_align (a power of two). It takes
+ * no memory yet. It reads the allocator's debug level once: at a debug
+ * level fa_vec_at checks its index. FA_ERR_INVALID for a NULL v or ar, or
+ * such a size or alignment; v is then marked uninitialised, and every call
+ * on it is FA_ERR_INVALID. */
+FA_API fa_error fa_vec_init(fa_vec *v, fa_arena *ar, size_t elem_size, size_t elem_align);
+/* Room for at least capacity elements (exactly that many when it grows
+ * here). On failure v is unchanged; a capacity that cannot be met is
+ * FA_ERR_NOMEM. */
+FA_API fa_error fa_vec_reserve(fa_vec *v, size_t capacity);
+/* A new last element, uninitialised: its address, valid until the vector
+ * grows again. NULL on failure (the errors of fa_vec_reserve), v unchanged. */
+static inline void *fa_vec_push(fa_vec *v);
+/* Element i's address. At FA_DEBUG_OFF an index past count is not checked
+ * (a precondition); at a debug level it is NULL with FA_ERR_INVALID. */
+static inline void *fa_vec_at(const fa_vec *v, size_t i);
+/* Removes the last element and returns its address (its bytes stay until
+ * the next push), or NULL when v is empty (no error). */
+FA_API void *fa_vec_pop(fa_vec *v);
+/* Removes every element; the capacity stays. */
+FA_API fa_error fa_vec_clear(fa_vec *v);
+
+/* The typed forms: T's size must be the vector's element size, else
+ * FA_ERR_INVALID (NULL). fa_vec_push_value evaluates v more than once and
+ * returns an fa_error. */
+#define fa_vec_init_of(v, ar, T) fa_vec_init((v), (ar), sizeof(T), FA_ALIGNOF(T))
+#define fa_vec_push_value(v, T, value)                                                                     \
+    (fa__vec_push_as((v), sizeof(T)) != NULL ? (((T *)(v)->data)[(v)->count - 1] = (value), FA_OK)           \
+                                             : fa_last_error())
+#define fa_vec_at_of(v, T, i) ((T *)fa__vec_at_as((v), (i), sizeof(T)))
+#define fa_vec_pop_of(v, T) ((T *)fa__vec_pop_as((v), sizeof(T)))
+
+/* A hash map from uint64_t keys (any value: ids, handles, a string's hash
+ * whose string the value lets the caller compare) to void * values (NULL
+ * included), with a fixed capacity set at init: open addressing with
+ * linear probing, at most 3/4 full at capacity, and backward-shift removal
+ * (no tombstones: removals never lengthen lookups nor use up room). Read
+ * count and capacity freely; the fa__ fields are private. */
+typedef struct fa_map {
+    size_t               count;     /* keys in it */
+    size_t               capacity;  /* keys it can hold */
+    fa_arena            *fa__arena; /* NULL: not initialised */
+    struct fa__map_slot *fa__slots; /* NULL for capacity 0 */
+    unsigned char       *fa__used;  /* one byte per slot: non-zero when it holds a key */
+    size_t               fa__mask;  /* slots - 1 */
+} fa_map;
+
+/* An empty map over ar for up to capacity keys; its table (at most 46
+ * bytes a key, cache-line aligned) is taken from ar now. Capacity 0 is a
+ * valid map that takes no memory and holds nothing. FA_ERR_INVALID for a
+ * NULL m or ar (m then uninitialised: every call on it is FA_ERR_INVALID);
+ * on an allocation's failure, or FA_ERR_NOMEM for a capacity that cannot
+ * be met, m is a valid map of capacity 0. */
+FA_API fa_error fa_map_init(fa_map *m, fa_arena *ar, size_t capacity);
+/* Inserts key with value, or updates the value of a key it holds. An
+ * update never fails; a new key when count == capacity is FA_ERR_NOMEM,
+ * the map unchanged (a full map does not grow: its table never moves). */
+FA_API fa_error fa_map_put(fa_map *m, uint64_t key, void *value);
+/* Non-zero when m holds key; its value then goes to *value (value may be
+ * NULL). 0 with FA_ERR_INVALID for a NULL map. */
+FA_API int fa_map_get(const fa_map *m, uint64_t key, void **value);
+/* Non-zero when m held key, now removed. 0 with FA_ERR_INVALID for a NULL
+ * map. */
+FA_API int fa_map_remove(fa_map *m, uint64_t key);
+/* Removes every key; the capacity stays. */
+FA_API fa_error fa_map_clear(fa_map *m);
+
+/* Structure of arrays: n_arrays arrays of count elements each in one
+ * allocation from ar, array k of sizes[k]-byte elements aligned to
+ * aligns[k] (a power of two), each array starting on a cache line of its
+ * own (or at aligns[k] when larger); out[k] receives array k. n_arrays 0
+ * does nothing. FA_ERR_INVALID for a NULL ar, sizes, aligns or out, or an
+ * alignment that is not a power of two; FA_ERR_NOMEM for a layout that
+ * cannot be met; on failure out is untouched. */
+FA_API fa_error fa_soa_alloc(fa_arena *ar, size_t count, size_t n_arrays, const size_t sizes[],
+                             const size_t aligns[], void *out[]);
+
+/* One batch for fa_batch_run: n items at items, the whole run's items
+ * first .. first + n - 1. What it allocates from ar is released when it
+ * returns, so it must not grow containers made before the run; results go
+ * into the items or into ctx. A result other than FA_OK ends the run. */
+typedef fa_error (*fa_batch_fn)(void *ctx, fa_arena *ar, void *items, size_t first, size_t n);
+/* Calls fn on count items of item_size bytes at items, batch items at a
+ * time (the last batch may be shorter), and after each batch rewinds ar to
+ * a mark taken before the first, so every batch gets the same scratch
+ * memory. FA_OK, or fn's first error (no batch after it; its scratch still
+ * released), or the rewind's; FA_ERR_INVALID for a NULL ar or fn, NULL
+ * items with count > 0, or batch 0; FA_ERR_STATE outside a frame. */
+FA_API fa_error fa_batch_run(fa_arena *ar, void *items, size_t count, size_t item_size, size_t batch,
+                             fa_batch_fn fn, void *ctx);
+
+/* The vector's private fast paths: a push within the capacity, an index at
+ * FA_DEBUG_OFF, each of the vector's own element size. Everything else (a
+ * NULL or uninitialised vector, growth, a debug level, another type) goes
+ * to the slow halves in src/containers.c, which check and report. */
+FA_API void *fa__vec_push_slow(fa_vec *v, size_t elem_size) FA__SLOW;
+FA_API void *fa__vec_at_slow(const fa_vec *v, size_t i, size_t elem_size) FA__SLOW;
+FA_API void *fa__vec_pop_as(fa_vec *v, size_t elem_size);
+
+static inline void *fa__vec_push_as(fa_vec *v, size_t elem_size) {
+    if (FA__LIKELY(v != NULL && v->count < v->capacity && v->fa__size == elem_size))
+        return (char *)v->data + elem_size * v->count++;
+    return fa__vec_push_slow(v, elem_size);
+}
+
+static inline void *fa__vec_at_as(const fa_vec *v, size_t i, size_t elem_size) {
+    if (FA__LIKELY(v != NULL && !v->fa__checked && v->fa__size == elem_size))
+        return (char *)v->data + elem_size * i;
+    return fa__vec_at_slow(v, i, elem_size);
+}
+
+static inline void *fa_vec_push(fa_vec *v) {
+    return fa__vec_push_as(v, v != NULL ? v->fa__size : 0);
+}
+
+static inline void *fa_vec_at(const fa_vec *v, size_t i) {
+    return fa__vec_at_as(v, i, v != NULL ? v->fa__size : 0);
+}
+/* ---- end of frame containers and layout helpers ------------------------ */
 
 /* ---- threads: shared frames, hand-offs, deques, barriers ---------------- */
 /* docs/threading.md is the guide. */

@@ -157,6 +157,21 @@ fa_error fa__debug_frame_release(fa_alloc *a, struct fa_guard_set *s, uint64_t s
     return e;
 }
 
+fa_error fa__debug_frame_size(fa_alloc *a, const struct fa_thread *th, const void *p, size_t size, const char *fn) {
+    uintptr_t u = (uintptr_t)p;
+    if (fa__passed_through(a)) {
+        for (size_t i = 0; i < th->passed.count; i++)
+            if (th->passed.item[i].block == p && th->passed.item[i].size == (size != 0 ? size : 1))
+                return FA_OK;
+    } else if (u > FA__GUARD_HEAD && fa__arena_chunk_of(&th->arena, u - FA__GUARD_HEAD) != NULL) {
+        long i = fa__guard_set_find(&th->guarded, fa__guard_of(p)); /* frame memory: readable */
+        if (i >= 0 && th->guarded.rec[i].size == size)
+            return FA_OK;
+    }
+    return fa__report(&a->sink, FA_ERR_INVALID, size, "%s: %p is not a block of %zu bytes of this thread's frame", fn,
+                      p, size);
+}
+
 void fa__debug_frame_end(fa_alloc *a, struct fa_thread *th) {
     if (th->charge.depth != 0)
         fa__report(&a->sink, FA_OK, 0,
@@ -262,51 +277,74 @@ static fa_error not_ours(fa_alloc *a, const struct fa_thread *th, const void *p,
     return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p %s", fn, p, why);
 }
 
-fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int heap_only, const char *fn,
-                                void **raw) {
+/* p's record in the allocator's live set: FA_OK with the set's lock held
+ * and *i its index, or the error, reported (the lock released). heap_only
+ * refuses pool blocks, as fa_heap_free does. */
+static fa_error locate(fa_alloc *a, struct fa_thread *th, const void *p, int heap_only, const char *fn,
+                       struct found *f, long *i) {
     uintptr_t u = (uintptr_t)p;
-    struct found f = {NULL, FA__GUARD_HEAP, 0, "is not a block of this allocator"};
-    *raw = NULL;
+    *f = (struct found){NULL, FA__GUARD_HEAP, 0, "is not a block of this allocator"};
     if (th != NULL && fa__arena_chunk_of(&th->arena, u) != NULL)
-        return not_ours(a, th, p, f.why, fn); /* frame memory, whatever lay there before */
+        return not_ours(a, th, p, f->why, fn); /* frame memory, whatever lay there before */
     const struct fa_slab *s = u > FA__GUARD_HEAD ? (const struct fa_slab *)fa__slab_of(u - FA__GUARD_HEAD)->slab
                                                  : NULL;
     if (s != NULL)
-        find_in_slab(a, s, u, &f);
+        find_in_slab(a, s, u, f);
     else if (u > FA__GUARD_HEAD)
-        find_in_heap(a, u, &f);
-    if (heap_only && f.kind == FA__GUARD_POOL && f.raw != NULL)
+        find_in_heap(a, u, f);
+    if (heap_only && f->kind == FA__GUARD_POOL && f->raw != NULL)
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
-    if (f.freed)
+    if (f->freed)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
-    if (f.raw == NULL)
-        return not_ours(a, th, p, f.why, fn);
+    if (f->raw == NULL)
+        return not_ours(a, th, p, f->why, fn);
     /* Under the lock, so that of two frees of one block racing, one finds
      * its record and the other the state the first one left. */
-    struct fa_guard *g = fa__guard_of(p);
-    struct fa_guard_rec r;
+    const struct fa_guard *g = fa__guard_of(p);
     pthread_mutex_lock(&a->guards.lock);
-    long i = fa__guard_set_find(&a->guards.live, g);
-    int pool_block = i >= 0 && a->guards.live.rec[i].kind == FA__GUARD_POOL;
-    int freed = i < 0 && g->state == FA__GUARD_FREED && g->front == u - (uintptr_t)f.raw;
-    if (i >= 0 && !(heap_only && pool_block)) {
-        fa__guard_set_remove(&a->guards.live, (size_t)i, &r);
-        g->state = FA__GUARD_FREED;
-    }
+    *i = fa__guard_set_find(&a->guards.live, g);
+    int pool_block = *i >= 0 && a->guards.live.rec[*i].kind == FA__GUARD_POOL;
+    int freed = *i < 0 && g->state == FA__GUARD_FREED && g->front == u - (uintptr_t)f->raw;
+    if (*i >= 0 && !(heap_only && pool_block))
+        return FA_OK;
     pthread_mutex_unlock(&a->guards.lock);
-    if (i >= 0 && heap_only && pool_block) /* as the default build sees it, guards apart */
+    if (*i >= 0) /* as the default build sees it, guards apart */
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
     if (freed)
         return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
-    if (i < 0)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
-    fa_error e = check(a, &r, fn);
+    return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
+}
+
+fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int heap_only, const char *fn,
+                                void **raw) {
+    struct found f;
+    long i;
+    *raw = NULL;
+    fa_error e = locate(a, th, p, heap_only, fn, &f, &i);
+    if (e != FA_OK)
+        return e;
+    struct fa_guard_rec r;
+    fa__guard_set_remove(&a->guards.live, (size_t)i, &r);
+    fa__guard_of(p)->state = FA__GUARD_FREED;
+    pthread_mutex_unlock(&a->guards.lock);
+    e = check(a, &r, fn);
     fa__guard_retire(&r);
     free(r.backtrace);
     if (r.front > FA__GUARD_HEAD)
         ((uint64_t *)f.raw)[1] = r.front; /* where its header is, for the check when it comes back */
     *raw = f.raw;
     return e;
+}
+
+fa_error fa__debug_block_size(fa_alloc *a, struct fa_thread *th, const void *p, const char *fn, size_t *size) {
+    struct found f;
+    long i;
+    fa_error e = locate(a, th, p, 0, fn, &f, &i);
+    if (e != FA_OK)
+        return e;
+    *size = a->guards.live.rec[i].size;
+    pthread_mutex_unlock(&a->guards.lock);
+    return FA_OK;
 }
 
 /* ---- threads ------------------------------------------------------------- */

@@ -23,6 +23,9 @@ void *fa__debug_frame_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
  * filling them with FA_FILL_RESET: FA_OK, or FA_ERR_CORRUPT (reported)
  * when a guard broke. */
 fa_error fa__debug_frame_release(fa_alloc *a, struct fa_guard_set *s, uint64_t seq, const char *fn);
+/* FA_OK when p is a block of th's current frame of exactly size bytes (as
+ * a frame realloc's caller vouches); FA_ERR_INVALID, reported, if not. */
+fa_error fa__debug_frame_size(fa_alloc *a, const struct fa_thread *th, const void *p, size_t size, const char *fn);
 /* The frame end's warnings: a tag path still pushed. */
 void fa__debug_frame_end(fa_alloc *a, struct fa_thread *th);
 
@@ -38,6 +41,10 @@ void *fa__debug_block_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
  * blocks, as fa_heap_free does. */
 fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int heap_only, const char *fn,
                                 void **raw);
+
+/* The size a live guarded block was asked for: FA_OK, or what a free of
+ * p would report (reported, *size untouched). */
+fa_error fa__debug_block_size(fa_alloc *a, struct fa_thread *th, const void *p, const char *fn, size_t *size);
 
 /* A handle used by a thread other than its own: FA_ERR_STATE (reported). */
 fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *fn);

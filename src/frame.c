@@ -400,17 +400,24 @@ fa_arena *fa_arena_get(fa_alloc *a) {
     return th != NULL ? (fa_arena *)fa__thread_handle(th) : NULL;
 }
 
-void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) {
-    FA__SITE();
+/* The thread state of arena handle ar, in a frame, on its own thread (the
+ * debug levels check that); NULL, reported for fn, if not. */
+static struct fa_thread *handle_in_frame(fa_arena *ar, const char *fn, size_t size) {
     struct fa_thread *th = fa__thread_of_handle(ar);
     if (th == NULL) {
-        fa__report(NULL, FA_ERR_INVALID, size, "fa_arena_alloc: NULL arena handle");
+        fa__report(NULL, FA_ERR_INVALID, size, "%s: NULL arena handle", fn);
         return NULL;
     }
     fa_alloc *a = fa__alloc_of(th);
-    if (fa__debug_on(a) && fa__debug_handle(a, th, "fa_arena_alloc") != FA_OK)
+    if (fa__debug_on(a) && fa__debug_handle(a, th, fn) != FA_OK)
         return NULL;
-    return frame_of(a, th, "fa_arena_alloc", size) != NULL ? alloc_slow(a, th, "fa_arena_alloc", size, align) : NULL;
+    return frame_of(a, th, fn, size);
+}
+
+void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) {
+    FA__SITE();
+    struct fa_thread *th = handle_in_frame(ar, "fa_arena_alloc", size);
+    return th != NULL ? alloc_slow(fa__alloc_of(th), th, "fa_arena_alloc", size, align) : NULL;
 }
 
 void *fa_frame_calloc(fa_alloc *a, size_t count, size_t size) {
@@ -462,14 +469,10 @@ char *fa_frame_printf(fa_alloc *a, const char *fmt, ...) {
 
 /* ---- marks --------------------------------------------------------------- */
 
-fa_mark fa_frame_mark(fa_alloc *a) {
+/* A mark of th's frame (an empty one for NULL). */
+static fa_mark mark_of(const struct fa_thread *th) {
     fa_mark m;
     memset(&m, 0, sizeof m);
-    if (a == NULL) {
-        fa__null_alloc("fa_frame_mark");
-        return m;
-    }
-    struct fa_thread *th = in_frame(a, "fa_frame_mark", 0);
     if (th == NULL)
         return m;
     struct fa_arena_pos pos = fa__arena_mark(&th->arena, th->tls);
@@ -484,12 +487,16 @@ fa_mark fa_frame_mark(fa_alloc *a) {
     return m;
 }
 
-fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
-    if (a == NULL)
-        return fa__null_alloc("fa_frame_rewind");
-    struct fa_thread *th = in_frame(a, "fa_frame_rewind", 0);
-    if (th == NULL)
-        return FA_ERR_STATE;
+fa_mark fa_frame_mark(fa_alloc *a) {
+    if (a == NULL) {
+        fa__null_alloc("fa_frame_mark");
+        return mark_of(NULL);
+    }
+    return mark_of(in_frame(a, "fa_frame_mark", 0));
+}
+
+/* A rewind of th's frame (in a frame) to m. */
+static fa_error rewind_to(fa_alloc *a, struct fa_thread *th, fa_mark m) {
     if (m.fa__thread != th)
         return fa__report(&a->sink, FA_ERR_STATE, 0,
                           "fa_frame_rewind: mark of another thread or allocator, or an empty mark");
@@ -510,6 +517,84 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
     fa__arena_rewind(&th->arena, th->tls, &a->chunks, pos);
     fa__attr_frame_settle(a, th);
     return e;
+}
+
+fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
+    if (a == NULL)
+        return fa__null_alloc("fa_frame_rewind");
+    struct fa_thread *th = in_frame(a, "fa_frame_rewind", 0);
+    return th != NULL ? rewind_to(a, th, m) : FA_ERR_STATE;
+}
+
+/* ---- through a handle ---------------------------------------------------- */
+
+fa_mark fa_arena_mark(fa_arena *ar) {
+    return mark_of(handle_in_frame(ar, "fa_arena_mark", 0));
+}
+
+fa_error fa_arena_rewind(fa_arena *ar, fa_mark m) {
+    struct fa_thread *th = handle_in_frame(ar, "fa_arena_rewind", 0);
+    return th != NULL ? rewind_to(fa__alloc_of(th), th, m) : fa_last_error();
+}
+
+/* ---- growing frame memory ------------------------------------------------ */
+
+/* Whether p, th's last frame allocation (of old bytes, the caller vouches),
+ * grows to size in place: aligned to align, and room in its chunk under
+ * the fast path's limit, which folds in the budgets (0 where the slow path
+ * must serve every allocation: then it moves). */
+static int grows_in_place(const struct fa_thread *th, uintptr_t p, size_t old, size_t size, size_t align) {
+    const struct fa__thread_tls *t = th->tls;
+    uintptr_t limit = fa__limit(t);
+    return (p & (align - 1)) == 0 && limit != 0 && p + old == t->cur && p >= fa__chunk_base(th->arena.bump) &&
+           size <= limit - p;
+}
+
+/* th's frame block p of old bytes resized to size: in place (a shrink
+ * keeps its bytes until the frame's end), or a new block aligned to align
+ * holding the first bytes. */
+static void *frame_resize(fa_alloc *a, struct fa_thread *th, const char *fn, void *p, size_t old, size_t size,
+                          size_t align) {
+    if (fa__debug_on(a) && fa__debug_frame_size(a, th, p, old, fn) != FA_OK)
+        return NULL;
+    int shrinks = size <= old && ((uintptr_t)p & (align - 1)) == 0 && !fa__debug_on(a);
+    if (shrinks || grows_in_place(th, (uintptr_t)p, old, size, align)) {
+        if (!shrinks)
+            th->tls->cur = (uintptr_t)p + size;
+        return p;
+    }
+    void *q = alloc_slow(a, th, fn, size, align);
+    if (q != NULL)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
+void *fa_frame_realloc(fa_alloc *a, void *p, size_t old_size, size_t new_size) {
+    FA__SITE();
+    if (a == NULL) {
+        fa__null_alloc("fa_frame_realloc");
+        return NULL;
+    }
+    struct fa_thread *th = in_frame(a, "fa_frame_realloc", new_size);
+    if (th == NULL)
+        return NULL;
+    size_t align = fa__natural_align(new_size);
+    return p == NULL ? alloc_slow(a, th, "fa_frame_realloc", new_size, align)
+                     : frame_resize(a, th, "fa_frame_realloc", p, old_size, new_size, align);
+}
+
+void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new_size, size_t align) {
+    FA__SITE();
+    struct fa_thread *th = handle_in_frame(ar, "fa_arena_realloc", new_size);
+    if (th == NULL)
+        return NULL;
+    fa_alloc *a = fa__alloc_of(th);
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, new_size, "fa_arena_realloc: alignment %zu is not a power of two", align);
+        return NULL;
+    }
+    return p == NULL ? alloc_slow(a, th, "fa_arena_realloc", new_size, align)
+                     : frame_resize(a, th, "fa_arena_realloc", p, old_size, new_size, align);
 }
 
 /* ---- frame info ---------------------------------------------------------- */

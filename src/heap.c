@@ -49,20 +49,34 @@ fa_error fa__heap_free(fa_alloc *a, void *p, const char *fn) {
     return e;
 }
 
+void *fa__heap_alloc_guarded(fa_alloc *a, size_t size, size_t align, const char *fn) {
+    if (!fa__guarded(a) || !fa__is_pow2(align) || fa__cannot_be_met(size, fa__guard_front(align)))
+        return fa__heap_alloc(a, size, align, fn); /* what it cannot meet, it reports */
+    size_t bytes = fa__guard_raw_size(size, align);
+    void *raw = fa__heap_alloc(a, bytes, align, fn);
+    if (raw == NULL)
+        return NULL;
+    return fa__debug_block_wrap(a, fa__thread_find(&a->threads), raw, fa__guard_front(align), FA__GUARD_HEAP, size,
+                                bytes, fn);
+}
+
+fa_error fa__heap_size(fa_alloc *a, const void *p, const char *fn, size_t *size) {
+    size_t align;
+    int state = fa__heap_state(&a->heap, p, size, &align);
+    if (state == FA__HEAP_FREED)
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    if (state != FA__HEAP_LIVE)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is not a block of this allocator", fn, p);
+    return FA_OK;
+}
+
 void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
     FA__SITE();
     if (a == NULL) {
         fa__null_alloc("fa_heap_alloc");
         return NULL;
     }
-    if (!fa__guarded(a) || !fa__is_pow2(align) || fa__cannot_be_met(size, fa__guard_front(align)))
-        return fa__heap_alloc(a, size, align, "fa_heap_alloc"); /* what it cannot meet, it reports */
-    size_t bytes = fa__guard_raw_size(size, align);
-    void *raw = fa__heap_alloc(a, bytes, align, "fa_heap_alloc");
-    if (raw == NULL)
-        return NULL;
-    return fa__debug_block_wrap(a, fa__thread_find(&a->threads), raw, fa__guard_front(align), FA__GUARD_HEAP, size,
-                                bytes, "fa_heap_alloc");
+    return fa__heap_alloc_guarded(a, size, align, "fa_heap_alloc");
 }
 
 fa_error fa_heap_free(fa_alloc *a, void *p) {

@@ -12,6 +12,8 @@
  * - Under a budget a path's cache is charged (attribution.c): a refill
  *   takes headroom before it takes blocks and charges them after; blocks
  *   leaving the cache for their slabs give their bytes back. */
+#include <string.h>
+
 #include "debug.h"
 #include "heap.h"
 
@@ -180,6 +182,125 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
     if (a == NULL)
         return fa__null_alloc("fa_pool_free");
     return free_slow(a, fa__thread_find(&a->threads), p, "fa_pool_free");
+}
+
+/* ---- realloc and size ---------------------------------------------------- */
+
+/* A live block's usable bytes (a guarded one's: the size asked for), and
+ * whether it is a slab's: FA_OK, or the error a free of p would report
+ * (reported; the block not read before its ownership is settled). */
+static fa_error block_size(fa_alloc *a, struct fa_thread *th, const void *p, const char *fn, size_t *usable,
+                           int *pooled) {
+    *pooled = 0;
+    if (fa__guarded(a))
+        return fa__debug_block_size(a, th, p, fn, usable);
+    if (fa__passed_through(a) && th != NULL && fa__thread_passed(th, p))
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is frame memory of this thread", fn, p);
+    const struct fa_slab *s = fa__slab_at(p);
+    if (s == NULL)
+        return fa__heap_size(a, p, fn, usable);
+    if (s->instance != a)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
+    if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
+    fa__track_release((void *)(uintptr_t)p, 8); /* the marker word */
+    if (*(const uint64_t *)p == a->pools.cookie)
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    *usable = (size_t)8 << s->cls;
+    *pooled = 1;
+    return FA_OK;
+}
+
+size_t fa_usable_size(fa_alloc *a, const void *p) {
+    if (a == NULL) {
+        fa__null_alloc("fa_usable_size");
+        return 0;
+    }
+    size_t usable;
+    int pooled;
+    if (p == NULL || block_size(a, fa__thread_find(&a->threads), p, "fa_usable_size", &usable, &pooled) != FA_OK)
+        return 0;
+    fa__track_release((void *)(uintptr_t)p, usable); /* a tracked library: the class's slack is the caller's now */
+    return usable;
+}
+
+/* A new block of size bytes aligned to align: from the pools while its
+ * class is aligned enough, else on the heap path. */
+static void *alloc_aligned(fa_alloc *a, struct fa_thread *th, size_t size, size_t align, const char *fn) {
+    if (size <= FA__POOL_MAX && align <= class_align(size))
+        return alloc_slow(a, th, size, fn);
+    return fa__heap_alloc_guarded(a, size, align, fn);
+}
+
+/* Whether a block of `usable` bytes at p serves size bytes aligned to
+ * align in place: a pool block while size stays in its class, a heap block
+ * while size shrinks by less than half. A debug level always moves the
+ * block, so that every stale pointer meets the freed fill. */
+static int fits_in_place(const fa_alloc *a, const void *p, size_t usable, int pooled, size_t size, size_t align) {
+    if (fa__debug_on(a) || size > usable || ((uintptr_t)p & (align - 1)) != 0)
+        return 0;
+    if (pooled)
+        return size <= FA__POOL_MAX && fa__pool_class(size) == fa__pool_class(usable);
+    return size > FA__POOL_MAX && size > usable / 2;
+}
+
+static void *resize(fa_alloc *a, void *p, size_t size, size_t align, const char *fn) {
+    struct fa_thread *th = fa__attach(a, size, fn);
+    if (th == NULL)
+        return NULL;
+    if (p == NULL)
+        return alloc_aligned(a, th, size, align, fn);
+    size_t usable;
+    int pooled;
+    if (block_size(a, th, p, fn, &usable, &pooled) != FA_OK)
+        return NULL;
+    if (size != 0 && fits_in_place(a, p, usable, pooled, size, align))
+        return p;
+    void *q = alloc_aligned(a, th, size, align, fn);
+    if (q == NULL)
+        return NULL; /* p untouched */
+    fa__track_release(p, usable); /* a tracked library poisons a pool block's slack */
+    memcpy(q, p, usable < size ? usable : size);
+    free_slow(a, th, p, fn);
+    return q;
+}
+
+void *fa_realloc_aligned(fa_alloc *a, void *p, size_t size, size_t align) {
+    FA__SITE();
+    if (a == NULL) {
+        fa__null_alloc("fa_realloc_aligned");
+        return NULL;
+    }
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, size, "fa_realloc_aligned: alignment %zu is not a power of two", align);
+        return NULL;
+    }
+    return resize(a, p, size, align, "fa_realloc_aligned");
+}
+
+void *fa_pool_realloc(fa_alloc *a, void *p, size_t size) {
+    FA__SITE();
+    if (a == NULL) {
+        fa__null_alloc("fa_pool_realloc");
+        return NULL;
+    }
+    return resize(a, p, size, class_align(size), "fa_pool_realloc");
+}
+
+void *fa_pool_calloc(fa_alloc *a, size_t count, size_t size) {
+    FA__SITE();
+    if (a == NULL) {
+        fa__null_alloc("fa_pool_calloc");
+        return NULL;
+    }
+    if (size != 0 && count > SIZE_MAX / size) {
+        fa__report(&a->sink, FA_ERR_NOMEM, SIZE_MAX, "fa_pool_calloc: %zu x %zu bytes cannot be met", count, size);
+        return NULL;
+    }
+    void *p = fa_pool_alloc(a, count * size);
+    if (p != NULL)
+        memset(p, 0, count * size);
+    return p;
 }
 
 /* ---- the cache handle ---------------------------------------------------- */

@@ -757,10 +757,14 @@ static void op_bad_free(struct model *m, struct input *in) {
         return;
     /* A heap block's tombstone answers for its address; guarded, pool blocks
      * of a few KiB live on the heap path too, and leave tombstones the model
-     * does not track. */
-    if (bad.want == FA_ERR_FOREIGN && (was_heap_block(m, bad.p) || m->guarded))
+     * does not track. Another thread cannot know this thread's frame
+     * memory: for it a tombstone older than the model's list of freed heap
+     * blocks may answer too. */
+    int remote = (how & 6) == 0;
+    int frame_pointer = strncmp(bad.what, "a frame", 7) == 0;
+    if (bad.want == FA_ERR_FOREIGN && (was_heap_block(m, bad.p) || m->guarded || (remote && frame_pointer)))
         bad.also = FA_ERR_DOUBLE_FREE;
-    struct freeing f = {m->a, bad.p, with_heap_free, (how & 6) == 0, FA_OK, FA_OK};
+    struct freeing f = {m->a, bad.p, with_heap_free, remote, FA_OK, FA_OK};
     char call[96];
     snprintf(call, sizeof call, "%s of %s %p", free_name(&f), bad.what, bad.p);
     m->call = call;
@@ -998,6 +1002,45 @@ static void check(struct model *m) {
                 (unsigned long long)m->st->global_budget.usage, (unsigned long long)m->st->global_budget.reserved);
 }
 
+/* A pool or heap block resized with fa_pool_realloc: in place while the
+ * size keeps its class (a heap block: while it shrinks by less than half;
+ * a debug level always moves), else moved with its first bytes. */
+static void op_realloc(struct model *m, struct input *in) {
+    long i = pick_block(m, in, 1u << POOL | 1u << HEAP);
+    size_t size = pool_size(in);
+    m->call = "fa_pool_realloc";
+    if (i < 0 || !room_for_blocks(m))
+        return;
+    struct block *b = &m->blocks[i];
+    say(m, "fa_pool_realloc %p (%zu bytes) to %zu", (void *)b->p, b->size, size);
+    int small = size <= FA__POOL_MAX;
+    size_t charged = small ? class_size(size) : size != 0 ? size : 1;
+    int in_place = !m->guarded && size != 0 &&
+                   (b->kind == POOL ? small && class_size(size) == b->charged : !small && size <= b->charged && size > b->charged / 2);
+    size_t kept = b->size < size ? b->size : size;
+    unsigned char *before = (unsigned char *)malloc(kept + 1);
+    memcpy(before, b->p, kept);
+    int events = error_events(m);
+    int verdict = in_place ? FA_OK : budget_verdict(m, charged, charged);
+    unsigned char *q = (unsigned char *)fa_pool_realloc(m->a, b->p, size);
+    expect(m, events, alloc_code(q), (fa_error)verdict_with_source(m, verdict, alloc_code(q)));
+    if (q != NULL && memcmp(q, before, kept) != 0)
+        diverge(m, "fa_pool_realloc lost the first %zu bytes of %p", kept, (void *)b->p);
+    free(before);
+    if (q == NULL)
+        return;
+    if (in_place != (q == b->p) && !m->guarded)
+        diverge(m, "fa_pool_realloc %s the block", in_place ? "moved" : "kept");
+    if (q == b->p) {
+        b->size = size;
+        b->word0_set = 0; /* refilled whole */
+        fill(b);
+        return;
+    }
+    drop_block(m, (size_t)i);
+    add_block(m, q, size, charged, small ? POOL : HEAP, small ? charged : 64);
+}
+
 /* ---- hand-offs ------------------------------------------------------------------- */
 
 /* A live frame block (of the current frame or one in flight) promoted: the
@@ -1064,7 +1107,7 @@ static void step(struct model *m, struct input *in) {
         switch (op & 96) {
         case 0: op_read_stats(m, in); break;
         case 32: op_trim(m); break;
-        case 64: op_promote(m, in); break;
+        case 64: op & 128 ? op_realloc(m, in) : op_promote(m, in); break;
         default: op_transfer(m, in); break;
         }
         break;

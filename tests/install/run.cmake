@@ -1,6 +1,7 @@
 # Installs the built library into a scratch prefix, then builds and runs two
 # programs outside the tree against it: one with pkg-config only, one with
-# find_package(framealloc); then a third that builds framealloc as a
+# find_package(framealloc), each also as C++17 over framealloc.hpp when
+# CXX_COMPILER is given; then a third that builds framealloc as a
 # subproject (add_subdirectory), which must build the library alone.
 set(work ${BUILD_DIR}/install-test)
 file(REMOVE_RECURSE ${work})
@@ -31,12 +32,24 @@ run(${C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror ${SOURCE_DIR}/tests/
     ${flags} -o ${work}/consumer-pkgconfig)
 set(ENV{LD_LIBRARY_PATH} ${libdir})
 run(${work}/consumer-pkgconfig)
+if(CXX_COMPILER) # the C++ header, installed next to the C one
+  run(${CXX_COMPILER} -std=c++17 -Wall -Wextra -Wpedantic -Werror ${SOURCE_DIR}/tests/install/consumer.cpp
+      ${flags} -o ${work}/consumer-cxx-pkgconfig)
+  run(${work}/consumer-cxx-pkgconfig)
+endif()
 
 # find_package
+set(cxx_flag)
+if(CXX_COMPILER)
+  set(cxx_flag -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${work}/cmake-build
-    -DCMAKE_C_COMPILER=${C_COMPILER} -DCMAKE_PREFIX_PATH=${prefix})
+    -DCMAKE_C_COMPILER=${C_COMPILER} ${cxx_flag} -DCMAKE_PREFIX_PATH=${prefix})
 run(${CMAKE_COMMAND} --build ${work}/cmake-build)
 run(${work}/cmake-build/consumer)
+if(CXX_COMPILER)
+  run(${work}/cmake-build/consumer_cxx)
+endif()
 
 # add_subdirectory
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/subproject -B ${work}/sub-build
