@@ -320,6 +320,24 @@ FA_API void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new
 FA_API fa_mark fa_arena_mark(fa_arena *ar);
 FA_API fa_error fa_arena_rewind(fa_arena *ar, fa_mark m);
 
+/* Scratch arenas: bump arenas outside the frame cycle, for data that lives
+ * for a level or a task, reset or destroyed explicitly; the same inline
+ * fa_arena_alloc serves them, and fa_arena_realloc, _mark and _rewind work
+ * on them. One thread at a time uses one (any thread, in turn). Its chunks
+ * are what it costs: charged to the tag path current on the creating
+ * thread (a hard budget refuses a chunk with FA_ERR_BUDGET) and counted as
+ * the `scratch` kind of the statistics as they are taken. name (at most FA_TAG_NAME_MAX
+ * bytes) may be NULL; capacity 0 grows by chunks without a cap, else a
+ * hard cap on the bytes it hands out (beyond it NULL with FA_ERR_NOMEM). */
+FA_API fa_arena *fa_arena_create(fa_alloc *a, const char *name, size_t capacity);
+/* Releases everything allocated from it (its first chunk kept, as a frame
+ * end keeps one); marks taken before are stale. A thread's frame arena
+ * (from fa_arena_get) is FA_ERR_INVALID here. */
+FA_API fa_error fa_arena_reset(fa_arena *ar);
+/* Gives back all its memory. NULL is a no-op; a thread's frame arena is
+ * refused with FA_ERR_INVALID. Arenas left at fa_destroy go with it. */
+FA_API void fa_arena_destroy(fa_arena *ar);
+
 
 /* ---- pools and the heap path ------------------------------------------ */
 
@@ -655,7 +673,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* Statistics. Every structure below is generated from one field list, which
  * the JSON writer walks too (docs/statistics.json is its schema). Types:
  * u64 is uint64_t, f64 is double, str is const char *. */
-#define FA_STATS_VERSION 1
+#define FA_STATS_VERSION 2
 
 /* Per kind of memory (frame, pool, heap), per tag or in total. */
 #define FA_KIND_FIELDS(X)                                                            \
@@ -663,9 +681,11 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
     X(u64, frees)       /* blocks freed, or released by a frame end or rewind */     \
     X(u64, bytes)       /* bytes consumed by all of them, padding included */        \
     X(u64, live_bytes)  /* of which not given back yet */                            \
-    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap: highest live     \
-                         * bytes any snapshot has seen */
-#define FA_KINDS(X) X(frame) X(pool) X(heap)
+    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap, scratch: highest \
+                         * live bytes any snapshot has seen */
+/* scratch: the chunks scratch arenas (fa_arena_create) hold, an allocation
+ * per chunk, charged to the path current at each arena's creation. */
+#define FA_KINDS(X) X(frame) X(pool) X(heap) X(scratch)
 
 /* A budget: all zero when none is set. */
 #define FA_BUDGET_FIELDS(X)                                                          \

@@ -19,6 +19,7 @@
 #include "attribution.h"
 #include "config.h"
 #include "debug.h"
+#include "scratch.h"
 
 /* Slot k's allocator lives at k * FA__ALLOC_SIZE in a block aligned to
  * FA__SLOT_SPAN, every other one at an address aligned to it, so that the
@@ -111,6 +112,7 @@ static void ledger_free(struct fa_ledger *l) {
 
 /* Everything but the thread states, which fa__threads_close detached. */
 static void teardown(fa_alloc *a) {
+    pthread_mutex_destroy(&a->scratch.lock);
     fa__guards_fini(&a->guards); /* its blocks' backtraces, while the blocks are there */
     ledger_free(a->ledger);
     fa__heap_fini(&a->heap);
@@ -153,6 +155,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     fa__guards_init(&a->guards);
+    pthread_mutex_init(&a->scratch.lock, NULL);
     fa__chunks_init(&a->chunks, &a->cfg, &a->meter);
     fa__pools_init(&a->pools, &a->cfg, a, &a->meter);
     fa__heap_init(&a->heap, &a->cfg, &a->meter);
@@ -197,6 +200,7 @@ void fa_destroy(fa_alloc *a) {
     if (fa__debug_on(a))
         fa__debug_destroy(a); /* the leaks, while the threads' states still say where */
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
+    fa__chunk_free_list(&a->chunks, fa__scratch_drop_all(a)); /* the scratch arenas left */
     for (size_t i = 0; i < a->orphans.count; i++) { /* FA_DEBUG_MALLOC: frames their threads left open */
         const struct fa_passed *b = &a->orphans.item[i];
         fa__backend_give(&a->chunks.backend, a->chunks.meter, b->block, b->size, b->align, b->from_system);

@@ -57,6 +57,15 @@ size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_t
     return p != 0 ? p + size - t->cur : size + padding_bound(align);
 }
 
+size_t fa__arena_chunk_bytes(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
+                             const struct fa_chunk_cache *cache, size_t size, size_t align) {
+    if (fit(ar, t, size, align) != 0)
+        return 0;
+    size_t need = size + padding_bound(align);
+    size_t normal = fa__chunk_normal_size(cache, ar->normal);
+    return need > normal - FA__CHUNK_HEADER ? fa__align_up(need + FA__CHUNK_HEADER, FA__CHUNK_BASE_ALIGN) : normal;
+}
+
 static void *alloc_slow(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache,
                         size_t size, size_t align) {
     uintptr_t at = fit(ar, t, size, align); /* the fast path's guard or a budget may send one here */

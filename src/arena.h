@@ -75,6 +75,10 @@ void fa__arena_adopt(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct
 /* Non-zero when [p, p + size) lies in the used part of one of its chunks. */
 int fa__arena_holds(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, uintptr_t p, size_t size);
 
+/* Bytes of the chunk a slow-path request would take: 0 when it fits the
+ * chunk being bumped. */
+size_t fa__arena_chunk_bytes(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
+                             const struct fa_chunk_cache *cache, size_t size, size_t align);
 /* Bytes a request will consume: exact when it fits the chunk being bumped,
  * else the most a new chunk can add. */
 size_t fa__arena_need(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, size_t size, size_t align);

@@ -609,6 +609,40 @@ void fa__attr_release_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h)
         fa__budget_return_all(&a->ledger->budgets, &c->purse);
 }
 
+/* ---- scratch arenas ------------------------------------------------------- */
+
+fa_error fa__attr_scratch_take(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes, size_t size,
+                               const char *fn) {
+    struct fa_chain room;
+    const struct fa_chain *chain = fresh_chain(a, tag, &room);
+    if (chain->n == 0)
+        return FA_OK;
+    struct fa_purse purse = {0}; /* the chunk's headroom only: charged at once, nothing held */
+    uint32_t crossed, refused;
+    fa_error e = fa__budget_take(&a->ledger->budgets, &purse, chain, bytes, &crossed, &refused);
+    report_crossings(a, th, crossed, size, fn);
+    if (e != FA_OK)
+        return refuse(a, th, refused, bytes, size, fn);
+    fa__budget_charge(&a->ledger->budgets, &purse, chain, bytes);
+    fa__budget_return_all(&a->ledger->budgets, &purse);
+    return FA_OK;
+}
+
+void fa__attr_scratch_give(fa_alloc *a, uint32_t tag, size_t bytes) {
+    struct fa_chain room;
+    const struct fa_chain *chain = fresh_chain(a, tag, &room);
+    if (chain->n != 0)
+        fa__budget_release(&a->ledger->budgets, chain, bytes);
+}
+
+void fa__attr_scratch_count(struct fa_thread *th, uint32_t tag, uint64_t allocs, size_t bytes, int freed) {
+    struct fa_counts *k = &th->tally.tag[tag][FA__KIND_SCRATCH];
+    if (freed)
+        fa__count_free(k, allocs, bytes);
+    else
+        fa__count_alloc(k, allocs, bytes);
+}
+
 /* ---- pool and heap blocks ------------------------------------------------ */
 
 /* Frame memory bumped since the last settle shares the headroom: it is

@@ -45,6 +45,16 @@ void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t al
  * released, so that its bytes go back to the budgets and counts. */
 void fa__attr_retire(struct fa_thread *th);
 
+/* Scratch arenas. A chunk of `bytes` for a request of `size`, charged to
+ * the budgets over path `tag` (not the thread's current one): FA_OK, or
+ * FA_ERR_BUDGET (reported for fn). A chunk given back: its bytes go back. */
+fa_error fa__attr_scratch_take(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes, size_t size,
+                               const char *fn);
+void fa__attr_scratch_give(fa_alloc *a, uint32_t tag, size_t bytes);
+/* allocs allocations of `bytes` in all counted for path tag in th's tally,
+ * as made (or, with freed, as released). */
+void fa__attr_scratch_count(struct fa_thread *th, uint32_t tag, uint64_t allocs, size_t bytes, int freed);
+
 /* Pool and heap blocks. */
 /* Before a block of `bytes` is taken (the thread refreshed): FA_OK, or
  * FA_ERR_BUDGET (reported). */

@@ -20,6 +20,7 @@
 #include "attribution.h"
 #include "debug.h"
 #include "invariant.h"
+#include "scratch.h"
 
 /* Opens th's next frame: its spans, arena and limit (the caller numbers
  * it). FA_OK, or FA_ERR_NOMEM with nothing changed. */
@@ -414,8 +415,79 @@ static struct fa_thread *handle_in_frame(fa_arena *ar, const char *fn, size_t si
     return frame_of(a, th, fn, size);
 }
 
+/* ---- scratch arenas ------------------------------------------------------ */
+
+/* The calling thread's state, for a scratch arena's counts and events;
+ * NULL, reported for fn, without memory for it. */
+static struct fa_thread *scratch_user(struct fa_scratch *s, const char *fn) {
+    return fa__attach(s->a, 0, fn);
+}
+
+/* A scratch arena's slow path, with the frame slow path's argument checks. */
+static void *scratch_alloc(struct fa_scratch *s, const char *fn, size_t size, size_t align) {
+    fa_alloc *a = s->a;
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
+        return NULL;
+    }
+    if (fa__cannot_be_met(size, align)) {
+        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
+        return NULL;
+    }
+    struct fa_thread *th = scratch_user(s, fn);
+    return th != NULL ? fa__scratch_alloc(s, th, size, align, fn) : NULL;
+}
+
+fa_arena *fa_arena_create(fa_alloc *a, const char *name, size_t capacity) {
+    if (a == NULL) {
+        fa__null_alloc("fa_arena_create");
+        return NULL;
+    }
+    if (name != NULL && strlen(name) > FA_TAG_NAME_MAX) {
+        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_arena_create: name is over %d bytes", FA_TAG_NAME_MAX);
+        return NULL;
+    }
+    struct fa_thread *th = fa__attach(a, 0, "fa_arena_create");
+    struct fa_scratch *s = th != NULL ? fa__scratch_create(a, th, name, capacity) : NULL;
+    return s != NULL ? (fa_arena *)fa__scratch_handle(s) : NULL;
+}
+
+/* The scratch arena of handle ar; NULL, reported for fn, for the NULL
+ * handle and a thread's frame arena (which its frames reset). */
+static struct fa_scratch *scratch_of(fa_arena *ar, const char *fn) {
+    struct fa_scratch *s = fa__scratch_of_handle(ar);
+    struct fa_thread *th = fa__thread_of_handle(ar);
+    if (s == NULL && th == NULL)
+        fa__report(NULL, FA_ERR_INVALID, 0, "%s: NULL arena handle", fn);
+    else if (s == NULL)
+        fa__report(&fa__alloc_of(th)->sink, FA_ERR_INVALID, 0,
+                   "%s: a thread's frame arena (fa_arena_get) is reset by its frames", fn);
+    return s;
+}
+
+fa_error fa_arena_reset(fa_arena *ar) {
+    struct fa_scratch *s = scratch_of(ar, "fa_arena_reset");
+    struct fa_thread *th = s != NULL ? scratch_user(s, "fa_arena_reset") : NULL;
+    if (th == NULL)
+        return fa_last_error();
+    fa__scratch_reset(s, th);
+    return FA_OK;
+}
+
+void fa_arena_destroy(fa_arena *ar) {
+    if (ar == NULL)
+        return;
+    struct fa_scratch *s = scratch_of(ar, "fa_arena_destroy");
+    struct fa_thread *th = s != NULL ? scratch_user(s, "fa_arena_destroy") : NULL;
+    if (th != NULL)
+        fa__scratch_destroy(s, th);
+}
+
 void *fa__arena_alloc_slow(fa_arena *ar, size_t size, size_t align) {
     FA__SITE();
+    struct fa_scratch *s = fa__scratch_of_handle(ar);
+    if (s != NULL)
+        return scratch_alloc(s, "fa_arena_alloc", size, align);
     struct fa_thread *th = handle_in_frame(ar, "fa_arena_alloc", size);
     return th != NULL ? alloc_slow(fa__alloc_of(th), th, "fa_arena_alloc", size, align) : NULL;
 }
@@ -529,10 +601,16 @@ fa_error fa_frame_rewind(fa_alloc *a, fa_mark m) {
 /* ---- through a handle ---------------------------------------------------- */
 
 fa_mark fa_arena_mark(fa_arena *ar) {
-    return mark_of(handle_in_frame(ar, "fa_arena_mark", 0));
+    struct fa_scratch *s = fa__scratch_of_handle(ar);
+    return s != NULL ? fa__scratch_mark(s) : mark_of(handle_in_frame(ar, "fa_arena_mark", 0));
 }
 
 fa_error fa_arena_rewind(fa_arena *ar, fa_mark m) {
+    struct fa_scratch *s = fa__scratch_of_handle(ar);
+    if (s != NULL) {
+        struct fa_thread *th = scratch_user(s, "fa_arena_rewind");
+        return th != NULL ? fa__scratch_rewind(s, th, m, "fa_arena_rewind") : FA_ERR_NOMEM;
+    }
     struct fa_thread *th = handle_in_frame(ar, "fa_arena_rewind", 0);
     return th != NULL ? rewind_to(fa__alloc_of(th), th, m) : fa_last_error();
 }
@@ -543,10 +621,10 @@ fa_error fa_arena_rewind(fa_arena *ar, fa_mark m) {
  * grows to size in place: aligned to align, and room in its chunk under
  * the fast path's limit, which folds in the budgets (0 where the slow path
  * must serve every allocation: then it moves). */
-static int grows_in_place(const struct fa_thread *th, uintptr_t p, size_t old, size_t size, size_t align) {
-    const struct fa__thread_tls *t = th->tls;
+static int grows_in_place(const struct fa_frame_arena *ar, const struct fa__thread_tls *t, uintptr_t p, size_t old,
+                          size_t size, size_t align) {
     uintptr_t limit = fa__limit(t);
-    return (p & (align - 1)) == 0 && limit != 0 && p + old == t->cur && p >= fa__chunk_base(th->arena.bump) &&
+    return (p & (align - 1)) == 0 && limit != 0 && p + old == t->cur && p >= fa__chunk_base(ar->bump) &&
            size <= limit - p;
 }
 
@@ -558,7 +636,7 @@ static void *frame_resize(fa_alloc *a, struct fa_thread *th, const char *fn, voi
     if (fa__debug_on(a) && fa__debug_frame_size(a, th, p, old, fn) != FA_OK)
         return NULL;
     int shrinks = size <= old && ((uintptr_t)p & (align - 1)) == 0 && !fa__debug_on(a);
-    if (shrinks || grows_in_place(th, (uintptr_t)p, old, size, align)) {
+    if (shrinks || grows_in_place(&th->arena, th->tls, (uintptr_t)p, old, size, align)) {
         if (!shrinks)
             th->tls->cur = (uintptr_t)p + size;
         return p;
@@ -583,8 +661,26 @@ void *fa_frame_realloc(fa_alloc *a, void *p, size_t old_size, size_t new_size) {
                      : frame_resize(a, th, "fa_frame_realloc", p, old_size, new_size, align);
 }
 
+/* A scratch arena's block resized: in place as a frame block is, else a
+ * new one holding the first bytes. */
+static void *scratch_resize(struct fa_scratch *s, void *p, size_t old, size_t size, size_t align) {
+    if (p != NULL && (size <= old ? ((uintptr_t)p & (align - 1)) == 0
+                                  : grows_in_place(&s->arena, &s->entry, (uintptr_t)p, old, size, align))) {
+        if (size > old)
+            s->entry.cur = (uintptr_t)p + size;
+        return p;
+    }
+    void *q = scratch_alloc(s, "fa_arena_realloc", size, align);
+    if (q != NULL && p != NULL)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
 void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new_size, size_t align) {
     FA__SITE();
+    struct fa_scratch *s = fa__scratch_of_handle(ar);
+    if (s != NULL)
+        return scratch_resize(s, p, old_size, new_size, align);
     struct fa_thread *th = handle_in_frame(ar, "fa_arena_realloc", new_size);
     if (th == NULL)
         return NULL;

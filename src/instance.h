@@ -13,6 +13,8 @@
 #include "history.h"
 #include "thread.h"
 
+struct fa_scratch;
+
 /* Everything an allocator counts and limits, apart from its threads'. */
 struct fa_ledger {
     struct fa_tags    tags;
@@ -38,6 +40,10 @@ struct fa_alloc {
     struct fa_alloc       *next_live;    /* in the list of live allocators */
     struct fa_guards       guards;       /* a debug level's live pool and heap blocks */
     _Atomic uint64_t       left_open;    /* a debug level: threads that exited inside a frame */
+    struct {
+        pthread_mutex_t    lock;
+        struct fa_scratch *list;         /* scratch arenas alive (scratch.c) */
+    } scratch;
     struct fa_passed_set   orphans;      /* FA_DEBUG_MALLOC: frame blocks of threads that exited
                                           * inside a frame, given back at fa_destroy (guards.lock) */
 };

@@ -54,7 +54,7 @@ static void budget_fill(fa_budget_stats *out, const struct fa_budget *b, uint64_
 }
 
 static uint64_t live_of(const fa_tag_stats *t) {
-    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes;
+    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes + t->scratch.live_bytes;
 }
 
 /* The live bytes of each of the n paths with everything below it.

@@ -134,10 +134,10 @@ static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
 }
 
 void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
-    fa_kind_stats *kinds[FA__KIND_COUNT] = {&out->frame, &out->pool, &out->heap};
+    fa_kind_stats *kinds[FA__KIND_COUNT] = {&out->frame, &out->pool, &out->heap, &out->scratch};
     for (uint32_t i = 0; i < n; i++) {
         fa_tag_stats *t = &out->tags[i];
-        fa_kind_stats *tk[FA__KIND_COUNT] = {&t->frame, &t->pool, &t->heap};
+        fa_kind_stats *tk[FA__KIND_COUNT] = {&t->frame, &t->pool, &t->heap, &t->scratch};
         for (int k = 0; k < FA__KIND_COUNT; k++) {
             uint64_t s[5];
             memcpy(s, sum->tag[i][k], sizeof s);

@@ -7,7 +7,7 @@
 
 #include "framealloc.h"
 
-enum { FA__KIND_FRAME, FA__KIND_POOL, FA__KIND_HEAP, FA__KIND_COUNT };
+enum { FA__KIND_FRAME, FA__KIND_POOL, FA__KIND_HEAP, FA__KIND_SCRATCH, FA__KIND_COUNT };
 
 struct fa_counts {
     _Atomic uint64_t allocs, frees, bytes, freed;

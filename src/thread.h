@@ -195,10 +195,12 @@ struct fa_thread *fa__thread_create(struct fa_threads *set);
 static inline uintptr_t fa__thread_handle(const struct fa_thread *th) {
     return (uintptr_t)th->tls - (uintptr_t)&fa__no_entry;
 }
-/* The state a handle belongs to; NULL for the NULL handle, and for one
- * whose allocator was destroyed with its thread entry in a slot. */
+/* The state a handle belongs to; NULL for the NULL handle, for one whose
+ * allocator was destroyed with its thread entry in a slot, and for a
+ * scratch arena's (whose owner word has its low bit set: scratch.h). */
 static inline struct fa_thread *fa__thread_of_handle(const void *handle) {
-    return (struct fa_thread *)fa__entry_of(handle)->thread;
+    uintptr_t owner = (uintptr_t)fa__entry_of(handle)->thread;
+    return (owner & 1) == 0 ? (struct fa_thread *)owner : NULL;
 }
 
 /* The same, created on first use; NULL when out of memory. */

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "track.h" /* a tracked library serves every frame allocation on its slow path: it moves */
 
 static void fill(unsigned char *p, size_t n, unsigned seed) {
     for (size_t i = 0; i < n; i++)
@@ -203,10 +204,13 @@ static void the_last_frame_allocation_grows_in_place(void **state) {
     unsigned char *p = (unsigned char *)fa_frame_realloc(a, NULL, 0, 16);
     fill(p, 16, 5);
     unsigned char *q = (unsigned char *)fa_frame_realloc(a, p, 16, 400);
-    assert_ptr_equal(q, p);
     fa_frame_info info;
     fa_frame_info_get(a, &info);
-    assert_int_equal(info.allocations, 1); /* still one allocation */
+    if (!FA__TRACKED) {
+        assert_ptr_equal(q, p);
+        assert_int_equal(info.allocations, 1); /* still one allocation */
+    }
+    assert_true(holds(q, 16, 5));
     fill(q, 400, 5);
     assert_ptr_equal(fa_frame_realloc(a, q, 400, 100), q); /* shrinks in place */
     void *other = fa_frame_alloc(a, 8);
