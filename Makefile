@@ -53,6 +53,7 @@ bench:
 	$(BUILD)/bench/bench_debug
 	$(BUILD)/bench/bench_deque
 	$(BUILD)/bench/bench_threading
+	if [ -x $(BUILD)/bench/bench_realloc ]; then $(BUILD)/bench/bench_realloc; fi
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

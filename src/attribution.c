@@ -316,7 +316,7 @@ static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size
     return e == FA_OK ? FA_OK : refuse(a, th, refused, need, size, fn);
 }
 
-fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size) {
+fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn) {
     struct fa_charge *c = &th->charge;
     struct fa_budgets *b = &a->ledger->budgets;
     fa__attr_refresh(a, th);
@@ -324,16 +324,16 @@ fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, siz
     if (c->frame_hard != 0 && need > c->frame_hard - c->settled_used) {
         atomic_fetch_add_explicit(&b->frame_refusals, 1, memory_order_relaxed);
         return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_BUDGET, size,
-                             "fa_frame_alloc: the frame budget's hard limit of %llu bytes would be passed "
+                             "%s: the frame budget's hard limit of %llu bytes would be passed "
                              "(%zu used, %zu more asked)",
-                             (unsigned long long)c->frame_hard, c->settled_used, need);
+                             fn, (unsigned long long)c->frame_hard, c->settled_used, need);
     }
-    fa_error e = take(a, th, need, size, "fa_frame_alloc");
+    fa_error e = take(a, th, need, size, fn);
     if (e == FA_OK && c->frame_soft != 0 && !c->frame_warned && c->settled_used + need > c->frame_soft) {
         c->frame_warned = 1;
         atomic_fetch_add_explicit(&b->frame_crossings, 1, memory_order_relaxed);
         fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
-                      "fa_frame_alloc: the frame budget crossed its soft limit of %llu bytes",
+                      "%s: the frame budget crossed its soft limit of %llu bytes", fn,
                       (unsigned long long)c->frame_soft);
     }
     return e;
@@ -621,11 +621,10 @@ fa_error fa__attr_scratch_take(fa_alloc *a, struct fa_thread *th, uint32_t tag, 
     uint32_t crossed, refused;
     fa_error e = fa__budget_take(&a->ledger->budgets, &purse, chain, bytes, &crossed, &refused);
     report_crossings(a, th, crossed, size, fn);
-    if (e != FA_OK)
-        return refuse(a, th, refused, bytes, size, fn);
-    fa__budget_charge(&a->ledger->budgets, &purse, chain, bytes);
-    fa__budget_return_all(&a->ledger->budgets, &purse);
-    return FA_OK;
+    if (e == FA_OK)
+        fa__budget_charge(&a->ledger->budgets, &purse, chain, bytes);
+    fa__budget_return_all(&a->ledger->budgets, &purse); /* a refused take may hold headroom in the slots it passed */
+    return e == FA_OK ? FA_OK : refuse(a, th, refused, bytes, size, fn);
 }
 
 void fa__attr_scratch_give(fa_alloc *a, uint32_t tag, size_t bytes) {

@@ -35,7 +35,7 @@ void fa__attr_end_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h);
 void fa__attr_release_held(fa_alloc *a, struct fa_thread *th, struct fa_held *h);
 /* Before the arena serves a slow-path request that will consume `need`
  * bytes: FA_OK, or FA_ERR_BUDGET (reported) when a hard limit refuses. */
-fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size);
+fa_error fa__attr_frame_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn);
 /* After it served (or refused): counts, charges and sets the fast path's limit. */
 void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th);
 /* A rewind to a mark at `used` bytes and `allocs` allocations. */

@@ -329,7 +329,7 @@ uint64_t fa_frame_number(const fa_alloc *a) {
  * and leaves it poisoned. */
 static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t bytes, size_t align) {
     size_t need = fa__arena_need(&th->arena, th->tls, bytes + FA__REDZONE, align) - FA__REDZONE;
-    if (fa__attr_frame_take(a, th, need, size) != FA_OK)
+    if (fa__attr_frame_take(a, th, need, size, fn) != FA_OK)
         return NULL;
     void *p = fa__arena_alloc(&th->arena, th->tls, &a->chunks, bytes + FA__REDZONE, align);
     if (p != NULL) {
@@ -679,6 +679,10 @@ static void *scratch_resize(struct fa_scratch *s, void *p, size_t old, size_t si
 void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new_size, size_t align) {
     FA__SITE();
     struct fa_scratch *s = fa__scratch_of_handle(ar);
+    if (s != NULL && !fa__is_pow2(align)) {
+        fa__report(&s->a->sink, FA_ERR_INVALID, new_size, "fa_arena_realloc: alignment %zu is not a power of two", align);
+        return NULL;
+    }
     if (s != NULL)
         return scratch_resize(s, p, old_size, new_size, align);
     struct fa_thread *th = handle_in_frame(ar, "fa_arena_realloc", new_size);

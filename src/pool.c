@@ -254,8 +254,12 @@ static void *resize(fa_alloc *a, void *p, size_t size, size_t align, const char 
     int pooled;
     if (block_size(a, th, p, fn, &usable, &pooled) != FA_OK)
         return NULL;
-    if (size != 0 && fits_in_place(a, p, usable, pooled, size, align))
+    if (size != 0 && fits_in_place(a, p, usable, pooled, size, align)) {
+        fa__track_release(p, size); /* a tracked library: the block is its new size now ... */
+        if (pooled)
+            fa__track_noaccess((char *)p + size, usable - size); /* ... and its slack poisoned again */
         return p;
+    }
     void *q = alloc_aligned(a, th, size, align, fn);
     if (q == NULL)
         return NULL; /* p untouched */

@@ -58,6 +58,13 @@ static size_t held(const struct fa_scratch *s) {
     return bytes;
 }
 
+/* Its chunks hold whatever the program wrote: none may pass as a debug
+ * level's poisoned chunk once it goes back to the cache. */
+static void unpoison(struct fa_scratch *s) {
+    for (struct fa_chunk *c = s->arena.chunks; c != NULL; c = c->next)
+        c->poisoned = 0;
+}
+
 /* After chunks were taken or released: the count and the charge follow
  * (th counts; a release gives the bytes back to the budgets). */
 static void recount(struct fa_scratch *s, struct fa_thread *th) {
@@ -90,6 +97,7 @@ void *fa__scratch_alloc(struct fa_scratch *s, struct fa_thread *th, size_t size,
         fa__arena_rewind(&s->arena, &s->entry, &a->chunks, before); /* the chunk goes back uncharged */
         p = NULL;
     }
+    unpoison(s);
     recount(s, th);
     if (p != NULL) {
         s->entry.allocs++;

@@ -42,7 +42,7 @@
 #define REQUEST_MAX ((size_t)1 << 55) /* docs/errors.md: larger sizes and alignments cannot be met */
 #define KERNEL_ADDRESS ((void *)(uintptr_t)0xffff800000001000u)
 
-enum kind { FRAME, POOL, HEAP, KINDS };
+enum kind { FRAME, POOL, HEAP, SCRATCH, KINDS }; /* SCRATCH: a scratch arena's block */
 
 struct block {
     unsigned char *p;
@@ -85,6 +85,11 @@ struct model {
     uint64_t released;    /* frames up to this one have been released */
     fa_transfer transfers[8];
     unsigned    ntransfers;
+    fa_arena   *scratch;         /* the scratch arena, or NULL */
+    uint64_t    scratch_allocs;  /* its blocks so far: their index */
+    fa_mark     scratch_mark;
+    int         scratch_path;    /* its chunks are charged there */
+    uint64_t    scratch_marked;  /* scratch_allocs at the mark; UINT64_MAX: none valid */
     struct block blocks[MAX_BLOCKS];
     size_t       nblocks;
     struct mark  marks[MAX_MARKS];
@@ -318,6 +323,8 @@ static void add_block(struct model *m, void *p, size_t size, size_t charged, enu
     if (kind == FRAME) {
         b.index = m->frame_allocs++;
         m->frame_bytes += size;
+    } else if (kind == SCRATCH) {
+        b.index = m->scratch_allocs++;
     } else {
         struct kind_count *k = &m->kinds[kind];
         k->allocations++;
@@ -331,7 +338,9 @@ static void add_block(struct model *m, void *p, size_t size, size_t charged, enu
 
 static void drop_block(struct model *m, size_t i) {
     struct block *b = &m->blocks[i];
-    if (b->kind != FRAME) {
+    if (b->kind == SCRATCH) {
+        /* released with its arena: no free to count, not a freed pointer */
+    } else if (b->kind != FRAME) {
         m->kinds[b->kind].frees++;
         m->kinds[b->kind].live -= b->charged;
         m->path_live[b->path][b->kind] -= b->charged;
@@ -373,9 +382,9 @@ static int limited(const struct model *m, int path) {
 /* What a request of `low` .. `high` consumed bytes meets under the current
  * path: FA_ERR_BUDGET when even `low` passes a hard limit, FA_OK when
  * `high` fits under all of them, and -1 (either) in between. */
-static int budget_verdict(const struct model *m, uint64_t low, uint64_t high) {
+static int budget_verdict_at(const struct model *m, int path, uint64_t low, uint64_t high) {
     int verdict = FA_OK;
-    for (int p = current_path(m);; p = m->parent[p]) {
+    for (int p = path;; p = m->parent[p]) {
         if (limited(m, p) && m->hard[p] != 0) {
             if (m->usage[p] + low > m->hard[p])
                 return FA_ERR_BUDGET;
@@ -385,6 +394,10 @@ static int budget_verdict(const struct model *m, uint64_t low, uint64_t high) {
         if (p == 0)
             return verdict;
     }
+}
+
+static int budget_verdict(const struct model *m, uint64_t low, uint64_t high) {
+    return budget_verdict_at(m, current_path(m), low, high);
 }
 
 /* ---- frames ----------------------------------------------------------------- */
@@ -1041,6 +1054,68 @@ static void op_realloc(struct model *m, struct input *in) {
     add_block(m, q, size, charged, small ? POOL : HEAP, small ? charged : 64);
 }
 
+/* ---- scratch arenas --------------------------------------------------------------- */
+
+/* The scratch arena's blocks from the index-th on go (a rewind, a reset). */
+static void drop_scratch(struct model *m, uint64_t from) {
+    for (size_t i = m->nblocks; i-- > 0;)
+        if (m->blocks[i].kind == SCRATCH && m->blocks[i].index >= from)
+            drop_block(m, i);
+    m->scratch_allocs = from;
+}
+
+/* One scratch arena, made on first use under the current path: blocks
+ * from it (any size and alignment, no frame needed), marks and rewinds,
+ * resets and its destruction. Its blocks are checked like every live one. */
+static void op_scratch(struct model *m, struct input *in) {
+    unsigned what = byte(in) % 8;
+    if (m->scratch == NULL) {
+        m->call = "fa_arena_create";
+        m->scratch = fa_arena_create(m->a, "fuzz", 0);
+        m->scratch_path = current_path(m);
+        m->scratch_allocs = 0;
+        m->scratch_marked = UINT64_MAX;
+        if (m->scratch == NULL && !m->tight)
+            diverge(m, "fa_arena_create failed");
+        return;
+    }
+    int before = error_events(m);
+    if (what == 0) {
+        m->call = "fa_arena_reset";
+        expect(m, before, fa_arena_reset(m->scratch), FA_OK);
+        drop_scratch(m, 0);
+        m->scratch_marked = UINT64_MAX;
+    } else if (what == 1) {
+        m->call = "fa_arena_destroy";
+        fa_arena_destroy(m->scratch);
+        m->scratch = NULL;
+        drop_scratch(m, 0);
+    } else if (what == 2) {
+        m->call = "fa_arena_mark";
+        m->scratch_mark = fa_arena_mark(m->scratch);
+        m->scratch_marked = m->scratch_allocs;
+    } else if (what == 3) {
+        m->call = "fa_arena_rewind";
+        fa_error want = m->scratch_marked <= m->scratch_allocs ? FA_OK : FA_ERR_STATE;
+        expect(m, before, fa_arena_rewind(m->scratch, m->scratch_mark), want);
+        if (want == FA_OK)
+            drop_scratch(m, m->scratch_marked);
+    } else if (room_for_blocks(m)) {
+        size_t size = any_size(in) % (3u << 20), align = (size_t)1 << byte(in) % 13;
+        m->call = "fa_arena_alloc_aligned";
+        say(m, "fa_arena_alloc_aligned (scratch) %zu align %zu", size, align);
+        /* it may fit its chunk, or take (and charge) a new one */
+        int verdict = budget_verdict_at(m, m->scratch_path, 0, size + align + (2u << 20));
+        void *p = fa_arena_alloc_aligned(m->scratch, size, align);
+        fa_error got = alloc_code(p);
+        if (verdict != FA_OK && (got == FA_OK || got == FA_ERR_BUDGET)) /* it fitted, or a chunk was refused */
+            verdict = got;
+        expect(m, before, got, (fa_error)verdict_with_source(m, verdict, got));
+        if (p != NULL)
+            add_block(m, p, size, 0, SCRATCH, align);
+    }
+}
+
 /* ---- hand-offs ------------------------------------------------------------------- */
 
 /* A live frame block (of the current frame or one in flight) promoted: the
@@ -1106,7 +1181,7 @@ static void step(struct model *m, struct input *in) {
     default:
         switch (op & 96) {
         case 0: op_read_stats(m, in); break;
-        case 32: op_trim(m); break;
+        case 32: op & 128 ? op_scratch(m, in) : op_trim(m); break;
         case 64: op & 128 ? op_realloc(m, in) : op_promote(m, in); break;
         default: op_transfer(m, in); break;
         }
@@ -1175,8 +1250,8 @@ static void teardown(struct model *m) {
         if (m->in_frame)
             op_end(m);
         while (m->nblocks > 0 && !m->diverged) {
-            if (m->blocks[m->nblocks - 1].kind == FRAME) /* of a frame in flight: fa_destroy releases it */
-                drop_block(m, m->nblocks - 1);
+            if (m->blocks[m->nblocks - 1].kind == FRAME || m->blocks[m->nblocks - 1].kind == SCRATCH)
+                drop_block(m, m->nblocks - 1); /* a frame in flight, the scratch arena: fa_destroy releases them */
             else
                 free_block(m, (long)m->nblocks - 1, 0, 0);
         }

@@ -239,7 +239,8 @@ static void size_zero(struct fx *f) {
 
 /* ---- sizes and alignments that cannot be met ------------------------------ */
 
-enum call { FRAME_ALLOC, FRAME_ALIGNED, FRAME_CALLOC, FRAME_ARRAY, POOL_ALLOC, HEAP_ALLOC };
+/* The frame calls first: bad_request makes those in a frame. */
+enum call { FRAME_ALLOC, FRAME_ALIGNED, FRAME_CALLOC, FRAME_ARRAY, POOL_ALLOC, POOL_CALLOC, HEAP_ALLOC };
 
 /* A request that must fail: the call and its arguments, and what it gives. */
 struct request {
@@ -257,6 +258,7 @@ static void *issue(fa_alloc *a, const struct request *r) {
     case FRAME_CALLOC: return fa_frame_calloc(a, r->count, r->size);
     case FRAME_ARRAY: return fa_frame_array(a, r->count, r->size, r->align);
     case POOL_ALLOC: return fa_pool_alloc(a, r->size);
+    case POOL_CALLOC: return fa_pool_calloc(a, r->count, r->size);
     case HEAP_ALLOC: return fa_heap_alloc(a, r->size, r->align);
     }
     return NULL;
@@ -264,7 +266,7 @@ static void *issue(fa_alloc *a, const struct request *r) {
 
 /* Frame requests are made in a frame, which goes on after the refusal. */
 static void bad_request(struct fx *f, const struct request *r) {
-    int in_frame = r->call != POOL_ALLOC && r->call != HEAP_ALLOC;
+    int in_frame = r->call < POOL_ALLOC;
     if (in_frame)
         begin(f);
     REFUSES(f, issue(f->a, r), r->error, r->event_size, "%s", r->message);
@@ -1475,6 +1477,565 @@ static void barrier_without_parties(struct fx *f) {
     fa_barrier_destroy(NULL);
 }
 
+/* ---- realloc and block sizes (issue #16) ---------------------------------- */
+
+static const char not_a_block[] = "%s: %p is not a block of this allocator";
+static const char freed_block[] = "%s: %p was already freed";
+
+/* Every call that sizes or resizes a block refuses p with e before reading
+ * it; the message is a format of the call's name and p. */
+static void expect_resize_refused(struct fx *f, void *p, fa_error e, const char *message) {
+    REFUSES(f, fa_pool_realloc(f->a, p, 100), e, 0, message, "fa_pool_realloc", p);
+    REFUSES(f, fa_realloc_aligned(f->a, p, 100, 64), e, 0, message, "fa_realloc_aligned", p);
+    assert_int_equal(fa_usable_size(f->a, p), 0);
+    EVENT(f, e, 0, message, "fa_usable_size", p);
+}
+
+/* A 64-byte pool block of 0x5a bytes. */
+static unsigned char *filled_block(struct fx *f) {
+    unsigned char *p = (unsigned char *)pool_block(f, 64);
+    memset(p, 0x5a, 64);
+    return p;
+}
+
+/* A refused resize left filled_block's p as it was, and live. */
+static void expect_block_kept(struct fx *f, unsigned char *p) {
+    assert_true(all_bytes_are(p, 64, 0x5a));
+    assert_int_equal(fa_usable_size(f->a, p), 64);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+}
+
+static fa_arena *frame_arena(struct fx *f) {
+    fa_arena *ar = fa_arena_get(f->a);
+    assert_non_null(ar);
+    return ar;
+}
+
+static void resize_foreign_malloc(struct fx *f) {
+    unsigned char *p = (unsigned char *)malloc(64);
+    assert_non_null(p);
+    memset(p, 0x5a, 64);
+    expect_resize_refused(f, p, FA_ERR_FOREIGN, not_a_block);
+    assert_true(all_bytes_are(p, 64, 0x5a));
+    free(p);
+}
+
+static void resize_foreign_frame_pointer(struct fx *f) {
+    begin(f);
+    void *p = fa_frame_alloc(f->a, 64);
+    assert_non_null(p);
+    expect_resize_refused(f, p, FA_ERR_FOREIGN, not_a_block);
+    assert_int_equal(frame_bytes(f), 64);
+    end(f);
+}
+
+static void resize_interior(struct fx *f) {
+    unsigned char *p = filled_block(f);
+    expect_resize_refused(f, p + 8, FA_ERR_FOREIGN, "%s: %p points inside a block");
+    expect_block_kept(f, p);
+}
+
+static void resize_other_allocator_block(struct fx *f) {
+    struct fx other;
+    fx_open(&other);
+    unsigned char *p = filled_block(&other);
+    expect_resize_refused(f, p, FA_ERR_FOREIGN, "%s: %p is a block of another allocator");
+    expect_block_kept(&other, p); /* still its owner's */
+    fx_close(&other);
+}
+
+static void resize_freed_pool_block(struct fx *f) {
+    void *p = pool_block(f, 64);
+    assert_int_equal(fa_pool_free(f->a, p), FA_OK);
+    expect_resize_refused(f, p, FA_ERR_DOUBLE_FREE, freed_block);
+    expect_distinct_blocks(f, 64);
+}
+
+static void resize_freed_heap_block(struct fx *f) {
+    void *p = fa_heap_alloc(f->a, 10000, 64);
+    assert_non_null(p);
+    assert_int_equal(fa_heap_free(f->a, p), FA_OK);
+    expect_resize_refused(f, p, FA_ERR_DOUBLE_FREE, freed_block);
+}
+
+static void usable_size_null(struct fx *f) {
+    assert_int_equal(fa_usable_size(f->a, NULL), 0);
+    SILENT(f, FA_OK);
+}
+
+/* A shrink that would fit in place: the alignment is checked first. */
+static void realloc_aligned_bad_alignment(struct fx *f) {
+    unsigned char *p = filled_block(f);
+    REFUSES(f, fa_realloc_aligned(f->a, p, 32, 12), FA_ERR_INVALID, 32,
+            "fa_realloc_aligned: alignment 12 is not a power of two");
+    expect_block_kept(f, p);
+}
+
+static void arena_realloc_bad_alignment(struct fx *f) {
+    begin(f);
+    fa_arena *ar = frame_arena(f);
+    void *p = fa_arena_alloc(ar, 64);
+    assert_non_null(p);
+    REFUSES(f, fa_arena_realloc(ar, p, 64, 32, 12), FA_ERR_INVALID, 32,
+            "fa_arena_realloc: alignment 12 is not a power of two");
+    assert_int_equal(frame_bytes(f), 64);
+    end(f);
+}
+
+static void realloc_source_refuses(struct fx *f) {
+    unsigned char *p = filled_block(f);
+    atomic_store(&f->c.mode, ANSWER_FAIL);
+    REFUSES(f, fa_pool_realloc(f->a, p, 10000), FA_ERR_NOMEM, 10000,
+            "fa_pool_realloc: the memory source refused 10000 bytes");
+    atomic_store(&f->c.mode, ANSWER_OK);
+    expect_block_kept(f, p);
+}
+
+static void realloc_budget_refuses(struct fx *f) {
+    unsigned char *p = filled_block(f);
+    assert_int_equal(fa_budget_set(f->a, NULL, 0, (size_t)1 << 20), FA_OK);
+    REFUSES(f, fa_pool_realloc(f->a, p, (size_t)2 << 20), FA_ERR_BUDGET, (size_t)2 << 20,
+            "fa_pool_realloc: budget (global) would pass its hard limit of 1048576 bytes (2097152 more asked)");
+    assert_int_equal(fa_budget_set(f->a, NULL, 0, 0), FA_OK);
+    expect_block_kept(f, p);
+}
+
+/* Past the 64 KiB chunk: it must move, and the source refuses. */
+static void frame_realloc_source_refuses(struct fx *f) {
+    begin(f);
+    unsigned char *p = (unsigned char *)fa_frame_alloc(f->a, 64);
+    assert_non_null(p);
+    memset(p, 0x5a, 64);
+    atomic_store(&f->c.mode, ANSWER_FAIL);
+    REFUSES(f, fa_frame_realloc(f->a, p, 64, 100000), FA_ERR_NOMEM, 100000,
+            "fa_frame_realloc: the memory source refused a chunk for 100000 bytes");
+    atomic_store(&f->c.mode, ANSWER_OK);
+    assert_true(all_bytes_are(p, 64, 0x5a));
+    assert_int_equal(frame_bytes(f), 64);
+    end(f);
+}
+
+static void frame_realloc_outside_frame(struct fx *f) {
+    REFUSES(f, fa_frame_realloc(f->a, NULL, 0, 32), FA_ERR_STATE, 32, not_in_frame, "fa_frame_realloc");
+}
+
+static void arena_realloc_outside_frame(struct fx *f) {
+    REFUSES(f, fa_arena_realloc(frame_arena(f), NULL, 0, 32, 8), FA_ERR_STATE, 32, not_in_frame, "fa_arena_realloc");
+}
+
+NULL_CASE(null_arena_realloc, fa_arena_realloc(NULL, NULL, 0, 16, 8) == NULL)
+
+static void null_arena_mark(struct fx *f) {
+    fa_mark m = fa_arena_mark(NULL);
+    SILENT(f, FA_ERR_INVALID);
+    begin(f);
+    expect_rewind_refused(f, m, foreign_mark); /* the empty mark */
+    end(f);
+}
+
+static void null_arena_rewind(struct fx *f) {
+    begin(f);
+    fa_mark m = fa_arena_mark(frame_arena(f));
+    assert_non_null(fa_frame_alloc(f->a, 64));
+    REJECTS_NULL(f, fa_arena_rewind(NULL, m) == FA_ERR_INVALID);
+    assert_int_equal(frame_bytes(f), 64);
+    end(f);
+}
+
+/* ---- frame containers and layout helpers (issue #16) ---------------------- */
+
+/* Every call refuses v quietly (NULL or not initialised, it names no
+ * allocator). */
+static void expect_vec_unusable(struct fx *f, fa_vec *v) {
+    assert_null(fa_vec_at_of(v, int, 0));
+    assert_int_equal(fa_vec_reserve(v, 8), FA_ERR_INVALID);
+    assert_null(fa_vec_push(v));
+    assert_int_equal(fa_vec_push_value(v, int, 1), FA_ERR_INVALID);
+    assert_null(fa_vec_at(v, 0));
+    assert_null(fa_vec_pop(v));
+    assert_null(fa_vec_pop_of(v, int));
+    assert_int_equal(fa_vec_clear(v), FA_ERR_INVALID);
+    SILENT(f, FA_ERR_INVALID);
+}
+
+static void expect_map_unusable(struct fx *f, fa_map *m) {
+    void *value = stack_block;
+    assert_int_equal(fa_map_get(m, 1, &value), 0);
+    assert_ptr_equal(value, stack_block);
+    assert_int_equal(fa_map_put(m, 1, NULL), FA_ERR_INVALID);
+    assert_int_equal(fa_map_remove(m, 1), 0);
+    assert_int_equal(fa_map_clear(m), FA_ERR_INVALID);
+    SILENT(f, FA_ERR_INVALID);
+}
+
+static void containers_null(struct fx *f) {
+    expect_vec_unusable(f, NULL);
+    expect_map_unusable(f, NULL);
+}
+
+/* All zero: what the library reads as never initialised. */
+static void containers_uninitialised(struct fx *f) {
+    fa_vec v;
+    fa_map m;
+    memset(&v, 0, sizeof v);
+    memset(&m, 0, sizeof m);
+    expect_vec_unusable(f, &v);
+    expect_map_unusable(f, &m);
+}
+
+static fa_error count_batch(void *ctx, fa_arena *ar, void *items, size_t first, size_t n) {
+    (void)ar, (void)items, (void)first, (void)n;
+    ++*(int *)ctx;
+    return FA_OK;
+}
+
+/* Two arrays for fa_soa_alloc, the output preset to stack_block. */
+struct soa {
+    size_t sizes[2], aligns[2];
+    void  *out[2];
+};
+
+#define SOA(size0, size1, align0, align1) {{size0, size1}, {align0, align1}, {stack_block, stack_block}}
+
+static void expect_soa_untouched(const struct soa *l) {
+    assert_ptr_equal(l->out[0], stack_block);
+    assert_ptr_equal(l->out[1], stack_block);
+}
+
+static void containers_null_arena(struct fx *f) {
+    fa_vec v;
+    fa_map m;
+    struct soa l = SOA(4, 4, 4, 4);
+    int items[4] = {0}, calls = 0;
+    assert_int_equal(fa_vec_init(&v, NULL, 4, 4), FA_ERR_INVALID);
+    assert_int_equal(fa_map_init(&m, NULL, 8), FA_ERR_INVALID);
+    assert_int_equal(fa_soa_alloc(NULL, 4, 2, l.sizes, l.aligns, l.out), FA_ERR_INVALID);
+    assert_int_equal(fa_batch_run(NULL, items, 4, sizeof items[0], 2, count_batch, &calls), FA_ERR_INVALID);
+    SILENT(f, FA_ERR_INVALID);
+    expect_soa_untouched(&l);
+    assert_int_equal(calls, 0);
+    expect_vec_unusable(f, &v); /* left uninitialised */
+    expect_map_unusable(f, &m);
+}
+
+static void container_init_null(struct fx *f) {
+    FAILS(f, fa_vec_init(NULL, frame_arena(f), 4, 4), FA_ERR_INVALID, 0, "fa_vec_init: NULL vector");
+    FAILS(f, fa_map_init(NULL, frame_arena(f), 8), FA_ERR_INVALID, 8, "fa_map_init: NULL map");
+}
+
+static void vec_init_bad_layout(struct fx *f) {
+    static const size_t layouts[][2] = {{0, 8}, {8, 0}, {12, 12}, {12, 8}}; /* size, alignment */
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        fa_vec v;
+        FAILS(f, fa_vec_init(&v, frame_arena(f), layouts[i][0], layouts[i][1]), FA_ERR_INVALID, layouts[i][0],
+              "fa_vec_init: element size %zu with alignment %zu (a size of whole alignments, not 0)", layouts[i][0],
+              layouts[i][1]);
+        expect_vec_unusable(f, &v);
+    }
+}
+
+static const char wrong_type[] = "%s: a 2-byte element type for a vector of 4-byte elements";
+
+static void vec_typed_wrong_size(struct fx *f) {
+    fa_vec v;
+    begin(f);
+    assert_int_equal(fa_vec_init_of(&v, frame_arena(f), int32_t), FA_OK);
+    assert_int_equal(fa_vec_push_value(&v, int32_t, 7), FA_OK);
+    FAILS(f, fa_vec_push_value(&v, int16_t, 1), FA_ERR_INVALID, 2, wrong_type, "fa_vec_push");
+    REFUSES(f, fa_vec_at_of(&v, int16_t, 0), FA_ERR_INVALID, 2, wrong_type, "fa_vec_at");
+    REFUSES(f, fa_vec_pop_of(&v, int16_t), FA_ERR_INVALID, 2, wrong_type, "fa_vec_pop");
+    assert_int_equal(v.count, 1);
+    assert_int_equal(*fa_vec_at_of(&v, int32_t, 0), 7);
+    end(f);
+}
+
+static void vec_pop_empty(struct fx *f) {
+    fa_vec v;
+    assert_int_equal(fa_vec_init(&v, frame_arena(f), 4, 4), FA_OK);
+    assert_null(fa_vec_pop(&v));
+    SILENT(f, FA_OK);
+}
+
+/* A request through the thread's frame arena, made twice: outside a frame
+ * (FA_ERR_STATE), then in one whose memory source fails (FA_ERR_NOMEM: the
+ * frame's first request takes a chunk); both reported for fn with the
+ * request's size in bytes. */
+typedef fa_error (*arena_request)(fa_arena *ar, void *state);
+
+static void expect_refused_twice(struct fx *f, arena_request request, void *state, const char *fn, size_t size) {
+    assert_int_equal(request(frame_arena(f), state), FA_ERR_STATE);
+    EVENT(f, FA_ERR_STATE, size, not_in_frame, fn);
+    begin(f);
+    atomic_store(&f->c.mode, ANSWER_FAIL);
+    assert_int_equal(request(frame_arena(f), state), FA_ERR_NOMEM);
+    EVENT(f, FA_ERR_NOMEM, size, "%s: the memory source refused a chunk for %zu bytes", fn, size);
+    atomic_store(&f->c.mode, ANSWER_OK);
+    end(f);
+}
+
+static fa_error reserve_16k_elements(fa_arena *ar, void *v) {
+    (void)ar; /* the vector's own */
+    return fa_vec_reserve((fa_vec *)v, 16384);
+}
+
+static void vec_growth_refused(struct fx *f) {
+    fa_vec v;
+    assert_int_equal(fa_vec_init(&v, frame_arena(f), 8, 8), FA_OK);
+    FAILS(f, fa_vec_reserve(&v, SIZE_MAX / 8), FA_ERR_NOMEM, SIZE_MAX,
+          "fa_vec_reserve: 2305843009213693951 elements of 8 bytes cannot be met");
+    REFUSES(f, fa_vec_push(&v), FA_ERR_STATE, 64, not_in_frame, "fa_arena_realloc"); /* no frame: 8 elements */
+    expect_refused_twice(f, reserve_16k_elements, &v, "fa_arena_realloc", 16384 * 8);
+    assert_null(v.data);
+    assert_int_equal(v.capacity, 0);
+    assert_int_equal(v.count, 0);
+}
+
+static const char map_full[] = "fa_map_put: the map is full (%zu keys)";
+
+static void map_put_full(struct fx *f) {
+    fa_map m, none;
+    int x = 0;
+    void *value = NULL;
+    begin(f);
+    assert_int_equal(fa_map_init(&m, frame_arena(f), 2), FA_OK);
+    assert_int_equal(fa_map_put(&m, 1, NULL), FA_OK);
+    assert_int_equal(fa_map_put(&m, 2, NULL), FA_OK);
+    FAILS(f, fa_map_put(&m, 3, &x), FA_ERR_NOMEM, 0, map_full, (size_t)2);
+    assert_int_equal(fa_map_get(&m, 3, NULL), 0);
+    assert_int_equal(fa_map_put(&m, 1, &x), FA_OK); /* an update needs no room */
+    assert_int_equal(fa_map_get(&m, 1, &value), 1);
+    assert_ptr_equal(value, &x);
+    assert_int_equal(m.count, 2);
+    assert_int_equal(fa_map_init(&none, frame_arena(f), 0), FA_OK);
+    FAILS(f, fa_map_put(&none, 1, &x), FA_ERR_NOMEM, 0, map_full, (size_t)0);
+    end(f);
+}
+
+static fa_error map_of_4096(fa_arena *ar, void *m) {
+    return fa_map_init((fa_map *)m, ar, 4096);
+}
+
+/* Each refusal leaves a valid map of capacity 0. */
+static void map_init_refused(struct fx *f) {
+    fa_map m;
+    FAILS(f, fa_map_init(&m, frame_arena(f), SIZE_MAX / 8), FA_ERR_NOMEM, SIZE_MAX / 8,
+          "fa_map_init: a capacity of 2305843009213693951 cannot be met");
+    assert_int_equal(m.capacity, 0);
+    expect_refused_twice(f, map_of_4096, &m, "fa_arena_alloc", 8192 * 17); /* 8192 slots of 17 bytes */
+    assert_int_equal(m.capacity, 0);
+    assert_int_equal(fa_map_clear(&m), FA_OK);
+    FAILS(f, fa_map_put(&m, 1, NULL), FA_ERR_NOMEM, 0, map_full, (size_t)0);
+}
+
+static void map_missing_key(struct fx *f) {
+    fa_map m;
+    begin(f);
+    assert_int_equal(fa_map_init(&m, frame_arena(f), 4), FA_OK);
+    assert_int_equal(fa_map_put(&m, 1, NULL), FA_OK);
+    assert_int_equal(fa_map_get(&m, 42, NULL), 0);
+    assert_int_equal(fa_map_remove(&m, 42), 0);
+    SILENT(f, FA_OK);
+    assert_int_equal(m.count, 1);
+    end(f);
+}
+
+static void soa_bad_arguments(struct fx *f) {
+    static const char null_arrays[] = "fa_soa_alloc: NULL sizes, alignments or output";
+    struct soa l = SOA(4, 8, 4, 12);
+    begin(f);
+    fa_arena *ar = frame_arena(f);
+    FAILS(f, fa_soa_alloc(ar, 10, 2, NULL, l.aligns, l.out), FA_ERR_INVALID, 0, null_arrays);
+    FAILS(f, fa_soa_alloc(ar, 10, 2, l.sizes, NULL, l.out), FA_ERR_INVALID, 0, null_arrays);
+    FAILS(f, fa_soa_alloc(ar, 10, 2, l.sizes, l.aligns, NULL), FA_ERR_INVALID, 0, null_arrays);
+    FAILS(f, fa_soa_alloc(ar, 10, 2, l.sizes, l.aligns, l.out), FA_ERR_INVALID, 0,
+          "fa_soa_alloc: alignment 12 of array 1 is not a power of two");
+    l.aligns[0] = 0;
+    FAILS(f, fa_soa_alloc(ar, 10, 2, l.sizes, l.aligns, l.out), FA_ERR_INVALID, 0,
+          "fa_soa_alloc: alignment 0 of array 0 is not a power of two");
+    expect_soa_untouched(&l);
+    assert_int_equal(frame_bytes(f), 0);
+    end(f);
+}
+
+static void soa_layout_cannot_be_met(struct fx *f) {
+    struct soa l = SOA(1, 8, 1, 8);
+    begin(f);
+    FAILS(f, fa_soa_alloc(frame_arena(f), SIZE_MAX / 4, 2, l.sizes, l.aligns, l.out), FA_ERR_NOMEM, SIZE_MAX,
+          "fa_soa_alloc: 2 arrays of 4611686018427387903 elements cannot be met");
+    expect_soa_untouched(&l);
+    end(f);
+}
+
+static fa_error soa_of_100k(fa_arena *ar, void *l) {
+    struct soa *s = (struct soa *)l;
+    return fa_soa_alloc(ar, 100000, 2, s->sizes, s->aligns, s->out);
+}
+
+static void soa_refused(struct fx *f) {
+    struct soa l = SOA(1, 1, 1, 1);
+    expect_refused_twice(f, soa_of_100k, &l, "fa_arena_alloc", 100032 + 100000); /* the second on a cache line */
+    expect_soa_untouched(&l);
+}
+
+static void batch_run_bad_arguments(struct fx *f) {
+    static const char bad_batch[] = "fa_batch_run: NULL callback, NULL items or a batch of 0";
+    int items[4] = {0}, calls = 0;
+    begin(f);
+    fa_arena *ar = frame_arena(f);
+    FAILS(f, fa_batch_run(ar, items, 4, sizeof items[0], 2, NULL, &calls), FA_ERR_INVALID, 0, bad_batch);
+    FAILS(f, fa_batch_run(ar, items, 4, sizeof items[0], 0, count_batch, &calls), FA_ERR_INVALID, 0, bad_batch);
+    FAILS(f, fa_batch_run(ar, NULL, 4, sizeof items[0], 2, count_batch, &calls), FA_ERR_INVALID, 0, bad_batch);
+    assert_int_equal(calls, 0);
+    end(f);
+}
+
+/* The run takes its mark first: the refusal is fa_arena_mark's. */
+static void batch_run_outside_frame(struct fx *f) {
+    int items[4] = {0}, calls = 0;
+    FAILS(f, fa_batch_run(frame_arena(f), items, 4, sizeof items[0], 2, count_batch, &calls), FA_ERR_STATE, 0,
+          not_in_frame, "fa_arena_mark");
+    assert_int_equal(calls, 0);
+}
+
+/* Takes scratch memory in each batch, and fails the second. */
+static fa_error fail_second_batch(void *ctx, fa_arena *ar, void *items, size_t first, size_t n) {
+    (void)items, (void)n;
+    ++*(int *)ctx;
+    if (fa_arena_alloc(ar, 256) == NULL)
+        return fa_last_error();
+    return first == 0 ? FA_OK : FA_ERR_STATE;
+}
+
+static void batch_run_callback_error(struct fx *f) {
+    int items[6] = {0}, calls = 0;
+    begin(f);
+    assert_non_null(fa_frame_alloc(f->a, 64));
+    assert_int_equal(fa_batch_run(frame_arena(f), items, 6, sizeof items[0], 2, fail_second_batch, &calls),
+                     FA_ERR_STATE);
+    SILENT(f, FA_OK); /* the callback's answer, not reported by the run */
+    assert_int_equal(calls, 2); /* no batch after it */
+    assert_int_equal(frame_bytes(f), 64); /* its scratch released */
+    end(f);
+}
+
+/* ---- scratch arenas (issue #16) ------------------------------------------- */
+
+static fa_arena *scratch_arena(struct fx *f, size_t capacity) {
+    fa_arena *s = fa_arena_create(f->a, "level", capacity);
+    assert_non_null(s);
+    return s;
+}
+
+static void scratch_name_too_long(struct fx *f) {
+    char name[FA_TAG_NAME_MAX + 2];
+    REFUSES(f, fa_arena_create(f->a, name_over_max(name), 0), FA_ERR_INVALID, 0,
+            "fa_arena_create: name is over 63 bytes");
+}
+
+static const char frame_arena_refused[] = "%s: a thread's frame arena (fa_arena_get) is reset by its frames";
+
+static void scratch_reset_of_frame_arena(struct fx *f) {
+    begin(f);
+    fa_arena *ar = frame_arena(f);
+    assert_non_null(fa_arena_alloc(ar, 64));
+    FAILS(f, fa_arena_reset(ar), FA_ERR_INVALID, 0, frame_arena_refused, "fa_arena_reset");
+    assert_int_equal(frame_bytes(f), 64);
+    end(f);
+}
+
+static void scratch_destroy_of_frame_arena(struct fx *f) {
+    begin(f);
+    fa_arena *ar = frame_arena(f);
+    assert_non_null(fa_arena_alloc(ar, 64));
+    fa_arena_destroy(ar);
+    EVENT(f, FA_ERR_INVALID, 0, frame_arena_refused, "fa_arena_destroy");
+    assert_int_equal(frame_bytes(f), 64);
+    assert_non_null(fa_arena_alloc(ar, 64)); /* still the thread's */
+    end(f);
+}
+
+/* A refusal left s as it was: it still serves, after its last block (of
+ * `size` bytes at `last`). */
+static void expect_scratch_kept(fa_arena *s, const char *last, size_t size) {
+    char *next = (char *)fa_arena_alloc(s, 16);
+    assert_non_null(next);
+    assert_true(next >= last + size);
+    fa_arena_destroy(s);
+}
+
+static void scratch_capacity_exceeded(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 1024);
+    char *p = (char *)fa_arena_alloc(s, 1000);
+    assert_non_null(p);
+    REFUSES(f, fa_arena_alloc(s, 100), FA_ERR_NOMEM, 100,
+            "fa_arena_alloc: scratch arena \"level\" would pass its capacity of 1024 bytes");
+    expect_scratch_kept(s, p, 1000); /* 16 bytes still fit */
+}
+
+static void scratch_source_refuses(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 0);
+    char *p = (char *)fa_arena_alloc(s, 64);
+    assert_non_null(p);
+    atomic_store(&f->c.mode, ANSWER_FAIL);
+    REFUSES(f, fa_arena_alloc(s, 100000), FA_ERR_NOMEM, 100000,
+            "fa_arena_alloc: the memory source refused a chunk for 100000 bytes");
+    atomic_store(&f->c.mode, ANSWER_OK);
+    expect_scratch_kept(s, p, 64);
+}
+
+static void scratch_budget_refuses(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 0);
+    char *p = (char *)fa_arena_alloc(s, 64);
+    assert_non_null(p);
+    assert_int_equal(fa_budget_set(f->a, NULL, 0, 200000), FA_OK);
+    REFUSES(f, fa_arena_alloc(s, 300000), FA_ERR_BUDGET, 300000,
+            "fa_arena_alloc: budget (global) would pass its hard limit of 200000 bytes (300096 more asked)");
+    assert_int_equal(fa_budget_set(f->a, NULL, 0, 0), FA_OK);
+    expect_scratch_kept(s, p, 64);
+}
+
+NULL_CASE(null_arena_create, fa_arena_create(NULL, "level", 0) == NULL)
+NULL_CASE(null_arena_reset, fa_arena_reset(NULL) == FA_ERR_INVALID)
+
+static const char other_or_reset[] = "fa_arena_rewind: mark of another arena, or from before a reset";
+
+static void scratch_mark_of_other_arena(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 0), *t = scratch_arena(f, 0);
+    assert_non_null(fa_arena_alloc(t, 64));
+    fa_mark m = fa_arena_mark(t);
+    char *p = (char *)fa_arena_alloc(s, 128);
+    assert_non_null(p);
+    FAILS(f, fa_arena_rewind(s, m), FA_ERR_STATE, 0, other_or_reset);
+    fa_arena_destroy(t);
+    expect_scratch_kept(s, p, 128);
+}
+
+/* The mark's position comes back after the reset: only the reset count
+ * tells it is stale. */
+static void scratch_mark_before_reset(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 0);
+    assert_non_null(fa_arena_alloc(s, 64));
+    fa_mark m = fa_arena_mark(s);
+    assert_int_equal(fa_arena_reset(s), FA_OK);
+    char *p = (char *)fa_arena_alloc(s, 128);
+    assert_non_null(p);
+    FAILS(f, fa_arena_rewind(s, m), FA_ERR_STATE, 0, other_or_reset);
+    expect_scratch_kept(s, p, 128);
+}
+
+static void scratch_mark_passed(struct fx *f) {
+    fa_arena *s = scratch_arena(f, 0);
+    fa_mark first = fa_arena_mark(s);
+    void *p = fa_arena_alloc(s, 64);
+    assert_non_null(p);
+    fa_mark second = fa_arena_mark(s);
+    assert_non_null(fa_arena_alloc(s, 64));
+    assert_int_equal(fa_arena_rewind(s, first), FA_OK);
+    FAILS(f, fa_arena_rewind(s, second), FA_ERR_STATE, 0, "fa_arena_rewind: mark is past the current position");
+    assert_ptr_equal(fa_arena_alloc(s, 64), p); /* still at the first mark */
+    fa_arena_destroy(s);
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 enum builds { ALL, FULL };                /* FULL: needs statistics, tags and budgets */
@@ -1723,6 +2284,53 @@ static const struct misuse misuses[] = {
     MISUSE(deque_push_null, ALL),
     MISUSE(deque_null, ALL),
     MISUSE(barrier_without_parties, ALL),
+    MISUSE(resize_foreign_malloc, ALL),
+    MISUSE(resize_foreign_frame_pointer, ALL),
+    MISUSE(resize_interior, ALL),
+    MISUSE(resize_other_allocator_block, ALL),
+    MISUSE(resize_freed_pool_block, ALL),
+    MISUSE(resize_freed_heap_block, ALL),
+    MISUSE(usable_size_null, ALL),
+    MISUSE(realloc_aligned_bad_alignment, ALL),
+    MISUSE(arena_realloc_bad_alignment, ALL),
+    MISUSE(realloc_source_refuses, ALL),
+    MISUSE(realloc_budget_refuses, FULL),
+    MISUSE(frame_realloc_source_refuses, ALL),
+    BAD_REQUEST(pool_calloc_overflow, POOL_CALLOC, 3, SIZE_MAX / 2, 0, FA_ERR_NOMEM, SIZE_MAX,
+                "fa_pool_calloc: 3 x 9223372036854775807 bytes cannot be met"),
+    MISUSE(frame_realloc_outside_frame, ALL),
+    MISUSE(arena_realloc_outside_frame, ALL),
+    MISUSE(null_arena_realloc, ALL),
+    MISUSE(null_arena_mark, ALL),
+    MISUSE(null_arena_rewind, ALL),
+    MISUSE(containers_null, ALL),
+    MISUSE(containers_uninitialised, ALL),
+    MISUSE(containers_null_arena, ALL),
+    MISUSE(container_init_null, ALL),
+    MISUSE(vec_init_bad_layout, ALL),
+    MISUSE(vec_typed_wrong_size, ALL),
+    MISUSE(vec_pop_empty, ALL),
+    MISUSE(vec_growth_refused, ALL),
+    MISUSE(map_put_full, ALL),
+    MISUSE(map_init_refused, ALL),
+    MISUSE(map_missing_key, ALL),
+    MISUSE(soa_bad_arguments, ALL),
+    MISUSE(soa_layout_cannot_be_met, ALL),
+    MISUSE(soa_refused, ALL),
+    MISUSE(batch_run_bad_arguments, ALL),
+    MISUSE(batch_run_outside_frame, ALL),
+    MISUSE(batch_run_callback_error, ALL),
+    MISUSE(scratch_name_too_long, ALL),
+    MISUSE(scratch_reset_of_frame_arena, ALL),
+    MISUSE(scratch_destroy_of_frame_arena, ALL),
+    MISUSE(scratch_capacity_exceeded, ALL),
+    MISUSE(scratch_source_refuses, ALL),
+    MISUSE(scratch_budget_refuses, FULL),
+    MISUSE(null_arena_create, ALL),
+    MISUSE(null_arena_reset, ALL),
+    MISUSE(scratch_mark_of_other_arena, ALL),
+    MISUSE(scratch_mark_before_reset, ALL),
+    MISUSE(scratch_mark_passed, ALL),
 };
 
 #define MISUSE_COUNT (sizeof misuses / sizeof misuses[0])
