@@ -568,8 +568,9 @@ FA_API fa_error fa_batch_run(fa_arena *ar, void *items, size_t count, size_t ite
                              fa_batch_fn fn, void *ctx);
 
 /* The vector's private fast paths: a push within the capacity, an index at
- * FA_DEBUG_OFF, each of the vector's own element size. Everything else (a
- * NULL or uninitialised vector, growth, a debug level, another type) goes
+ * FA_DEBUG_OFF into a vector that holds memory, each of the vector's own
+ * element size. Everything else (a NULL or uninitialised vector, growth, a
+ * debug level, another type) goes
  * to the slow halves in src/containers.c, which check and report. */
 FA_API void *fa__vec_push_slow(fa_vec *v, size_t elem_size) FA__SLOW;
 FA_API void *fa__vec_at_slow(const fa_vec *v, size_t i, size_t elem_size) FA__SLOW;
@@ -582,7 +583,7 @@ static inline void *fa__vec_push_as(fa_vec *v, size_t elem_size) {
 }
 
 static inline void *fa__vec_at_as(const fa_vec *v, size_t i, size_t elem_size) {
-    if (FA__LIKELY(v != NULL && !v->fa__checked && v->fa__size == elem_size))
+    if (FA__LIKELY(v != NULL && v->data != NULL && !v->fa__checked && v->fa__size == elem_size))
         return (char *)v->data + elem_size * i;
     return fa__vec_at_slow(v, i, elem_size);
 }

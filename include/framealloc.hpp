@@ -132,10 +132,10 @@ private:
  * undefined); a copy assignment keeps the destination's allocator, so the
  * copy lands where the destination lives. */
 
-/* Frame memory of the calling thread; deallocate is a no-op (see
- * frame_resource). The type says "frame": a container of it must not
- * outlive the frame. */
-template <class T> class frame_allocator {
+namespace detail {
+/* What the two allocators share: the allocator they hold, the traits and
+ * the comparisons. Self is the allocator template (for rebind). */
+template <template <class> class Self, class T> class allocator_base {
 public:
     using value_type = T;
     using propagate_on_container_copy_assignment = std::false_type;
@@ -143,67 +143,61 @@ public:
     using propagate_on_container_swap = std::true_type;
     using is_always_equal = std::false_type;
     template <class U> struct rebind {
-        using other = frame_allocator<U>;
+        using other = Self<U>;
     };
 
-    explicit frame_allocator(fa_alloc *a) noexcept : a_(a) {}
-    template <class U> frame_allocator(const frame_allocator<U> &other) noexcept : a_(other.get()) {}
+    explicit allocator_base(fa_alloc *a) noexcept : a_(a) {}
     fa_alloc *get() const noexcept { return a_; }
+
+    template <class U> friend bool operator==(const Self<T> &x, const Self<U> &y) noexcept {
+        return x.get() == y.get();
+    }
+    template <class U> friend bool operator!=(const Self<T> &x, const Self<U> &y) noexcept {
+        return x.get() != y.get();
+    }
+
+protected:
+    fa_alloc *a_;
+};
+} // namespace detail
+
+/* Frame memory of the calling thread; deallocate is a no-op (see
+ * frame_resource). The type says "frame": a container of it must not
+ * outlive the frame. */
+template <class T> class frame_allocator : public detail::allocator_base<frame_allocator, T> {
+    using base = detail::allocator_base<frame_allocator, T>;
+
+public:
+    using base::base;
+    template <class U> frame_allocator(const frame_allocator<U> &other) noexcept : base(other.get()) {}
 
     T *allocate(std::size_t n) {
         /* fa_frame_array checks n * sizeof(T) for overflow itself */
-        void *p = fa_frame_array(a_, n, sizeof(T), alignof(T));
+        void *p = fa_frame_array(this->a_, n, sizeof(T), alignof(T));
         if (p == nullptr)
             detail::throw_bad_alloc();
         return static_cast<T *>(p);
     }
     void deallocate(T *, std::size_t) noexcept {}
-
-private:
-    fa_alloc *a_;
 };
 
 /* Pool blocks (as pool_resource): a container of it may live any time. */
-template <class T> class pool_allocator {
-public:
-    using value_type = T;
-    using propagate_on_container_copy_assignment = std::false_type;
-    using propagate_on_container_move_assignment = std::true_type;
-    using propagate_on_container_swap = std::true_type;
-    using is_always_equal = std::false_type;
-    template <class U> struct rebind {
-        using other = pool_allocator<U>;
-    };
+template <class T> class pool_allocator : public detail::allocator_base<pool_allocator, T> {
+    using base = detail::allocator_base<pool_allocator, T>;
 
-    explicit pool_allocator(fa_alloc *a) noexcept : a_(a) {}
-    template <class U> pool_allocator(const pool_allocator<U> &other) noexcept : a_(other.get()) {}
-    fa_alloc *get() const noexcept { return a_; }
+public:
+    using base::base;
+    template <class U> pool_allocator(const pool_allocator<U> &other) noexcept : base(other.get()) {}
 
     T *allocate(std::size_t n) {
         std::size_t bytes = detail::array_bytes(n, sizeof(T));
-        void *p = bytes != 0 || n == 0 ? detail::pool_allocate(a_, bytes, alignof(T)) : nullptr;
+        void *p = bytes != 0 || n == 0 ? detail::pool_allocate(this->a_, bytes, alignof(T)) : nullptr;
         if (p == nullptr)
             detail::throw_bad_alloc();
         return static_cast<T *>(p);
     }
-    void deallocate(T *p, std::size_t) noexcept { (void)fa_pool_free(a_, p); }
-
-private:
-    fa_alloc *a_;
+    void deallocate(T *p, std::size_t) noexcept { (void)fa_pool_free(this->a_, p); }
 };
-
-template <class T, class U> bool operator==(const frame_allocator<T> &x, const frame_allocator<U> &y) noexcept {
-    return x.get() == y.get();
-}
-template <class T, class U> bool operator!=(const frame_allocator<T> &x, const frame_allocator<U> &y) noexcept {
-    return x.get() != y.get();
-}
-template <class T, class U> bool operator==(const pool_allocator<T> &x, const pool_allocator<U> &y) noexcept {
-    return x.get() == y.get();
-}
-template <class T, class U> bool operator!=(const pool_allocator<T> &x, const pool_allocator<U> &y) noexcept {
-    return x.get() != y.get();
-}
 
 /* ---- RAII scopes --------------------------------------------------------- */
 /* Each does its C call in the constructor and undoes it in the destructor,
