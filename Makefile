@@ -7,7 +7,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 BUILD_DEPS := cmake make gcc g++ pkg-config
-TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema
+TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema liblua5.4-dev libchipmunk-dev
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
 .PHONY: all deps configure build demo test install bench clean asan tsan memcheck clang-check minimal assert check \
@@ -54,6 +54,7 @@ bench:
 	$(BUILD)/bench/bench_deque
 	$(BUILD)/bench/bench_threading
 	if [ -x $(BUILD)/bench/bench_realloc ]; then $(BUILD)/bench/bench_realloc; fi
+	if [ -x $(BUILD)/examples/engines/lua/engine_lua ]; then $(BUILD)/examples/engines/lua/engine_lua --bench; fi
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

@@ -287,7 +287,7 @@ typedef struct fa_frame_info {
     int      in_frame;    /* non-zero between begin and end */
     uint64_t allocations; /* frame allocations in that frame */
     size_t   bytes;       /* bytes consumed by them, alignment padding included */
-    size_t   chunks;      /* chunks the thread's arena holds now */
+    size_t   chunks;      /* chunks the thread's arena holds now (frames in flight included) */
     size_t   reserved;    /* their capacity in bytes */
 } fa_frame_info;
 

@@ -715,5 +715,10 @@ fa_error fa_frame_info_get(fa_alloc *a, fa_frame_info *out) {
     out->allocations = th->in_frame ? th->tls->allocs : th->last_allocs;
     out->bytes = th->in_frame ? fa__arena_used(&th->arena, th->tls) : th->last_bytes;
     fa__arena_holdings(&th->arena, &out->chunks, &out->reserved);
+    for (uint32_t i = 0; i < th->held_count; i++) /* frames in flight hold theirs */
+        for (const struct fa_chunk *c = th->held[i].chunks; c != NULL; c = c->next) {
+            out->chunks++;
+            out->reserved += c->size;
+        }
     return FA_OK;
 }
