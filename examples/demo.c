@@ -830,45 +830,18 @@ static void print_summary(const struct run_stats *stats, const struct entity_wor
            (uint64_t)atomic_load(&backend->deallocations));
 }
 
-static void print_budget(const char *name, const fa_budget_stats *b) {
-    if (b->soft == 0 && b->hard == 0)
-        return;
-    printf("  %-18s soft %6.2f MiB, hard %6.2f MiB, usage %7.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
-           name, (double)b->soft / (double)MIB, (double)b->hard / (double)MIB, (double)b->usage / (double)KIB,
-           b->soft_crossings, b->refusals);
-}
-
 /* The library's own figures, after the workers have exited (so every
- * thread's counts are in): per tag, the budgets, the main thread's history. */
+ * thread's counts are in): one call prints the kinds, the main thread's
+ * frames, every tag path with its budget and the pool classes. */
 static void print_statistics(fa_alloc *a, const char *json_path) {
-    fa_stats *st = check_alloc(calloc(1, sizeof *st), "the statistics");
-    check_status(fa_stats_get(a, st), "fa_stats_get");
-    printf("\nper tag (fa_stats_get): frame memory per run and its largest frame, pool and heap live now\n");
-    printf("  %-18s %12s %12s %10s %10s %10s\n", "path", "frame allocs", "frame MiB", "peak KiB", "pool KiB",
-           "heap KiB");
-    for (uint64_t i = 0; i < st->tag_count; i++) {
-        const fa_tag_stats *t = &st->tags[i];
-        printf("  %-18s %12" PRIu64 " %12.1f %10.1f %10.1f %10.1f\n", i == 0 ? "(untagged)" : t->path,
-               t->frame.allocations, (double)t->frame.bytes / (double)MIB, (double)t->frame.peak_bytes / (double)KIB,
-               (double)t->pool.live_bytes / (double)KIB, (double)t->heap.live_bytes / (double)KIB);
-    }
-    printf("budgets (usage: live bytes now; for each frame, the largest frame)\n");
-    print_budget("(global)", &st->global_budget);
-    print_budget("(each frame)", &st->frame_budget);
-    for (uint64_t i = 1; i < st->tag_count; i++)
-        print_budget(st->tags[i].path, &st->tags[i].budget);
-    fa_history_summary h;
-    check_status(fa_history_summary_get(a, &h), "fa_history_summary_get");
-    printf("main thread's last %" PRIu64 " frames: %.0f us, %.0f allocations, %.1f KiB on average; peak "
-           "%.1f KiB; %.0f%% of its chunks used\n", h.frames, h.avg_frame_ns / 1e3, h.avg_allocations,
-           h.avg_bytes / (double)KIB, (double)h.peak_bytes / (double)KIB, 100 * h.efficiency);
+    printf("\n");
+    check_status(fa_stats_print(a, stdout), "fa_stats_print");
     if (json_path != NULL) {
         FILE *out = fopen(json_path, "w");
         check_status(out != NULL ? fa_write_json(a, out) : FA_ERR_INVALID, "fa_write_json");
         fclose(out);
         printf("snapshot written to %s\n", json_path);
     }
-    free(st);
 }
 
 static bool should_print(uint64_t frame, uint64_t every) {

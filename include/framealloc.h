@@ -783,10 +783,21 @@ FA_API size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max);
     X(f64, avg_bytes)                                                                \
     X(u64, peak_bytes)        /* the largest peak_bytes */                           \
     X(f64, efficiency)        /* bytes / reserved_bytes over the records: how much   \
-                               * of the chunks held frames really used */
+                               * of the chunks held frames really used */            \
+    X(u64, p50_frame_ns)      /* frame time percentiles (nearest rank) and maximum   \
+                               * over the records */                                 \
+    X(u64, p95_frame_ns)                                                             \
+    X(u64, p99_frame_ns)                                                             \
+    X(u64, max_frame_ns)
 
 typedef struct fa_history_summary { FA_SUMMARY_FIELDS(FA__FIELD) } fa_history_summary;
 FA_API fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out);
+
+/* The snapshot as a human-readable table: the totals and kinds, the frames
+ * of the history (averages, percentiles, efficiency), each tag path with
+ * its budget, the pool classes in use. FA_ERR_STATE with statistics off,
+ * FA_ERR_INVALID for a NULL stream. */
+FA_API fa_error fa_stats_print(fa_alloc *a, FILE *out);
 
 /* The snapshot as JSON (docs/statistics.md): totals, kinds, classes, tags,
  * budgets and the history, with "version". The writer variant sends the text

@@ -78,16 +78,35 @@ size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, size_t max) 
     return n;
 }
 
+static int by_value(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* The nearest-rank percentiles of n frame times (sorted here). */
+static void percentiles(uint64_t *ns, size_t n, fa_history_summary *out) {
+    if (n == 0)
+        return;
+    qsort(ns, n, sizeof *ns, by_value);
+    out->p50_frame_ns = ns[(n * 50 + 99) / 100 - 1];
+    out->p95_frame_ns = ns[(n * 95 + 99) / 100 - 1];
+    out->p99_frame_ns = ns[(n * 99 + 99) / 100 - 1];
+    out->max_frame_ns = ns[n - 1];
+}
+
 void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
     memset(out, 0, sizeof *out);
     if (h->ring == NULL)
         return;
     double ns = 0, allocations = 0, bytes = 0, reserved = 0;
     uint64_t end, k = oldest(h, h->capacity, &end);
+    uint64_t *times = (uint64_t *)malloc(h->capacity * sizeof *times); /* no memory: no percentiles */
     fa_frame_record r;
     for (; k < end; k++) {
         if (!read_record(h, k, &r))
             continue;
+        if (times != NULL)
+            times[out->frames] = r.duration_ns;
         out->frames++;
         ns += (double)r.duration_ns;
         allocations += (double)r.allocations;
@@ -102,4 +121,7 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
         out->avg_bytes = bytes / (double)out->frames;
     }
     out->efficiency = reserved > 0 ? bytes / reserved : 0.0;
+    if (times != NULL)
+        percentiles(times, (size_t)out->frames, out);
+    free(times);
 }

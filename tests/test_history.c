@@ -72,6 +72,33 @@ static void the_summary_averages_what_the_ring_holds(void **state) {
     fa__history_fini(&h);
 }
 
+/* Nearest-rank percentiles over the ring, computed by hand: frames 1..100
+ * take 1000 * frame ns, written out of order (the ring holds them as they
+ * come, the summary sorts). */
+static void the_summary_has_nearest_rank_percentiles(void **state) {
+    (void)state;
+    struct fa_history h;
+    assert_true(fa__history_init(&h, 100));
+    for (uint64_t k = 0; k < 100; k++)
+        record(&h, 1 + (k * 37) % 100); /* a permutation of 1..100 */
+    fa_history_summary s;
+    fa__history_summarise(&h, &s);
+    assert_int_equal(s.frames, 100);
+    assert_int_equal(s.p50_frame_ns, 50000); /* the 50th of 100 sorted */
+    assert_int_equal(s.p95_frame_ns, 95000);
+    assert_int_equal(s.p99_frame_ns, 99000);
+    assert_int_equal(s.max_frame_ns, 100000);
+    fa__history_fini(&h);
+    assert_true(fa__history_init(&h, 4));
+    for (uint64_t f = 1; f <= 3; f++) /* three records: p50 is the 2nd, p95 and p99 the 3rd */
+        record(&h, f);
+    fa__history_summarise(&h, &s);
+    assert_int_equal(s.p50_frame_ns, 2000);
+    assert_int_equal(s.p95_frame_ns, 3000);
+    assert_int_equal(s.p99_frame_ns, 3000);
+    fa__history_fini(&h);
+}
+
 static void no_ring_no_records(void **state) {
     (void)state;
     struct fa_history h;
@@ -132,6 +159,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_ring_keeps_the_newest_oldest_first),
         cmocka_unit_test(the_summary_averages_what_the_ring_holds),
+        cmocka_unit_test(the_summary_has_nearest_rank_percentiles),
         cmocka_unit_test(no_ring_no_records),
         cmocka_unit_test(readers_racing_the_writer_never_see_a_torn_record),
     };

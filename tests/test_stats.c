@@ -238,8 +238,38 @@ static void stats_misuse_is_reported(void **state) {
 }
 
 
+/* fa_stats_print: every section, the paths and budgets by name. */
+static void the_table_shows_every_section(void **state) {
+    struct fixture *f = fixture_of(state);
+    assert_int_equal(fa_budget_set(f->a, "render", 0, 1 << 20), FA_OK);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(fa_begin_frame(f->a), FA_OK);
+        assert_int_equal(fa_tag_push(f->a, "render"), FA_OK);
+        assert_non_null(fa_frame_alloc(f->a, 4000));
+        assert_int_equal(fa_tag_pop(f->a), FA_OK);
+        assert_int_equal(fa_end_frame(f->a), FA_OK);
+    }
+    void *kept = fa_pool_alloc(f->a, 100);
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    assert_int_equal(fa_stats_print(f->a, out), FA_OK);
+    fclose(out);
+    const char *expected[] = {"framealloc: frame 5,", "kind", "scratch", "frames: the last 5", "p95",
+                              "tag paths", "render", "budget soft 0 / hard 1024 KiB", "128 B: 1 slabs, 1 blocks in use"};
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
+        if (strstr(text, expected[i]) == NULL)
+            fail_msg("\"%s\" is not in:\n%s", expected[i], text);
+    free(text);
+    assert_int_equal(fa_stats_print(f->a, NULL), FA_ERR_INVALID);
+    assert_int_equal(f->ev.last, FA_ERR_INVALID);
+    assert_int_equal(fa_stats_print(NULL, stdout), FA_ERR_INVALID);
+    assert_int_equal(fa_pool_free(f->a, kept), FA_OK);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        FIXTURE_TEST(the_table_shows_every_section),
         FIXTURE_TEST(snapshots_while_threads_allocate),
         FIXTURE_TEST(pool_only_threads_publish_at_refills),
         FIXTURE_TEST(stats_equal_a_hand_count),

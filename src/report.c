@@ -1,0 +1,98 @@
+/* fa_stats_print: the snapshot as a human-readable table, for a log or a
+ * terminal (the JSON snapshot, json.c, is for programs).
+ * Floor: API, on top: it stands on the public API (fa_stats_get,
+ * fa_history_summary_get) and the instance's event sink, as json.c does.
+ * Invariant: it prints only what the snapshot holds, in fixed units
+ * (KiB, microseconds), one line per kind, path and class in use. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "instance.h"
+
+#define KIB 1024.0
+
+static double kib(uint64_t bytes) {
+    return (double)bytes / KIB;
+}
+
+static void print_kind(FILE *out, const char *name, const fa_kind_stats *k) {
+    fprintf(out, "  %-8s %12" PRIu64 " %12" PRIu64 " %12.1f %12.1f %12.1f\n", name, k->allocations, k->frees,
+            kib(k->bytes), kib(k->live_bytes), kib(k->peak_bytes));
+}
+
+static void print_kinds(FILE *out, const fa_stats *st) {
+    fprintf(out, "  %-8s %12s %12s %12s %12s %12s\n", "kind", "allocations", "frees", "KiB", "live KiB",
+            "peak KiB");
+#define FA__PRINT_KIND(name) print_kind(out, #name, &st->name);
+    FA_KINDS(FA__PRINT_KIND)
+#undef FA__PRINT_KIND
+}
+
+static void print_frames(FILE *out, const fa_history_summary *h) {
+    if (h->frames == 0)
+        return;
+    fprintf(out, "frames: the last %" PRIu64 " of the creating thread\n", h->frames);
+    fprintf(out, "  time       %.0f us on average; p50 %.0f, p95 %.0f, p99 %.0f, max %.0f us\n", h->avg_frame_ns / 1e3,
+            (double)h->p50_frame_ns / 1e3, (double)h->p95_frame_ns / 1e3, (double)h->p99_frame_ns / 1e3,
+            (double)h->max_frame_ns / 1e3);
+    fprintf(out, "  per frame  %.0f allocations, %.1f KiB on average; peak %.1f KiB; %.0f%% of its chunks used\n",
+            h->avg_allocations, h->avg_bytes / KIB, kib(h->peak_bytes), 100 * h->efficiency);
+}
+
+static void print_budget(FILE *out, const fa_budget_stats *b) {
+    if ((b->soft | b->hard) == 0) {
+        fprintf(out, "\n");
+        return;
+    }
+    fprintf(out, "  budget soft %.0f / hard %.0f KiB, usage %.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
+            kib(b->soft), kib(b->hard), kib(b->usage), b->soft_crossings, b->refusals);
+}
+
+static void print_tags(FILE *out, const fa_stats *st) {
+    fprintf(out, "tag paths (live KiB; frame: all of its frames, and the largest; the root's budget is the global one)\n");
+    fprintf(out, "  %-24s %10s %10s %8s %8s %8s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch");
+    for (uint64_t i = 0; i < st->tag_count; i++) {
+        const fa_tag_stats *t = &st->tags[i];
+        fprintf(out, "  %-24s %10.1f %10.1f %8.1f %8.1f %8.1f", i == 0 ? "(root)" : t->path, kib(t->frame.bytes),
+                kib(t->frame.peak_bytes), kib(t->pool.live_bytes), kib(t->heap.live_bytes), kib(t->scratch.live_bytes));
+        print_budget(out, i == 0 ? &st->global_budget : &t->budget); /* the root's: the global one */
+    }
+    if ((st->frame_budget.soft | st->frame_budget.hard) != 0) {
+        fprintf(out, "  %-24s %10s %10s %8s %8s %8s", "(each frame)", "", "", "", "", "");
+        print_budget(out, &st->frame_budget);
+    }
+}
+
+static void print_classes(FILE *out, const fa_stats *st) {
+    fprintf(out, "pool classes in use\n");
+    for (int c = 0; c < FA_POOL_CLASS_COUNT; c++) {
+        const fa_class_stats *k = &st->classes[c];
+        if (k->slabs != 0)
+            fprintf(out, "  %4" PRIu64 " B: %" PRIu64 " slabs, %" PRIu64 " blocks in use, %" PRIu64 " free (%.0f%%)\n",
+                    k->block_size, k->slabs, k->blocks_in_use, k->blocks_free, 100 * k->occupancy);
+    }
+}
+
+fa_error fa_stats_print(fa_alloc *a, FILE *out) {
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (st == NULL)
+        return FA_ERR_NOMEM;
+    fa_history_summary h;
+    fa_error e = fa_stats_get(a, st); /* reports a NULL allocator, statistics off */
+    if (e == FA_OK && out == NULL)
+        e = fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_stats_print: NULL stream");
+    if (e == FA_OK)
+        e = fa_history_summary_get(a, &h);
+    if (e == FA_OK) {
+        fprintf(out, "framealloc: frame %" PRIu64 ", %" PRIu64 " threads, %" PRIu64 " backend calls, %.1f KiB held\n",
+                st->frame_number, st->threads, st->backend_calls, kib(st->backend_bytes));
+        print_kinds(out, st);
+        print_frames(out, &h);
+        print_tags(out, st);
+        print_classes(out, st);
+        if (ferror(out))
+            e = FA_ERR_STATE;
+    }
+    free(st);
+    return e;
+}
