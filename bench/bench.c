@@ -30,6 +30,13 @@
 #ifndef BENCH_MALLOC_NAME
 #define BENCH_FULL 1
 #define BENCH_MALLOC_NAME "glibc malloc"
+/* This binary links mimalloc, whose library replaces malloc process-wide:
+ * glibc is reached through libc.h, for its peer and for framealloc's
+ * memory source alike (as in a program that does not link mimalloc). */
+#include "libc.h"
+#define SYS_MALLOC libc.malloc
+#define SYS_FREE libc.free
+#define SYS_USABLE libc.usable
 #include <apr_pools.h>
 #include <mimalloc.h>
 #include <obstack.h>
@@ -247,6 +254,12 @@ static size_t fap_consumed(void *st) {
 
 /* ---- malloc: glibc here, jemalloc or tcmalloc in their own binaries ------ */
 
+#ifndef SYS_MALLOC /* a binary of its own: malloc is the replacement it links */
+#define SYS_MALLOC malloc
+#define SYS_FREE free
+#define SYS_USABLE malloc_usable_size
+#endif
+
 enum { sys_is_arena = 0 };
 static void *sys_create(void) {
     return NULL;
@@ -258,16 +271,16 @@ static void sys_destroy(void *st) {
 #define sys_end sys_destroy
 static inline void *sys_alloc(void *st, size_t size) {
     (void)st;
-    return malloc(size);
+    return SYS_MALLOC(size);
 }
 static inline void sys_free(void *st, void *p, size_t size) {
     (void)st, (void)size;
-    free(p);
+    SYS_FREE(p);
 }
 #define sys_consumed fap_consumed
 static size_t sys_usable(void *p, size_t size) {
     (void)size;
-    return malloc_usable_size(p);
+    return SYS_USABLE(p);
 }
 #define PEER sys
 #define PEER_NAME BENCH_MALLOC_NAME
@@ -541,10 +554,17 @@ int main(int argc, char **argv) {
             printf("%s\n", peers[i]->name);
         return 0;
     }
+    fa_config cfg;
+    fa_config_init(&cfg);
 #ifdef BENCH_FULL
     apr_initialize();
+    if (!find_libc()) {
+        fprintf(stderr, "bench: glibc's malloc family not found in libc.so.6\n");
+        return 1;
+    }
+    cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
 #endif
-    fa_shared = fa_create(NULL);
+    fa_shared = fa_create(&cfg);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
     for (size_t i = 0; i < PEER_COUNT; i++) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "framealloc.h"
+#include "libc.h" /* mimalloc replaces malloc in this binary: glibc's own, for its peer and framealloc's source */
 
 #define BLOCKS 1000000
 #define RING 4096
@@ -27,11 +28,13 @@ struct peer {
 static fa_alloc *fa;
 static void *fa_alloc_fn(size_t n) { return fa_pool_alloc(fa, n); }
 static void fa_free_fn(void *p) { fa_pool_free(fa, p); }
+static void *glibc_alloc(size_t n) { return libc.malloc(n); }
+static void glibc_free(void *p) { libc.free(p); }
 
 static const struct peer peers[] = {
     {"framealloc pool", fa_alloc_fn, fa_free_fn},
     {"mimalloc", mi_malloc, mi_free},
-    {"glibc malloc", malloc, free},
+    {"glibc malloc", glibc_alloc, glibc_free},
 };
 
 struct ring {
@@ -69,7 +72,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; argc > 1 && i < sizeof peers / sizeof *peers; i++) {
         if (strcmp(peers[i].name, argv[1]) != 0)
             continue;
-        fa = fa_create(NULL);
+        if (!find_libc()) {
+            fprintf(stderr, "prodcons: glibc's malloc family not found in libc.so.6\n");
+            return 1;
+        }
+        fa_config cfg;
+        fa_config_init(&cfg);
+        cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
+        fa = fa_create(&cfg);
         produce(&peers[i]);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include "framealloc.h"
+#include "libc.h"
 
 #define RUNS 5
 
@@ -105,44 +106,6 @@ static const char *const peer_name[PEERS] = {"framealloc", "mimalloc", "glibc"};
 
 static fa_alloc *fa; /* the framealloc peer's allocator, default configuration but its source */
 
-/* glibc's own malloc family, found in libc.so.6 itself. */
-static struct {
-    void *(*malloc)(size_t);
-    void *(*realloc)(void *, size_t);
-    void (*free)(void *);
-    size_t (*usable)(void *);
-    int (*memalign)(void **, size_t, size_t);
-} libc;
-
-static int find_libc(void) {
-    void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL)
-        return 0;
-    void *f[5] = {dlsym(h, "malloc"), dlsym(h, "realloc"), dlsym(h, "free"), dlsym(h, "malloc_usable_size"),
-                  dlsym(h, "posix_memalign")};
-    for (int i = 0; i < 5; i++)
-        if (f[i] == NULL)
-            return 0;
-    /* object to function pointers: POSIX guarantees it, ISO C has no cast for it */
-    memcpy(&libc.malloc, &f[0], sizeof f[0]);
-    memcpy(&libc.realloc, &f[1], sizeof f[1]);
-    memcpy(&libc.free, &f[2], sizeof f[2]);
-    memcpy(&libc.usable, &f[3], sizeof f[3]);
-    memcpy(&libc.memalign, &f[4], sizeof f[4]);
-    return 1;
-}
-
-static fa_backend_result libc_allocate(void *ctx, size_t size, size_t align, void **out) {
-    (void)ctx;
-    if (align < sizeof(void *))
-        align = sizeof(void *);
-    return libc.memalign(out, align, size) == 0 ? FA_BACKEND_OK : FA_BACKEND_FAIL;
-}
-
-static void libc_deallocate(void *ctx, void *ptr, size_t size, size_t align) {
-    (void)ctx, (void)size, (void)align;
-    libc.free(ptr);
-}
 
 INLINE void *p_alloc(enum peer w, size_t size) {
     return w == FA ? fa_pool_alloc(fa, size) : w == MI ? mi_malloc(size) : libc.malloc(size);
