@@ -366,15 +366,24 @@ static void *take_debug(fa_alloc *a, struct fa_thread *th, const char *fn, size_
 }
 
 /* The slow path of a frame allocation by th, with events naming fn. */
-static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+/* A request's alignment and size as every frame and scratch slow path
+ * checks them (with `guarded`, a debug level's guard counted in): 0,
+ * reported for fn, when it cannot be served. */
+static int request_ok(fa_alloc *a, const char *fn, size_t size, size_t align, int guarded) {
     if (!fa__is_pow2(align)) {
         fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
-        return NULL;
+        return 0;
     }
-    if (fa__cannot_be_met(size, align) || (fa__guarded(a) && fa__cannot_be_met(size + FA__GUARD_HEAD + align, align))) {
+    if (fa__cannot_be_met(size, align) || (guarded && fa__cannot_be_met(size + FA__GUARD_HEAD + align, align))) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
-        return NULL;
+        return 0;
     }
+    return 1;
+}
+
+static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
+    if (!request_ok(a, fn, size, align, fa__guarded(a)))
+        return NULL;
     if (fa__debug_on(a))
         return take_debug(a, th, fn, size, align);
     return take(a, th, fn, size, size != 0 ? size : 1, align);
@@ -425,15 +434,8 @@ static struct fa_thread *scratch_user(struct fa_scratch *s, const char *fn) {
 
 /* A scratch arena's slow path, with the frame slow path's argument checks. */
 static void *scratch_alloc(struct fa_scratch *s, const char *fn, size_t size, size_t align) {
-    fa_alloc *a = s->a;
-    if (!fa__is_pow2(align)) {
-        fa__report(&a->sink, FA_ERR_INVALID, size, "%s: alignment %zu is not a power of two", fn, align);
+    if (!request_ok(s->a, fn, size, align, 0))
         return NULL;
-    }
-    if (fa__cannot_be_met(size, align)) {
-        fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: %zu bytes aligned to %zu cannot be met", fn, size, align);
-        return NULL;
-    }
     struct fa_thread *th = scratch_user(s, fn);
     return th != NULL ? fa__scratch_alloc(s, th, size, align, fn) : NULL;
 }
@@ -628,23 +630,38 @@ static int grows_in_place(const struct fa_frame_arena *ar, const struct fa__thre
            size <= limit - p;
 }
 
+/* Whether block p of old bytes in the arena bumped through t resizes to
+ * size in place: a shrink when p is aligned for it (the bytes stay until
+ * the release), a growth of the last allocation (the bump follows it). */
+static int resize_in_place(const struct fa_frame_arena *ar, struct fa__thread_tls *t, void *p, size_t old, size_t size,
+                           size_t align) {
+    uintptr_t u = (uintptr_t)p;
+    if (size <= old)
+        return (u & (align - 1)) == 0;
+    if (!grows_in_place(ar, t, u, old, size, align))
+        return 0;
+    t->cur = u + size;
+    return 1;
+}
+
+/* A moved block: q (NULL when the new one was refused) with p's first bytes. */
+static void *moved(void *q, const void *p, size_t old, size_t size) {
+    if (q != NULL && p != NULL)
+        memcpy(q, p, old < size ? old : size);
+    return q;
+}
+
 /* th's frame block p of old bytes resized to size: in place (a shrink
  * keeps its bytes until the frame's end), or a new block aligned to align
  * holding the first bytes. */
 static void *frame_resize(fa_alloc *a, struct fa_thread *th, const char *fn, void *p, size_t old, size_t size,
                           size_t align) {
-    if (fa__debug_on(a) && fa__debug_frame_size(a, th, p, old, fn) != FA_OK)
-        return NULL;
-    int shrinks = size <= old && ((uintptr_t)p & (align - 1)) == 0 && !fa__debug_on(a);
-    if (shrinks || grows_in_place(&th->arena, th->tls, (uintptr_t)p, old, size, align)) {
-        if (!shrinks)
-            th->tls->cur = (uintptr_t)p + size;
+    if (fa__debug_on(a)) /* checked, and always moved: its limit is 0 */
+        return fa__debug_frame_size(a, th, p, old, fn) == FA_OK ? moved(alloc_slow(a, th, fn, size, align), p, old, size)
+                                                                : NULL;
+    if (resize_in_place(&th->arena, th->tls, p, old, size, align))
         return p;
-    }
-    void *q = alloc_slow(a, th, fn, size, align);
-    if (q != NULL)
-        memcpy(q, p, old < size ? old : size);
-    return q;
+    return moved(alloc_slow(a, th, fn, size, align), p, old, size);
 }
 
 void *fa_frame_realloc(fa_alloc *a, void *p, size_t old_size, size_t new_size) {
@@ -663,38 +680,23 @@ void *fa_frame_realloc(fa_alloc *a, void *p, size_t old_size, size_t new_size) {
 
 /* A scratch arena's block resized: in place as a frame block is, else a
  * new one holding the first bytes. */
-static void *scratch_resize(struct fa_scratch *s, void *p, size_t old, size_t size, size_t align) {
-    if (p != NULL && (size <= old ? ((uintptr_t)p & (align - 1)) == 0
-                                  : grows_in_place(&s->arena, &s->entry, (uintptr_t)p, old, size, align))) {
-        if (size > old)
-            s->entry.cur = (uintptr_t)p + size;
-        return p;
-    }
-    void *q = scratch_alloc(s, "fa_arena_realloc", size, align);
-    if (q != NULL && p != NULL)
-        memcpy(q, p, old < size ? old : size);
-    return q;
-}
-
 void *fa_arena_realloc(fa_arena *ar, void *p, size_t old_size, size_t new_size, size_t align) {
     FA__SITE();
+    const char *fn = "fa_arena_realloc";
     struct fa_scratch *s = fa__scratch_of_handle(ar);
-    if (s != NULL && !fa__is_pow2(align)) {
-        fa__report(&s->a->sink, FA_ERR_INVALID, new_size, "fa_arena_realloc: alignment %zu is not a power of two", align);
+    struct fa_thread *th = s == NULL ? handle_in_frame(ar, fn, new_size) : NULL;
+    if (s == NULL && th == NULL)
+        return NULL;
+    fa_alloc *a = s != NULL ? s->a : fa__alloc_of(th);
+    if (!fa__is_pow2(align)) {
+        fa__report(&a->sink, FA_ERR_INVALID, new_size, "%s: alignment %zu is not a power of two", fn, align);
         return NULL;
     }
     if (s != NULL)
-        return scratch_resize(s, p, old_size, new_size, align);
-    struct fa_thread *th = handle_in_frame(ar, "fa_arena_realloc", new_size);
-    if (th == NULL)
-        return NULL;
-    fa_alloc *a = fa__alloc_of(th);
-    if (!fa__is_pow2(align)) {
-        fa__report(&a->sink, FA_ERR_INVALID, new_size, "fa_arena_realloc: alignment %zu is not a power of two", align);
-        return NULL;
-    }
-    return p == NULL ? alloc_slow(a, th, "fa_arena_realloc", new_size, align)
-                     : frame_resize(a, th, "fa_arena_realloc", p, old_size, new_size, align);
+        return p != NULL && resize_in_place(&s->arena, &s->entry, p, old_size, new_size, align)
+                   ? p
+                   : moved(scratch_alloc(s, fn, new_size, align), p, old_size, new_size);
+    return p == NULL ? alloc_slow(a, th, fn, new_size, align) : frame_resize(a, th, fn, p, old_size, new_size, align);
 }
 
 /* ---- frame info ---------------------------------------------------------- */
