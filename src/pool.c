@@ -132,6 +132,20 @@ static void pool_free_local(fa_alloc *a, struct fa_thread *th, struct fa_pool_ca
     fa__attr_cached(a, th, s->path, (size_t)8 << s->cls, flushed);
 }
 
+/* Whether p is a live block of slab s, checked before anything of the
+ * block but its marker word is read: FA_OK, or FA_ERR_FOREIGN /
+ * FA_ERR_DOUBLE_FREE, reported for fn. */
+static fa_error slab_block(fa_alloc *a, const struct fa_slab *s, const void *p, const char *fn) {
+    if (s->instance != a)
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
+    if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0) /* slabs are aligned to their size */
+        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
+    fa__track_release((void *)(uintptr_t)p, 8); /* the marker word is read whatever the program left in it */
+    if (*(const uint64_t *)p == a->pools.cookie)
+        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    return FA_OK;
+}
+
 /* A free by th (NULL: a thread without state), with events naming fn. A
  * block's slab says its path, whose budgets get its bytes back (at once,
  * or as it leaves a charged cache: attribution.c). */
@@ -140,13 +154,9 @@ static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char 
     struct fa_slab *s = (struct fa_slab *)e->slab;
     if (s == NULL)
         return fa__heap_free(a, p, fn);
-    if (s->instance != a)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
-    if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0) /* slabs are aligned to their size */
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
-    fa__track_release(p, 8); /* the marker word is read whatever the program left in it */
-    if (*(uint64_t *)p == a->pools.cookie)
-        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    fa_error checked = slab_block(a, s, p, fn);
+    if (checked != FA_OK)
+        return checked;
     uint32_t path = s->path; /* read while the block is still the caller's */
     size_t bytes = (size_t)8 << s->cls;
     if (th != NULL)
@@ -199,13 +209,9 @@ static fa_error block_size(fa_alloc *a, struct fa_thread *th, const void *p, con
     const struct fa_slab *s = fa__slab_at(p);
     if (s == NULL)
         return fa__heap_size(a, p, fn, usable);
-    if (s->instance != a)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a block of another allocator", fn, p);
-    if (((uintptr_t)p & (((uintptr_t)1 << s->shift) - 1)) != 0)
-        return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p points inside a block", fn, p);
-    fa__track_release((void *)(uintptr_t)p, 8); /* the marker word */
-    if (*(const uint64_t *)p == a->pools.cookie)
-        return fa__report(&a->sink, FA_ERR_DOUBLE_FREE, 0, "%s: %p was already freed", fn, p);
+    fa_error e = slab_block(a, s, p, fn);
+    if (e != FA_OK)
+        return e;
     *usable = (size_t)8 << s->cls;
     *pooled = 1;
     return FA_OK;
