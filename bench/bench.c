@@ -554,17 +554,14 @@ int main(int argc, char **argv) {
             printf("%s\n", peers[i]->name);
         return 0;
     }
-    fa_config cfg;
-    fa_config_init(&cfg);
 #ifdef BENCH_FULL
     apr_initialize();
-    if (!find_libc()) {
-        fprintf(stderr, "bench: glibc's malloc family not found in libc.so.6\n");
+    fa_shared = fa_create_on_libc("bench");
+    if (fa_shared == NULL)
         return 1;
-    }
-    cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
+#else
+    fa_shared = fa_create(NULL);
 #endif
-    fa_shared = fa_create(&cfg);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
     for (size_t i = 0; i < PEER_COUNT; i++) {

@@ -8,6 +8,7 @@
 #define BENCH_LIBC_H
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "framealloc.h"
@@ -49,6 +50,19 @@ static inline fa_backend_result libc_allocate(void *ctx, size_t size, size_t ali
 static inline void libc_deallocate(void *ctx, void *ptr, size_t size, size_t align) {
     (void)ctx, (void)size, (void)align;
     libc.free(ptr);
+}
+
+/* An allocator on glibc's own memory (defaults otherwise); NULL, said on
+ * stderr for program, when glibc's functions cannot be found. */
+static inline fa_alloc *fa_create_on_libc(const char *program) {
+    if (!find_libc()) {
+        fprintf(stderr, "%s: glibc's malloc family not found in libc.so.6\n", program);
+        return NULL;
+    }
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
+    return fa_create(&cfg);
 }
 
 #endif

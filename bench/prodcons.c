@@ -72,14 +72,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; argc > 1 && i < sizeof peers / sizeof *peers; i++) {
         if (strcmp(peers[i].name, argv[1]) != 0)
             continue;
-        if (!find_libc()) {
-            fprintf(stderr, "prodcons: glibc's malloc family not found in libc.so.6\n");
+        fa = fa_create_on_libc("prodcons");
+        if (fa == NULL)
             return 1;
-        }
-        fa_config cfg;
-        fa_config_init(&cfg);
-        cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
-        fa = fa_create(&cfg);
         produce(&peers[i]);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

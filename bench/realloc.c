@@ -462,14 +462,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (!find_libc()) {
-        fprintf(stderr, "bench_realloc: glibc's malloc family not found in libc.so.6\n");
-        return 1;
-    }
-    fa_config cfg;
-    fa_config_init(&cfg);
-    cfg.backend = (fa_backend){NULL, libc_allocate, libc_deallocate};
-    fa = fa_create(&cfg);
+    fa = fa_create_on_libc("bench_realloc");
     if (fa == NULL)
         return 1;
     printf("## bench_realloc%s: medians of %d rounds, peers interleaved; x mimalloc = ns / mimalloc's ns\n\n",
