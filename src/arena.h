@@ -114,6 +114,20 @@ struct fa_arena_pos {
     uintptr_t              cur;
 };
 struct fa_arena_pos fa__arena_mark(const struct fa_frame_arena *ar, const struct fa__thread_tls *t);
+/* A public mark of an arena bumped through t: its position, its owner (a
+ * thread's state, a scratch arena) and that owner's generation (a frame,
+ * a reset count), and the bytes used and allocations made before it. */
+static inline fa_mark fa__arena_mark_of(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
+                                        const void *owner, uint64_t generation, size_t used) {
+    struct fa_arena_pos pos = fa__arena_mark(ar, t);
+    fa_mark m = {owner, generation, pos.chunk, pos.cur, pos.seq, pos.top, used, t->allocs};
+    return m;
+}
+/* The position a public mark holds. */
+static inline struct fa_arena_pos fa__arena_pos_of(fa_mark m) {
+    struct fa_arena_pos pos = {(const struct fa_chunk *)m.fa__chunk, m.fa__seq, m.fa__top, m.fa__pos};
+    return pos;
+}
 /* Non-zero when pos is at or before the current position of this frame. */
 int fa__arena_can_rewind(const struct fa_frame_arena *ar, const struct fa__thread_tls *t,
                          struct fa_arena_pos pos);

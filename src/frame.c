@@ -549,16 +549,7 @@ static fa_mark mark_of(const struct fa_thread *th) {
     memset(&m, 0, sizeof m);
     if (th == NULL)
         return m;
-    struct fa_arena_pos pos = fa__arena_mark(&th->arena, th->tls);
-    m.fa__thread = th;
-    m.fa__frame = th->frames;
-    m.fa__chunk = pos.chunk;
-    m.fa__pos = pos.cur;
-    m.fa__seq = pos.seq;
-    m.fa__top = pos.top;
-    m.fa__used = fa__arena_used(&th->arena, th->tls);
-    m.fa__allocs = th->tls->allocs;
-    return m;
+    return fa__arena_mark_of(&th->arena, th->tls, th, th->frames, fa__arena_used(&th->arena, th->tls));
 }
 
 fa_mark fa_frame_mark(fa_alloc *a) {
@@ -576,7 +567,7 @@ static fa_error rewind_to(fa_alloc *a, struct fa_thread *th, fa_mark m) {
                           "fa_frame_rewind: mark of another thread or allocator, or an empty mark");
     if (m.fa__frame != th->frames)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_frame_rewind: mark of an earlier frame");
-    struct fa_arena_pos pos = {(const struct fa_chunk *)m.fa__chunk, m.fa__seq, m.fa__top, m.fa__pos};
+    struct fa_arena_pos pos = fa__arena_pos_of(m);
     /* A mark with more bytes or allocations behind it than the frame has
      * now was passed, even where its chunk and position survived (one taken
      * after a dedicated chunk that a rewind released). */

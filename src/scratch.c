@@ -136,22 +136,11 @@ void fa__scratch_destroy(struct fa_scratch *s, struct fa_thread *th) {
 }
 
 fa_mark fa__scratch_mark(const struct fa_scratch *s) {
-    fa_mark m;
-    memset(&m, 0, sizeof m);
-    struct fa_arena_pos pos = fa__arena_mark(&s->arena, &s->entry);
-    m.fa__thread = s;
-    m.fa__frame = s->resets;
-    m.fa__chunk = pos.chunk;
-    m.fa__pos = pos.cur;
-    m.fa__seq = pos.seq;
-    m.fa__top = pos.top;
-    m.fa__used = fa__scratch_used(s);
-    m.fa__allocs = s->entry.allocs;
-    return m;
+    return fa__arena_mark_of(&s->arena, &s->entry, s, s->resets, fa__scratch_used(s));
 }
 
 fa_error fa__scratch_rewind(struct fa_scratch *s, struct fa_thread *th, fa_mark m, const char *fn) {
-    struct fa_arena_pos pos = {(const struct fa_chunk *)m.fa__chunk, m.fa__seq, m.fa__top, m.fa__pos};
+    struct fa_arena_pos pos = fa__arena_pos_of(m);
     if (m.fa__thread != s || m.fa__frame != s->resets)
         return fa__report(&s->a->sink, FA_ERR_STATE, 0, "%s: mark of another arena, or from before a reset", fn);
     if (m.fa__allocs > s->entry.allocs || m.fa__used > fa__scratch_used(s) ||
