@@ -58,13 +58,6 @@ static size_t held(const struct fa_scratch *s) {
     return bytes;
 }
 
-/* Its chunks hold whatever the program wrote: none may pass as a debug
- * level's poisoned chunk once it goes back to the cache. */
-static void unpoison(struct fa_scratch *s) {
-    for (struct fa_chunk *c = s->arena.chunks; c != NULL; c = c->next)
-        c->poisoned = 0;
-}
-
 /* After chunks were taken or released: the count and the charge follow
  * (th counts; a release gives the bytes back to the budgets). */
 static void recount(struct fa_scratch *s, struct fa_thread *th) {
@@ -91,13 +84,16 @@ void *fa__scratch_alloc(struct fa_scratch *s, struct fa_thread *th, size_t size,
     }
     struct fa_arena_pos before = fa__arena_mark(&s->arena, &s->entry);
     void *p = fa__arena_alloc(&s->arena, &s->entry, &a->chunks, size != 0 ? size : 1, align);
+    size_t grown = p != NULL ? held(s) - s->charged : 0; /* a new chunk's bytes; 0: it fitted */
     if (p == NULL) {
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: the memory source refused a chunk for %zu bytes", fn, size);
-    } else if (held(s) > s->charged && fa__attr_scratch_take(a, th, s->tag, held(s) - s->charged, size, fn) != FA_OK) {
+    } else if (grown != 0 && fa__attr_scratch_take(a, th, s->tag, grown, size, fn) != FA_OK) {
         fa__arena_rewind(&s->arena, &s->entry, &a->chunks, before); /* the chunk goes back uncharged */
         p = NULL;
+    } else if (grown != 0) { /* the new chunk, first in the list, will hold the program's bytes: not a debug
+                              * level's poisoned chunk once it goes back to the cache */
+        s->arena.chunks->poisoned = 0;
     }
-    unpoison(s);
     recount(s, th);
     if (p != NULL) {
         s->entry.allocs++;
