@@ -7,7 +7,8 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 BUILD_DEPS := cmake make gcc g++ pkg-config
-TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema liblua5.4-dev libchipmunk-dev
+TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema liblua5.4-dev libchipmunk-dev \
+	libxml2-utils chromium
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
 .PHONY: all deps configure build demo test install bench clean asan tsan memcheck clang-check minimal assert check \
