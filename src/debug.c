@@ -20,18 +20,9 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "arena.h"
 #include "invariant.h"
-
-_Thread_local const void *fa__debug_site;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static const char *path_of(const fa_alloc *a, uint32_t tag) {
     return fa__tag(&a->ledger->tags, tag)->path;
@@ -39,13 +30,21 @@ static const char *path_of(const fa_alloc *a, uint32_t tag) {
 
 /* "0x… (symbol+0x…)", or the address alone where no symbol is known. */
 static void site_name(const void *site, char *buf, size_t n) {
-    Dl_info info;
+    char symbol[128];
     if (site == NULL)
         snprintf(buf, n, "an unknown site");
-    else if (dladdr(site, &info) != 0 && info.dli_sname != NULL)
-        snprintf(buf, n, "%p (%s+0x%tx)", site, info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
+    else if (fa__site_symbol(site, symbol, sizeof symbol))
+        snprintf(buf, n, "%p (%s)", site, symbol);
     else
         snprintf(buf, n, "%p", site);
+}
+
+int fa__site_symbol(const void *site, char *buf, size_t n) {
+    Dl_info info;
+    if (site == NULL || dladdr(site, &info) == 0 || info.dli_sname == NULL)
+        return 0;
+    snprintf(buf, n, "%s+0x%tx", info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
+    return 1;
 }
 
 /* The record of a new block (its header comes with the wrap). */
@@ -55,12 +54,12 @@ static struct fa_guard_rec record(fa_alloc *a, const struct fa_thread *th, int k
     r.size = size;
     r.kind = kind;
     r.front = (uint32_t)front;
-    r.site = fa__debug_site;
+    r.site = fa__call_site;
     r.frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
     r.tag = th != NULL ? th->charge.tag : FA__TAG_ROOT;
     r.thread = th != NULL ? th->number : 0;
     if (a->cfg.debug == FA_DEBUG_TRACE) {
-        r.time_ns = now_ns();
+        r.time_ns = fa__now_ns();
         r.backtrace = fa__guard_backtrace(r.site, &r.depth);
     }
     return r;
@@ -386,7 +385,7 @@ static fa_leak *live_blocks(fa_alloc *a, size_t *n, int own_backtraces) {
         frames += set->rec[i].depth;
     fa_leak *out = count != 0 ? (fa_leak *)calloc(1, count * sizeof *out + frames * sizeof(void *)) : NULL;
     void **copies = out != NULL ? (void **)(void *)(out + count) : NULL;
-    uint64_t frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed), now = now_ns();
+    uint64_t frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed), now = fa__now_ns();
     for (size_t i = 0; out != NULL && i < count; i++) {
         const struct fa_guard_rec *r = &set->rec[i];
         fa_leak *l = &out[i];

@@ -7,12 +7,6 @@
 
 #include "instance.h"
 
-/* The caller of the public entry point now running on this thread: the
- * site a debug level records for what it allocates. Each out-of-line entry
- * sets it (FA__SITE), which costs its slow path one store. */
-extern _Thread_local const void *fa__debug_site;
-#define FA__SITE() (fa__debug_site = __builtin_return_address(0))
-
 /* Frame blocks. Guards raw (front + size + FA__GUARD_TAIL bytes just taken
  * from th's arena, the seq-th allocation of its frame), after checking that
  * nobody wrote to it since its last frame; the caller's pointer. */
@@ -52,5 +46,9 @@ fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *f
 /* fa_destroy's report: one warning event per live block, then the text
  * report (to stderr without a callback). */
 void fa__debug_destroy(fa_alloc *a);
+
+/* "symbol+0x…" for a code address the dynamic linker can name (a symbol
+ * exported or in the dynamic table): 1, else 0 and buf untouched. */
+int fa__site_symbol(const void *site, char *buf, size_t n);
 
 #endif

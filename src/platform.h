@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FA__COLD __attribute__((cold, noinline))
@@ -55,6 +56,13 @@ static inline int fa__grow(void **items, size_t *room, size_t element) {
     *items = grown;
     *room = more;
     return 1;
+}
+
+/* The monotonic clock in nanoseconds: frame times, ages, trace stamps. */
+static inline uint64_t fa__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 #endif

@@ -73,7 +73,10 @@ def number(text):
 
 
 def same(value, text):
-    """Strings exact, integers exact, anything else within 1e-12 relative."""
+    """Strings exact (null as the word), integers exact, anything else within
+    1e-12 relative."""
+    if value is None:
+        return text == "null"
     if isinstance(value, str):
         return value == text
     if isinstance(value, bool):
