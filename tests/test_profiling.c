@@ -23,19 +23,36 @@ static fa_alloc *create(size_t sample_bytes, const fa_hooks *hooks) {
     return a;
 }
 
-/* Three call sites, each its own function so that each has its own return
- * address: n allocations of size bytes each. */
-static __attribute__((noinline)) void from_pools(fa_alloc *a, void **keep, int n, size_t size) {
-    for (int i = 0; i < n; i++)
-        assert_non_null(keep[i] = fa_pool_alloc(a, size));
+/* Three call sites, each its own function making one call, so that each
+ * has one return address: a loop around the call could be unrolled into
+ * several, and a tail call would return into the loop (the empty asm after
+ * the call keeps it a call). */
+#define ONE_SITE(call)                                                                                     \
+    void *p = (call);                                                                                      \
+    __asm__ volatile("" : : "r"(p) : "memory");                                                           \
+    return p
+static __attribute__((noinline)) void *pool_site(fa_alloc *a, size_t size) {
+    ONE_SITE(fa_pool_alloc(a, size));
 }
-static __attribute__((noinline)) void from_frame(fa_alloc *a, int n, size_t size) {
-    for (int i = 0; i < n; i++)
-        assert_non_null(fa_frame_alloc(a, size));
+static __attribute__((noinline)) void *frame_site(fa_alloc *a, size_t size) {
+    ONE_SITE(fa_frame_alloc(a, size));
 }
-static __attribute__((noinline)) void from_heap(fa_alloc *a, void **keep, int n, size_t size) {
+static __attribute__((noinline)) void *heap_site(fa_alloc *a, size_t size) {
+    ONE_SITE(fa_heap_alloc(a, size, 16));
+}
+
+/* n allocations of size bytes from each. */
+static void from_pools(fa_alloc *a, void **keep, int n, size_t size) {
     for (int i = 0; i < n; i++)
-        assert_non_null(keep[i] = fa_heap_alloc(a, size, 16));
+        assert_non_null(keep[i] = pool_site(a, size));
+}
+static void from_frame(fa_alloc *a, int n, size_t size) {
+    for (int i = 0; i < n; i++)
+        assert_non_null(frame_site(a, size));
+}
+static void from_heap(fa_alloc *a, void **keep, int n, size_t size) {
+    for (int i = 0; i < n; i++)
+        assert_non_null(keep[i] = heap_site(a, size));
 }
 
 static const fa_site *site_with(const fa_site *s, size_t n, uint64_t count) {
