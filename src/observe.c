@@ -35,7 +35,7 @@ void fa__observe_frames_end(fa_alloc *a, struct fa_thread *th) {
     if (a->cfg.hooks.frame != NULL)
         a->cfg.hooks.frame(a->cfg.hooks.user, &f);
     if (atomic_load_explicit(&a->observing, memory_order_acquire) & FA__OBSERVER_TRACE)
-        a->trace_frame(a, &f);
+        a->trace_frame(a, &f, c->frame_tag_bytes);
 }
 
 /* ---- hot sites ------------------------------------------------------------ */
