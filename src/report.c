@@ -67,18 +67,29 @@ static void print_sites(FILE *out, fa_alloc *a) {
                 100 * s[i].share);
 }
 
+/* A limit of 0 is none: "no limit", not "0 KiB". */
+static void print_limit(FILE *out, const char *name, uint64_t bytes) {
+    if (bytes == 0)
+        fprintf(out, "%s no limit", name);
+    else
+        fprintf(out, "%s %.0f KiB", name, kib(bytes));
+}
+
 static void print_budget(FILE *out, const fa_budget_stats *b) {
     if ((b->soft | b->hard) == 0) {
         fprintf(out, "\n");
         return;
     }
-    fprintf(out, "  budget soft %.0f / hard %.0f KiB, usage %.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
-            kib(b->soft), kib(b->hard), kib(b->usage), b->soft_crossings, b->refusals);
+    print_limit(out, "  soft", b->soft);
+    print_limit(out, " / hard", b->hard);
+    fprintf(out, ", usage %.1f KiB, %" PRIu64 " warning%s, %" PRIu64 " refused\n", kib(b->usage), b->soft_crossings,
+            b->soft_crossings == 1 ? "" : "s", b->refusals);
 }
 
 static void print_tags(FILE *out, const fa_stats *st) {
     fprintf(out, "tag paths (live KiB; frame: all of its frames, and the largest; the root's budget is the global one)\n");
-    fprintf(out, "  %-24s %10s %10s %8s %8s %8s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch");
+    fprintf(out, "  %-24s %10s %10s %8s %8s %8s  %s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch",
+            "budget");
     for (uint64_t i = 0; i < st->tag_count; i++) {
         const fa_tag_stats *t = &st->tags[i];
         fprintf(out, "  %-24s %10.1f %10.1f %8.1f %8.1f %8.1f", i == 0 ? "(root)" : t->path, kib(t->frame.bytes),
