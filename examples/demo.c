@@ -491,6 +491,7 @@ static uint64_t upload_frame_constants(fa_alloc *a, uint64_t frame) {
     constants->camera_position[3] = 1.0f;
     constants->time = time;
     constants->delta_time = FIXED_DT;
+    check_status(fa_bandwidth_record(a, 0, sizeof *constants), "fa_bandwidth_record"); /* written for the GPU */
     return mix_float(mix_float(0, constants->view_projection[1]), constants->camera_position[0]);
 }
 
@@ -501,6 +502,8 @@ static uint64_t stage_texture(fa_alloc *a, size_t bytes, uint64_t frame) {
     size_t count = bytes / sizeof *texels;
     for (size_t i = 0; i < count; i++)
         texels[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)frame;
+    /* written here, then read by the copy engine: the frame's bandwidth */
+    check_status(fa_bandwidth_record(a, bytes, bytes), "fa_bandwidth_record");
     return mix(texels[0], texels[count - 1]);
 }
 
@@ -918,6 +921,9 @@ static fa_alloc *create_allocator(struct counting_backend *backend) {
     /* No thread's frame may take more than 8 MiB; one over 4 MiB warns. */
     cfg.frame_budget_soft = 4 * MIB;
     cfg.frame_budget_hard = 8 * MIB;
+    /* Hot allocation sites, about one sample per 64 KiB allocated: the
+     * report's table of where the memory goes (docs/profiling.md). */
+    cfg.site_sample_bytes = 64 * KIB;
     fa_alloc *a = check_alloc(fa_create(&cfg), "the allocator");
     /* The whole game fits in 64 MiB; an upload over 2.75 MiB warns (the
      * level's first one does); the entities' caps keep them under 1 MiB. */

@@ -48,7 +48,8 @@ fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *f
 void fa__debug_destroy(fa_alloc *a);
 
 /* "symbol+0x…" for a code address the dynamic linker can name (a symbol
- * exported or in the dynamic table): 1, else 0 and buf untouched. */
+ * in the dynamic table), else "file+0x…" (the offset in its executable or
+ * library, for addr2line): 1; 0 and buf untouched when it knows neither. */
 int fa__site_symbol(const void *site, char *buf, size_t n);
 
 #endif

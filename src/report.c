@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "instance.h"
+#include "debug.h"
 
 #define KIB 1024.0
 
@@ -62,9 +62,12 @@ static void print_sites(FILE *out, fa_alloc *a) {
         return;
     size_t n = fa_sites_get(a, s, 5, 0.0);
     fprintf(out, "hot sites (1 sample per %zu bytes)\n", a->cfg.site_sample_bytes);
-    for (size_t i = 0; i < n && i < 5; i++)
-        fprintf(out, "  %-18p %10" PRIu64 " allocations %10.1f KiB  %5.1f%%\n", s[i].site, s[i].count, kib(s[i].bytes),
-                100 * s[i].share);
+    for (size_t i = 0; i < n && i < 5; i++) {
+        char symbol[96] = "";
+        fa__site_symbol(s[i].site, symbol, sizeof symbol);
+        fprintf(out, "  %-18p %-32s %10" PRIu64 " allocations %10.1f KiB %5.1f%%\n", s[i].site, symbol, s[i].count,
+                kib(s[i].bytes), 100 * s[i].share);
+    }
 }
 
 /* A limit of 0 is none: "no limit", not "0 KiB". */
