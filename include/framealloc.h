@@ -19,6 +19,8 @@
 #define FA_VERSION_MAJOR 0
 #define FA_VERSION_MINOR 1
 #define FA_VERSION_PATCH 0
+/* One number to compare in #if: FA_VERSION >= 100 is 0.1.0 or later. */
+#define FA_VERSION (FA_VERSION_MAJOR * 10000 + FA_VERSION_MINOR * 100 + FA_VERSION_PATCH)
 
 /* ---- portability ------------------------------------------------------- */
 
@@ -67,10 +69,11 @@ extern "C" {
 
 typedef enum fa_error {
     FA_OK = 0,
-    FA_ERR_NOMEM,       /* a size that cannot be met, or the memory source refused */
+    FA_ERR_NOMEM,       /* a size that cannot be met, the memory source refused, or a table is full */
     FA_ERR_BUDGET,      /* a hard budget would be exceeded */
     FA_ERR_INVALID,     /* a bad argument: NULL allocator, bad alignment, bad config */
-    FA_ERR_STATE,       /* a call out of order: no frame, nested frame, stale mark */
+    FA_ERR_STATE,       /* a call the allocator's state refuses: out of order (no frame, nested
+                         * frame, stale mark), a feature off in the config, a tag stack full */
     FA_ERR_FOREIGN,     /* a pointer this allocator does not own */
     FA_ERR_DOUBLE_FREE, /* a block freed twice */
     FA_ERR_CORRUPT      /* the allocator's own records were found damaged */
@@ -90,6 +93,15 @@ typedef struct fa_event {
 FA_API fa_error fa_last_error(void);
 /* A static, one-line description of every code (and of unknown values). */
 FA_API const char *fa_strerror(fa_error e);
+/* The calling thread's last error event line (the message the callback
+ * gets, e.g. "fa_tag_push: the tag table is full: 64 paths at most
+ * (cfg.max_tags)"), so that a program without a callback still sees the
+ * cause. "" before the thread's first error; warnings leave it. Valid until
+ * the thread's next failing call. */
+FA_API const char *fa_last_error_detail(void);
+/* The library's version, "major.minor.patch": that of the library linked,
+ * which may differ from the header's FA_VERSION. */
+FA_API const char *fa_version(void);
 
 /* ---- the allocator ----------------------------------------------------- */
 

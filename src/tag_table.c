@@ -76,12 +76,12 @@ static _Atomic uint8_t *find(struct fa_tags *tags, uint32_t parent, const char *
 static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const char *name, size_t length) {
     uint32_t id = atomic_load_explicit(&tags->count, memory_order_relaxed);
     if (id == FA_TAG_MAX)
-        return -1;
+        return FA__TAG_FULL;
     const char *base = tags->tag[parent].path;
     size_t prefix = parent == FA__TAG_ROOT ? 0 : strlen(base) + 1;
     char *path = (char *)malloc(prefix + length + 1);
     if (path == NULL)
-        return -1;
+        return FA__TAG_NOMEM;
     if (prefix != 0) {
         memcpy(path, base, prefix - 1);
         path[prefix - 1] = '/';
@@ -136,7 +136,7 @@ int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
         int child = fa__tag_child(tags, id, path, length);
         if (child < 0) {
             *e = FA_ERR_NOMEM;
-            return -1;
+            return child;
         }
         id = (uint32_t)child;
         if (path[length] == '\0')

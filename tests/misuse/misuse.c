@@ -78,6 +78,7 @@ static void expect_event(struct fx *f, int line, fa_error last, const char *tag,
     _assert_int_equal(f->ev.last_size, size, __FILE__, line);
     _assert_string_equal(f->ev.message, message, __FILE__, line);
     _assert_string_equal(f->ev.tag, tag, __FILE__, line);
+    _assert_int_equal(f->ev.detail_differs, 0, __FILE__, line); /* without a callback: the same line */
 }
 
 /* The thread's last error is e and no event fired. */
@@ -1065,7 +1066,8 @@ static void fill_tag_paths(struct fx *f) {
 
 static void tag_push_65th_path(struct fx *f) {
     fill_tag_paths(f);
-    FAILS(f, fa_tag_push(f->a, "p64"), FA_ERR_NOMEM, 0, "fa_tag_push: no room for path p64 (64 paths at most)");
+    FAILS(f, fa_tag_push(f->a, "p64"), FA_ERR_NOMEM, 0,
+          "fa_tag_push: the tag table is full: no room for path p64 (64 paths at most)");
     expect_no_tag(f);
     assert_int_equal(fa_tag_push(f->a, "p1"), FA_OK); /* known paths still push */
     void *p = pool_block(f, 64);
@@ -1118,13 +1120,15 @@ static void budget_32nd_path(struct fx *f) {
         snprintf(path, sizeof path, "b%d", i);
         assert_int_equal(fa_budget_set(f->a, path, 0, 100000), FA_OK);
     }
-    FAILS(f, fa_budget_set(f->a, "b32", 0, 100000), FA_ERR_NOMEM, 0, "fa_budget_set: all 31 tag budgets are taken");
+    FAILS(f, fa_budget_set(f->a, "b32", 0, 100000), FA_ERR_NOMEM, 0,
+          "fa_budget_set: the budget table is full: all 31 tag budgets are taken");
     assert_int_equal(fa_budget_set(f->a, "b1", 0, 200000), FA_OK); /* existing ones still change */
 }
 
 static void budget_new_path_when_64_exist(struct fx *f) {
     fill_tag_paths(f);
-    FAILS(f, fa_budget_set(f->a, "new", 0, 100), FA_ERR_NOMEM, 0, "fa_budget_set: no room for another tag path");
+    FAILS(f, fa_budget_set(f->a, "new", 0, 100), FA_ERR_NOMEM, 0,
+          "fa_budget_set: the tag table is full: no room for another tag path");
     assert_int_equal(fa_budget_set(f->a, "p1", 0, 100000), FA_OK);
 }
 
