@@ -129,7 +129,7 @@ FA_API fa_backend fa_backend_system(void);
 /* The allocator. */
 typedef struct fa_alloc fa_alloc;
 
-#define FA_CONFIG_VERSION 1
+#define FA_CONFIG_VERSION 2
 
 /* Zero in any field means its default, so `fa_config c = {0};` is valid. */
 /* Debug levels (docs/debugging.md). Each level sends every allocation and
@@ -174,7 +174,8 @@ typedef struct fa_config {
 
     /* Bytes of frame chunks kept in the allocator's shared cache after frames
      * end, so that steady-state frames never call the backend. Default 32 MiB;
-     * 1 keeps none. Each thread also keeps its first chunk between frames. */
+     * 1 keeps none. Each thread also keeps its first chunk between frames.
+     * chunk_cache_frames (below) bounds how long they are kept. */
     size_t chunk_cache_limit;
 
     /* Pool slabs: slab_size bytes each, aligned to their size (a power of two
@@ -212,7 +213,24 @@ typedef struct fa_config {
      * thread) while frame k + 1 is built. */
     uint32_t frames_in_flight;
     fa_frame_mode frame_mode; /* default FA_FRAMES_PER_THREAD */
+
+    /* ---- version 2 (a version 1 caller's struct ends above) ---- */
+
+    /* A cached chunk no frame has taken for this many frame ends goes back
+     * to the backend (default 60; the frame ends counted are those that
+     * reach the cache: see docs/memory-sources.md, "Held memory"), so that
+     * one large frame does not pin its memory for the life of the process. */
+    uint32_t chunk_cache_frames;
 } fa_config;
+
+/* The configuration fields with a number in them, as the JSON snapshot's
+ * "config" object lists them (enums and flags as their values). */
+#define FA_CONFIG_FIELDS(X)                                                          \
+    X(u64, frame_chunk_first) X(u64, frame_chunk_max) X(u64, frame_chunk_growth)      \
+    X(u64, frame_chunk_align) X(u64, abort_on_error) X(u64, chunk_cache_limit)        \
+    X(u64, chunk_cache_frames) X(u64, slab_size) X(u64, slab_reserve) X(u64, disable) \
+    X(u64, history_frames) X(u64, frame_budget_soft) X(u64, frame_budget_hard)        \
+    X(u64, debug) X(u64, frames_in_flight) X(u64, frame_mode)
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
 #define FA_DISABLE_TAGS 2u    /* pushes and pops are checked, everything is charged to the root */
@@ -224,6 +242,9 @@ FA_API void fa_config_init(fa_config *cfg);
 /* NULL cfg: defaults. Returns NULL with FA_ERR_INVALID for a config it cannot
  * honour, FA_ERR_NOMEM when memory for the allocator itself is missing. */
 FA_API fa_alloc *fa_create(const fa_config *cfg);
+/* The configuration in effect: every default filled in, the debug level
+ * FRAMEALLOC_DEBUG chose. FA_ERR_INVALID for a NULL allocator or output. */
+FA_API fa_error fa_config_get(const fa_alloc *a, fa_config *out);
 /* Reclaims everything, including the state of live threads that used it
  * (they must not use it again). NULL is a no-op; a pointer that is not a
  * live allocator (e.g. destroyed twice) is FA_ERR_INVALID and untouched. */
@@ -686,7 +707,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* Statistics. Every structure below is generated from one field list, which
  * the JSON writer walks too (docs/statistics.json is its schema). Types:
  * u64 is uint64_t, f64 is double, str is const char *. */
-#define FA_STATS_VERSION 2
+#define FA_STATS_VERSION 3
 
 /* Per kind of memory (frame, pool, heap), per tag or in total. */
 #define FA_KIND_FIELDS(X)                                                            \
@@ -694,8 +715,8 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
     X(u64, frees)       /* blocks freed, or released by a frame end or rewind */     \
     X(u64, bytes)       /* bytes consumed by all of them, padding included */        \
     X(u64, live_bytes)  /* of which not given back yet */                            \
-    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap, scratch: highest \
-                         * live bytes any snapshot has seen */
+    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap, scratch, total:  \
+                         * highest live bytes at any publish point (below) */
 /* scratch: the chunks scratch arenas (fa_arena_create) hold, an allocation
  * per chunk, charged to the path current at each arena's creation. */
 #define FA_KINDS(X) X(frame) X(pool) X(heap) X(scratch)
@@ -713,7 +734,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 #define FA_CLASS_FIELDS(X)                                                           \
     X(u64, block_size)                                                               \
     X(u64, slabs)         /* slabs of this class held, by threads and shared lists */ \
-    X(u64, blocks_in_use) /* handed out and not freed */                             \
+    X(u64, blocks_in_use) /* handed out and not freed, as published (below) */      \
     X(u64, blocks_free)   /* in slabs and caches */                                  \
     X(f64, occupancy)     /* blocks_in_use / all blocks; 0 without slabs */
 
@@ -726,10 +747,19 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* The allocator as a whole. */
 #define FA_TOTAL_FIELDS(X)                                                           \
     X(u64, frame_number)   /* fa_frame_number */                                     \
-    X(u64, threads)        /* threads with state in this allocator */                \
+    X(u64, threads_alive)  /* threads with state in this allocator now (version 2:   \
+                            * `threads`) */                                          \
     X(u64, backend_calls)  /* allocate and deallocate calls made */                  \
     X(u64, backend_bytes)  /* bytes held from the backend now */                     \
     X(u64, tag_count)      /* entries of tags[] in use */
+/* The allocator as a whole, from version 3 on: after tags[], so that a
+ * version 2 caller's struct is the start of this one. */
+#define FA_HELD_FIELDS(X)                                                            \
+    X(u64, threads_seen)      /* threads that ever had state in it, exited included */ \
+    X(u64, chunk_cache_bytes) /* of backend_bytes: frame chunks the chunk cache keeps \
+                               * for later frames (cfg.chunk_cache_limit, _frames) */ \
+    X(u64, empty_slab_bytes)  /* of backend_bytes: empty pool slabs kept for reuse    \
+                               * (cfg.slab_reserve) */
 
 #define FA__T_u64 uint64_t
 #define FA__T_f64 double
@@ -757,12 +787,16 @@ typedef struct fa_stats {
     fa_budget_stats global_budget;
     fa_budget_stats frame_budget;
     fa_tag_stats    tags[FA_TAG_MAX];
+    FA_HELD_FIELDS(FA__FIELD) /* version 3 */
 } fa_stats;
 
 /* Fills *out (whose size and version say what the caller compiled; zero
- * them, or memset the struct, for this header's). Counts of other threads
- * are as they last published them: at their frame begin and end, tag push
- * and pop, and the slow paths; the calling thread's are exact. */
+ * them, or memset the struct, for this header's: a caller built against
+ * version 2 gets that layout, the struct up to tags[]). Counts of other
+ * threads are as they last published them: at their frame begin and end,
+ * tag push and pop, and the slow paths (pool refills, heap blocks, remote
+ * frees); the calling thread's are exact. The peaks of long-lived memory
+ * are the highest live bytes at any such publish point or snapshot. */
 FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
 
 /* The per-frame history: one record per frame of the creating thread (the

@@ -98,6 +98,7 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
     fa__tags_init(&l->tags);
     fa__budgets_init(&l->budgets, cfg);
     fa__tally_init(&l->retired);
+    fa__live_init(&l->live);
     pthread_mutex_init(&l->peaks_lock, NULL);
     return l;
 }
@@ -167,6 +168,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     a->threads.retire = fa__attr_retire;
+    a->threads.live = fa__stats_on(a) ? &a->ledger->live : NULL;
     a->threads.slow_only = fa__debug_on(a) || FA__TRACKED; /* track.h */
     a->threads.opens = a->cfg.frames_in_flight > 1 || fa__shared(a) ? FA__IN_OTHER_FRAME : FA__IN_FRAME;
     pthread_mutex_lock(&registry.lock);
@@ -176,6 +178,15 @@ fa_alloc *fa_create(const fa_config *cfg) {
     if (bad_env != NULL)
         fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard, trace or malloc: ignored", bad_env);
     return a;
+}
+
+fa_error fa_config_get(const fa_alloc *a, fa_config *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_config_get");
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_config_get: NULL output");
+    *out = a->cfg;
+    return FA_OK;
 }
 
 static int unlink_live(fa_alloc *a) {

@@ -634,12 +634,20 @@ void fa__attr_scratch_give(fa_alloc *a, uint32_t tag, size_t bytes) {
         fa__budget_release(&a->ledger->budgets, chain, bytes);
 }
 
+/* Long-lived bytes (a heap block, a scratch chunk, a remote pool free)
+ * into the allocator's live figures, as they are counted. */
+static void live_add(fa_alloc *a, int kind, int64_t delta) {
+    if (fa__stats_on(a))
+        fa__live_add(&a->ledger->live, kind, delta);
+}
+
 void fa__attr_scratch_count(struct fa_thread *th, uint32_t tag, uint64_t allocs, size_t bytes, int freed) {
     struct fa_counts *k = &th->tally.tag[tag][FA__KIND_SCRATCH];
     if (freed)
         fa__count_free(k, allocs, bytes);
     else
         fa__count_alloc(k, allocs, bytes);
+    live_add(fa__alloc_of(th), FA__KIND_SCRATCH, freed ? -(int64_t)bytes : (int64_t)bytes);
 }
 
 /* ---- pool and heap blocks ------------------------------------------------ */
@@ -695,6 +703,7 @@ void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
 void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
     fa__attr_budget(a, th, bytes);
     fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
+    live_add(a, kind, (int64_t)bytes);
 }
 
 /* A credit can trim the headroom the frame's limit was set from: the
@@ -717,8 +726,12 @@ void fa__attr_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t byt
 
 void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {
     fa__attr_refund(a, th, tag, bytes);
+    struct fa_tally *t = th != NULL ? &th->tally : &a->ledger->retired;
     if (th != NULL)
-        fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
+        fa__count_free(&t->tag[tag][kind], 1, bytes);
     else
-        fa__count_free_shared(&a->ledger->retired.tag[tag][kind], 1, bytes);
+        fa__count_free_shared(&t->tag[tag][kind], 1, bytes);
+    if (kind == FA__KIND_POOL) /* a block freed outside its owner's cache: a remote free */
+        fa__count_remote(t, fa__pool_class(bytes), th == NULL);
+    live_add(a, kind, -(int64_t)bytes);
 }

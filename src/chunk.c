@@ -130,6 +130,13 @@ void fa__chunk_trim(struct fa_chunk_cache *cache) {
     fa__chunk_free_list(cache, all);
 }
 
+size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache) {
+    pthread_mutex_lock(&cache->lock);
+    size_t bytes = cache->held_bytes;
+    pthread_mutex_unlock(&cache->lock);
+    return bytes;
+}
+
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache) {
     size_t sum = 0;
     for (const struct fa_chunk *c = cache->held; c != NULL; c = c->next) {

@@ -98,6 +98,8 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache);
  * held chunk is aligned as the cache asks (FA_ASSERT_LEVEL 3; lock held). */
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache);
 void fa__chunk_trim(struct fa_chunk_cache *cache);
+/* Bytes the cache holds now. */
+size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache);
 /* Gives a list straight back to the backend. */
 void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list);
 

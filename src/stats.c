@@ -36,10 +36,9 @@ static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
     fa__threads_each(&a->threads, add_thread, &g);
     fa__tally_add(sum, &a->ledger->retired, paths);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        uint64_t slabs, in_use;
+        uint64_t slabs, in_use; /* the census's in-use count waits for collections: not used */
         fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
         sum->slabs[c] += slabs;
-        sum->in_use[c] += in_use;
         sum->slab_blocks[c] = sum->slabs[c] * (a->cfg.slab_size >> (c + 3));
     }
 }
@@ -95,15 +94,50 @@ static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
     out->frame_budget.refusals = atomic_load(&b->frame_refusals);
 }
 
+/* fa_stats as version 2 had it: the struct up to its tags. */
+#define STATS_V2_SIZE offsetof(fa_stats, threads_seen)
+
+/* The bytes of fa_stats the caller compiled, or 0 for a size and version
+ * the library does not know. A zero size is the size of the caller's
+ * version, a zero version this header's. */
+static size_t caller_size(const fa_stats *out) {
+    size_t size = out->version == 2 ? STATS_V2_SIZE : sizeof *out;
+    int known = out->version == 0 || out->version == 2 || out->version == FA_STATS_VERSION;
+    return known && (out->size == 0 || out->size == size) ? size : 0;
+}
+
 /* Checks the caller's struct and whether statistics are on. */
 static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
     if (out == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
-    if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
+    if (caller_size(out) == 0)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
     if (!fa__stats_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
     return FA_OK;
+}
+
+/* The whole snapshot into *out, this header's layout; sum is room for the
+ * sums. */
+static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum) {
+    uint32_t n = fa__tag_count(&a->ledger->tags);
+    gather(a, sum, n);
+    memset(out, 0, sizeof *out);
+    out->size = sizeof *out;
+    out->version = FA_STATS_VERSION;
+    pthread_mutex_lock(&a->ledger->peaks_lock);
+    fa__stats_fill(out, sum, n, &a->ledger->peaks, &a->ledger->live);
+    pthread_mutex_unlock(&a->ledger->peaks_lock);
+    out->frame_number = fa_frame_number(a);
+    out->threads_alive = sum->threads;
+    out->threads_seen = atomic_load(&a->threads.seen);
+    out->backend_calls = atomic_load(&a->meter.calls);
+    out->backend_bytes = atomic_load(&a->meter.bytes);
+    out->chunk_cache_bytes = fa__chunk_cached_bytes(&a->chunks);
+    out->empty_slab_bytes = fa__pool_empty_bytes(&a->pools);
+    out->tag_count = n;
+    tags_fill(a, out, n);
+    frame_budget_fill(a, out);
 }
 
 fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
@@ -112,25 +146,23 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     fa_error e = stats_usable(a, out, "fa_stats_get");
     if (e != FA_OK)
         return e;
+    size_t size = caller_size(out);
     struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
-    if (sum == NULL)
+    fa_stats *full = size == sizeof *out ? out : (fa_stats *)malloc(sizeof *full); /* an older layout: copied */
+    if (sum == NULL || full == NULL) {
+        free(sum);
+        if (full != out)
+            free(full);
         return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
-    uint32_t n = fa__tag_count(&a->ledger->tags);
-    gather(a, sum, n);
-    memset(out, 0, sizeof *out);
-    out->size = sizeof *out;
-    out->version = FA_STATS_VERSION;
-    pthread_mutex_lock(&a->ledger->peaks_lock);
-    fa__stats_fill(out, sum, n, &a->ledger->peaks);
-    pthread_mutex_unlock(&a->ledger->peaks_lock);
-    out->frame_number = fa_frame_number(a);
-    out->threads = sum->threads;
-    out->backend_calls = atomic_load(&a->meter.calls);
-    out->backend_bytes = atomic_load(&a->meter.bytes);
-    out->tag_count = n;
-    tags_fill(a, out, n);
-    frame_budget_fill(a, out);
+    }
+    fill(a, full, sum);
     free(sum);
+    if (full != out) {
+        memcpy(out, full, size);
+        out->size = (uint32_t)size;
+        out->version = 2;
+        free(full);
+    }
     return FA_OK;
 }
 

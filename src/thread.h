@@ -49,6 +49,9 @@ struct fa_threads {
     struct fa_pools        *pools;   /* and its slabs */
     struct fa_budgets      *budgets; /* and its headroom */
     struct fa_tally        *retired; /* and its counts */
+    struct fa_live         *live;    /* where publishing adds its pools' live bytes; NULL with
+                                      * statistics off */
+    _Atomic uint64_t        seen;    /* states ever made: threads that used the allocator */
     /* Settles what a departing thread's frame held (its budgets, counts and
      * history) before its state goes; set by the layer that keeps them.
      * Called under the registry lock. */
@@ -117,6 +120,8 @@ struct fa_thread {
     uint64_t              ctx_charged;             /* bit i: the blocks ctx[i] caches are charged to
                                                     * the budgets over path i (attribution) */
     uint32_t              pool_path;               /* the current one */
+    int64_t               pool_live;               /* the live bytes its caches' counters added to
+                                                    * set->live when it last published */
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -172,8 +177,9 @@ static inline void fa__thread_pool_collect(struct fa_thread *th) {
 /* fa_trim's part for the calling thread (NULL: one without state). */
 void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th);
 void fa__thread_publish_caches(struct fa_thread *th);
-/* Folds the caches' counters and the slab census into the thread's tally
- * (nothing to do for a thread that has used no pool). */
+/* Folds the caches' counters and the slab census into the thread's tally,
+ * and the live bytes they make into the allocator's live figures (nothing
+ * to do for a thread that has used no pool). */
 static inline void fa__thread_publish(struct fa_thread *th) {
     if (th->ctx_cached != 0)
         fa__thread_publish_caches(th);

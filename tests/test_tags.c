@@ -136,7 +136,7 @@ static void attribution_is_per_thread_and_survives_exit(void **state) {
     assert_int_equal(fa_pool_free(a, w[1].kept), FA_OK);
     st = stats_of(a);
     assert_int_equal(st->pool.live_bytes, 0);
-    assert_int_equal(st->threads, 1);
+    assert_int_equal(st->threads_alive, 1);
     free(st);
 }
 
