@@ -264,6 +264,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         return NULL;
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
+    th->opens = set->opens;
     th->os_thread = pthread_self();
     th->number = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
     th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;

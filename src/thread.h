@@ -129,6 +129,9 @@ struct fa_thread {
                                          * FA__IN_OTHER_FRAME for a frame whose end is not
                                          * plain */
     int                   is_creator;
+    int                   opens;        /* the in_frame its frames begin with: set->opens, or
+                                         * FA__IN_OTHER_FRAME while it ages the chunk cache */
+    uint32_t              aging;        /* frames left whose ends tick the chunk cache's clock */
     pthread_t             os_thread;    /* the thread it belongs to */
     struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
     struct fa_passed_set  passed;       /* FA_DEBUG_MALLOC: this frame's blocks, each its own */

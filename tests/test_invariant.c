@@ -25,8 +25,8 @@ struct two_chunks {
 static void make_two_chunks(struct two_chunks *x) {
     memset(x, 0, sizeof *x);
     struct fa_chunk *older = (struct fa_chunk *)(void *)x->older, *newer = (struct fa_chunk *)(void *)x->newer;
-    *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0, 0};
-    *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0, 0};
+    *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0, 0, 0};
+    *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0, 0, 0};
     x->ar = (struct fa_frame_arena){newer, newer, 2, 2, 100};
     x->t.cur = fa__chunk_base(newer) + 40;
     x->t.limit = fa__chunk_end(newer);
