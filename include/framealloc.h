@@ -221,6 +221,15 @@ typedef struct fa_config {
      * reach the cache: see docs/memory-sources.md, "Held memory"), so that
      * one large frame does not pin its memory for the life of the process. */
     uint32_t chunk_cache_frames;
+    /* The tables' sizes (0: the default; docs/budgets-and-tags.md): tag
+     * paths the allocator holds, the root included (default and most
+     * FA_TAG_MAX, the size of fa_stats.tags); paths with a budget of their
+     * own (default 31, at most FA_BUDGET_MAX); tags one thread can have
+     * pushed at once, which is also the deepest path (default FA_TAG_DEPTH,
+     * at most FA_TAG_DEPTH_MAX). */
+    uint32_t max_tags;
+    uint32_t max_budgets;
+    uint32_t max_tag_depth;
 } fa_config;
 
 /* The configuration fields with a number in them, as the JSON snapshot's
@@ -230,7 +239,8 @@ typedef struct fa_config {
     X(u64, frame_chunk_align) X(u64, abort_on_error) X(u64, chunk_cache_limit)        \
     X(u64, chunk_cache_frames) X(u64, slab_size) X(u64, slab_reserve) X(u64, disable) \
     X(u64, history_frames) X(u64, frame_budget_soft) X(u64, frame_budget_hard)        \
-    X(u64, debug) X(u64, frames_in_flight) X(u64, frame_mode)
+    X(u64, debug) X(u64, frames_in_flight) X(u64, frame_mode) X(u64, max_tags)         \
+    X(u64, max_budgets) X(u64, max_tag_depth)
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
 #define FA_DISABLE_TAGS 2u    /* pushes and pops are checked, everything is charged to the root */
@@ -439,8 +449,10 @@ FA_API fa_error fa_trim(fa_alloc *a);
 /* ---- tags and budgets ------------------------------------------------- */
 /* docs/budgets-and-tags.md and docs/statistics.md are the guides. */
 
-#define FA_TAG_MAX 64      /* tag paths one allocator holds, the root included */
-#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once */
+#define FA_TAG_MAX 64      /* tag paths one allocator holds at most, the root included */
+#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once, by default */
+#define FA_TAG_DEPTH_MAX (FA_TAG_MAX - 1) /* cfg.max_tag_depth at most */
+#define FA_BUDGET_MAX (FA_TAG_MAX - 1)    /* cfg.max_budgets at most: one per path */
 #define FA_TAG_NAME_MAX 63 /* bytes in one name; names hold no '/' */
 
 /* Pushes a tag on the calling thread's stack for this allocator: until the

@@ -95,7 +95,7 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
         free(l);
         return NULL;
     }
-    fa__tags_init(&l->tags);
+    fa__tags_init(&l->tags, cfg->max_tags, cfg->max_tag_depth);
     fa__budgets_init(&l->budgets, cfg);
     fa__tally_init(&l->retired);
     fa__live_init(&l->live);

@@ -89,9 +89,9 @@ static int charged(const struct fa_thread *th, uint32_t path) {
 static int lean_over(fa_alloc *a, const struct fa_thread *th, uint32_t tag) {
     struct fa_chain room;
     const struct fa_chain *chain = chain_of(a, th, tag, &room);
-    uint32_t slots = 0;
+    uint64_t slots = 0;
     for (uint32_t k = 0; k < chain->n; k++)
-        slots |= 1u << chain->slot[k];
+        slots |= (uint64_t)1 << chain->slot[k];
     return (th->charge.purse.lean & slots) != 0;
 }
 
@@ -272,10 +272,10 @@ void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
 
 /* ---- budget headroom for the frame slow path ----------------------------- */
 
-static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
+static void report_crossings(fa_alloc *a, struct fa_thread *th, uint64_t crossed, size_t size,
                              const char *fn) {
     for (; crossed != 0; crossed &= crossed - 1) {
-        uint32_t i = (uint32_t)__builtin_ctz(crossed);
+        uint32_t i = (uint32_t)__builtin_ctzll(crossed);
         fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
                       (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));
@@ -289,7 +289,7 @@ static fa_error try_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t 
     struct fa_charge *c = &th->charge;
     if (c->chain.n == 0)
         return FA_OK;
-    uint32_t crossed;
+    uint64_t crossed;
     fa_error e = fa__budget_take(&a->ledger->budgets, &c->purse, &c->chain, need, &crossed, refused);
     report_crossings(a, th, crossed, size, fn);
     return e;
@@ -618,7 +618,8 @@ fa_error fa__attr_scratch_take(fa_alloc *a, struct fa_thread *th, uint32_t tag, 
     if (chain->n == 0)
         return FA_OK;
     struct fa_purse purse = {0}; /* the chunk's headroom only: charged at once, nothing held */
-    uint32_t crossed, refused;
+    uint64_t crossed;
+    uint32_t refused;
     fa_error e = fa__budget_take(&a->ledger->budgets, &purse, chain, bytes, &crossed, &refused);
     report_crossings(a, th, crossed, size, fn);
     if (e == FA_OK)

@@ -32,6 +32,9 @@ void fa_config_init(fa_config *cfg) {
     cfg->frame_chunk_align = 64;
     cfg->chunk_cache_limit = 32 * MIB;
     cfg->chunk_cache_frames = 60; /* a second at 60 frames a second */
+    cfg->max_tags = FA_TAG_MAX;
+    cfg->max_budgets = 31;
+    cfg->max_tag_depth = FA_TAG_DEPTH;
     cfg->slab_size = 64 * KIB;
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
@@ -85,6 +88,9 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(frame_chunk_growth);
     DEFAULT_IF_ZERO(chunk_cache_limit);
     DEFAULT_IF_ZERO(chunk_cache_frames);
+    DEFAULT_IF_ZERO(max_tags);
+    DEFAULT_IF_ZERO(max_budgets);
+    DEFAULT_IF_ZERO(max_tag_depth);
     DEFAULT_IF_ZERO(frame_chunk_align);
     DEFAULT_IF_ZERO(slab_size);
     DEFAULT_IF_ZERO(slab_reserve);
@@ -116,6 +122,12 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frames_in_flight is above FA_FRAMES_IN_FLIGHT_MAX");
     if ((unsigned)out->frame_mode > FA_FRAMES_SHARED)
         return invalid(why, n, "frame_mode is not FA_FRAMES_PER_THREAD or FA_FRAMES_SHARED");
+    if (out->max_tags > FA_TAG_MAX)
+        return invalid(why, n, "max_tags is above FA_TAG_MAX");
+    if (out->max_budgets > FA_BUDGET_MAX)
+        return invalid(why, n, "max_budgets is above FA_BUDGET_MAX");
+    if (out->max_tag_depth > FA_TAG_DEPTH_MAX)
+        return invalid(why, n, "max_tag_depth is above FA_TAG_DEPTH_MAX");
     if ((unsigned)out->debug > FA_DEBUG_MALLOC)
         return invalid(why, n, "debug is not one of FA_DEBUG_OFF, _GUARD, _TRACE, _MALLOC");
     return FA_OK;

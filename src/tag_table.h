@@ -20,12 +20,15 @@ struct fa_tag {
 
 struct fa_tags {
     pthread_mutex_t  lock;  /* taken to add a path only */
+    uint32_t         max;   /* paths it holds at most (cfg.max_tags, up to FA_TAG_MAX) */
+    uint32_t         depth; /* the deepest path (cfg.max_tag_depth) */
     _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */
     struct fa_tag    tag[FA_TAG_MAX];
     _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
 };
 
-void fa__tags_init(struct fa_tags *tags);
+/* An empty table (the root only) of at most max paths, depth deep. */
+void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth);
 void fa__tags_fini(struct fa_tags *tags);
 
 /* Non-zero when name is a valid tag name: 1..FA_TAG_NAME_MAX bytes of

@@ -88,7 +88,7 @@ struct fa_held {
 
 /* Where a thread's allocations are charged. */
 struct fa_charge {
-    uint32_t        stack[FA_TAG_DEPTH]; /* the pushed paths */
+    uint32_t        stack[FA_TAG_DEPTH_MAX]; /* the pushed paths (cfg.max_tag_depth at most) */
     uint32_t        depth;
     uint32_t        tag;   /* the innermost path: what allocations are charged to */
     struct fa_chain chain; /* the budgets over it */

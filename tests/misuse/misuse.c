@@ -1048,7 +1048,7 @@ static void tag_push_17th(struct fx *f) {
     assert_int_equal(fa_tag_push(f->a, "b"), FA_ERR_STATE);
     /* with tags off (a minimal build) everything is at the root */
     EVENT_AT(f, FA_MINIMAL ? "" : "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a", FA_ERR_STATE, 0,
-             "fa_tag_push: 16 tags are pushed already (pop some first)");
+             "fa_tag_push: 16 tags are pushed already (cfg.max_tag_depth; pop some first)");
     for (int i = 0; i < FA_TAG_DEPTH; i++)
         assert_int_equal(fa_tag_pop(f->a), FA_OK);
     expect_no_tag(f); /* the refused push left nothing behind */
@@ -1067,7 +1067,7 @@ static void fill_tag_paths(struct fx *f) {
 static void tag_push_65th_path(struct fx *f) {
     fill_tag_paths(f);
     FAILS(f, fa_tag_push(f->a, "p64"), FA_ERR_NOMEM, 0,
-          "fa_tag_push: the tag table is full: no room for path p64 (64 paths at most)");
+          "fa_tag_push: the tag table is full: no room for path p64 (64 paths at most: cfg.max_tags)");
     expect_no_tag(f);
     assert_int_equal(fa_tag_push(f->a, "p1"), FA_OK); /* known paths still push */
     void *p = pool_block(f, 64);
@@ -1121,14 +1121,15 @@ static void budget_32nd_path(struct fx *f) {
         assert_int_equal(fa_budget_set(f->a, path, 0, 100000), FA_OK);
     }
     FAILS(f, fa_budget_set(f->a, "b32", 0, 100000), FA_ERR_NOMEM, 0,
-          "fa_budget_set: the budget table is full: all 31 tag budgets are taken");
+          "fa_budget_set: the budget table is full: all 31 tag budgets are taken (cfg.max_budgets)");
     assert_int_equal(fa_budget_set(f->a, "b1", 0, 200000), FA_OK); /* existing ones still change */
 }
 
 static void budget_new_path_when_64_exist(struct fx *f) {
     fill_tag_paths(f);
     FAILS(f, fa_budget_set(f->a, "new", 0, 100), FA_ERR_NOMEM, 0,
-          "fa_budget_set: the tag table is full: no room for another tag path");
+          "fa_budget_set: the tag table is full: no room for another tag path (64 paths at most: "
+          "cfg.max_tags)");
     assert_int_equal(fa_budget_set(f->a, "p1", 0, 100000), FA_OK);
 }
 
