@@ -810,6 +810,12 @@ typedef struct fa_stats {
  * frees); the calling thread's are exact. The peaks of long-lived memory
  * are the highest live bytes at any such publish point or snapshot. */
 FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
+/* Every tag path's figures, as fa_stats_get's tags[] has them: up to max
+ * into out (root first, a path after its parent); returns how many paths
+ * there are in all, so that a caller whose array was too short learns the
+ * size it needs. 0 with FA_ERR_INVALID for a NULL allocator or a NULL out
+ * with max > 0, FA_ERR_STATE with statistics off. */
+FA_API size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max);
 
 /* The per-frame history: one record per frame of the creating thread (the
  * thread whose frames fa_frame_number counts), the newest last. */

@@ -140,10 +140,9 @@ static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum) {
     frame_budget_fill(a, out);
 }
 
-fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
-    if (a == NULL)
-        return fa__null_alloc("fa_stats_get");
-    fa_error e = stats_usable(a, out, "fa_stats_get");
+/* fa_stats_get, reporting for fn. */
+static fa_error stats_get(fa_alloc *a, fa_stats *out, const char *fn) {
+    fa_error e = stats_usable(a, out, fn);
     if (e != FA_OK)
         return e;
     size_t size = caller_size(out);
@@ -153,7 +152,7 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
         free(sum);
         if (full != out)
             free(full);
-        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
+        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "%s: no memory for the sums", fn);
     }
     fill(a, full, sum);
     free(sum);
@@ -164,6 +163,36 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
         free(full);
     }
     return FA_OK;
+}
+
+fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_stats_get");
+    return stats_get(a, out, "fa_stats_get");
+}
+
+size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max) {
+    if (a == NULL) {
+        fa__null_alloc("fa_tag_stats_get");
+        return 0;
+    }
+    if (out == NULL && max != 0) {
+        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_tag_stats_get: NULL output");
+        return 0;
+    }
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (st == NULL) {
+        fa__report(&a->sink, FA_ERR_NOMEM, sizeof *st, "fa_tag_stats_get: no memory for the snapshot");
+        return 0;
+    }
+    size_t n = 0;
+    if (stats_get(a, st, "fa_tag_stats_get") == FA_OK) { /* which reports statistics off */
+        n = (size_t)st->tag_count;
+        if (out != NULL)
+            memcpy(out, st->tags, (n < max ? n : max) * sizeof *out);
+    }
+    free(st);
+    return n;
 }
 
 /* The live bytes of a path and everything below it, for a new budget. */

@@ -452,6 +452,37 @@ static void a_version_2_caller_gets_its_layout(void **state) {
 }
 
 
+/* fa_tag_stats_get: every path, as fa_stats_get has them; the count of
+ * all paths whatever room the caller gave. */
+static void tag_stats_give_every_path(void **state) {
+    fa_alloc *a = alloc_of(state);
+    const char *names[] = {"ai", "audio", "render"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fa_tag_push(a, names[i]), FA_OK);
+        assert_non_null(fa_pool_alloc(a, (size_t)(i + 1) * 100));
+        assert_int_equal(fa_tag_pop(a), FA_OK);
+    }
+    assert_int_equal(fa_tag_stats_get(a, NULL, 0), 4);
+    fa_tag_stats two[2];
+    memset(two, 0, sizeof two);
+    assert_int_equal(fa_tag_stats_get(a, two, 2), 4);
+    assert_string_equal(two[0].path, "");
+    assert_string_equal(two[1].path, "ai");
+    fa_tag_stats all[FA_TAG_MAX];
+    assert_int_equal(fa_tag_stats_get(a, all, FA_TAG_MAX), 4);
+    fa_stats *st = stats_of(a);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(all[i].path, st->tags[i].path);
+        assert_int_equal(all[i].pool.live_bytes, st->tags[i].pool.live_bytes);
+    }
+    assert_int_equal(all[3].pool.live_bytes, 512);
+    free(st);
+    assert_int_equal(fa_tag_stats_get(NULL, all, 1), 0);
+    assert_int_equal(fa_last_error(), FA_ERR_INVALID);
+    assert_int_equal(fa_tag_stats_get(a, NULL, 1), 0);
+    assert_string_equal(fa_last_error_detail(), "fa_tag_stats_get: NULL output");
+}
+
 /* fa_stats_print: every section, the paths and budgets by name. */
 static void the_table_shows_every_section(void **state) {
     struct fixture *f = fixture_of(state);
@@ -495,6 +526,7 @@ int main(void) {
         FIXTURE_TEST(threads_alive_and_seen),
         FIXTURE_TEST(held_memory_is_named),
         FIXTURE_TEST(a_version_2_caller_gets_its_layout),
+        FIXTURE_TEST(tag_stats_give_every_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
