@@ -390,8 +390,9 @@ FA_API void fa_arena_destroy(fa_arena *ar);
  * from ten power-of-two size classes (8, 16, ... 4096), each block aligned to
  * its class size; larger sizes fall back to the heap path, and such blocks
  * are still freed with fa_pool_free. Allocation and a free on the thread that
- * allocated take no lock and no atomic; a free on another thread is one
- * atomic operation. Does not need a frame. */
+ * allocated take no lock and no atomic; a free on another thread takes no
+ * lock (one atomic operation on the slab, two more on the statistics' live
+ * figures when statistics are on). Does not need a frame. */
 static inline void *fa_pool_alloc(fa_alloc *a, size_t size);
 /* Any thread. NULL is a no-op. A pointer this allocator does not own
  * (malloc'd, on the stack, a frame pointer, another allocator's block) is
