@@ -183,8 +183,11 @@ size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache) {
 
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache) {
     size_t sum = 0;
+    uint64_t due = atomic_load_explicit(&cache->due, memory_order_relaxed);
     for (const struct fa_chunk *c = cache->held; c != NULL; c = c->next) {
         if (((uintptr_t)c & (cache->align - 1)) != 0 || c->size <= FA__CHUNK_HEADER)
+            return 0;
+        if (c->stamp + cache->frames < due) /* it would expire unseen: ticks before `due` look at nothing */
             return 0;
         sum += c->size;
     }

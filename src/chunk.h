@@ -103,8 +103,9 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache);
  * (outside the lock). Lock-free until one is due. */
 void fa__chunk_tick(struct fa_chunk_cache *cache);
 /* Gives every cached chunk back to the backend. */
-/* Non-zero when held_bytes is the sum of the held chunks' sizes and every
- * held chunk is aligned as the cache asks (FA_ASSERT_LEVEL 3; lock held). */
+/* Non-zero when held_bytes is the sum of the held chunks' sizes, every
+ * held chunk is aligned as the cache asks, and none expires before `due`
+ * (FA_ASSERT_LEVEL 3; lock held). */
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache);
 void fa__chunk_trim(struct fa_chunk_cache *cache);
 /* Bytes the cache holds now. */

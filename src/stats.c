@@ -1,10 +1,12 @@
-/* The statistics API: fa_stats_get, and the history's fa_history_get and
- * fa_history_summary_get.
+/* The statistics API: fa_stats_get, fa_tag_stats_get, and the history's
+ * fa_history_get and fa_history_summary_get.
  * Floor: API (docs/internals.md). Of the other API files it calls frame.c
  * (fa_frame_number) only; budgets.c stands on it (stats.h).
  * Invariants: a snapshot sums what each thread last published, the
- * caller's own state settled first. The peaks are raised under the
- * ledger's peaks lock, so snapshots never lower them. A path's subtree sums
+ * caller's own state settled first. A path's peaks are raised under the
+ * ledger's peaks lock, the kinds' and the total's in the live figures
+ * (tally.h), so snapshots never lower them. A caller built against an
+ * older fa_stats gets that layout and nothing past it. A path's subtree sums
  * in one backward pass because a child's id is above its parent's
  * (tag_table.c). */
 #include <stdlib.h>
@@ -36,7 +38,7 @@ static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
     fa__threads_each(&a->threads, add_thread, &g);
     fa__tally_add(sum, &a->ledger->retired, paths);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        uint64_t slabs, in_use; /* the census's in-use count waits for collections: not used */
+        uint64_t slabs, in_use; /* in_use waits for the owners' collections: blocks in use are counted */
         fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
         sum->slabs[c] += slabs;
         sum->slab_blocks[c] = sum->slabs[c] * (a->cfg.slab_size >> (c + 3));

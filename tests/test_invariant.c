@@ -113,6 +113,12 @@ static void the_chunk_cache_check_sees_a_wrong_sum(void **state) {
     cache.held_bytes += 64;
     cache.align = 8192; /* a chunk not aligned as the cache asks */
     assert_false(fa__chunk_cache_check(&cache));
+    cache.align = 64;
+    cache.frames = 10;
+    atomic_store(&cache.due, 11); /* the chunks, stamped 0, expire at tick 10: no tick would look */
+    assert_false(fa__chunk_cache_check(&cache));
+    atomic_store(&cache.due, 10);
+    assert_true(fa__chunk_cache_check(&cache));
 }
 
 static void the_heap_check_sees_miscounts_and_a_full_table(void **state) {
