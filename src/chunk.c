@@ -134,7 +134,7 @@ static struct fa_chunk *take_expired(struct fa_chunk_cache *cache, uint64_t now)
     uint64_t due = UINT64_MAX;
     for (struct fa_chunk **at = &cache->held; *at != NULL;) {
         struct fa_chunk *c = *at;
-        if (now - c->stamp >= cache->frames) {
+        if (c->stamp + cache->frames <= now) { /* a chunk stamped after `now` (a racing tick) stays */
             *at = c->next;
             cache->held_bytes -= c->size;
             c->next = expired;
