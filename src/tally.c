@@ -23,13 +23,6 @@ void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
     atomic_fetch_add_explicit(&c->freed, n, memory_order_relaxed);
 }
 
-void fa__count_remote(struct fa_tally *t, unsigned cls, int shared) {
-    if (shared)
-        atomic_fetch_add_explicit(&t->remote[cls], 1, memory_order_relaxed);
-    else
-        fa__bump(&t->remote[cls], 1);
-}
-
 void fa__tally_init(struct fa_tally *t) {
     memset(t, 0, sizeof *t); /* all-zero atomics are valid zero counts on every target we build for */
 }

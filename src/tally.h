@@ -54,7 +54,12 @@ static inline void fa__count_free(struct fa_counts *c, uint64_t count, uint64_t 
 void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n);
 /* A remote free of a pool block of class cls: by the tally's owner, or
  * (shared) into the allocator's tally. */
-void fa__count_remote(struct fa_tally *t, unsigned cls, int shared);
+static inline void fa__count_remote(struct fa_tally *t, unsigned cls, int shared) {
+    if (shared)
+        atomic_fetch_add_explicit(&t->remote[cls], 1, memory_order_relaxed);
+    else
+        fa__bump(&t->remote[cls], 1);
+}
 
 /* Sums of tallies, plus the slabs of the shared lists. */
 struct fa_sum {
