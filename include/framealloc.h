@@ -19,6 +19,8 @@
 #define FA_VERSION_MAJOR 0
 #define FA_VERSION_MINOR 1
 #define FA_VERSION_PATCH 0
+/* One number to compare in #if: FA_VERSION >= 100 is 0.1.0 or later. */
+#define FA_VERSION (FA_VERSION_MAJOR * 10000 + FA_VERSION_MINOR * 100 + FA_VERSION_PATCH)
 
 /* ---- portability ------------------------------------------------------- */
 
@@ -67,10 +69,11 @@ extern "C" {
 
 typedef enum fa_error {
     FA_OK = 0,
-    FA_ERR_NOMEM,       /* a size that cannot be met, or the memory source refused */
+    FA_ERR_NOMEM,       /* a size that cannot be met, the memory source refused, or a table is full */
     FA_ERR_BUDGET,      /* a hard budget would be exceeded */
     FA_ERR_INVALID,     /* a bad argument: NULL allocator, bad alignment, bad config */
-    FA_ERR_STATE,       /* a call out of order: no frame, nested frame, stale mark */
+    FA_ERR_STATE,       /* a call the allocator's state refuses: out of order (no frame, nested
+                         * frame, stale mark), a feature off in the config, a tag stack full */
     FA_ERR_FOREIGN,     /* a pointer this allocator does not own */
     FA_ERR_DOUBLE_FREE, /* a block freed twice */
     FA_ERR_CORRUPT      /* the allocator's own records were found damaged */
@@ -90,6 +93,15 @@ typedef struct fa_event {
 FA_API fa_error fa_last_error(void);
 /* A static, one-line description of every code (and of unknown values). */
 FA_API const char *fa_strerror(fa_error e);
+/* The calling thread's last error event line (the message the callback
+ * gets, e.g. "fa_tag_push: the tag table is full: 64 paths at most
+ * (cfg.max_tags)"), so that a program without a callback still sees the
+ * cause. "" before the thread's first error; warnings leave it. Valid until
+ * the thread's next failing call. */
+FA_API const char *fa_last_error_detail(void);
+/* The library's version, "major.minor.patch": that of the library linked,
+ * which may differ from the header's FA_VERSION. */
+FA_API const char *fa_version(void);
 
 /* ---- the allocator ----------------------------------------------------- */
 
@@ -190,7 +202,8 @@ typedef struct fa_config {
 
     /* Bytes of frame chunks kept in the allocator's shared cache after frames
      * end, so that steady-state frames never call the backend. Default 32 MiB;
-     * 1 keeps none. Each thread also keeps its first chunk between frames. */
+     * 1 keeps none. Each thread also keeps its first chunk between frames.
+     * chunk_cache_frames (below) bounds how long they are kept. */
     size_t chunk_cache_limit;
 
     /* Pool slabs: slab_size bytes each, aligned to their size (a power of two
@@ -228,6 +241,23 @@ typedef struct fa_config {
      * thread) while frame k + 1 is built. */
     uint32_t frames_in_flight;
     fa_frame_mode frame_mode; /* default FA_FRAMES_PER_THREAD */
+
+    /* ---- version 2 (a version 1 caller's struct ends above) ---- */
+
+    /* A cached chunk no frame has taken for this many frame ends goes back
+     * to the backend (default 60; the frame ends counted are those that
+     * reach the cache: see docs/memory-sources.md, "Held memory"), so that
+     * one large frame does not pin its memory for the life of the process. */
+    uint32_t chunk_cache_frames;
+    /* The tables' sizes (0: the default; docs/budgets-and-tags.md): tag
+     * paths the allocator holds, the root included (default and most
+     * FA_TAG_MAX, the size of fa_stats.tags); paths with a budget of their
+     * own (default 31, at most FA_BUDGET_MAX); tags one thread can have
+     * pushed at once, which is also the deepest path (default FA_TAG_DEPTH,
+     * at most FA_TAG_DEPTH_MAX). */
+    uint32_t max_tags;
+    uint32_t max_budgets;
+    uint32_t max_tag_depth;
     /* Hot allocation sites (fa_sites_get): 0 (the default) counts none;
      * else about one allocation per site_sample_bytes bytes allocated is
      * sampled and counted at its call site (1: every allocation, exactly).
@@ -236,6 +266,16 @@ typedef struct fa_config {
     size_t site_sample_bytes;
     fa_hooks hooks; /* all-NULL: none */
 } fa_config;
+
+/* The configuration fields with a number in them, as the JSON snapshot's
+ * "config" object lists them (enums and flags as their values). */
+#define FA_CONFIG_FIELDS(X)                                                          \
+    X(u64, frame_chunk_first) X(u64, frame_chunk_max) X(u64, frame_chunk_growth)      \
+    X(u64, frame_chunk_align) X(u64, abort_on_error) X(u64, chunk_cache_limit)        \
+    X(u64, chunk_cache_frames) X(u64, slab_size) X(u64, slab_reserve) X(u64, disable) \
+    X(u64, history_frames) X(u64, frame_budget_soft) X(u64, frame_budget_hard)        \
+    X(u64, debug) X(u64, frames_in_flight) X(u64, frame_mode) X(u64, max_tags)         \
+    X(u64, max_budgets) X(u64, max_tag_depth) X(u64, site_sample_bytes)
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
 #define FA_DISABLE_TAGS 2u    /* pushes and pops are checked, everything is charged to the root */
@@ -247,6 +287,9 @@ FA_API void fa_config_init(fa_config *cfg);
 /* NULL cfg: defaults. Returns NULL with FA_ERR_INVALID for a config it cannot
  * honour, FA_ERR_NOMEM when memory for the allocator itself is missing. */
 FA_API fa_alloc *fa_create(const fa_config *cfg);
+/* The configuration in effect: every default filled in, the debug level
+ * FRAMEALLOC_DEBUG chose. FA_ERR_INVALID for a NULL allocator or output. */
+FA_API fa_error fa_config_get(const fa_alloc *a, fa_config *out);
 /* Reclaims everything, including the state of live threads that used it
  * (they must not use it again). NULL is a no-op; a pointer that is not a
  * live allocator (e.g. destroyed twice) is FA_ERR_INVALID and untouched. */
@@ -382,8 +425,9 @@ FA_API void fa_arena_destroy(fa_arena *ar);
  * from ten power-of-two size classes (8, 16, ... 4096), each block aligned to
  * its class size; larger sizes fall back to the heap path, and such blocks
  * are still freed with fa_pool_free. Allocation and a free on the thread that
- * allocated take no lock and no atomic; a free on another thread is one
- * atomic operation. Does not need a frame. */
+ * allocated take no lock and no atomic; a free on another thread takes no
+ * lock (one atomic operation on the slab, two more on the statistics' live
+ * figures when statistics are on). Does not need a frame. */
 static inline void *fa_pool_alloc(fa_alloc *a, size_t size);
 /* Any thread. NULL is a no-op. A pointer this allocator does not own
  * (malloc'd, on the stack, a frame pointer, another allocator's block) is
@@ -441,8 +485,10 @@ FA_API fa_error fa_trim(fa_alloc *a);
 /* ---- tags and budgets ------------------------------------------------- */
 /* docs/budgets-and-tags.md and docs/statistics.md are the guides. */
 
-#define FA_TAG_MAX 64      /* tag paths one allocator holds, the root included */
-#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once */
+#define FA_TAG_MAX 64      /* tag paths one allocator holds at most, the root included */
+#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once, by default */
+#define FA_TAG_DEPTH_MAX (FA_TAG_MAX - 1) /* cfg.max_tag_depth at most */
+#define FA_BUDGET_MAX (FA_TAG_MAX - 1)    /* cfg.max_budgets at most: one per path */
 #define FA_TAG_NAME_MAX 63 /* bytes in one name; names hold no '/' */
 
 /* Pushes a tag on the calling thread's stack for this allocator: until the
@@ -709,7 +755,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* Statistics. Every structure below is generated from one field list, which
  * the JSON writer walks too (docs/statistics.json is its schema). Types:
  * u64 is uint64_t, f64 is double, str is const char *. */
-#define FA_STATS_VERSION 2
+#define FA_STATS_VERSION 3
 
 /* Per kind of memory (frame, pool, heap), per tag or in total. */
 #define FA_KIND_FIELDS(X)                                                            \
@@ -717,8 +763,8 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
     X(u64, frees)       /* blocks freed, or released by a frame end or rewind */     \
     X(u64, bytes)       /* bytes consumed by all of them, padding included */        \
     X(u64, live_bytes)  /* of which not given back yet */                            \
-    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap, scratch: highest \
-                         * live bytes any snapshot has seen */
+    X(u64, peak_bytes)  /* frame: largest single frame; pool, heap, scratch, total:  \
+                         * highest live bytes at any publish point (below) */
 /* scratch: the chunks scratch arenas (fa_arena_create) hold, an allocation
  * per chunk, charged to the path current at each arena's creation. */
 #define FA_KINDS(X) X(frame) X(pool) X(heap) X(scratch)
@@ -736,7 +782,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 #define FA_CLASS_FIELDS(X)                                                           \
     X(u64, block_size)                                                               \
     X(u64, slabs)         /* slabs of this class held, by threads and shared lists */ \
-    X(u64, blocks_in_use) /* handed out and not freed */                             \
+    X(u64, blocks_in_use) /* handed out and not freed, as published (below) */      \
     X(u64, blocks_free)   /* in slabs and caches */                                  \
     X(f64, occupancy)     /* blocks_in_use / all blocks; 0 without slabs */
 
@@ -749,10 +795,19 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* The allocator as a whole. */
 #define FA_TOTAL_FIELDS(X)                                                           \
     X(u64, frame_number)   /* fa_frame_number */                                     \
-    X(u64, threads)        /* threads with state in this allocator */                \
+    X(u64, threads_alive)  /* threads with state in this allocator now (version 2:   \
+                            * `threads`) */                                          \
     X(u64, backend_calls)  /* allocate and deallocate calls made */                  \
     X(u64, backend_bytes)  /* bytes held from the backend now */                     \
     X(u64, tag_count)      /* entries of tags[] in use */
+/* The allocator as a whole, from version 3 on: after tags[], so that a
+ * version 2 caller's struct is the start of this one. */
+#define FA_HELD_FIELDS(X)                                                            \
+    X(u64, threads_seen)      /* threads that ever had state in it, exited included */ \
+    X(u64, chunk_cache_bytes) /* of backend_bytes: frame chunks the chunk cache keeps \
+                               * for later frames (cfg.chunk_cache_limit, _frames) */ \
+    X(u64, empty_slab_bytes)  /* of backend_bytes: empty pool slabs kept for reuse    \
+                               * (cfg.slab_reserve) */
 
 #define FA__T_u64 uint64_t
 #define FA__T_f64 double
@@ -780,13 +835,23 @@ typedef struct fa_stats {
     fa_budget_stats global_budget;
     fa_budget_stats frame_budget;
     fa_tag_stats    tags[FA_TAG_MAX];
+    FA_HELD_FIELDS(FA__FIELD) /* version 3 */
 } fa_stats;
 
 /* Fills *out (whose size and version say what the caller compiled; zero
- * them, or memset the struct, for this header's). Counts of other threads
- * are as they last published them: at their frame begin and end, tag push
- * and pop, and the slow paths; the calling thread's are exact. */
+ * them, or memset the struct, for this header's: a caller built against
+ * version 2 gets that layout, the struct up to tags[]). Counts of other
+ * threads are as they last published them: at their frame begin and end,
+ * tag push and pop, and the slow paths (pool refills, heap blocks, remote
+ * frees); the calling thread's are exact. The peaks of long-lived memory
+ * are the highest live bytes at any such publish point or snapshot. */
 FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
+/* Every tag path's figures, as fa_stats_get's tags[] has them: up to max
+ * into out (root first, a path after its parent); returns how many paths
+ * there are in all, so that a caller whose array was too short learns the
+ * size it needs. 0 with FA_ERR_INVALID for a NULL allocator or a NULL out
+ * with max > 0, FA_ERR_STATE with statistics off. */
+FA_API size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max);
 
 /* The per-frame history: one record per frame of the creating thread (the
  * thread whose frames fa_frame_number counts), the newest last. */

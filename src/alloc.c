@@ -99,9 +99,10 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
         free(l);
         return NULL;
     }
-    fa__tags_init(&l->tags);
+    fa__tags_init(&l->tags, cfg->max_tags, cfg->max_tag_depth);
     fa__budgets_init(&l->budgets, cfg);
     fa__tally_init(&l->retired);
+    fa__live_init(&l->live);
     pthread_mutex_init(&l->peaks_lock, NULL);
     if (cfg->site_sample_bytes != 0 && !fa__site_table_init(&l->sites)) {
         ledger_free(l);
@@ -177,6 +178,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     a->threads.retire = fa__attr_retire;
+    a->threads.live = fa__stats_on(a) ? &a->ledger->live : NULL;
     a->threads.slow_only = fa__debug_on(a) || FA__TRACKED; /* track.h */
     a->threads.pools_slow = a->threads.slow_only || fa__observe_blocks(a);
     if (a->cfg.hooks.frame != NULL)
@@ -189,6 +191,15 @@ fa_alloc *fa_create(const fa_config *cfg) {
     if (bad_env != NULL)
         fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard, trace or malloc: ignored", bad_env);
     return a;
+}
+
+fa_error fa_config_get(const fa_alloc *a, fa_config *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_config_get");
+    if (out == NULL)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_config_get: NULL output");
+    *out = a->cfg;
+    return FA_OK;
 }
 
 static int unlink_live(fa_alloc *a) {
@@ -210,9 +221,9 @@ void fa_destroy(fa_alloc *a) {
         fa__report(NULL, FA_ERR_INVALID, 0, "fa_destroy: not a live allocator (destroyed twice?)");
         return;
     }
-    fa__trace_destroy(a); /* a trace still running is finished */
     if (fa__debug_on(a))
         fa__debug_destroy(a); /* the leaks, while the threads' states still say where */
+    fa__trace_destroy(a); /* a trace still running is finished, the leaks in it */
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));
     fa__chunk_free_list(&a->chunks, fa__scratch_drop_all(a)); /* the scratch arenas left */
     for (size_t i = 0; i < a->orphans.count; i++) { /* FA_DEBUG_MALLOC: frames their threads left open */

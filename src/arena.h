@@ -51,18 +51,25 @@ static inline void fa__arena_begin(struct fa_frame_arena *ar, struct fa__thread_
     fa__limit_set(t, fa__arena_end_of_bump(ar));
 }
 void fa__arena_end_chunks(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache);
-/* Keeps the oldest normal chunk, gives the rest to the source's cache, and
- * leaves the bump state failing every fast-path check. */
-static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
+/* The end of the usual small frame, one chunk kept as it is: done, and
+ * non-zero; 0 (nothing done) for any other, which fa__arena_end_chunks
+ * ends. Either leaves the bump state failing every fast-path check. */
+static inline int fa__arena_end_kept(struct fa_frame_arena *ar, struct fa__thread_tls *t) {
     if (ar->chunks == ar->bump && (ar->bump == NULL || ar->bump->next == NULL)) {
-        t->cur = 0; /* the usual small frame: one chunk, kept as it is */
+        t->cur = 0;
         fa__limit_set(t, 0);
         ar->closed = 0;
         if (FA__TRACKED && ar->bump != NULL)
             fa__track_chunk_dead(ar->bump);
-        return;
+        return 1;
     }
-    fa__arena_end_chunks(ar, t, cache);
+    return 0;
+}
+/* Keeps the oldest normal chunk and gives the rest (at least one: a
+ * dedicated chunk, or more than one) to the source's cache. */
+static inline void fa__arena_end(struct fa_frame_arena *ar, struct fa__thread_tls *t, struct fa_chunk_cache *cache) {
+    if (!fa__arena_end_kept(ar, t))
+        fa__arena_end_chunks(ar, t, cache);
 }
 /* Detaches every chunk (for the caller to give back, or to keep in flight:
  * each one's `used` exact) and zeroes the state. */

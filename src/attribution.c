@@ -89,9 +89,9 @@ static int charged(const struct fa_thread *th, uint32_t path) {
 static int lean_over(fa_alloc *a, const struct fa_thread *th, uint32_t tag) {
     struct fa_chain room;
     const struct fa_chain *chain = chain_of(a, th, tag, &room);
-    uint32_t slots = 0;
+    uint64_t slots = 0;
     for (uint32_t k = 0; k < chain->n; k++)
-        slots |= 1u << chain->slot[k];
+        slots |= (uint64_t)1 << chain->slot[k];
     return (th->charge.purse.lean & slots) != 0;
 }
 
@@ -276,10 +276,10 @@ void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
 
 /* ---- budget headroom for the frame slow path ----------------------------- */
 
-static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
+static void report_crossings(fa_alloc *a, struct fa_thread *th, uint64_t crossed, size_t size,
                              const char *fn) {
     for (; crossed != 0; crossed &= crossed - 1) {
-        uint32_t i = (uint32_t)__builtin_ctz(crossed);
+        uint32_t i = (uint32_t)__builtin_ctzll(crossed);
         fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
                       (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));
@@ -293,7 +293,7 @@ static fa_error try_take(fa_alloc *a, struct fa_thread *th, size_t need, size_t 
     struct fa_charge *c = &th->charge;
     if (c->chain.n == 0)
         return FA_OK;
-    uint32_t crossed;
+    uint64_t crossed;
     fa_error e = fa__budget_take(&a->ledger->budgets, &c->purse, &c->chain, need, &crossed, refused);
     report_crossings(a, th, crossed, size, fn);
     return e;
@@ -647,7 +647,8 @@ fa_error fa__attr_scratch_take(fa_alloc *a, struct fa_thread *th, uint32_t tag, 
     if (chain->n == 0)
         return FA_OK;
     struct fa_purse purse = {0}; /* the chunk's headroom only: charged at once, nothing held */
-    uint32_t crossed, refused;
+    uint64_t crossed;
+    uint32_t refused;
     fa_error e = fa__budget_take(&a->ledger->budgets, &purse, chain, bytes, &crossed, &refused);
     report_crossings(a, th, crossed, size, fn);
     if (e == FA_OK)
@@ -663,12 +664,20 @@ void fa__attr_scratch_give(fa_alloc *a, uint32_t tag, size_t bytes) {
         fa__budget_release(&a->ledger->budgets, chain, bytes);
 }
 
+/* Long-lived bytes (a heap block, a scratch chunk, a remote pool free)
+ * into the allocator's live figures, as they are counted. */
+static void live_add(fa_alloc *a, int kind, int64_t delta) {
+    if (fa__stats_on(a))
+        fa__live_add(&a->ledger->live, kind, delta);
+}
+
 void fa__attr_scratch_count(struct fa_thread *th, uint32_t tag, uint64_t allocs, size_t bytes, int freed) {
     struct fa_counts *k = &th->tally.tag[tag][FA__KIND_SCRATCH];
     if (freed)
         fa__count_free(k, allocs, bytes);
     else
         fa__count_alloc(k, allocs, bytes);
+    live_add(fa__alloc_of(th), FA__KIND_SCRATCH, freed ? -(int64_t)bytes : (int64_t)bytes);
 }
 
 /* ---- pool and heap blocks ------------------------------------------------ */
@@ -724,6 +733,7 @@ void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
 void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
     fa__attr_budget(a, th, bytes);
     fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
+    live_add(a, kind, (int64_t)bytes);
 }
 
 /* A credit can trim the headroom the frame's limit was set from: the
@@ -746,8 +756,12 @@ void fa__attr_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t byt
 
 void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes) {
     fa__attr_refund(a, th, tag, bytes);
+    struct fa_tally *t = th != NULL ? &th->tally : &a->ledger->retired;
     if (th != NULL)
-        fa__count_free(&th->tally.tag[tag][kind], 1, bytes);
+        fa__count_free(&t->tag[tag][kind], 1, bytes);
     else
-        fa__count_free_shared(&a->ledger->retired.tag[tag][kind], 1, bytes);
+        fa__count_free_shared(&t->tag[tag][kind], 1, bytes);
+    if (kind == FA__KIND_POOL) /* a block freed outside its owner's cache: a remote free */
+        fa__count_remote(t, fa__pool_class(bytes), th == NULL);
+    live_add(a, kind, -(int64_t)bytes);
 }

@@ -81,7 +81,8 @@ void fa__attr_cached(fa_alloc *a, struct fa_thread *th, uint32_t path, size_t bl
 void fa__attr_pool_trim(fa_alloc *a, struct fa_thread *th);
 /* A block of path `tag` was freed by thread th (NULL: one without state):
  * its bytes go back to the budgets over the path, and (fa__attr_block_freed)
- * the free is counted for it. */
+ * the free is counted for it; a pool block (kind FA__KIND_POOL) is one
+ * freed into a slab of another cache's: a remote free. */
 void fa__attr_refund(fa_alloc *a, struct fa_thread *th, uint32_t tag, size_t bytes);
 void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t tag, size_t bytes);
 

@@ -32,6 +32,7 @@ void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
     memset(b, 0, sizeof *b);
     pthread_mutex_init(&b->lock, NULL);
     atomic_init(&b->slots, 1);
+    b->most = cfg->max_budgets + 1;
     atomic_init(&b->frame_soft, cfg->frame_budget_soft);
     atomic_init(&b->frame_hard, cfg->frame_budget_hard);
 }
@@ -49,7 +50,7 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
     /* A budget that had no limit counted nothing: it starts from `live`. */
     int fresh = is_new || !limited(&b->slot[i]);
     if (is_new) {
-        if (n == FA__BUDGET_SLOTS) {
+        if (n == b->most) {
             pthread_mutex_unlock(&b->lock);
             return -1;
         }
@@ -127,7 +128,7 @@ static uint64_t reserve(struct fa_budget *s, uint64_t need, int *crossed, uint8_
 }
 
 fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c,
-                         uint64_t need, uint32_t *crossed, uint32_t *refused) {
+                         uint64_t need, uint64_t *crossed, uint32_t *refused) {
     *crossed = 0;
     for (uint32_t k = 0; k < c->n; k++) {
         uint32_t i = c->slot[k];
@@ -143,14 +144,14 @@ fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct 
         }
         if (cross) {
             atomic_fetch_add_explicit(&s->crossings, 1, memory_order_relaxed);
-            *crossed |= 1u << i;
+            *crossed |= (uint64_t)1 << i;
         }
         if (p->held[i] != 0 && p->gen[i] != gen) /* the slot restarted under the thread */
             p->held[i] = 0;
         p->held[i] += grant;
         p->gen[i] = gen;
-        p->holding |= 1u << i;
-        p->lean &= ~(1u << i); /* a grant: the slot is under its limit again */
+        p->holding |= (uint64_t)1 << i;
+        p->lean &= ~((uint64_t)1 << i); /* a grant: the slot is under its limit again */
     }
     return FA_OK;
 }
@@ -192,7 +193,7 @@ void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa
             lean = hard != 0 && (w & FA__BUDGET_BYTES) > hard;
         }
         p->held[i] += n;
-        p->holding |= 1u << i;
+        p->holding |= (uint64_t)1 << i;
         uint64_t keep = lean                                ? 0
                       : p->held[i] > 2 * FA__BUDGET_BATCH ? FA__BUDGET_BATCH
                                                           : p->held[i];
@@ -206,7 +207,7 @@ void fa__budget_credit(struct fa_budgets *b, struct fa_purse *p, const struct fa
 void fa__budget_hold(struct fa_purse *p, const struct fa_chain *c, uint64_t n) {
     for (uint32_t k = 0; k < c->n; k++) {
         p->held[c->slot[k]] += n;
-        p->holding |= 1u << c->slot[k];
+        p->holding |= (uint64_t)1 << c->slot[k];
     }
 }
 
@@ -218,9 +219,10 @@ void fa__budget_release(struct fa_budgets *b, const struct fa_chain *c, uint64_t
 }
 
 void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
-    fa__assert_internal((uint64_t)p->holding >> atomic_load_explicit(&b->slots, memory_order_relaxed) == 0);
-    for (uint32_t bits = p->holding; bits != 0; bits &= bits - 1) {
-        uint32_t i = (uint32_t)__builtin_ctz(bits);
+    uint32_t slots = atomic_load_explicit(&b->slots, memory_order_relaxed);
+    fa__assert_internal(slots == 64 || p->holding >> slots == 0);
+    for (uint64_t bits = p->holding; bits != 0; bits &= bits - 1) {
+        uint32_t i = (uint32_t)__builtin_ctzll(bits);
         give_back(&b->slot[i], p->held[i], p->gen[i]);
         p->held[i] = 0;
     }
@@ -238,7 +240,7 @@ static void learn(const struct fa_budgets *b, struct fa_purse *p) {
         uint64_t hard = atomic_load_explicit(&b->slot[i].hard, memory_order_relaxed);
         p->gen[i] = gen_of(w);
         if (hard != 0 && (w & FA__BUDGET_BYTES) > hard)
-            p->lean |= 1u << i;
+            p->lean |= (uint64_t)1 << i;
     }
 }
 

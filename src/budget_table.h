@@ -11,7 +11,7 @@
 
 #include "tag_table.h"
 
-#define FA__BUDGET_SLOTS 32 /* slot 0: global; the others: tag paths */
+#define FA__BUDGET_SLOTS (FA_BUDGET_MAX + 1) /* slot 0: global; the others: tag paths */
 #define FA__BUDGET_GLOBAL 0u
 /* Largest batch a thread takes; a thread keeps at most twice that. */
 #define FA__BUDGET_BATCH ((uint64_t)64 << 10)
@@ -34,6 +34,7 @@ struct fa_budget {
 
 struct fa_budgets {
     pthread_mutex_t  lock;  /* setting only */
+    uint32_t         most;  /* slots it may take, the global one included (cfg.max_budgets + 1) */
     _Atomic uint32_t slots; /* slots taken, the global one included */
     _Atomic uint64_t epoch; /* changes whenever a limit does */
     struct fa_budget slot[FA__BUDGET_SLOTS];
@@ -45,15 +46,15 @@ struct fa_budgets {
  * and those of the current path and its ancestors that have a limit. */
 struct fa_chain {
     uint32_t n;
-    uint8_t  slot[FA_TAG_DEPTH + 2];
+    uint8_t  slot[FA_TAG_DEPTH_MAX + 1]; /* a path's and its ancestors', and the global one */
 };
 
 /* One thread's headroom: bytes reserved in each slot and not consumed. */
 struct fa_purse {
     uint64_t held[FA__BUDGET_SLOTS];
     uint8_t  gen[FA__BUDGET_SLOTS]; /* the slot's generation when held[i] was taken */
-    uint32_t holding;               /* bit i: held[i] != 0 */
-    uint32_t lean;    /* bit i: slot i was over its hard limit at the last rebind, and no take
+    uint64_t holding;               /* bit i: held[i] != 0 */
+    uint64_t lean;    /* bit i: slot i was over its hard limit at the last rebind, and no take
                        * has succeeded there since: freed bytes go straight back */
     uint64_t epoch;   /* of the budgets the chain was built from */
 };
@@ -61,8 +62,8 @@ struct fa_purse {
 void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg);
 void fa__budgets_fini(struct fa_budgets *b);
 
-/* Sets a slot's limits (a new slot for a path without one; -1 when all are
- * taken). `live` is what a new slot starts from. */
+/* Sets a slot's limits (a new slot for a path without one; -1 when
+ * cfg.max_budgets are taken). `live` is what a new slot starts from. */
 int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uint64_t soft,
                    uint64_t hard, uint64_t live);
 /* The chain of tag path `tag`. */
@@ -78,7 +79,7 @@ void fa__budget_rebind(struct fa_budgets *b, const struct fa_tags *tags, uint32_
  * limit (a caller that gives up counts it: fa__budget_refused). *crossed
  * gets a bit per slot whose soft limit this crossed. */
 fa_error fa__budget_take(struct fa_budgets *b, struct fa_purse *p, const struct fa_chain *c,
-                         uint64_t need, uint32_t *crossed, uint32_t *refused);
+                         uint64_t need, uint64_t *crossed, uint32_t *refused);
 /* Counts a refusal of a slot. */
 void fa__budget_refused(struct fa_budgets *b, uint32_t slot);
 /* Consumes n bytes of the held headroom (past it, straight from the slot). */

@@ -17,6 +17,17 @@ static fa_error budgets_usable(fa_alloc *a, size_t soft, size_t hard, const char
     return FA_OK;
 }
 
+/* fa__tag_path's refusal of a path (its error e, its result id), reported. */
+static fa_error path_refused(fa_alloc *a, fa_error e, int id) {
+    if (e == FA_ERR_INVALID)
+        return fa__report(&a->sink, e, 0, "fa_budget_set: a path is names of 1 to %d bytes joined by '/', %u deep "
+                          "at most", FA_TAG_NAME_MAX, a->cfg.max_tag_depth);
+    if (id == FA__TAG_FULL)
+        return fa__report(&a->sink, e, 0, "fa_budget_set: the tag table is full: no room for another tag path "
+                          "(%u paths at most: cfg.max_tags)", a->cfg.max_tags);
+    return fa__report(&a->sink, e, 0, "fa_budget_set: no memory for the name of a tag path");
+}
+
 fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
     if (a == NULL)
         return fa__null_alloc("fa_budget_set");
@@ -29,14 +40,12 @@ fa_error fa_budget_set(fa_alloc *a, const char *tag, size_t soft, size_t hard) {
             return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_budget_set: tags are off in this allocator's config");
         id = fa__tag_path(&a->ledger->tags, tag, &e);
         if (id < 0)
-            return fa__report(&a->sink, e, 0, "fa_budget_set: %s", e == FA_ERR_INVALID ?
-                              "a path is names of 1 to 63 bytes joined by '/', 16 deep at most" :
-                              "no room for another tag path");
+            return path_refused(a, e, id);
     }
     uint64_t live = fa__stats_on(a) ? fa__stats_live_under(a, (uint32_t)id) : 0;
     if (fa__budget_set(&a->ledger->budgets, &a->ledger->tags, (uint32_t)id, soft, hard, live) < 0)
-        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: all %d tag budgets are taken",
-                          FA__BUDGET_SLOTS - 1);
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_budget_set: the budget table is full: all %u tag "
+                          "budgets are taken (cfg.max_budgets)", a->cfg.max_budgets);
     struct fa_thread *th = fa__thread_find(&a->threads);
     if (th != NULL) /* the calling thread sees its own change at once */
         fa__attr_refresh(a, th);

@@ -10,7 +10,10 @@
  *   backend is taken out under it and given back after.
  * - A cached chunk serves only a request of more than half its size, so a
  *   thread never keeps a chunk of the next size up, or a dedicated one,
- *   that another request will want next frame. */
+ *   that another request will want next frame.
+ * - A held chunk's stamp is the clock when it came in, and `due` is at most
+ *   the first tick at which one of them has been held `frames` ticks: a
+ *   tick before it has nothing to give back and takes no lock. */
 #include "chunk.h"
 
 #include "backend.h"
@@ -24,9 +27,12 @@ void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct 
     cache->growth = cfg->frame_chunk_growth;
     cache->align = cfg->frame_chunk_align;
     cache->held_limit = cfg->chunk_cache_limit;
+    cache->frames = cfg->chunk_cache_frames;
     pthread_mutex_init(&cache->lock, NULL);
     cache->held = NULL;
     cache->held_bytes = 0;
+    atomic_init(&cache->clock, 0);
+    atomic_init(&cache->due, UINT64_MAX);
 }
 
 void fa__chunks_fini(struct fa_chunk_cache *cache) {
@@ -81,11 +87,16 @@ struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
     return c;
 }
 
-/* Caller holds the lock. */
+/* Caller holds the lock. The chunks are stamped with the clock; the
+ * oldest held chunk is due no later than before. */
 static void push_list(struct fa_chunk_cache *cache, struct fa_chunk *list) {
+    uint64_t now = atomic_load_explicit(&cache->clock, memory_order_relaxed);
+    if (list != NULL && atomic_load_explicit(&cache->due, memory_order_relaxed) == UINT64_MAX)
+        atomic_store_explicit(&cache->due, now + cache->frames, memory_order_relaxed);
     while (list != NULL) {
         struct fa_chunk *next = list->next;
         list->next = cache->held;
+        list->stamp = now;
         cache->held = list;
         cache->held_bytes += list->size;
         list = next;
@@ -116,6 +127,38 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
     return excess;
 }
 
+/* Caller holds the lock: the chunks held `frames` ticks by `now`, taken
+ * out; `due` set to the next one's expiry. */
+static struct fa_chunk *take_expired(struct fa_chunk_cache *cache, uint64_t now) {
+    struct fa_chunk *expired = NULL;
+    uint64_t due = UINT64_MAX;
+    for (struct fa_chunk **at = &cache->held; *at != NULL;) {
+        struct fa_chunk *c = *at;
+        if (c->stamp + cache->frames <= now) { /* a chunk stamped after `now` (a racing tick) stays */
+            *at = c->next;
+            cache->held_bytes -= c->size;
+            c->next = expired;
+            expired = c;
+        } else {
+            due = c->stamp + cache->frames < due ? c->stamp + cache->frames : due;
+            at = &c->next;
+        }
+    }
+    atomic_store_explicit(&cache->due, due, memory_order_relaxed);
+    fa__assert_expensive(fa__chunk_cache_check(cache));
+    return expired;
+}
+
+void fa__chunk_tick(struct fa_chunk_cache *cache) {
+    uint64_t now = atomic_fetch_add_explicit(&cache->clock, 1, memory_order_relaxed) + 1;
+    if (now < atomic_load_explicit(&cache->due, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&cache->lock);
+    struct fa_chunk *expired = take_expired(cache, now);
+    pthread_mutex_unlock(&cache->lock);
+    fa__chunk_free_list(cache, expired);
+}
+
 void fa__chunk_give(struct fa_chunk_cache *cache, struct fa_chunk *list) {
     fa__chunk_stash(cache, list);
     fa__chunk_free_list(cache, fa__chunk_excess(cache));
@@ -126,14 +169,25 @@ void fa__chunk_trim(struct fa_chunk_cache *cache) {
     struct fa_chunk *all = cache->held;
     cache->held = NULL;
     cache->held_bytes = 0;
+    atomic_store_explicit(&cache->due, UINT64_MAX, memory_order_relaxed);
     pthread_mutex_unlock(&cache->lock);
     fa__chunk_free_list(cache, all);
 }
 
+size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache) {
+    pthread_mutex_lock(&cache->lock);
+    size_t bytes = cache->held_bytes;
+    pthread_mutex_unlock(&cache->lock);
+    return bytes;
+}
+
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache) {
     size_t sum = 0;
+    uint64_t due = atomic_load_explicit(&cache->due, memory_order_relaxed);
     for (const struct fa_chunk *c = cache->held; c != NULL; c = c->next) {
         if (((uintptr_t)c & (cache->align - 1)) != 0 || c->size <= FA__CHUNK_HEADER)
+            return 0;
+        if (c->stamp + cache->frames < due) /* it would expire unseen: ticks before `due` look at nothing */
             return 0;
         sum += c->size;
     }

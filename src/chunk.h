@@ -7,6 +7,7 @@
 #include "backend.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "framealloc.h"
 #include "platform.h"
@@ -22,6 +23,7 @@ struct fa_chunk {
     uint8_t  from_system;  /* a FALLBACK answer: the system served it */
     uint8_t  poisoned;     /* a debug level: every byte outside live frame blocks holds
                             * FA_FILL_RESET */
+    uint64_t stamp;        /* in the cache: its clock when the chunk came in */
 };
 
 /* Keeps the usable bytes of every chunk cache-line aligned (chunks are
@@ -69,10 +71,13 @@ struct fa_chunk_cache {
     uint32_t   growth;
     size_t     align; /* of every chunk taken from the backend */
     size_t     held_limit; /* the most bytes kept between frames */
+    uint64_t   frames;     /* ticks a chunk is kept untaken (cfg.chunk_cache_frames) */
 
     pthread_mutex_t  lock; /* guards the held chunks; never held across a backend call */
     struct fa_chunk *held;
     size_t           held_bytes;
+    _Atomic uint64_t clock; /* ticks: frame ends that reached the cache */
+    _Atomic uint64_t due;   /* no held chunk expires before this tick (UINT64_MAX: none held) */
 };
 
 void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct fa_meter *meter);
@@ -93,11 +98,18 @@ void fa__chunk_give(struct fa_chunk_cache *cache, struct fa_chunk *list);
 void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list);
 /* Takes out the cached chunks beyond the limit, for the caller to free. */
 struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache);
+/* A frame end reached the cache: the clock moves on, and the chunks that
+ * have been held untaken for cache->frames ticks go back to the backend
+ * (outside the lock). Lock-free until one is due. */
+void fa__chunk_tick(struct fa_chunk_cache *cache);
 /* Gives every cached chunk back to the backend. */
-/* Non-zero when held_bytes is the sum of the held chunks' sizes and every
- * held chunk is aligned as the cache asks (FA_ASSERT_LEVEL 3; lock held). */
+/* Non-zero when held_bytes is the sum of the held chunks' sizes, every
+ * held chunk is aligned as the cache asks, and none expires before `due`
+ * (FA_ASSERT_LEVEL 3; lock held). */
 int fa__chunk_cache_check(const struct fa_chunk_cache *cache);
 void fa__chunk_trim(struct fa_chunk_cache *cache);
+/* Bytes the cache holds now. */
+size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache);
 /* Gives a list straight back to the backend. */
 void fa__chunk_free_list(const struct fa_chunk_cache *cache, struct fa_chunk *list);
 

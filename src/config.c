@@ -31,6 +31,10 @@ void fa_config_init(fa_config *cfg) {
     cfg->frame_chunk_growth = 2;
     cfg->frame_chunk_align = 64;
     cfg->chunk_cache_limit = 32 * MIB;
+    cfg->chunk_cache_frames = 60; /* a second at 60 frames a second */
+    cfg->max_tags = FA_TAG_MAX;
+    cfg->max_budgets = 31;
+    cfg->max_tag_depth = FA_TAG_DEPTH;
     cfg->slab_size = 64 * KIB;
     cfg->slab_reserve = 1 * MIB;
     cfg->backend = fa_backend_system();
@@ -44,16 +48,34 @@ static fa_error invalid(char *why, size_t n, const char *reason) {
     return FA_ERR_INVALID;
 }
 
+/* fa_config as version 1 had it: its fields end before chunk_cache_frames,
+ * its size is that rounded up to the struct's alignment. */
+#define V1_FIELDS offsetof(fa_config, chunk_cache_frames)
+#define V1_SIZE ((V1_FIELDS + _Alignof(fa_config) - 1) & ~(_Alignof(fa_config) - 1))
+
+/* The bytes of fields the caller's struct has (0 for a size or version the
+ * library does not know): a zero size is its version's, a zero version
+ * this header's. */
+static size_t caller_fields(const fa_config *in) {
+    if (in->version > FA_CONFIG_VERSION)
+        return 0;
+    int v1 = in->version == 1;
+    if (in->size != 0 && in->size != (v1 ? V1_SIZE : sizeof *in))
+        return 0;
+    return v1 ? V1_FIELDS : sizeof *in;
+}
+
 fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size_t n) {
     fa_config_init(out);
     if (in == NULL)
         return FA_OK;
-    if (in->size != 0 && in->size != sizeof *in)
-        return invalid(why, n, "config size does not match this library's fa_config");
     if (in->version > FA_CONFIG_VERSION)
         return invalid(why, n, "config version is newer than this library");
+    size_t fields = caller_fields(in);
+    if (fields == 0)
+        return invalid(why, n, "config size does not match this library's fa_config");
     const fa_config defaults = *out;
-    *out = *in;
+    memcpy(out, in, fields); /* an older caller's: the newer fields keep their defaults */
     out->size = defaults.size;
     out->version = defaults.version;
 #define DEFAULT_IF_ZERO(field)            \
@@ -65,6 +87,10 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
     DEFAULT_IF_ZERO(frame_chunk_max);
     DEFAULT_IF_ZERO(frame_chunk_growth);
     DEFAULT_IF_ZERO(chunk_cache_limit);
+    DEFAULT_IF_ZERO(chunk_cache_frames);
+    DEFAULT_IF_ZERO(max_tags);
+    DEFAULT_IF_ZERO(max_budgets);
+    DEFAULT_IF_ZERO(max_tag_depth);
     DEFAULT_IF_ZERO(frame_chunk_align);
     DEFAULT_IF_ZERO(slab_size);
     DEFAULT_IF_ZERO(slab_reserve);
@@ -96,6 +122,12 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frames_in_flight is above FA_FRAMES_IN_FLIGHT_MAX");
     if ((unsigned)out->frame_mode > FA_FRAMES_SHARED)
         return invalid(why, n, "frame_mode is not FA_FRAMES_PER_THREAD or FA_FRAMES_SHARED");
+    if (out->max_tags > FA_TAG_MAX)
+        return invalid(why, n, "max_tags is above FA_TAG_MAX");
+    if (out->max_budgets > FA_BUDGET_MAX)
+        return invalid(why, n, "max_budgets is above FA_BUDGET_MAX");
+    if (out->max_tag_depth > FA_TAG_DEPTH_MAX)
+        return invalid(why, n, "max_tag_depth is above FA_TAG_DEPTH_MAX");
     if ((unsigned)out->debug > FA_DEBUG_MALLOC)
         return invalid(why, n, "debug is not one of FA_DEBUG_OFF, _GUARD, _TRACE, _MALLOC");
     return FA_OK;

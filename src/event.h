@@ -8,6 +8,9 @@
 #include "framealloc.h"
 #include "platform.h"
 
+/* The longest event line, its terminating zero included. */
+#define FA__EVENT_LINE 256
+
 /* Where an allocator's events go: a copy of the config's callback fields. */
 struct fa_sink {
     void (*on_event)(void *user, const fa_event *ev);

@@ -88,7 +88,7 @@ fa_error fa_begin_frame(fa_alloc *a) {
     struct fa_thread *th = fa__thread_attach(&a->threads);
     if (th == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_begin_frame: no memory for this thread's state");
-    if (a->threads.opens != FA__IN_FRAME) /* shared frames, or frames kept in flight */
+    if (th->opens != FA__IN_FRAME) /* shared frames, frames kept in flight, or aging the cache */
         return begin_other(a, th);
     return begin_own(a, th);
 }
@@ -151,11 +151,22 @@ static void give_passed(fa_alloc *a, struct fa_passed_set *s, uint64_t seq) {
     }
 }
 
+/* A frame end that gave chunks to the cache: the thread's next
+ * chunk_cache_frames frame ends take the other end, which ticks the
+ * cache's clock, so that chunks nobody takes again go back (the usual end
+ * pays nothing for it). */
+static FA__COLD void end_chunks(fa_alloc *a, struct fa_thread *th) {
+    fa__arena_end_chunks(&th->arena, th->tls, &a->chunks);
+    th->aging = a->cfg.chunk_cache_frames;
+    th->opens = FA__IN_OTHER_FRAME;
+}
+
 static inline void end_frame(fa_alloc *a, struct fa_thread *th) {
     fa__attr_end(a, th);
     th->last_allocs = th->tls->allocs;
     th->last_bytes = fa__arena_used(&th->arena, th->tls);
-    fa__arena_end(&th->arena, th->tls, &a->chunks);
+    if (!fa__arena_end_kept(&th->arena, th->tls))
+        end_chunks(a, th);
     fa__assert(fa__limit(th->tls) == 0); /* outside a frame every inline allocation comes to the slow path */
     th->in_frame = 0;
 }
@@ -215,6 +226,15 @@ static fa_error release_held(fa_alloc *a, struct fa_thread *th, uint64_t through
     return e;
 }
 
+/* A frame end of th reaches the chunk cache: the cache's clock ticks
+ * (before this end gives chunks, which count from the next tick). Once its
+ * last chunks have had their frames, th's frames are plain again. */
+static void age_chunks(fa_alloc *a, struct fa_thread *th) {
+    fa__chunk_tick(&a->chunks);
+    if (th->aging != 0 && --th->aging == 0)
+        th->opens = a->threads.opens;
+}
+
 /* Th's part once frame `ended` has ended (per-thread frames: its own
  * number): the frames in flight that end releases are released, then its
  * open frame (if any) is released or kept in flight; chunks released go to
@@ -222,6 +242,7 @@ static fa_error release_held(fa_alloc *a, struct fa_thread *th, uint64_t through
 static fa_error close_frame(fa_alloc *a, struct fa_thread *th, uint64_t ended) {
     uint32_t n = a->cfg.frames_in_flight;
     struct fa_chunk *freed = NULL;
+    age_chunks(a, th);
     fa_error e = ended + 1 >= n ? release_held(a, th, ended + 1 - n, &freed) : FA_OK;
     if (th->in_frame) {
         if (fa__debug_on(a))

@@ -22,8 +22,9 @@ struct fa_ledger {
     struct fa_tags    tags;
     struct fa_budgets budgets;
     struct fa_tally   retired;    /* exited threads, and frees by threads without state */
-    pthread_mutex_t   peaks_lock; /* snapshots raise the peaks */
+    pthread_mutex_t   peaks_lock; /* snapshots raise the paths' peaks */
     struct fa_peaks   peaks;
+    struct fa_live    live;       /* long-lived memory and its peaks, raised where threads publish */
     struct fa_history history;
     struct fa_site_table sites;   /* hot sites (its slots NULL when they are off) */
     _Atomic uint64_t  read_bytes; /* bandwidth recorded (fa_bandwidth_record) */

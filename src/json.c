@@ -2,8 +2,8 @@
  * Every object's members come from the header's field lists, so a field
  * added there is written here without an edit.
  * Floor: API, on top (docs/internals.md). It is built on the public API
- * (fa_stats_get and the history calls); of the instance it uses only the
- * allocator's event sink.
+ * (fa_stats_get, fa_config_get and the history calls); of the instance it
+ * uses only the allocator's event sink.
  * Invariants: the text goes to the writer in pieces of PIECE bytes, and
  * once the writer refuses one nothing more is sent (FA_ERR_STATE). The
  * text is JSON whatever the numbers and the locale: no NaN or infinity,
@@ -261,15 +261,26 @@ static void sites(struct out *o, const struct extras *x) {
     leave(o, '}');
 }
 
-static void snapshot(struct out *o, const fa_stats *s, const fa_history_summary *sum,
+
+/* The configuration in effect, so that a snapshot read later says what
+ * produced it. */
+static void config(struct out *o, const fa_config *s) {
+    enter(o, "config", '{');
+    FA_CONFIG_FIELDS(MEMBER)
+    leave(o, '}');
+}
+
+static void snapshot(struct out *o, const fa_stats *s, const fa_config *cfg, const fa_history_summary *sum,
                      const fa_frame_record *recs, size_t n, const struct extras *x) {
     size_t tags = (size_t)s->tag_count;
     o->first = 1;
     put(o, "{", 1);
     o->depth = 1;
     member_u64(o, "version", FA_STATS_VERSION);
+    config(o, cfg);
     enter(o, "totals", '{');
     FA_TOTAL_FIELDS(MEMBER)
+    FA_HELD_FIELDS(MEMBER)
     leave(o, '}');
     kind(o, "total", &s->total);
     enter(o, "kinds", '{');
@@ -348,6 +359,8 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     e = fa_history_summary_get(a, &sum);
     if (e != FA_OK)
         return e;
+    fa_config cfg;
+    fa_config_get(a, &cfg);
     /* Frames ended between the two calls are left for the next snapshot. */
     fa_frame_record *recs = NULL;
     size_t n = 0;
@@ -363,7 +376,7 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the metrics");
     }
     struct out o = {.write = write, .user = user};
-    snapshot(&o, &st, &sum, recs, n, &x);
+    snapshot(&o, &st, &cfg, &sum, recs, n, &x);
     extras_free(&x);
     free(recs);
     if (o.failed)

@@ -126,8 +126,10 @@ fa_error fa_stats_print(fa_alloc *a, FILE *out) {
     if (e == FA_OK)
         e = fa_history_summary_get(a, &h);
     if (e == FA_OK) {
-        fprintf(out, "framealloc: frame %" PRIu64 ", %" PRIu64 " threads, %" PRIu64 " backend calls, %.1f KiB held\n",
-                st->frame_number, st->threads, st->backend_calls, kib(st->backend_bytes));
+        fprintf(out, "framealloc: frame %" PRIu64 ", %" PRIu64 " threads (%" PRIu64 " seen), %" PRIu64
+                " backend calls, %.1f KiB held (chunk cache %.1f, empty slabs %.1f)\n",
+                st->frame_number, st->threads_alive, st->threads_seen, st->backend_calls,
+                kib(st->backend_bytes), kib(st->chunk_cache_bytes), kib(st->empty_slab_bytes));
         print_kinds(out, st);
         print_frames(out, &h);
         print_metrics(out, a);

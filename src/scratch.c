@@ -36,9 +36,13 @@ struct fa_scratch *fa__scratch_create(fa_alloc *a, struct fa_thread *th, const c
         fa__report(&a->sink, FA_ERR_NOMEM, sizeof *s, "fa_arena_create: no memory for the arena");
         return NULL;
     }
+    static _Atomic uint64_t arenas_made;
     s->a = a;
     s->capacity = capacity;
     s->tag = th->charge.tag;
+    /* Generations count from a number no other arena had, so that a mark of
+     * a destroyed arena is stale on a new one made at the same address. */
+    s->resets = (atomic_fetch_add(&arenas_made, 1) + 1) << 32;
     snprintf(s->name, sizeof s->name, "%s", name != NULL ? name : "");
     s->entry.thread = (void *)((uintptr_t)s | 1);
     pthread_mutex_lock(&a->scratch.lock);

@@ -17,7 +17,8 @@ struct fa_scratch {
     size_t                 capacity; /* bytes it may hand out; 0: no cap */
     size_t                 charged;  /* chunk bytes charged to its path and counted */
     size_t                 chunks;   /* chunks counted */
-    uint64_t               resets;   /* a mark of an earlier generation is stale */
+    uint64_t               resets;   /* its generation: a mark of another is stale (the high
+                                      * 32 bits number the arena in the process) */
     uint32_t               tag;
     char                   name[FA_TAG_NAME_MAX + 1];
     struct fa_scratch     *next, **pprev; /* the allocator's list, under its lock */

@@ -214,6 +214,13 @@ void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slab
     pthread_mutex_unlock(&pools->cls[cls].lock);
 }
 
+size_t fa__pool_empty_bytes(struct fa_pools *pools) {
+    pthread_mutex_lock(&pools->empty_lock);
+    size_t bytes = pools->empty_count * pools->slab_size;
+    pthread_mutex_unlock(&pools->empty_lock);
+    return bytes;
+}
+
 /* ---- blocks: the validator, collecting, taking --------------------------- */
 
 int fa__slab_check(const struct fa_slab *s) {

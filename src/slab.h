@@ -116,6 +116,8 @@ void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache);
 void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *slabs, uint64_t *in_use);
 /* The same for the shared lists (empty slabs count for no class). */
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use);
+/* Bytes of the empty slabs kept for reuse. */
+size_t fa__pool_empty_bytes(struct fa_pools *pools);
 
 /* A tracked library (track.h): a free block's bytes past its first two
  * words (the marker the double-free check reads, and where a debug level

@@ -1,10 +1,12 @@
-/* The statistics API: fa_stats_get, and the history's fa_history_get and
- * fa_history_summary_get.
+/* The statistics API: fa_stats_get, fa_tag_stats_get, and the history's
+ * fa_history_get and fa_history_summary_get.
  * Floor: API (docs/internals.md). Of the other API files it calls frame.c
  * (fa_frame_number) only; budgets.c stands on it (stats.h).
  * Invariants: a snapshot sums what each thread last published, the
- * caller's own state settled first. The peaks are raised under the
- * ledger's peaks lock, so snapshots never lower them. A path's subtree sums
+ * caller's own state settled first. A path's peaks are raised under the
+ * ledger's peaks lock, the kinds' and the total's in the live figures
+ * (tally.h), so snapshots never lower them. A caller built against an
+ * older fa_stats gets that layout and nothing past it. A path's subtree sums
  * in one backward pass because a child's id is above its parent's
  * (tag_table.c). */
 #include <stdlib.h>
@@ -36,10 +38,9 @@ static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths, int settle) 
     fa__threads_each(&a->threads, add_thread, &g);
     fa__tally_add(sum, &a->ledger->retired, paths);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        uint64_t slabs, in_use;
+        uint64_t slabs, in_use; /* in_use waits for the owners' collections: blocks in use are counted */
         fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
         sum->slabs[c] += slabs;
-        sum->in_use[c] += in_use;
         sum->slab_blocks[c] = sum->slabs[c] * (a->cfg.slab_size >> (c + 3));
     }
 }
@@ -95,53 +96,105 @@ static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
     out->frame_budget.refusals = atomic_load(&b->frame_refusals);
 }
 
+/* fa_stats as version 2 had it: the struct up to its tags. */
+#define STATS_V2_SIZE offsetof(fa_stats, threads_seen)
+
+/* The bytes of fa_stats the caller compiled, or 0 for a size and version
+ * the library does not know. A zero size is the size of the caller's
+ * version, a zero version this header's. */
+static size_t caller_size(const fa_stats *out) {
+    size_t size = out->version == 2 ? STATS_V2_SIZE : sizeof *out;
+    int known = out->version == 0 || out->version == 2 || out->version == FA_STATS_VERSION;
+    return known && (out->size == 0 || out->size == size) ? size : 0;
+}
+
 /* Checks the caller's struct and whether statistics are on. */
 static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
     if (out == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
-    if ((out->size != 0 && out->size != sizeof *out) || out->version > FA_STATS_VERSION)
+    if (caller_size(out) == 0)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
     if (!fa__stats_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
     return FA_OK;
 }
 
-/* The snapshot into out (checked); FA_ERR_NOMEM, unreported, without
- * memory for the sums. */
-static fa_error snapshot(fa_alloc *a, fa_stats *out, int settle) {
-    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
-    if (sum == NULL)
-        return FA_ERR_NOMEM;
+/* The whole snapshot into *out, this header's layout (with `settle`, the
+ * calling thread's own state settled first); sum is room for the sums. */
+static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum, int settle) {
     uint32_t n = fa__tag_count(&a->ledger->tags);
     gather(a, sum, n, settle);
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
     pthread_mutex_lock(&a->ledger->peaks_lock);
-    fa__stats_fill(out, sum, n, &a->ledger->peaks);
+    fa__stats_fill(out, sum, n, &a->ledger->peaks, &a->ledger->live);
     pthread_mutex_unlock(&a->ledger->peaks_lock);
     out->frame_number = fa_frame_number(a);
-    out->threads = sum->threads;
+    out->threads_alive = sum->threads;
+    out->threads_seen = atomic_load(&a->threads.seen);
     out->backend_calls = atomic_load(&a->meter.calls);
     out->backend_bytes = atomic_load(&a->meter.bytes);
+    out->chunk_cache_bytes = fa__chunk_cached_bytes(&a->chunks);
+    out->empty_slab_bytes = fa__pool_empty_bytes(&a->pools);
     out->tag_count = n;
     tags_fill(a, out, n);
     frame_budget_fill(a, out);
+}
+
+/* fa_stats_get, reporting for fn. */
+static fa_error stats_get(fa_alloc *a, fa_stats *out, const char *fn) {
+    fa_error e = stats_usable(a, out, fn);
+    if (e != FA_OK)
+        return e;
+    size_t size = caller_size(out);
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    fa_stats *full = size == sizeof *out ? out : (fa_stats *)malloc(sizeof *full); /* an older layout: copied */
+    if (sum == NULL || full == NULL) {
+        free(sum);
+        if (full != out)
+            free(full);
+        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "%s: no memory for the sums", fn);
+    }
+    fill(a, full, sum, 1);
     free(sum);
+    if (full != out) {
+        memcpy(out, full, size);
+        out->size = (uint32_t)size;
+        out->version = 2;
+        free(full);
+    }
     return FA_OK;
 }
 
 fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     if (a == NULL)
         return fa__null_alloc("fa_stats_get");
-    fa_error e = stats_usable(a, out, "fa_stats_get");
-    if (e == FA_OK && snapshot(a, out, 1) != FA_OK)
-        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof(struct fa_sum), "fa_stats_get: no memory for the sums");
-    return e;
+    return stats_get(a, out, "fa_stats_get");
 }
 
-fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
-    return fa__stats_on(a) ? snapshot(a, out, 0) : FA_ERR_STATE;
+size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max) {
+    if (a == NULL) {
+        fa__null_alloc("fa_tag_stats_get");
+        return 0;
+    }
+    if (out == NULL && max != 0) {
+        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_tag_stats_get: NULL output");
+        return 0;
+    }
+    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (st == NULL) {
+        fa__report(&a->sink, FA_ERR_NOMEM, sizeof *st, "fa_tag_stats_get: no memory for the snapshot");
+        return 0;
+    }
+    size_t n = 0;
+    if (stats_get(a, st, "fa_tag_stats_get") == FA_OK) { /* which reports statistics off */
+        n = (size_t)st->tag_count;
+        if (out != NULL)
+            memcpy(out, st->tags, (n < max ? n : max) * sizeof *out);
+    }
+    free(st);
+    return n;
 }
 
 /* The live bytes of a path and everything below it, for a new budget. */
@@ -154,6 +207,17 @@ uint64_t fa__stats_live_under(fa_alloc *a, uint32_t tag) {
     return subtree[tag];
 }
 
+
+fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
+    if (!fa__stats_on(a))
+        return FA_ERR_STATE;
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    if (sum == NULL)
+        return FA_ERR_NOMEM;
+    fill(a, out, sum, 0);
+    free(sum);
+    return FA_OK;
+}
 
 /* ---- history ------------------------------------------------------------- */
 

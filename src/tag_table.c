@@ -8,8 +8,9 @@
  * - Ids are never reused, and a path's id is above its parent's (stats.c
  *   sums subtrees on that). tag[i < count] no longer changes, but for its
  *   budget slot.
- * - FA_TAG_MAX paths fill at most a quarter of the FA__TAG_HASH slots, so a
- *   probe always meets the path or an empty slot, and id + 1 fits a byte.
+ * - At most FA_TAG_MAX paths (tags->max) fill at most a quarter of the
+ *   FA__TAG_HASH slots, so a probe always meets the path or an empty slot,
+ *   and id + 1 fits a byte.
  * - A path is checked whole before any of it is interned: a bad path
  *   interns nothing. */
 #include "tag_table.h"
@@ -21,8 +22,11 @@
 
 static char root_path[] = "";
 
-void fa__tags_init(struct fa_tags *tags) {
+void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth) {
+    fa__assert(max >= 1 && max <= FA_TAG_MAX && depth >= 1 && depth <= FA_TAG_DEPTH_MAX);
     pthread_mutex_init(&tags->lock, NULL);
+    tags->max = max;
+    tags->depth = depth;
     memset(tags->tag, 0, sizeof tags->tag);
     tags->tag[FA__TAG_ROOT].path = root_path;
     for (size_t i = 0; i < FA__TAG_HASH; i++)
@@ -75,13 +79,13 @@ static _Atomic uint8_t *find(struct fa_tags *tags, uint32_t parent, const char *
 
 static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const char *name, size_t length) {
     uint32_t id = atomic_load_explicit(&tags->count, memory_order_relaxed);
-    if (id == FA_TAG_MAX)
-        return -1;
+    if (id == tags->max)
+        return FA__TAG_FULL;
     const char *base = tags->tag[parent].path;
     size_t prefix = parent == FA__TAG_ROOT ? 0 : strlen(base) + 1;
     char *path = (char *)malloc(prefix + length + 1);
     if (path == NULL)
-        return -1;
+        return FA__TAG_NOMEM;
     if (prefix != 0) {
         memcpy(path, base, prefix - 1);
         path[prefix - 1] = '/';
@@ -89,7 +93,7 @@ static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const 
     memcpy(path + prefix, name, length);
     path[prefix + length] = '\0';
     struct fa_tag *t = &tags->tag[id];
-    fa__assert_internal(parent < id && tags->tag[parent].depth < FA_TAG_DEPTH); /* parents come first */
+    fa__assert_internal(parent < id && tags->tag[parent].depth < tags->depth); /* parents come first */
     t->path = path;
     t->parent = parent;
     t->depth = tags->tag[parent].depth + 1;
@@ -111,11 +115,11 @@ int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_
     return id;
 }
 
-/* Non-zero when path is names joined by '/', FA_TAG_DEPTH at most. */
-static int path_ok(const char *path) {
+/* Non-zero when path is names joined by '/', tags->depth at most. */
+static int path_ok(const struct fa_tags *tags, const char *path) {
     for (uint32_t depth = 1;; depth++) {
         size_t length = strcspn(path, "/");
-        if (!fa__tag_name_ok(path, length) || depth > FA_TAG_DEPTH)
+        if (!fa__tag_name_ok(path, length) || depth > tags->depth)
             return 0;
         if (path[length] == '\0')
             return 1;
@@ -126,7 +130,7 @@ static int path_ok(const char *path) {
 int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
     if (*path == '\0')
         return FA__TAG_ROOT;
-    if (!path_ok(path)) { /* checked whole first: a bad path interns nothing */
+    if (!path_ok(tags, path)) { /* checked whole first: a bad path interns nothing */
         *e = FA_ERR_INVALID;
         return -1;
     }
@@ -136,7 +140,7 @@ int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e) {
         int child = fa__tag_child(tags, id, path, length);
         if (child < 0) {
             *e = FA_ERR_NOMEM;
-            return -1;
+            return child;
         }
         id = (uint32_t)child;
         if (path[length] == '\0')

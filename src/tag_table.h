@@ -20,22 +20,31 @@ struct fa_tag {
 
 struct fa_tags {
     pthread_mutex_t  lock;  /* taken to add a path only */
+    uint32_t         max;   /* paths it holds at most (cfg.max_tags, up to FA_TAG_MAX) */
+    uint32_t         depth; /* the deepest path (cfg.max_tag_depth) */
     _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */
     struct fa_tag    tag[FA_TAG_MAX];
     _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
 };
 
-void fa__tags_init(struct fa_tags *tags);
+/* An empty table (the root only) of at most max paths, depth deep. */
+void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth);
 void fa__tags_fini(struct fa_tags *tags);
 
 /* Non-zero when name is a valid tag name: 1..FA_TAG_NAME_MAX bytes of
  * printable ASCII other than '/'. */
 int fa__tag_name_ok(const char *name, size_t length);
+/* What the calls below return instead of an id (their reports differ: a
+ * full table is the program's sizing, no memory the system's). */
+#define FA__TAG_FULL (-1)  /* the table holds all the paths it can */
+#define FA__TAG_NOMEM (-2) /* no memory for the path's name */
+
 /* The id of `parent`'s child `name` (checked by the caller), interned on
- * first use; -1 when the table is full or out of memory. */
+ * first use; FA__TAG_FULL or FA__TAG_NOMEM when it cannot be. */
 int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_t length);
 /* The id of a whole path ("a/b"; "" is the root), interned level by level;
- * -1 with *e set (FA_ERR_INVALID for a bad name, FA_ERR_NOMEM when full). */
+ * below 0 with *e set: FA_ERR_INVALID (-1) for a bad name, FA_ERR_NOMEM
+ * with FA__TAG_FULL or FA__TAG_NOMEM. */
 int fa__tag_path(struct fa_tags *tags, const char *path, fa_error *e);
 
 static inline const struct fa_tag *fa__tag(const struct fa_tags *tags, uint32_t id) {

@@ -19,17 +19,22 @@ fa_error fa_tag_push(fa_alloc *a, const char *name) {
     if (th == NULL)
         return FA_ERR_NOMEM;
     struct fa_charge *c = &th->charge;
-    if (c->depth == FA_TAG_DEPTH)
+    if (c->depth == a->cfg.max_tag_depth)
         return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_STATE, 0,
-                             "fa_tag_push: %d tags are pushed already (pop some first)", FA_TAG_DEPTH);
+                             "fa_tag_push: %u tags are pushed already (cfg.max_tag_depth; pop some first)",
+                             a->cfg.max_tag_depth);
     int id = FA__TAG_ROOT;
     if (fa__tags_on(a)) {
         id = fa__tag_child(&a->ledger->tags, c->tag, name, length);
         const char *parent = fa__tag(&a->ledger->tags, c->tag)->path;
-        if (id < 0) /* the root's path is "": its children have no '/' before them */
+        if (id == FA__TAG_FULL) /* the root's path is "": its children have no '/' before them */
             return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_NOMEM, 0,
-                                 "fa_tag_push: no room for path %s%s%s (%d paths at most)", parent,
-                                 *parent != '\0' ? "/" : "", name, FA_TAG_MAX);
+                                 "fa_tag_push: the tag table is full: no room for path %s%s%s (%u paths at "
+                                 "most: cfg.max_tags)", parent, *parent != '\0' ? "/" : "", name, a->cfg.max_tags);
+        if (id < 0)
+            return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_NOMEM, 0,
+                                 "fa_tag_push: no memory for the name of path %s%s%s", parent,
+                                 *parent != '\0' ? "/" : "", name);
     }
     if (fa__attr_prepare(th, (uint32_t)id) != FA_OK)
         return fa__report_at(&a->sink, fa__attr_path(a, th), FA_ERR_NOMEM, 0,

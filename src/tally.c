@@ -13,6 +13,8 @@
  * - The rows past the paths that exist are zero, so sums read the first n. */
 #include "tally.h"
 
+#include "invariant.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -58,9 +60,9 @@ void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
             sum->pool_out[i][c] += load(&t->pool_out[i][c]);
             sum->pool_back[i][c] += load(&t->pool_back[i][c]);
             sum->slabs[c] += load(&t->slabs[i][c]);
-            sum->in_use[c] += load(&t->in_use[i][c]);
-            sum->cached[c] += load(&t->cached[i][c]);
         }
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++)
+        sum->remote[c] += load(&t->remote[c]);
     sum->frame_peak = max_u64(sum->frame_peak, load(&t->frame_peak));
 }
 
@@ -91,7 +93,35 @@ void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
             merge(&into->pool_out[i][c], &from->pool_out[i][c]);
             merge(&into->pool_back[i][c], &from->pool_back[i][c]);
         }
+    for (uint32_t c = 0; c < FA__POOL_CLASSES; c++)
+        merge(&into->remote[c], &from->remote[c]);
     merge_max(&into->frame_peak, &from->frame_peak);
+}
+
+/* ---- live bytes and their peaks ----------------------------------------- */
+
+void fa__live_init(struct fa_live *l) {
+    memset(l, 0, sizeof *l); /* all-zero atomics are valid zeros, as for tallies */
+}
+
+/* Raises *peak to v (a live figure, which may be below 0); the peak after. */
+static uint64_t raise_shared(_Atomic uint64_t *peak, int64_t v) {
+    uint64_t old = load(peak);
+    while (v > 0 && (uint64_t)v > old &&
+           !atomic_compare_exchange_weak_explicit(peak, &old, (uint64_t)v, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+    return max_u64(old, v > 0 ? (uint64_t)v : 0);
+}
+
+void fa__live_add(struct fa_live *l, int kind, int64_t delta) {
+    fa__assert(kind != FA__KIND_FRAME);
+    int64_t now = atomic_fetch_add_explicit(&l->bytes[kind], delta, memory_order_relaxed) + delta;
+    int64_t all = atomic_fetch_add_explicit(&l->total, delta, memory_order_relaxed) + delta;
+    if (delta > 0) { /* a free lowers nothing */
+        raise_shared(&l->peak[kind], now);
+        raise_shared(&l->total_peak, all);
+    }
 }
 
 /* What the inline paths counted for path i, into its pool counts. */
@@ -104,7 +134,7 @@ static void add_fast_counts(uint64_t *s, const struct fa_sum *sum, uint32_t i) {
     }
 }
 
-/* Counts to figures; the peak of pool and heap memory is the snapshots'. */
+/* Counts to figures; a path's peak of long-lived memory is the snapshots'. */
 static void kind_fill(fa_kind_stats *k, const uint64_t *s, int kind, uint64_t *peak) {
     k->allocations = s[0];
     k->frees = s[1];
@@ -121,10 +151,21 @@ static void kind_add(fa_kind_stats *into, const fa_kind_stats *k) {
     into->live_bytes += k->live_bytes;
 }
 
-static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
+/* Blocks of class c handed out and not freed, as published: below zero
+ * (clamped) while a free is published before its allocation. */
+static uint64_t blocks_in_use(const struct fa_sum *sum, uint32_t n, uint32_t c) {
+    uint64_t out = 0, back = sum->remote[c];
+    for (uint32_t i = 0; i < n; i++) {
+        out += sum->pool_out[i][c];
+        back += sum->pool_back[i][c];
+    }
+    return out > back ? out - back : 0;
+}
+
+static void classes_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n) {
     for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
         fa_class_stats *cs = &out->classes[c];
-        uint64_t in_use = sum->in_use[c] > sum->cached[c] ? sum->in_use[c] - sum->cached[c] : 0;
+        uint64_t in_use = blocks_in_use(sum, n, c);
         cs->block_size = (uint64_t)8 << c;
         cs->slabs = sum->slabs[c];
         cs->blocks_in_use = in_use;
@@ -133,7 +174,8 @@ static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
     }
 }
 
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks) {
+void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks,
+                    struct fa_live *live) {
     fa_kind_stats *kinds[FA__KIND_COUNT] = {&out->frame, &out->pool, &out->heap, &out->scratch};
     for (uint32_t i = 0; i < n; i++) {
         fa_tag_stats *t = &out->tags[i];
@@ -148,11 +190,10 @@ void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct 
         }
     }
     for (int k = 0; k < FA__KIND_COUNT; k++) {
-        peaks->kind[k] = max_u64(peaks->kind[k], kinds[k]->live_bytes);
-        kinds[k]->peak_bytes = k == FA__KIND_FRAME ? sum->frame_peak : peaks->kind[k];
+        int64_t seen = (int64_t)kinds[k]->live_bytes;
+        kinds[k]->peak_bytes = k == FA__KIND_FRAME ? sum->frame_peak : raise_shared(&live->peak[k], seen);
         kind_add(&out->total, kinds[k]);
     }
-    peaks->total = max_u64(peaks->total, out->total.live_bytes);
-    out->total.peak_bytes = peaks->total;
-    classes_fill(out, sum);
+    out->total.peak_bytes = raise_shared(&live->total_peak, (int64_t)out->total.live_bytes);
+    classes_fill(out, sum, n);
 }

@@ -21,8 +21,11 @@ struct fa_tally {
     /* per path and class: pool blocks its caches handed out and took back
      * (counted by the inline paths), and its slabs, as last published */
     _Atomic uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES], in_use[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t cached[FA_TAG_MAX][FA__POOL_CLASSES];
+    _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES];
+    /* per class: pool blocks it freed into slabs it did not own (remote
+     * frees), counted as they happen; with the two above they make the
+     * blocks in use exactly, whichever thread frees */
+    _Atomic uint64_t remote[FA__POOL_CLASSES];
     _Atomic uint64_t frame_peak; /* the thread's largest frame */
     _Atomic uint64_t frames;     /* frames it ended (with statistics on) */
 };
@@ -50,12 +53,20 @@ static inline void fa__count_free(struct fa_counts *c, uint64_t count, uint64_t 
 }
 /* The same by a thread that does not own the counts. */
 void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n);
+/* A remote free of a pool block of class cls: by the tally's owner, or
+ * (shared) into the allocator's tally. */
+static inline void fa__count_remote(struct fa_tally *t, unsigned cls, int shared) {
+    if (shared)
+        atomic_fetch_add_explicit(&t->remote[cls], 1, memory_order_relaxed);
+    else
+        fa__bump(&t->remote[cls], 1);
+}
 
 /* Sums of tallies, plus the slabs of the shared lists. */
 struct fa_sum {
     uint64_t tag[FA_TAG_MAX][FA__KIND_COUNT][5]; /* allocs, frees, bytes, freed, peak (a max) */
     uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
-    uint64_t slabs[FA__POOL_CLASSES], in_use[FA__POOL_CLASSES], cached[FA__POOL_CLASSES];
+    uint64_t slabs[FA__POOL_CLASSES], remote[FA__POOL_CLASSES];
     uint64_t slab_blocks[FA__POOL_CLASSES];
     uint64_t frame_peak;
     uint64_t threads; /* tallies of live threads summed */
@@ -68,14 +79,32 @@ void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n);
 /* Moves a departing thread's counts into the allocator's (shared) tally. */
 void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from);
 
-/* Highest live bytes seen per tag and kind, and in total, by snapshots. */
-struct fa_peaks {
-    uint64_t tag[FA_TAG_MAX][FA__KIND_COUNT];
-    uint64_t kind[FA__KIND_COUNT];
-    uint64_t total;
+/* The live bytes of the long-lived kinds (pool, heap, scratch; frame
+ * memory's peak is the largest frame), per kind and in all, as the threads
+ * publish them, and the highest they reached: a snapshot sums the same
+ * counts, so a peak is the most any snapshot would have shown at a
+ * publish point. Remote frees, heap blocks and scratch chunks are added as
+ * they are counted, the inline pool paths' counts when their thread
+ * publishes. Shared: atomic adds, raised with a compare-exchange. */
+struct fa_live {
+    _Atomic int64_t  bytes[FA__KIND_COUNT]; /* below 0 while a free is published before its allocation */
+    _Atomic uint64_t peak[FA__KIND_COUNT];
+    _Atomic int64_t  total;
+    _Atomic uint64_t total_peak;
 };
 
-/* Fills the counting parts of *out from a sum (n tags), raising the peaks. */
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks);
+void fa__live_init(struct fa_live *l);
+/* delta live bytes of a long-lived kind (negative for frees). */
+void fa__live_add(struct fa_live *l, int kind, int64_t delta);
+
+/* Highest live bytes seen per tag and kind by snapshots. */
+struct fa_peaks {
+    uint64_t tag[FA_TAG_MAX][FA__KIND_COUNT];
+};
+
+/* Fills the counting parts of *out from a sum (n tags), raising the
+ * snapshots' peaks and the live figures' with what it shows. */
+void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks,
+                    struct fa_live *live);
 
 #endif

@@ -147,6 +147,7 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
     set->budgets = budgets;
     set->retired = retired;
     atomic_init(&set->exiting, 0);
+    atomic_init(&set->seen, 0);
     if (slot == 0 && pthread_key_create(&set->key, NULL) != 0)
         return FA_ERR_NOMEM;
     return FA_OK;
@@ -227,9 +228,12 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
 
 /* ---- publishing the pools' counts ---------------------------------------- */
 
-/* One path's pools into the tally. */
-static void publish_ctx(struct fa_thread *th, struct fa_pool_cache *ctx) {
+/* One path's pools into the tally; the live bytes their counters make
+ * (below 0 where the thread freed more of its slabs' blocks than it
+ * handed out: an adopted slab's). */
+static int64_t publish_ctx(struct fa_thread *th, struct fa_pool_cache *ctx) {
     uint32_t path = ctx->path;
+    int64_t live = 0;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         const struct fa__pool_rec *r = &ctx->rec[c];
         uint64_t slabs, in_use;
@@ -237,15 +241,19 @@ static void publish_ctx(struct fa_thread *th, struct fa_pool_cache *ctx) {
         fa__set(&th->tally.pool_out[path][c], r->out);
         fa__set(&th->tally.pool_back[path][c], r->back);
         fa__set(&th->tally.slabs[path][c], slabs);
-        fa__set(&th->tally.in_use[path][c], in_use);
-        fa__set(&th->tally.cached[path][c], fa__pool_cached(r));
+        live += (int64_t)((r->out - r->back) << (c + 3));
     }
+    return live;
 }
 
 void fa__thread_publish_caches(struct fa_thread *th) {
     struct fa_pool_cache *ctx;
+    int64_t live = 0;
     for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
-        publish_ctx(th, ctx);
+        live += publish_ctx(th, ctx);
+    if (th->set->live != NULL && live != th->pool_live) /* the counts first: a snapshot sums them */
+        fa__live_add(th->set->live, FA__KIND_POOL, live - th->pool_live);
+    th->pool_live = live;
 }
 
 /* ---- finding and creating a state ---------------------------------------- */
@@ -256,6 +264,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         return NULL;
     th->set = set;
     th->is_creator = pthread_equal(pthread_self(), set->creator);
+    th->opens = set->opens;
     th->os_thread = pthread_self();
     th->number = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
     th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;
@@ -265,6 +274,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
         free(th);
         return NULL;
     }
+    atomic_fetch_add_explicit(&set->seen, 1, memory_order_relaxed);
     pthread_mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;

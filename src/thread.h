@@ -49,6 +49,9 @@ struct fa_threads {
     struct fa_pools        *pools;   /* and its slabs */
     struct fa_budgets      *budgets; /* and its headroom */
     struct fa_tally        *retired; /* and its counts */
+    struct fa_live         *live;    /* where publishing adds its pools' live bytes; NULL with
+                                      * statistics off */
+    _Atomic uint64_t        seen;    /* states ever made: threads that used the allocator */
     /* Settles what a departing thread's frame held (its budgets, counts and
      * history) before its state goes; set by the layer that keeps them.
      * Called under the registry lock. */
@@ -87,7 +90,7 @@ struct fa_held {
 
 /* Where a thread's allocations are charged. */
 struct fa_charge {
-    uint32_t        stack[FA_TAG_DEPTH]; /* the pushed paths */
+    uint32_t        stack[FA_TAG_DEPTH_MAX]; /* the pushed paths (cfg.max_tag_depth at most) */
     uint32_t        depth;
     uint32_t        tag;   /* the innermost path: what allocations are charged to */
     struct fa_chain chain; /* the budgets over it */
@@ -124,6 +127,8 @@ struct fa_thread {
     uint64_t              ctx_charged;             /* bit i: the blocks ctx[i] caches are charged to
                                                     * the budgets over path i (attribution) */
     uint32_t              pool_path;               /* the current one */
+    int64_t               pool_live;               /* the live bytes its caches' counters added to
+                                                    * set->live when it last published */
     uint64_t              frames;      /* frames begun on this thread */
     uint64_t              last_allocs; /* figures of the last frame ended */
     size_t                last_bytes;
@@ -131,6 +136,9 @@ struct fa_thread {
                                          * FA__IN_OTHER_FRAME for a frame whose end is not
                                          * plain */
     int                   is_creator;
+    int                   opens;        /* the in_frame its frames begin with: set->opens, or
+                                         * FA__IN_OTHER_FRAME while it ages the chunk cache */
+    uint32_t              aging;        /* frames left whose ends tick the chunk cache's clock */
     pthread_t             os_thread;    /* the thread it belongs to */
     struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
     struct fa_passed_set  passed;       /* FA_DEBUG_MALLOC: this frame's blocks, each its own */
@@ -179,8 +187,9 @@ static inline void fa__thread_pool_collect(struct fa_thread *th) {
 /* fa_trim's part for the calling thread (NULL: one without state). */
 void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th);
 void fa__thread_publish_caches(struct fa_thread *th);
-/* Folds the caches' counters and the slab census into the thread's tally
- * (nothing to do for a thread that has used no pool). */
+/* Folds the caches' counters and the slab census into the thread's tally,
+ * and the live bytes they make into the allocator's live figures (nothing
+ * to do for a thread that has used no pool). */
 static inline void fa__thread_publish(struct fa_thread *th) {
     if (th->ctx_cached != 0)
         fa__thread_publish_caches(th);

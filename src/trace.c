@@ -265,6 +265,7 @@ void fa__trace_destroy(fa_alloc *a) {
     struct fa_trace *t = a->trace;
     if (t == NULL)
         return;
+    atomic_store(&a->sink.tap_on, 0); /* the events of the rest of fa_destroy are not the trace's */
     if (t->out != NULL)
         finish(t);
     pthread_mutex_destroy(&t->lock);

@@ -158,6 +158,8 @@ struct events {
     size_t          last_size;
     char            message[256];
     char            tag[128]; /* the last event's tag path; "" for none */
+    int             detail_differs; /* errors whose fa_last_error_detail, read on the thread
+                                     * concerned during the event, was not its message */
 };
 
 static void record_event(void *user, const fa_event *ev) {
@@ -169,6 +171,7 @@ static void record_event(void *user, const fa_event *ev) {
     e->last_size = ev->size;
     snprintf(e->message, sizeof e->message, "%s", ev->message);
     snprintf(e->tag, sizeof e->tag, "%s", ev->tag != NULL ? ev->tag : "");
+    e->detail_differs += ev->error != FA_OK && strcmp(fa_last_error_detail(), ev->message) != 0;
     pthread_mutex_unlock(&e->lock);
 }
 

@@ -138,11 +138,17 @@ static void flat_tag(FILE *f, const char *prefix, const fa_tag_stats *s) {
     flat_budget(f, at(sub, "%sbudget.", prefix), &s->budget);
 }
 
+static void flat_config(FILE *f, const fa_config *s) {
+    const char *prefix = "config.";
+    FA_CONFIG_FIELDS(FLAT)
+}
+
 static void flat_stats(FILE *f, const fa_stats *s) {
     char sub[PREFIX];
     const char *prefix = "totals."; /* what FLAT and FLAT_KIND put before each name */
     fprintf(f, "version\t%d\n", FA_STATS_VERSION);
     FA_TOTAL_FIELDS(FLAT)
+    FA_HELD_FIELDS(FLAT)
     flat_kind(f, "total.", &s->total);
     prefix = "kinds.";
     FA_KINDS(FLAT_KIND)
@@ -238,6 +244,9 @@ static void write_flat(fa_alloc *a, const char *path) {
     size_t n = fa_history_get(a, recs, (size_t)sum.frames);
     FILE *f = fopen(path, "w");
     need(f != NULL, "cannot open the flat output");
+    fa_config cfg;
+    need(fa_config_get(a, &cfg) == FA_OK, "fa_config_get");
+    flat_config(f, &cfg);
     flat_stats(f, &st);
     flat_history(f, &sum, recs, n, &st);
     flat_metrics(f, a);

@@ -62,6 +62,37 @@ static void expect_invalid(fa_config cfg, int event_expected) {
         assert_int_equal(ev.last, FA_ERR_INVALID);
 }
 
+/* A caller built against version 1 of fa_config (its struct ends before
+ * chunk_cache_frames) is taken at its word: its fields used, the newer
+ * ones at their defaults, nothing past its struct read. */
+static void a_version_1_config_is_taken(void **state) {
+    (void)state;
+    size_t fields = offsetof(fa_config, chunk_cache_frames);
+    size_t v1 = (fields + _Alignof(fa_config) - 1) & ~(_Alignof(fa_config) - 1);
+    unsigned char *buffer = (unsigned char *)malloc(sizeof(fa_config));
+    memset(buffer, 0xFF, sizeof(fa_config)); /* what lies past a version 1 struct */
+    fa_config *old = (fa_config *)(void *)buffer;
+    memset(old, 0, fields);
+    old->size = (uint32_t)v1;
+    old->version = 1;
+    old->history_frames = 7;
+    fa_alloc *a = fa_create(old);
+    assert_non_null(a);
+    fa_config in_effect;
+    assert_int_equal(fa_config_get(a, &in_effect), FA_OK);
+    assert_int_equal(in_effect.size, sizeof(fa_config));
+    assert_int_equal(in_effect.version, FA_CONFIG_VERSION);
+    assert_int_equal(in_effect.history_frames, 7);
+    assert_int_equal(in_effect.chunk_cache_frames, 60);
+    assert_int_equal(in_effect.max_tags, FA_TAG_MAX);
+    assert_int_equal(in_effect.max_budgets, 31);
+    assert_int_equal(in_effect.max_tag_depth, FA_TAG_DEPTH);
+    assert_int_equal(fa_config_get(a, NULL), FA_ERR_INVALID);
+    assert_int_equal(fa_config_get(NULL, &in_effect), FA_ERR_INVALID);
+    fa_destroy(a);
+    free(buffer);
+}
+
 static void bad_configs_are_refused(void **state) {
     (void)state;
     fa_config base;
@@ -76,7 +107,19 @@ static void bad_configs_are_refused(void **state) {
     cfg.version = FA_CONFIG_VERSION + 1;
     expect_invalid(cfg, 0);
     cfg = base;
+    cfg.version = 1; /* a version 1 caller's size is its own, not this header's */
+    expect_invalid(cfg, 0);
+    cfg = base;
     cfg.backend.deallocate = NULL; /* half a backend */
+    expect_invalid(cfg, 1);
+    cfg = base;
+    cfg.max_tags = FA_TAG_MAX + 1; /* fa_stats holds FA_TAG_MAX paths */
+    expect_invalid(cfg, 1);
+    cfg = base;
+    cfg.max_budgets = FA_BUDGET_MAX + 1;
+    expect_invalid(cfg, 1);
+    cfg = base;
+    cfg.max_tag_depth = FA_TAG_DEPTH_MAX + 1;
     expect_invalid(cfg, 1);
     cfg = base;
     cfg.backend.allocate = NULL;
@@ -174,6 +217,7 @@ int main(void) {
         cmocka_unit_test(config_init_fills_documented_defaults),
         cmocka_unit_test(zero_config_and_null_config_mean_defaults),
         cmocka_unit_test(bad_configs_are_refused),
+        cmocka_unit_test(a_version_1_config_is_taken),
         cmocka_unit_test(destroy_null_and_twice),
         cmocka_unit_test(null_allocator_is_invalid_everywhere),
         cmocka_unit_test(more_allocators_than_slots),

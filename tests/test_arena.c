@@ -116,6 +116,89 @@ static void cache_limit_sends_the_rest_back(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+/* Held memory (issue 19): frames of small allocations, each one reaching
+ * the cache's clock while the thread has chunks there. */
+static void small_frames(fa_alloc *a, int n) {
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(fa_begin_frame(a), FA_OK);
+        assert_non_null(fa_frame_alloc(a, 1000));
+        assert_int_equal(fa_end_frame(a), FA_OK);
+    }
+}
+
+/* One 20 MiB frame, then small frames: its chunks go back to the backend
+ * at the chunk_cache_frames'th frame end after it, not at fa_trim. */
+static void a_one_off_big_frame_does_not_pin_its_memory(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.chunk_cache_frames = 5;
+    fa_alloc *a = fa_create(&cfg);
+    small_frames(a, 1); /* the thread's first chunk, kept between frames */
+    long steady = c.bytes_out;
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_non_null(fa_frame_alloc(a, 20u << 20));
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    assert_true(c.bytes_out >= steady + (20l << 20)); /* cached */
+    small_frames(a, 4);
+    assert_true(c.bytes_out >= steady + (20l << 20));
+    small_frames(a, 1);
+    assert_int_equal(c.bytes_out, steady);
+    small_frames(a, 10); /* and the thread's frames are plain again: nothing more moves */
+    assert_int_equal(c.bytes_out, steady);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+    assert_int_equal(ev.count, 0);
+}
+
+/* One allocation growing over ten frames, 0.2 to 2 MB: each frame's chunk
+ * outgrows the last one's, which nothing takes again; they go back as
+ * they age instead of adding up. */
+static void outgrown_chunks_go_back_as_they_age(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.chunk_cache_frames = 3;
+    fa_alloc *a = fa_create(&cfg);
+    for (int i = 1; i <= 10; i++) {
+        assert_int_equal(fa_begin_frame(a), FA_OK);
+        assert_non_null(fa_frame_alloc(a, (size_t)i * 200000));
+        assert_int_equal(fa_end_frame(a), FA_OK);
+        assert_true(c.bytes_out <= (long)(3 * i * 200000 + 4 * 64 * KIB)); /* the last 3 at most */
+    }
+    small_frames(a, 3);
+    assert_int_equal(c.bytes_out, 64 * KIB); /* the first chunk the small frames keep */
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+/* Frames that use several chunks every frame keep them: taken and given
+ * back each frame, none ages, and steady frames call no backend. */
+static void steady_large_frames_keep_their_chunks(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.chunk_cache_frames = 2;
+    fa_alloc *a = fa_create(&cfg);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fa_begin_frame(a), FA_OK);
+        fill(a, 3000 * KIB, 1000);
+        assert_int_equal(fa_end_frame(a), FA_OK);
+    }
+    long calls = c.allocs + c.frees;
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(fa_begin_frame(a), FA_OK);
+        fill(a, 3000 * KIB, 1000);
+        assert_int_equal(fa_end_frame(a), FA_OK);
+    }
+    assert_int_equal(c.allocs + c.frees, calls);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
 static void chunks_come_aligned_as_configured(void **state) {
     (void)state;
     struct counting c;
@@ -263,6 +346,9 @@ int main(void) {
         FIXTURE_TEST(thread_keeps_its_first_chunk_between_frames),
         cmocka_unit_test(cache_limit_sends_the_rest_back),
         cmocka_unit_test(chunks_come_aligned_as_configured),
+        cmocka_unit_test(a_one_off_big_frame_does_not_pin_its_memory),
+        cmocka_unit_test(outgrown_chunks_go_back_as_they_age),
+        cmocka_unit_test(steady_large_frames_keep_their_chunks),
         FIXTURE_TEST(rewind_across_chunks_releases_them),
         FIXTURE_TEST(nested_marks_rewind_like_a_stack),
         FIXTURE_TEST(mark_before_any_chunk),

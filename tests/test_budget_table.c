@@ -22,7 +22,7 @@ static struct table *fresh_table(void) {
     fa_config cfg;
     fa_config_init(&cfg);
     fa__budgets_init(&t->b, &cfg);
-    fa__tags_init(&t->tags);
+    fa__tags_init(&t->tags, FA_TAG_MAX, FA_TAG_DEPTH);
     return t;
 }
 
@@ -39,7 +39,8 @@ static void set_global(struct table *t, uint64_t hard, uint64_t live) {
 }
 
 static fa_error take(struct table *t, uint64_t need) {
-    uint32_t crossed, refused = 99;
+    uint64_t crossed;
+    uint32_t refused = 99;
     fa_error e = fa__budget_take(&t->b, &t->purse, &t->chain, need, &crossed, &refused);
     assert_true(e == FA_OK || refused == FA__BUDGET_GLOBAL);
     return e;

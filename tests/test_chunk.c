@@ -92,11 +92,45 @@ static void cache_keeps_no_more_than_its_limit(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+/* Retention: a cached chunk no one takes for `frames` ticks (frame ends
+ * that reach the cache) goes back to the backend; a chunk taken and given
+ * back starts its count again. */
+static void untaken_chunks_go_back_after_their_frames(void **state) {
+    (void)state;
+    struct counting c;
+    struct fa_chunk_cache src;
+    source_with(&src, &c, 64 * KIB, 1024 * KIB, 2, 4096 * KIB);
+    src.frames = 3;
+    struct fa_chunk *old = fa__chunk_take(&src, 512 * KIB);
+    struct fa_chunk *warm = fa__chunk_take(&src, 128 * KIB);
+    old->next = NULL;
+    fa__chunk_give(&src, old);
+    fa__chunk_tick(&src);
+    warm->next = NULL;
+    fa__chunk_give(&src, warm); /* a tick later */
+    fa__chunk_tick(&src);
+    assert_int_equal(c.frees, 0);
+    fa__chunk_tick(&src); /* old: 3 ticks untaken */
+    assert_int_equal(c.frees, 1);
+    assert_int_equal(src.held_bytes, 128 * KIB);
+    warm = fa__chunk_take(&src, 100 * KIB); /* taken and given back: counted afresh */
+    fa__chunk_give(&src, warm);
+    fa__chunk_tick(&src);
+    fa__chunk_tick(&src);
+    assert_int_equal(src.held_bytes, 128 * KIB);
+    fa__chunk_tick(&src);
+    assert_int_equal(src.held_bytes, 0);
+    assert_int_equal(c.frees, 2);
+    assert_int_equal(c.bytes_out, 0);
+    fa__chunks_fini(&src);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(growth_curve_doubles_then_stays),
         cmocka_unit_test(cache_gives_smallest_close_fit_then_backend),
         cmocka_unit_test(cache_keeps_no_more_than_its_limit),
+        cmocka_unit_test(untaken_chunks_go_back_after_their_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,78 @@ static void events_carry_code_size_and_one_line(void **state) {
     fa_destroy(a);
 }
 
+static void *read_detail(void *out) {
+    *(const char **)out = fa_last_error_detail();
+    return NULL;
+}
+
+/* A program without a callback still reads the cause: the last error's
+ * line, per thread, left by successes and by warnings. */
+static void detail_names_the_cause_without_a_callback(void **state) {
+    (void)state;
+    const char *other = NULL;
+    pthread_t t;
+    pthread_create(&t, NULL, read_detail, &other);
+    pthread_join(t, NULL);
+    assert_string_equal(other, ""); /* before any error */
+    fa_alloc *a = fa_create(NULL);
+    assert_non_null(a);
+    assert_int_equal(fa_tag_pop(a), FA_ERR_STATE);
+    assert_string_equal(fa_last_error_detail(), "fa_tag_pop: no tag is pushed on this thread");
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_string_equal(fa_last_error_detail(), "fa_tag_pop: no tag is pushed on this thread");
+    assert_int_equal(fa_begin_frame(a), FA_ERR_STATE);
+    assert_string_equal(fa_last_error_detail(),
+                        "fa_begin_frame: already in a frame (frames do not nest; use fa_frame_mark)");
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+    assert_int_equal(fa_trim(NULL), FA_ERR_INVALID);
+    assert_string_equal(fa_last_error_detail(), "fa_trim: NULL allocator");
+}
+
+/* The detail a callback reads stays the line it was given even when the
+ * callback fails a call of its own. */
+struct nested {
+    fa_alloc *a;
+    int       inside;
+    char      seen[256];
+};
+
+static void fail_inside(void *user, const fa_event *ev) {
+    struct nested *n = (struct nested *)user;
+    if (n->inside++ != 0)
+        return;
+    fa_tag_pop(n->a); /* fails: FA_ERR_STATE, another message */
+    assert_null(fa_frame_alloc_aligned(n->a, 8, 3));
+    snprintf(n->seen, sizeof n->seen, "%s", ev->message);
+}
+
+static void a_failing_callback_leaves_its_line_alone(void **state) {
+    (void)state;
+    struct nested n = {0};
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.on_event = fail_inside;
+    cfg.event_user = &n;
+    n.a = fa_create(&cfg);
+    assert_int_equal(fa_end_frame(n.a), FA_ERR_STATE);
+    assert_string_equal(n.seen, "fa_end_frame: not in a frame on this thread (call fa_begin_frame)");
+    assert_string_equal(fa_last_error_detail(), /* the callback's own last failure */
+                        "fa_frame_alloc: not in a frame on this thread (call fa_begin_frame)");
+    fa_destroy(n.a);
+}
+
+static void version_matches_the_header(void **state) {
+    (void)state;
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", FA_VERSION_MAJOR, FA_VERSION_MINOR, FA_VERSION_PATCH);
+    assert_string_equal(fa_version(), expected);
+    assert_int_equal(FA_VERSION, FA_VERSION_MAJOR * 10000 + FA_VERSION_MINOR * 100 + FA_VERSION_PATCH);
+#if FA_VERSION < 100
+#error "FA_VERSION must be usable in #if"
+#endif
+}
+
 static void abort_only_when_asked(void **state) {
     (void)state;
     if (getenv("FA_NO_DEATH_TESTS") != NULL)
@@ -106,6 +178,9 @@ int main(void) {
         cmocka_unit_test(last_error_is_sticky_and_per_thread),
         cmocka_unit_test(another_thread_has_its_own_last_error),
         cmocka_unit_test(events_carry_code_size_and_one_line),
+        cmocka_unit_test(detail_names_the_cause_without_a_callback),
+        cmocka_unit_test(a_failing_callback_leaves_its_line_alone),
+        cmocka_unit_test(version_matches_the_header),
         cmocka_unit_test(abort_only_when_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,8 +25,8 @@ struct two_chunks {
 static void make_two_chunks(struct two_chunks *x) {
     memset(x, 0, sizeof *x);
     struct fa_chunk *older = (struct fa_chunk *)(void *)x->older, *newer = (struct fa_chunk *)(void *)x->newer;
-    *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0, 0};
-    *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0, 0};
+    *older = (struct fa_chunk){NULL, sizeof x->older, 100, 0, 0, 0, 0, 0};
+    *newer = (struct fa_chunk){older, sizeof x->newer, 0, 1, 0, 0, 0, 0};
     x->ar = (struct fa_frame_arena){newer, newer, 2, 2, 100};
     x->t.cur = fa__chunk_base(newer) + 40;
     x->t.limit = fa__chunk_end(newer);
@@ -113,6 +113,12 @@ static void the_chunk_cache_check_sees_a_wrong_sum(void **state) {
     cache.held_bytes += 64;
     cache.align = 8192; /* a chunk not aligned as the cache asks */
     assert_false(fa__chunk_cache_check(&cache));
+    cache.align = 64;
+    cache.frames = 10;
+    atomic_store(&cache.due, 11); /* the chunks, stamped 0, expire at tick 10: no tick would look */
+    assert_false(fa__chunk_cache_check(&cache));
+    atomic_store(&cache.due, 10);
+    assert_true(fa__chunk_cache_check(&cache));
 }
 
 static void the_heap_check_sees_miscounts_and_a_full_table(void **state) {

@@ -12,7 +12,7 @@
 static struct fa_tags *fresh_table(void) {
     struct fa_tags *tags = (struct fa_tags *)calloc(1, sizeof *tags);
     assert_non_null(tags);
-    fa__tags_init(tags);
+    fa__tags_init(tags, FA_TAG_MAX, FA_TAG_DEPTH);
     return tags;
 }
 

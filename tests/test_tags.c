@@ -136,7 +136,7 @@ static void attribution_is_per_thread_and_survives_exit(void **state) {
     assert_int_equal(fa_pool_free(a, w[1].kept), FA_OK);
     st = stats_of(a);
     assert_int_equal(st->pool.live_bytes, 0);
-    assert_int_equal(st->threads, 1);
+    assert_int_equal(st->threads_alive, 1);
     free(st);
 }
 
@@ -234,6 +234,59 @@ static void tag_misuse_is_reported(void **state) {
     free(st);
 }
 
+/* The tables are the config's size: smaller ones fill sooner, larger
+ * budget and depth limits hold more (issue 19). */
+static void tables_are_sized_by_the_config(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.max_tags = 3;
+    cfg.max_budgets = FA_BUDGET_MAX;
+    cfg.max_tag_depth = 40;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    assert_int_equal(fa_tag_push(a, "a"), FA_OK);
+    assert_int_equal(fa_tag_push(a, "b"), FA_OK); /* a/b: the third path */
+    assert_int_equal(fa_tag_push(a, "c"), FA_ERR_NOMEM);
+    assert_string_equal(fa_last_error_detail(),
+                        "fa_tag_push: the tag table is full: no room for path a/b/c (3 paths at most: cfg.max_tags)");
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_int_equal(fa_tag_push(a, "b"), FA_OK); /* known paths still push */
+    assert_int_equal(fa_tag_push(a, "b"), FA_ERR_NOMEM); /* a/b/b is new */
+    fa_destroy(a);
+
+    cfg = test_config(&c, &ev);
+    cfg.max_budgets = FA_BUDGET_MAX;
+    cfg.max_tag_depth = 40;
+    a = fa_create(&cfg);
+    char path[16];
+    for (int i = 1; i <= FA_BUDGET_MAX; i++) { /* a budget on every path the table holds */
+        snprintf(path, sizeof path, "b%d", i);
+        assert_int_equal(fa_budget_set(a, path, 0, 1 << 20), FA_OK);
+    }
+    assert_int_equal(fa_budget_set(a, "one-more", 0, 1 << 20), FA_ERR_NOMEM);
+    fa_destroy(a);
+
+    a = fa_create(&cfg);
+    static const char deepest[] = "d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d";
+    char level[sizeof deepest];
+    for (int n = 1; n <= 40; n++) { /* d, d/d, ...: a budget at every level, 40 of them */
+        snprintf(level, (size_t)(2 * n), "%s", deepest);
+        assert_int_equal(fa_budget_set(a, level, 0, ((size_t)1 << 20) + (size_t)n), FA_OK);
+    }
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(fa_tag_push(a, "d"), FA_OK);
+    assert_int_equal(fa_tag_push(a, "d"), FA_ERR_STATE);
+    assert_string_equal(fa_last_error_detail(), "fa_tag_push: 40 tags are pushed already (cfg.max_tag_depth; "
+                                                "pop some first)");
+    void *p = fa_pool_alloc(a, 64); /* charged to the 41 budgets over d/d/...: the longest chain */
+    assert_non_null(p);
+    assert_int_equal(fa_pool_free(a, p), FA_OK);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
 static void switches_turn_parts_off(void **state) {
     struct counting c;
     struct events ev;
@@ -278,6 +331,7 @@ int main(void) {
         FIXTURE_TEST(each_path_has_pools_of_its_own),
         FIXTURE_TEST(tag_misuse_is_reported),
         cmocka_unit_test(switches_turn_parts_off),
+        cmocka_unit_test(tables_are_sized_by_the_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,8 +79,8 @@ static void a_sum_adds_the_first_n_paths_of_every_tally(void **state) {
         fa__set(&t[i]->pool_back[1][4], 2 * w);
         fa__set(&t[i]->slabs[0][4], w);
         fa__set(&t[i]->slabs[2][4], 1);
-        fa__set(&t[i]->in_use[2][4], 10 * w);
-        fa__set(&t[i]->cached[2][4], w);
+        fa__count_remote(t[i], 4, 0);
+        fa__count_remote(t[i], 4, 1);
         fa__raise(&t[i]->frame_peak, 500 * w);
         /* a path past the first N: not summed */
         fa__count_alloc(&t[i]->tag[N][FA__KIND_HEAP], 99, 9999);
@@ -114,8 +114,7 @@ static void a_sum_adds_the_first_n_paths_of_every_tally(void **state) {
     assert_int_equal(sum->pool_back[1][4], 12);
     assert_int_equal(sum->pool_out[0][4], 0);
     assert_int_equal(sum->slabs[4], 6 + 3); /* classes sum over paths and tallies */
-    assert_int_equal(sum->in_use[4], 60);
-    assert_int_equal(sum->cached[4], 6);
+    assert_int_equal(sum->remote[4], 2 * TALLIES); /* per class: owner's and shared counts alike */
     assert_int_equal(sum->slabs[3], 0);
     assert_int_equal(sum->frame_peak, 1500);
     assert_int_equal(sum->threads, 0); /* the caller counts threads */
@@ -153,8 +152,8 @@ static void retiring_merges_counts_and_keeps_the_higher_peaks(void **state) {
     fa__set(&from->pool_out[5][2], 7);
     fa__set(&from->pool_back[5][2], 6);
     fa__set(&from->slabs[5][2], 3);
-    fa__set(&from->in_use[5][2], 40);
-    fa__set(&from->cached[5][2], 9);
+    fa__count_remote(from, 2, 0);
+    fa__count_remote(into, 2, 0);
 
     fa__tally_retire(into, from);
     assert_int_equal(get(&into->tag[0][FA__KIND_POOL].allocs), 5);
@@ -169,8 +168,7 @@ static void retiring_merges_counts_and_keeps_the_higher_peaks(void **state) {
     assert_int_equal(get(&into->pool_back[5][2]), 6);
     /* the departing thread's slabs went to the shared lists: not its census */
     assert_int_equal(get(&into->slabs[5][2]), 4);
-    assert_int_equal(get(&into->in_use[5][2]), 0);
-    assert_int_equal(get(&into->cached[5][2]), 0);
+    assert_int_equal(get(&into->remote[2]), 2); /* the remote frees it made count on */
     assert_int_equal(get(&from->tag[0][FA__KIND_POOL].allocs), 3); /* the source is only read */
     free(into);
     free(from);
@@ -264,9 +262,9 @@ static struct fa_sum *sample_sum(void) {
     sum->pool_back[0][3] = 2;
     sum->pool_out[1][0] = 4; /* 8-byte blocks */
     sum->frame_peak = 900;
+    sum->pool_out[1][3] = 300; /* 64-byte blocks in all: 305 out, 2 back, 103 freed remotely */
+    sum->remote[3] = 103;
     sum->slabs[3] = 2;
-    sum->in_use[3] = 300;
-    sum->cached[3] = 100;
     sum->slab_blocks[3] = 2 * 1024;
     return sum;
 }
@@ -278,7 +276,9 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
     assert_non_null(st);
     assert_non_null(peaks);
-    fa__stats_fill(st, sum, 2, peaks);
+    struct fa_live *live = (struct fa_live *)calloc(1, sizeof *live);
+    assert_non_null(live);
+    fa__stats_fill(st, sum, 2, peaks, live);
 
     const fa_tag_stats *t0 = &st->tags[0], *t1 = &st->tags[1];
     assert_int_equal(t0->frame.allocations, 10);
@@ -290,9 +290,9 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     assert_int_equal(t0->pool.live_bytes, (128 + 5 * 64) - (64 + 2 * 64));
     assert_int_equal(t0->pool.peak_bytes, t0->pool.live_bytes); /* pool and heap: the snapshots' */
     assert_int_equal(t0->heap.live_bytes, 8192);
-    assert_int_equal(t1->pool.allocations, 1 + 4);
-    assert_int_equal(t1->pool.bytes, 4096 + 4 * 8);
-    assert_int_equal(t1->pool.live_bytes, 4096 + 4 * 8);
+    assert_int_equal(t1->pool.allocations, 1 + 4 + 300);
+    assert_int_equal(t1->pool.bytes, 4096 + 4 * 8 + 300 * 64);
+    assert_int_equal(t1->pool.live_bytes, 4096 + 4 * 8 + 300 * 64);
 
     /* the kinds sum the paths; the total sums the kinds */
     assert_int_equal(st->pool.allocations, t0->pool.allocations + t1->pool.allocations);
@@ -304,9 +304,10 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     assert_int_equal(st->total.live_bytes, st->frame.live_bytes + st->pool.live_bytes + st->heap.live_bytes);
     assert_int_equal(st->total.live_bytes, st->total.bytes - (1000 + 64 + 2 * 64));
     assert_int_equal(st->total.peak_bytes, st->total.live_bytes);
-    assert_int_equal(peaks->total, st->total.live_bytes);
+    assert_int_equal(atomic_load(&live->total_peak), st->total.live_bytes); /* a snapshot raises the peaks */
+    assert_int_equal(atomic_load(&live->peak[FA__KIND_POOL]), st->pool.live_bytes);
 
-    /* classes: blocks in use are the slabs' less the cached ones */
+    /* classes: blocks handed out, less those taken back and freed remotely */
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++)
         assert_int_equal(st->classes[c].block_size, (uint64_t)8 << c);
     assert_int_equal(st->classes[3].slabs, 2);
@@ -315,6 +316,7 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     assert_true(st->classes[3].occupancy > 200.0 / 2048 - 1e-9 && st->classes[3].occupancy < 200.0 / 2048 + 1e-9);
     assert_int_equal(st->classes[0].slabs, 0);
     assert_true(st->classes[0].occupancy == 0.0); /* no slabs: 0, not a division by zero */
+    free(live);
     free(peaks);
     free(st);
     free(sum);
@@ -327,7 +329,9 @@ static void snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero(void **
     struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
     assert_non_null(st);
     assert_non_null(peaks);
-    fa__stats_fill(st, sum, 2, peaks);
+    struct fa_live *live = (struct fa_live *)calloc(1, sizeof *live);
+    assert_non_null(live);
+    fa__stats_fill(st, sum, 2, peaks, live);
     uint64_t pool_peak = st->pool.peak_bytes, total_peak = st->total.peak_bytes;
     assert_true(pool_peak > 0);
 
@@ -336,22 +340,60 @@ static void snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero(void **
      * than the slabs had when they were last published. */
     sum->tag[1][FA__KIND_POOL][3] = 4096;
     sum->pool_back[1][0] = 4;
+    sum->pool_back[1][3] = 300;
     sum->tag[0][FA__KIND_HEAP][3] = 8192 + 512;
-    sum->cached[3] = 400;
+    sum->remote[3] = 200; /* more remote frees published than allocations */
     memset(st, 0, sizeof *st); /* as fa_stats_get does before each fill */
-    fa__stats_fill(st, sum, 2, peaks);
+    fa__stats_fill(st, sum, 2, peaks, live);
     assert_int_equal(st->tags[1].pool.live_bytes, 0);
     assert_int_equal(st->tags[0].heap.live_bytes, 0); /* clamped, not wrapped */
-    assert_int_equal(st->tags[1].pool.peak_bytes, 4096 + 4 * 8);
+    assert_int_equal(st->tags[1].pool.peak_bytes, 4096 + 4 * 8 + 300 * 64);
     assert_int_equal(st->pool.peak_bytes, pool_peak);
     assert_true(st->pool.live_bytes < pool_peak);
     assert_int_equal(st->total.peak_bytes, total_peak);
     assert_true(st->total.live_bytes < total_peak);
     assert_int_equal(st->classes[3].blocks_in_use, 0);
     assert_int_equal(st->classes[3].blocks_free, 2048);
+    free(live);
     free(peaks);
     free(st);
     free(sum);
+}
+
+/* Live figures raised where threads publish: the peak keeps the highest
+ * sum, frees lower the live bytes only, a kind's peak and the total's are
+ * raised together, and racing publishers lose no byte. */
+static void *publish_and_take_back(void *arg) {
+    struct fa_live *l = (struct fa_live *)arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        fa__live_add(l, FA__KIND_HEAP, 64);
+        fa__live_add(l, FA__KIND_HEAP, -64);
+    }
+    return NULL;
+}
+
+static void live_figures_keep_their_highest_sum(void **state) {
+    (void)state;
+    struct fa_live *l = (struct fa_live *)malloc(sizeof *l);
+    assert_non_null(l);
+    fa__live_init(l);
+    fa__live_add(l, FA__KIND_POOL, -128); /* a remote free published first */
+    fa__live_add(l, FA__KIND_POOL, 1000);
+    fa__live_add(l, FA__KIND_SCRATCH, 500);
+    fa__live_add(l, FA__KIND_POOL, -872);
+    assert_int_equal(atomic_load(&l->bytes[FA__KIND_POOL]), 0);
+    assert_int_equal(atomic_load(&l->peak[FA__KIND_POOL]), 872);
+    assert_int_equal(atomic_load(&l->total), 500);
+    assert_int_equal(atomic_load(&l->total_peak), 1372);
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, publish_and_take_back, l), 0);
+    for (int i = 0; i < RACERS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(atomic_load(&l->bytes[FA__KIND_HEAP]), 0);
+    assert_true(atomic_load(&l->peak[FA__KIND_HEAP]) >= 64 && atomic_load(&l->peak[FA__KIND_HEAP]) <= 64 * RACERS);
+    assert_int_equal(atomic_load(&l->total), 500);
+    free(l);
 }
 
 int main(void) {
@@ -363,6 +405,7 @@ int main(void) {
         cmocka_unit_test(threads_retiring_at_once_lose_no_count),
         cmocka_unit_test(stats_fill_makes_the_public_figures_of_a_sum),
         cmocka_unit_test(snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero),
+        cmocka_unit_test(live_figures_keep_their_highest_sum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,12 @@
  *   - a hard budget's usage never grows while above its limit, and its
  *     reservation covers its usage;
  *   - the statistics a single thread sees exactly (allocations, frees,
- *     bytes and live bytes per kind and per path, the frame's allocations,
- *     the interned paths) equal the model's. */
+ *     bytes and live bytes per kind and per path, the blocks in use per
+ *     pool class, the frame's allocations, the interned paths, as
+ *     fa_stats_get and fa_tag_stats_get give them) equal the model's, and
+ *     the peaks never fall nor lie below the live bytes.
+ * The tables (tag paths, budgets, tag depth) are the default sizes or, for
+ * one configuration, small ones that fill within a few calls. */
 #include "engine.h"
 
 #include <stdarg.h>
@@ -29,7 +33,6 @@
 #define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)0)
 #endif
 
-#include "budget_table.h" /* FA__BUDGET_SLOTS: how many budgets one allocator holds */
 #include "helpers.h"
 #include "track.h"
 
@@ -99,6 +102,7 @@ struct model {
     void        *ex_heap[MAX_FREED]; /* freed heap blocks, newest over oldest */
     size_t       ex_heap_next;
 
+    int      max_tags, max_budgets, max_depth; /* the tables' sizes (cfg.max_*) */
     char     paths[FA_TAG_MAX][PATH_LEN];
     int      parent[FA_TAG_MAX];
     int      npaths;
@@ -114,6 +118,7 @@ struct model {
 
     struct kind_count kinds[KINDS];
     uint64_t          path_live[FA_TAG_MAX][KINDS];
+    uint64_t          peaks[KINDS + 1]; /* as the last snapshot saw them; [KINDS]: the total's */
 
     unsigned char next_fill;
     fa_backend    source;      /* under the counting backend */
@@ -827,10 +832,10 @@ static int find_path(const struct model *m, int parent, const char *name) {
 }
 
 /* The path `name` below `parent`, interned as the library does: -1 when all
- * FA_TAG_MAX paths are taken. */
+ * cfg.max_tags paths are taken. */
 static int intern(struct model *m, int parent, const char *name) {
     int id = find_path(m, parent, name);
-    if (id >= 0 || m->npaths == FA_TAG_MAX)
+    if (id >= 0 || m->npaths == m->max_tags)
         return id;
     id = m->npaths++;
     char path[PATH_LEN];
@@ -847,8 +852,8 @@ static void op_tag_push(struct model *m, struct input *in) {
     m->call = "fa_tag_push";
     say(m, "fa_tag_push %s", name != NULL ? name : "(null)");
     int valid = name != NULL && strlen(name) == 1 && name[0] >= 'a';
-    int id = valid && m->depth < FA_TAG_DEPTH ? intern(m, current_path(m), name) : -1;
-    fa_error want = !valid ? FA_ERR_INVALID : m->depth == FA_TAG_DEPTH ? FA_ERR_STATE
+    int id = valid && m->depth < m->max_depth ? intern(m, current_path(m), name) : -1;
+    fa_error want = !valid ? FA_ERR_INVALID : m->depth == m->max_depth ? FA_ERR_STATE
                   : id < 0 ? FA_ERR_NOMEM : FA_OK;
     int before = error_events(m);
     expect(m, before, fa_tag_push(m->a, name), want);
@@ -876,6 +881,14 @@ static int intern_path(struct model *m, const char *path) {
     return id;
 }
 
+/* Names in a path: 1 + its '/'s. */
+static int depth_of(const char *path) {
+    int depth = 1;
+    for (; *path != '\0'; path++)
+        depth += *path == '/';
+    return depth;
+}
+
 static void op_budget_set(struct model *m, struct input *in) {
     static const char *const paths[] = {NULL, "", "a", "a/b", "b", "c/a", "a/b/c", "a//b", "b/a/c/b"};
     static const size_t limits[] = {0, 1000, 20000, 100000, 1u << 20, 16u << 20};
@@ -887,11 +900,11 @@ static void op_budget_set(struct model *m, struct input *in) {
     int id = 0;
     if (hard != 0 && soft > hard)
         want = FA_ERR_INVALID;
-    else if (path != NULL && strstr(path, "//") != NULL)
+    else if (path != NULL && (strstr(path, "//") != NULL || depth_of(path) > m->max_depth))
         want = FA_ERR_INVALID;
     else if (path != NULL && *path != '\0' && (id = intern_path(m, path)) < 0)
         want = FA_ERR_NOMEM;
-    else if (!m->has_slot[id] && m->slots == FA__BUDGET_SLOTS - 1)
+    else if (!m->has_slot[id] && m->slots == m->max_budgets)
         want = FA_ERR_NOMEM;
     int before = error_events(m);
     expect(m, before, fa_budget_set(m->a, path, soft, hard), want);
@@ -913,11 +926,29 @@ static int discard(void *user, const char *text, size_t length) {
     return 0;
 }
 
+/* fa_tag_stats_get with room for `room` paths: the count of all of them,
+ * and those it fills the model's, in order. */
+static void read_tag_stats(struct model *m, size_t room) {
+    fa_tag_stats out[8];
+    m->call = "fa_tag_stats_get";
+    int before = error_events(m);
+    size_t n = fa_tag_stats_get(m->a, room != 0 ? out : NULL, room);
+    expect(m, before, FA_OK, FA_OK);
+    if (n != (size_t)m->npaths)
+        diverge(m, "fa_tag_stats_get counts %zu paths, the model %d", n, m->npaths);
+    for (size_t i = 0; i < room && i < n && !m->diverged; i++)
+        if (strcmp(out[i].path, m->paths[i]) != 0)
+            diverge(m, "fa_tag_stats_get's path %zu is '%s', the model's '%s'", i, out[i].path, m->paths[i]);
+}
+
 static void op_read_stats(struct model *m, struct input *in) {
     m->call = "fa_write_json_to / fa_history_get";
     int before = error_events(m);
     size_t written = 0;
-    if (byte(in) & 1) {
+    unsigned how = byte(in);
+    if (how % 3 == 2) {
+        read_tag_stats(m, (how >> 2) % 9);
+    } else if (how % 3 == 1) {
         expect(m, before, fa_write_json_to(m->a, discard, &written), FA_OK);
         if (written == 0)
             diverge(m, "an empty snapshot");
@@ -941,6 +972,25 @@ static void check_kind(struct model *m, const fa_kind_stats *k, enum kind kind) 
     compare(m, kind == POOL ? "pool.frees" : "heap.frees", k->frees, c->frees);
     compare(m, kind == POOL ? "pool.bytes" : "heap.bytes", k->bytes, c->bytes);
     compare(m, kind == POOL ? "pool.live_bytes" : "heap.live_bytes", k->live_bytes, c->live);
+}
+
+/* The pool blocks of each class the model holds live. */
+static void check_classes(struct model *m, const fa_stats *st) {
+    uint64_t live[FA_POOL_CLASS_COUNT] = {0};
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (m->blocks[i].kind == POOL)
+            live[__builtin_ctzll(m->blocks[i].charged) - 3]++;
+    for (unsigned c = 0; c < FA_POOL_CLASS_COUNT; c++)
+        compare(m, "a class's blocks_in_use", st->classes[c].blocks_in_use, live[c]);
+}
+
+/* A peak never falls, and never lies below the live bytes it covers. */
+static void check_peak(struct model *m, const fa_kind_stats *k, int which, const char *what) {
+    if (k->peak_bytes < k->live_bytes || k->peak_bytes < m->peaks[which])
+        diverge(m, "%s.peak_bytes is %llu: live %llu, the last snapshot's peak %llu", what,
+                (unsigned long long)k->peak_bytes, (unsigned long long)k->live_bytes,
+                (unsigned long long)m->peaks[which]);
+    m->peaks[which] = k->peak_bytes;
 }
 
 static const fa_budget_stats *budget_of(const fa_stats *st, int path) {
@@ -1010,6 +1060,10 @@ static void check(struct model *m) {
     }
     check_kind(m, &m->st->pool, POOL);
     check_kind(m, &m->st->heap, HEAP);
+    check_classes(m, m->st);
+    check_peak(m, &m->st->pool, POOL, "pool");
+    check_peak(m, &m->st->heap, HEAP, "heap");
+    check_peak(m, &m->st->total, KINDS, "total");
     check_paths(m, m->st);
     check_budgets(m, m->st);
     check_frame(m, m->st);
@@ -1247,12 +1301,12 @@ static void step(struct model *m, struct input *in) {
 }
 
 /* The first byte of an input picks the allocator's configuration: where
- * memory comes from (the system, with hot sites counting every allocation
- * or not, an mmap reservation, or a fixed region small enough to run
- * out), small frame chunks (more chunk changes), larger
+ * memory comes from (the system, the system with small tables and hot
+ * sites counting every allocation, an mmap reservation, or a fixed region
+ * small enough to run out), small frame chunks (more chunk changes), larger
  * slabs, no chunk cache, the guard or the pass-through debug level, and
  * frames kept in flight (2, or 3 with small chunks). */
-enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64,
+enum { SOURCE_BITS = 3, SMALL_TABLES = 1, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64,
        IN_FLIGHT = 128 };
 #define FIXED_REGION ((size_t)12 << 20)
 
@@ -1281,11 +1335,18 @@ static int setup(struct model *m, unsigned config) {
         cfg.slab_size = 128u << 10;
     if (config & NO_CHUNK_CACHE)
         cfg.chunk_cache_limit = 1;
+    int small = (config & SOURCE_BITS) == SMALL_TABLES; /* paths, budgets and depth fill at once */
+    m->max_tags = small ? 4 : FA_TAG_MAX;
+    m->max_budgets = small ? 2 : 31;
+    m->max_depth = small ? 3 : FA_TAG_DEPTH;
+    cfg.max_tags = (uint32_t)m->max_tags;
+    cfg.max_budgets = (uint32_t)m->max_budgets;
+    cfg.max_tag_depth = (uint32_t)m->max_depth;
     m->guarded = (config & (GUARDED | PASSED)) != 0;
     m->in_flight = config & IN_FLIGHT ? (config & SMALL_CHUNKS ? 3 : 2) : 1; /* frames kept in flight */
     cfg.frames_in_flight = m->in_flight;
     cfg.debug = config & GUARDED ? FA_DEBUG_GUARD : config & PASSED ? FA_DEBUG_MALLOC : FA_DEBUG_OFF;
-    m->sites = (config & SOURCE_BITS) == 1;
+    m->sites = (config & SOURCE_BITS) == SMALL_TABLES;
     cfg.site_sample_bytes = m->sites ? 1 : 0;
     m->a = fa_create(&cfg);
     fa_config other = test_config(&m->other_counting, &m->ev);

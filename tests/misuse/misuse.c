@@ -78,6 +78,7 @@ static void expect_event(struct fx *f, int line, fa_error last, const char *tag,
     _assert_int_equal(f->ev.last_size, size, __FILE__, line);
     _assert_string_equal(f->ev.message, message, __FILE__, line);
     _assert_string_equal(f->ev.tag, tag, __FILE__, line);
+    _assert_int_equal(f->ev.detail_differs, 0, __FILE__, line); /* without a callback: the same line */
 }
 
 /* The thread's last error is e and no event fired. */
@@ -840,6 +841,11 @@ BAD_CONFIG(config_slab_size_above_1m, cfg.slab_size = (size_t)2 << 20, bad_slab_
 BAD_CONFIG(config_unknown_disable_bits, cfg.disable = FA_DISABLE_ALL + 1, "disable has bits other than FA_DISABLE_*")
 BAD_CONFIG(config_frame_budget_soft_above_hard, (cfg.frame_budget_soft = 2000, cfg.frame_budget_hard = 1000),
            "frame_budget_soft is above frame_budget_hard")
+BAD_CONFIG(config_version_1_with_this_size, cfg.version = 1, NULL)
+BAD_CONFIG(config_max_tags_too_large, cfg.max_tags = FA_TAG_MAX + 1, "max_tags is above FA_TAG_MAX")
+BAD_CONFIG(config_max_budgets_too_large, cfg.max_budgets = FA_BUDGET_MAX + 1, "max_budgets is above FA_BUDGET_MAX")
+BAD_CONFIG(config_max_tag_depth_too_large, cfg.max_tag_depth = FA_TAG_DEPTH_MAX + 1,
+           "max_tag_depth is above FA_TAG_DEPTH_MAX")
 BAD_CONFIG(config_frame_budget_while_disabled, (cfg.disable = FA_DISABLE_BUDGETS, cfg.frame_budget_hard = 1000),
            "a frame budget is set but budgets are disabled")
 
@@ -1058,7 +1064,7 @@ static void tag_push_17th(struct fx *f) {
     assert_int_equal(fa_tag_push(f->a, "b"), FA_ERR_STATE);
     /* with tags off (a minimal build) everything is at the root */
     EVENT_AT(f, FA_MINIMAL ? "" : "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a", FA_ERR_STATE, 0,
-             "fa_tag_push: 16 tags are pushed already (pop some first)");
+             "fa_tag_push: 16 tags are pushed already (cfg.max_tag_depth; pop some first)");
     for (int i = 0; i < FA_TAG_DEPTH; i++)
         assert_int_equal(fa_tag_pop(f->a), FA_OK);
     expect_no_tag(f); /* the refused push left nothing behind */
@@ -1076,7 +1082,8 @@ static void fill_tag_paths(struct fx *f) {
 
 static void tag_push_65th_path(struct fx *f) {
     fill_tag_paths(f);
-    FAILS(f, fa_tag_push(f->a, "p64"), FA_ERR_NOMEM, 0, "fa_tag_push: no room for path p64 (64 paths at most)");
+    FAILS(f, fa_tag_push(f->a, "p64"), FA_ERR_NOMEM, 0,
+          "fa_tag_push: the tag table is full: no room for path p64 (64 paths at most: cfg.max_tags)");
     expect_no_tag(f);
     assert_int_equal(fa_tag_push(f->a, "p1"), FA_OK); /* known paths still push */
     void *p = pool_block(f, 64);
@@ -1129,13 +1136,16 @@ static void budget_32nd_path(struct fx *f) {
         snprintf(path, sizeof path, "b%d", i);
         assert_int_equal(fa_budget_set(f->a, path, 0, 100000), FA_OK);
     }
-    FAILS(f, fa_budget_set(f->a, "b32", 0, 100000), FA_ERR_NOMEM, 0, "fa_budget_set: all 31 tag budgets are taken");
+    FAILS(f, fa_budget_set(f->a, "b32", 0, 100000), FA_ERR_NOMEM, 0,
+          "fa_budget_set: the budget table is full: all 31 tag budgets are taken (cfg.max_budgets)");
     assert_int_equal(fa_budget_set(f->a, "b1", 0, 200000), FA_OK); /* existing ones still change */
 }
 
 static void budget_new_path_when_64_exist(struct fx *f) {
     fill_tag_paths(f);
-    FAILS(f, fa_budget_set(f->a, "new", 0, 100), FA_ERR_NOMEM, 0, "fa_budget_set: no room for another tag path");
+    FAILS(f, fa_budget_set(f->a, "new", 0, 100), FA_ERR_NOMEM, 0,
+          "fa_budget_set: the tag table is full: no room for another tag path (64 paths at most: "
+          "cfg.max_tags)");
     assert_int_equal(fa_budget_set(f->a, "p1", 0, 100000), FA_OK);
 }
 
@@ -1243,6 +1253,79 @@ static void stats_bad_size(struct fx *f) {
 
 static void stats_newer_version(struct fx *f) {
     expect_stats_mismatch(f, 0, FA_STATS_VERSION + 1);
+}
+
+static void stats_version_1(struct fx *f) {
+    expect_stats_mismatch(f, 0, 1); /* a layout this library does not serve */
+}
+
+static void stats_version_2_with_this_size(struct fx *f) {
+    expect_stats_mismatch(f, sizeof(fa_stats), 2);
+}
+
+static void config_get_null_out(struct fx *f) {
+    FAILS(f, fa_config_get(f->a, NULL), FA_ERR_INVALID, 0, "fa_config_get: NULL output");
+}
+
+static void null_config_get(struct fx *f) {
+    fa_config cfg;
+    REJECTS_NULL(f, fa_config_get(NULL, &cfg) == FA_ERR_INVALID);
+}
+
+static void tag_stats_null_out(struct fx *f) {
+    assert_int_equal(fa_tag_stats_get(f->a, NULL, 0), 1); /* asks for the count only: fine */
+    SILENT(f, FA_OK);
+    assert_int_equal(fa_tag_stats_get(f->a, NULL, 2), 0);
+    EVENT(f, FA_ERR_INVALID, 0, "fa_tag_stats_get: NULL output");
+}
+
+static void null_tag_stats_get(struct fx *f) {
+    fa_tag_stats out[1];
+    REJECTS_NULL(f, fa_tag_stats_get(NULL, out, 1) == 0);
+}
+
+static void tag_stats_off(struct fx *f) {
+    fa_tag_stats out[1];
+    assert_int_equal(fa_tag_stats_get(f->a, out, 1), 0);
+    EVENT(f, FA_ERR_STATE, 0, "fa_tag_stats_get: statistics are off in this allocator's config");
+}
+
+/* No error yet on this thread: the detail is empty, not stale or NULL. */
+static void detail_before_any_error(struct fx *f) {
+    assert_string_equal(fa_last_error_detail(), "");
+    SILENT(f, FA_OK);
+}
+
+/* A second allocator with small tables, reporting to the fixture's recorder. */
+static void small_tables_fill(struct fx *f) {
+    fa_config cfg = f->cfg;
+    cfg.max_tags = 2;
+    cfg.max_budgets = 1;
+    cfg.max_tag_depth = 1;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    assert_int_equal(fa_budget_set(a, "one", 0, 1 << 20), FA_OK); /* the second path, its budget */
+    assert_int_equal(fa_budget_set(a, "two", 0, 1 << 20), FA_ERR_NOMEM);
+    EVENT(f, FA_ERR_NOMEM, 0, "fa_budget_set: the tag table is full: no room for another tag path (2 paths at "
+                              "most: cfg.max_tags)");
+    assert_int_equal(fa_budget_set(a, "one/two", 0, 1 << 20), FA_ERR_INVALID);
+    EVENT(f, FA_ERR_INVALID, 0, "fa_budget_set: a path is names of 1 to 63 bytes joined by '/', 1 deep at most");
+    assert_int_equal(fa_tag_push(a, "one"), FA_OK);
+    assert_int_equal(fa_tag_push(a, "one"), FA_ERR_STATE);
+    EVENT_AT(f, "one", FA_ERR_STATE, 0, "fa_tag_push: 1 tags are pushed already (cfg.max_tag_depth; pop some first)");
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_int_equal(fa_tag_push(a, "other"), FA_ERR_NOMEM);
+    EVENT(f, FA_ERR_NOMEM, 0, "fa_tag_push: the tag table is full: no room for path other (2 paths at most: "
+                              "cfg.max_tags)");
+    fa_destroy(a);
+
+    cfg.max_tags = 3;
+    a = fa_create(&cfg);
+    assert_int_equal(fa_budget_set(a, "one", 0, 1 << 20), FA_OK);
+    assert_int_equal(fa_budget_set(a, "two", 0, 1 << 20), FA_ERR_NOMEM);
+    EVENT(f, FA_ERR_NOMEM, 0, "fa_budget_set: the budget table is full: all 1 tag budgets are taken "
+                              "(cfg.max_budgets)");
+    fa_destroy(a);
 }
 
 static void stats_off(struct fx *f) {
@@ -2273,6 +2356,10 @@ static const struct misuse misuses[] = {
     MISUSE(config_unknown_disable_bits, ALL),
     MISUSE(config_frame_budget_soft_above_hard, FULL),
     MISUSE(config_frame_budget_while_disabled, ALL),
+    MISUSE(config_version_1_with_this_size, ALL),
+    MISUSE(config_max_tags_too_large, ALL),
+    MISUSE(config_max_budgets_too_large, ALL),
+    MISUSE(config_max_tag_depth_too_large, ALL),
     MISUSE(numa_set_bad_config, ALL),
     MISUSE(numa_set_reservation_refused, ALL),
     MISUSE(source_fixed_null_out, ALL),
@@ -2321,6 +2408,15 @@ static const struct misuse misuses[] = {
     MISUSE(budget_soft_crossing, FULL),
     MISUSE(frame_budget_soft_crossing, FULL),
     MISUSE(stats_null_out, ALL),
+    MISUSE(stats_version_1, ALL),
+    MISUSE(stats_version_2_with_this_size, ALL),
+    MISUSE(config_get_null_out, ALL),
+    MISUSE(null_config_get, ALL),
+    MISUSE(tag_stats_null_out, FULL),
+    MISUSE(null_tag_stats_get, ALL),
+    MISUSE_AS(tag_stats_off, tag_stats_off, ALL, AFTER_CREATE, FA_DISABLE_STATS),
+    MISUSE(detail_before_any_error, ALL),
+    MISUSE(small_tables_fill, FULL),
     MISUSE(stats_bad_size, ALL),
     MISUSE(stats_newer_version, ALL),
     MISUSE_AS(stats_off, stats_off, ALL, AFTER_CREATE, FA_DISABLE_STATS),
