@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "invariant.h"
+#include "platform.h"
 
 static uint64_t least(uint64_t x, uint64_t y) {
     return x < y ? x : y;
@@ -119,7 +119,7 @@ static void pool_mode(fa_alloc *a, struct fa_thread *th) {
  * nothing until it restarts). */
 static void drop_charged(fa_alloc *a, struct fa_thread *th) {
     for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        uint32_t path = (uint32_t)fa__ctz64(bits);
         struct fa_chain room;
         fa__budget_hold(&th->charge.purse, fresh_chain(a, path, &room), fa__pool_drain(th->ctx[path]));
         fa__pool_bound(th->ctx[path], 0);
@@ -132,7 +132,7 @@ static void drop_charged(fa_alloc *a, struct fa_thread *th) {
  * thread's own caches may have caused. Under the current epoch. */
 static void credit_charged(fa_alloc *a, struct fa_thread *th) {
     for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        uint32_t path = (uint32_t)fa__ctz64(bits);
         uint64_t bytes = fa__pool_drain(th->ctx[path]);
         struct fa_chain room;
         if (bytes != 0)
@@ -187,7 +187,7 @@ static uintptr_t limit_of(struct fa_thread *th) {
  * (the end moves the frame before it zeroes limits). */
 static void publish_shared(const fa_alloc *a, struct fa_thread *th) {
     struct fa__thread_tls *t = th->tls;
-    __atomic_store_n(&t->limit, fa__limit(t), __ATOMIC_SEQ_CST);
+    FA__STORE(&t->limit, fa__limit(t), SEQ_CST);
     if (atomic_load_explicit(&a->clock, memory_order_seq_cst) != (th->frames << 1 | 1))
         fa__limit_set(t, 0);
 }
@@ -275,7 +275,7 @@ void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
 static void report_crossings(fa_alloc *a, struct fa_thread *th, uint32_t crossed, size_t size,
                              const char *fn) {
     for (; crossed != 0; crossed &= crossed - 1) {
-        uint32_t i = (uint32_t)__builtin_ctz(crossed);
+        uint32_t i = (uint32_t)fa__ctz32(crossed);
         fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
                       (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));
@@ -346,12 +346,6 @@ void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th) {
 
 /* ---- frames: begin, rewind, end ------------------------------------------ */
 
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Kept only for the creating thread, whose frames the history records
  * (it has a ring when statistics are on). */
 static int records(const fa_alloc *a, const struct fa_thread *th) {
@@ -391,7 +385,7 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     c->frame_warned = 0;
     if (c->records) {
         if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */
-            c->since_ns = now_ns();
+            c->since_ns = fa__now_ns();
         c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
     }
     th->in_frame = FA__IN_FRAME;
@@ -465,7 +459,7 @@ void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t al
 /* Written in place: only the tag paths that exist have bytes to copy. */
 static void record(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    uint64_t ended = now_ns();
+    uint64_t ended = fa__now_ns();
     size_t chunks, reserved;
     fa__arena_holdings(&th->arena, &chunks, &reserved);
     fa_frame_record *r = fa__history_open(&a->ledger->history);

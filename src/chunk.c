@@ -24,14 +24,14 @@ void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct 
     cache->growth = cfg->frame_chunk_growth;
     cache->align = cfg->frame_chunk_align;
     cache->held_limit = cfg->chunk_cache_limit;
-    pthread_mutex_init(&cache->lock, NULL);
+    fa__mutex_init(&cache->lock);
     cache->held = NULL;
     cache->held_bytes = 0;
 }
 
 void fa__chunks_fini(struct fa_chunk_cache *cache) {
     fa__chunk_trim(cache);
-    pthread_mutex_destroy(&cache->lock);
+    fa__mutex_destroy(&cache->lock);
 }
 
 size_t fa__chunk_normal_size(const struct fa_chunk_cache *cache, uint32_t index) {
@@ -64,9 +64,9 @@ static struct fa_chunk *take_cached(struct fa_chunk_cache *cache, size_t size) {
 }
 
 struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     struct fa_chunk *c = take_cached(cache, size);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     if (c != NULL)
         return c; /* poisoned when it was given back */
     uint8_t from_system;
@@ -96,14 +96,14 @@ static void push_list(struct fa_chunk_cache *cache, struct fa_chunk *list) {
 void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list) {
     for (struct fa_chunk *c = list; FA__TRACKED && c != NULL; c = c->next)
         fa__track_chunk_dead(c); /* what the frames wrote there is gone */
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     push_list(cache, list);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
 }
 
 struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
     struct fa_chunk *excess = NULL;
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     while (cache->held_bytes > cache->held_limit) {
         struct fa_chunk *c = cache->held;
         cache->held = c->next;
@@ -112,7 +112,7 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
         excess = c;
     }
     fa__assert_expensive(fa__chunk_cache_check(cache));
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     return excess;
 }
 
@@ -122,11 +122,11 @@ void fa__chunk_give(struct fa_chunk_cache *cache, struct fa_chunk *list) {
 }
 
 void fa__chunk_trim(struct fa_chunk_cache *cache) {
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     struct fa_chunk *all = cache->held;
     cache->held = NULL;
     cache->held_bytes = 0;
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     fa__chunk_free_list(cache, all);
 }
 

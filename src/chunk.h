@@ -6,9 +6,8 @@
 
 #include "backend.h"
 
-#include <pthread.h>
-
 #include "framealloc.h"
+#include "os.h"
 #include "platform.h"
 #include "track.h"
 
@@ -70,7 +69,7 @@ struct fa_chunk_cache {
     size_t     align; /* of every chunk taken from the backend */
     size_t     held_limit; /* the most bytes kept between frames */
 
-    pthread_mutex_t  lock; /* guards the held chunks; never held across a backend call */
+    fa__mutex  lock; /* guards the held chunks; never held across a backend call */
     struct fa_chunk *held;
     size_t           held_bytes;
 };

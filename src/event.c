@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static _Thread_local fa_error last_error = FA_OK;
+static FA__TLS fa_error last_error = FA_OK;
 
 fa_error fa_last_error(void) {
     return last_error;

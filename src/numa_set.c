@@ -5,16 +5,11 @@
  * Invariants: a set is whole or not at all: allocs[i] runs over
  * sources[i] for every i below count, and a failed create destroys what it
  * made. An allocator is destroyed before its source. */
-#define _GNU_SOURCE /* sched_getcpu */
-#include <sched.h>
 #include <stdlib.h>
 
 #include "framealloc.h"
 #include "event.h"
-
-#ifdef FA_HAVE_NUMA
-#include <numa.h>
-#endif
+#include "os.h"
 
 struct fa_numa_set {
     size_t      count;
@@ -22,23 +17,9 @@ struct fa_numa_set {
     fa_backend *sources;
 };
 
-static size_t node_count(void) {
-#ifdef FA_HAVE_NUMA
-    if (numa_available() >= 0 && numa_num_configured_nodes() > 0)
-        return (size_t)numa_num_configured_nodes();
-#endif
-    return 1;
-}
-
 static size_t node_of_this_thread(size_t count) {
-#ifdef FA_HAVE_NUMA
-    int cpu = sched_getcpu();
-    int node = cpu >= 0 && numa_available() >= 0 ? numa_node_of_cpu(cpu) : 0;
-    if (node >= 0 && (size_t)node < count)
-        return (size_t)node;
-#endif
-    (void)count;
-    return 0;
+    int node = fa__numa_node_now();
+    return node >= 0 && (size_t)node < count ? (size_t)node : 0;
 }
 
 void fa_numa_set_destroy(fa_numa_set *set) {
@@ -55,7 +36,7 @@ void fa_numa_set_destroy(fa_numa_set *set) {
 
 fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve) {
     fa_numa_set *set = (fa_numa_set *)calloc(1, sizeof *set);
-    size_t count = node_count();
+    size_t count = fa__numa_nodes();
     if (set != NULL) {
         set->allocs = (fa_alloc **)calloc(count, sizeof *set->allocs);
         set->sources = (fa_backend *)calloc(count, sizeof *set->sources);

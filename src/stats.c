@@ -120,9 +120,9 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
-    pthread_mutex_lock(&a->ledger->peaks_lock);
+    fa__mutex_lock(&a->ledger->peaks_lock);
     fa__stats_fill(out, sum, n, &a->ledger->peaks);
-    pthread_mutex_unlock(&a->ledger->peaks_lock);
+    fa__mutex_unlock(&a->ledger->peaks_lock);
     out->frame_number = fa_frame_number(a);
     out->threads = sum->threads;
     out->backend_calls = atomic_load(&a->meter.calls);

@@ -3,10 +3,10 @@
 #ifndef FA_TAG_TABLE_H
 #define FA_TAG_TABLE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "framealloc.h"
+#include "os.h"
 
 #define FA__TAG_ROOT 0u
 #define FA__TAG_HASH 256 /* lookup slots: four per path at most */
@@ -19,7 +19,7 @@ struct fa_tag {
 };
 
 struct fa_tags {
-    pthread_mutex_t  lock;  /* taken to add a path only */
+    fa__mutex  lock;  /* taken to add a path only */
     _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */
     struct fa_tag    tag[FA_TAG_MAX];
     _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
