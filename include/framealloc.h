@@ -954,7 +954,7 @@ FA_API fa_error fa_leak_report(fa_alloc *a, FILE *out);
 typedef enum fa_huge_pages {
     FA_HUGE_NONE = 0,
     FA_HUGE_TRANSPARENT, /* madvise(MADV_HUGEPAGE) on the reserved range */
-    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB */
+    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB (Windows: large pages, docs/platforms.md) */
 } fa_huge_pages;
 
 /* Reserves `reserve` bytes of address space once (0: 4 GiB), commits pages
