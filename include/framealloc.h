@@ -209,7 +209,35 @@ FA_API fa_backend fa_backend_system(void);
 /* The allocator. */
 typedef struct fa_alloc fa_alloc;
 
-#define FA_CONFIG_VERSION 1
+/* What a hook is told about a pool or heap block. */
+typedef enum fa_block_kind { FA_BLOCK_POOL, FA_BLOCK_HEAP } fa_block_kind;
+
+/* A thread's frame as it ended, for the frame hook and the trace. */
+typedef struct fa_frame_event {
+    uint64_t frame;       /* the thread's frame number (the instance's under shared frames) */
+    uint32_t thread;      /* the thread's number (as in events and leak reports) */
+    int      is_creator;  /* the thread whose frames fa_frame_number counts */
+    uint64_t began_ns;    /* CLOCK_MONOTONIC when it began, and when it ended */
+    uint64_t ended_ns;
+    uint64_t allocations; /* frame allocations in it, and the bytes they consumed */
+    uint64_t bytes;
+    uint64_t peak_bytes;  /* its high-water mark (rewinds lower bytes, not this) */
+} fa_frame_event;
+
+/* Hooks for an outside profiler (Tracy: docs/profiling.md has the adapter),
+ * called on the thread concerned, never while the library holds a lock. An
+ * all-NULL table is none. With `alloc` or `release` set, every pool and
+ * heap allocation and free takes the library's out-of-line path (the
+ * inline ones cannot call out); frame allocations are not reported one by
+ * one (they die together: the frame hook reports each frame's totals). */
+typedef struct fa_hooks {
+    void *user;
+    void (*alloc)(void *user, fa_block_kind kind, const void *p, size_t size);
+    void (*release)(void *user, fa_block_kind kind, const void *p);
+    void (*frame)(void *user, const fa_frame_event *f); /* every thread's frame end */
+} fa_hooks;
+
+#define FA_CONFIG_VERSION 2
 
 /* Zero in any field means its default, so `fa_config c = {0};` is valid. */
 /* Debug levels (docs/debugging.md). Each level sends every allocation and
@@ -292,6 +320,13 @@ typedef struct fa_config {
      * thread) while frame k + 1 is built. */
     uint32_t frames_in_flight;
     fa_frame_mode frame_mode; /* default FA_FRAMES_PER_THREAD */
+    /* Hot allocation sites (fa_sites_get): 0 (the default) counts none;
+     * else about one allocation per site_sample_bytes bytes allocated is
+     * sampled and counted at its call site (1: every allocation, exactly).
+     * Frame allocations keep their inline path, whose limit stops at the
+     * next sample point; pool allocations take the out-of-line path. */
+    size_t site_sample_bytes;
+    fa_hooks hooks; /* all-NULL: none */
 } fa_config;
 
 #define FA_DISABLE_STATS 1u   /* no counting, no history: fa_stats_get is FA_ERR_STATE */
@@ -856,7 +891,9 @@ FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
     X(u64, peak_bytes)     /* the frame's high-water mark (rewinds lower bytes) */   \
     X(u64, chunks)         /* chunks the arena held at its end */                    \
     X(u64, reserved_bytes) /* their capacity */                                      \
-    X(u64, backend_calls)  /* backend calls of the whole allocator during it */
+    X(u64, backend_calls)  /* backend calls of the whole allocator during it */  \
+    X(u64, read_bytes)     /* bytes fa_bandwidth_record counted during it, read */  \
+    X(u64, write_bytes)    /* and written */
 
 typedef struct fa_frame_record {
     FA_RECORD_FIELDS(FA__FIELD)
@@ -880,7 +917,10 @@ FA_API size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max);
                                * over the records */                                 \
     X(u64, p95_frame_ns)                                                             \
     X(u64, p99_frame_ns)                                                             \
-    X(u64, max_frame_ns)
+    X(u64, max_frame_ns)                                                             \
+    X(f64, read_mbps)         /* bandwidth recorded over the records' time, in MB/s  \
+                               * (10^6 bytes per second) */                          \
+    X(f64, write_mbps)
 
 typedef struct fa_history_summary { FA_SUMMARY_FIELDS(FA__FIELD) } fa_history_summary;
 FA_API fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out);
@@ -898,6 +938,88 @@ FA_API fa_error fa_stats_print(fa_alloc *a, FILE *out);
 typedef int (*fa_writer)(void *user, const char *text, size_t length);
 FA_API fa_error fa_write_json(fa_alloc *a, FILE *out);
 FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
+
+/* ---- profiling: per-thread and per-tag metrics, hot sites, bandwidth, trace
+ * docs/profiling.md is the guide. */
+
+/* One thread's frames since it first used the allocator (the history keeps
+ * the creating thread's last frames; these figures are every thread's,
+ * over its whole life). Threads that exited are left out. */
+#define FA_THREAD_METRIC_FIELDS(X)                                                   \
+    X(u64, thread)           /* its number (as in events and leak reports) */        \
+    X(u64, is_creator)       /* 1 for the thread whose frames fa_frame_number counts */ \
+    X(u64, frames)           /* frames it ended */                                   \
+    X(u64, allocations)      /* frame allocations, and their bytes, in them */       \
+    X(u64, bytes)                                                                    \
+    X(f64, avg_allocations)  /* per frame */                                         \
+    X(f64, avg_bytes)                                                                \
+    X(u64, peak_frame_bytes) /* its largest frame */
+typedef struct fa_thread_metrics { FA_THREAD_METRIC_FIELDS(FA__FIELD) } fa_thread_metrics;
+
+/* Fills out with up to max threads' metrics (as each last published them:
+ * at its frame ends); returns how many threads there are. 0 with
+ * FA_ERR_STATE when statistics are off, FA_ERR_INVALID for a NULL
+ * allocator or a NULL out with max > 0. */
+FA_API size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max);
+
+/* One tag path's frame memory over the history's frames. */
+#define FA_TAG_METRIC_FIELDS(X)                                                      \
+    X(str, path)       /* as in fa_tag_stats: "" for the root */                     \
+    X(f64, avg_bytes)  /* frame bytes charged to the path itself, per frame */       \
+    X(u64, peak_bytes) /* its most in one frame */                                   \
+    X(f64, share)      /* of all the frames' bytes */
+typedef struct fa_tag_metrics { FA_TAG_METRIC_FIELDS(FA__FIELD) } fa_tag_metrics;
+
+/* Fills out with up to max paths (every path, in fa_tag_stats order) and
+ * returns how many there are; errors as fa_thread_metrics_get. */
+FA_API size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max);
+
+/* A call site of pool, heap and frame allocations, as cfg.site_sample_bytes
+ * sampled them. Each sample stands for max(size, site_sample_bytes) bytes
+ * (so count and bytes are estimates, exact at site_sample_bytes 1). */
+typedef struct fa_site {
+    const void  *site;       /* the return address into the caller; NULL gathers
+                              * the sites that found the table full */
+    uint64_t     samples;    /* allocations sampled there */
+    uint64_t     count;      /* allocations estimated */
+    uint64_t     bytes;      /* bytes estimated */
+    double       average;    /* bytes per allocation */
+    double       share;      /* of all sites' bytes */
+    void *const *backtrace;  /* at FA_DEBUG_TRACE: the first sample's, depth
+                              * return addresses (valid until fa_sites_reset
+                              * or fa_destroy); else NULL */
+    uint32_t     depth;
+} fa_site;
+
+/* The sites whose share is at least min_share (0: all), the largest bytes
+ * first: fills out with up to max and returns how many there are. 0 with
+ * FA_ERR_STATE when sites are off (cfg.site_sample_bytes 0). */
+FA_API size_t fa_sites_get(fa_alloc *a, fa_site *out, size_t max, double min_share);
+/* Forgets every site (e.g. between two phases to compare). */
+FA_API fa_error fa_sites_reset(fa_alloc *a);
+
+/* Bandwidth: bytes a program read and wrote, recorded by any thread with
+ * no lock (relaxed atomic adds); the history gives each frame its share
+ * and the summary MB/s. */
+FA_API fa_error fa_bandwidth_record(fa_alloc *a, uint64_t read_bytes, uint64_t write_bytes);
+/* Copies n bytes (memcpy), records n read and n written, and returns the
+ * nanoseconds the copy took (0 for a NULL allocator, which copies nothing). */
+FA_API uint64_t fa_bandwidth_copy(fa_alloc *a, void *dst, const void *src, size_t n);
+/* Reads every byte of [p, p + n), records n read, and returns the
+ * nanoseconds the scan took. */
+FA_API uint64_t fa_bandwidth_scan(fa_alloc *a, const void *p, size_t n);
+/* Bytes recorded so far, read and written. */
+FA_API fa_error fa_bandwidth_get(fa_alloc *a, uint64_t *read_bytes, uint64_t *write_bytes);
+
+/* The trace: Chrome trace-event JSON (Perfetto UI, chrome://tracing) written
+ * to path as it happens, through a bounded buffer: each thread's frames as
+ * slices, the live bytes of each tag path as counter tracks at every frame
+ * end of the creating thread, and every event (budget crossings, errors) as
+ * an instant. fa_trace_stop (or fa_destroy) finishes the file. A second
+ * start while one runs is FA_ERR_STATE; a path that cannot be opened is
+ * FA_ERR_INVALID; a stop with none running is FA_ERR_STATE. */
+FA_API fa_error fa_trace_start(fa_alloc *a, const char *path);
+FA_API fa_error fa_trace_stop(fa_alloc *a);
 
 /* ---- debugging --------------------------------------------------------- */
 
@@ -962,8 +1084,9 @@ typedef enum fa_huge_pages {
  * no longer resident) as soon as memory is returned. Huge pages fall back to
  * what the system offers; fa_source_info_get says what is in effect. */
 FA_API fa_error fa_source_mmap(fa_backend *out, size_t reserve, fa_huge_pages huge);
-/* The mmap source, with its range bound to NUMA node `node` (when the
- * library was built with libnuma; else unbound, and info says so). */
+/* The mmap source, with its range bound to NUMA node `node` (mbind; where
+ * the kernel has no NUMA support or no such node, unbound, and info says
+ * so). */
 FA_API fa_error fa_source_numa(fa_backend *out, int node, size_t reserve);
 /* All memory from one caller-supplied buffer, which must outlive the source. */
 FA_API fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size);
@@ -1001,7 +1124,7 @@ FA_API void fa_source_destroy(fa_backend *b);
 
 /* One allocator per NUMA node, each on a NUMA source bound to its node, and
  * each thread handed the one of the node it runs on. On a machine with one
- * node, or a library built without libnuma, the set has one allocator. */
+ * node, or a kernel without NUMA support, the set has one allocator. */
 typedef struct fa_numa_set fa_numa_set;
 
 /* cfg as for fa_create (NULL: defaults; its backend is replaced per node);

@@ -19,7 +19,9 @@
 #include "attribution.h"
 #include "config.h"
 #include "debug.h"
+#include "observe.h"
 #include "scratch.h"
+#include "trace.h"
 
 /* Slot k's allocator lives at k * FA__ALLOC_SIZE in a block aligned to
  * FA__SLOT_SPAN, every other one at an address aligned to it, so that the
@@ -82,6 +84,8 @@ static void unplace(fa_alloc *a, uint32_t slot) {
     fa__mutex_unlock(&registry.lock);
 }
 
+static void ledger_free(struct fa_ledger *l);
+
 static struct fa_ledger *ledger_new(const fa_config *cfg) {
     struct fa_ledger *l = (struct fa_ledger *)calloc(1, sizeof *l);
     if (l == NULL)
@@ -94,10 +98,15 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
     fa__budgets_init(&l->budgets, cfg);
     fa__tally_init(&l->retired);
     fa__mutex_init(&l->peaks_lock);
+    if (cfg->site_sample_bytes != 0 && !fa__site_table_init(&l->sites)) {
+        ledger_free(l);
+        return NULL;
+    }
     return l;
 }
 
 static void ledger_free(struct fa_ledger *l) {
+    fa__site_table_fini(&l->sites);
     fa__history_fini(&l->history);
     fa__mutex_destroy(&l->peaks_lock);
     fa__budgets_fini(&l->budgets);
@@ -128,7 +137,8 @@ fa_alloc *fa_create(const fa_config *cfg) {
     char why[160];
     fa_error e = fa__config_resolve(cfg, &resolved, why, sizeof why);
     /* on a size or version mismatch resolved holds no callback of the caller's */
-    struct fa_sink sink = {resolved.on_event, resolved.event_user, resolved.abort_on_error};
+    struct fa_sink sink = {
+        .on_event = resolved.on_event, .user = resolved.event_user, .abort_on_error = resolved.abort_on_error};
     if (e != FA_OK) {
         fa__report(&sink, e, 0, "%s", why);
         return NULL;
@@ -163,6 +173,9 @@ fa_alloc *fa_create(const fa_config *cfg) {
     }
     a->threads.retire = fa__attr_retire;
     a->threads.slow_only = fa__debug_on(a) || FA__TRACKED; /* track.h */
+    a->threads.pools_slow = a->threads.slow_only || fa__observe_blocks(a);
+    if (a->cfg.hooks.frame != NULL)
+        atomic_store(&a->observing, FA__OBSERVER_HOOK);
     a->threads.opens = a->cfg.frames_in_flight > 1 || fa__shared(a) ? FA__IN_OTHER_FRAME : FA__IN_FRAME;
     fa__mutex_lock(&registry.lock);
     a->next_live = registry.live;
@@ -192,6 +205,7 @@ void fa_destroy(fa_alloc *a) {
         fa__report(NULL, FA_ERR_INVALID, 0, "fa_destroy: not a live allocator (destroyed twice?)");
         return;
     }
+    fa__trace_destroy(a); /* a trace still running is finished */
     if (fa__debug_on(a))
         fa__debug_destroy(a); /* the leaks, while the threads' states still say where */
     fa__chunk_free_list(&a->chunks, fa__threads_close(&a->threads));

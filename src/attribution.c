@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "invariant.h"
+#include "observe.h"
 #include "platform.h"
 
 static uint64_t least(uint64_t x, uint64_t y) {
@@ -107,7 +108,7 @@ static void pool_mode(fa_alloc *a, struct fa_thread *th) {
         fa__pool_bound(th->ctx[path], share < UINT32_MAX ? (uint32_t)share : UINT32_MAX);
         th->ctx_charged |= (uint64_t)1 << path;
     }
-    fa__thread_pool_use(th, path, !th->set->slow_only && (!counted || !lean_over(a, th, path)));
+    fa__thread_pool_use(th, path, !th->set->pools_slow && (!counted || !lean_over(a, th, path)));
 }
 
 /* The charged caches' blocks back to their slabs, their bytes held in the
@@ -154,6 +155,8 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
     if (used != c->settled_used && c->chain.n != 0)
         fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, used - c->settled_used);
+    if (c->sample_left != 0) /* the inline path stops short of the point: 1 left at the least */
+        c->sample_left = used - c->settled_used < c->sample_left ? c->sample_left - (used - c->settled_used) : 1;
     c->settled_used = used;
     c->settled_allocs = allocs;
     if (used > c->frame_high)
@@ -170,9 +173,11 @@ static uintptr_t limit_of(struct fa_thread *th) {
                              * takes the slow path */
         return 0;
     uintptr_t end = fa__arena_end_of_bump(&th->arena);
-    if ((c->chain.n | c->frame_hard | c->frame_soft) == 0) /* nothing to fold in */
+    if ((c->chain.n | c->frame_hard | c->frame_soft | c->sample_left) == 0) /* nothing to fold in */
         return end;
     uint64_t room = fa__budget_headroom(&c->purse, &c->chain);
+    if (c->sample_left != 0) /* the next hot-site sample comes to the slow path */
+        room = least(room, c->sample_left);
     if (c->frame_hard != 0)
         room = least(room, c->frame_hard - c->settled_used);
     if (c->frame_soft != 0 && !c->frame_warned)
@@ -346,12 +351,6 @@ void fa__attr_frame_settle(fa_alloc *a, struct fa_thread *th) {
 
 /* ---- frames: begin, rewind, end ------------------------------------------ */
 
-/* Kept only for the creating thread, whose frames the history records
- * (it has a ring when statistics are on). */
-static int records(const fa_alloc *a, const struct fa_thread *th) {
-    return th->is_creator && a->ledger->history.ring != NULL;
-}
-
 /* A thread's first frame: room for its spans, and whether the history
  * records it. Out of the way of every later frame. */
 static FA__SLOW fa_error first_frame(fa_alloc *a, struct fa_thread *th) {
@@ -364,8 +363,23 @@ static FA__SLOW fa_error first_frame(fa_alloc *a, struct fa_thread *th) {
             return FA_ERR_NOMEM;
         h->spans = (struct fa_span *)spans;
     }
-    th->charge.records = records(a, th);
+    fa__observe_first(a, th);
     return FA_OK;
+}
+
+/* What watches the frame beginning: the history's start of the record, a
+ * hook's or the trace's clock. Non-zero when the sampler's next point must
+ * be folded into the limit. */
+static FA__SLOW int begin_observed(fa_alloc *a, struct fa_thread *th, uint32_t observes) {
+    struct fa_charge *c = &th->charge;
+    if (observes & FA__OBSERVE_HISTORY) {
+        if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */
+            c->since_ns = fa__now_ns();
+        c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
+    }
+    if (observes & FA__OBSERVE_FRAMES)
+        fa__observe_frames_begin(th);
+    return (observes & FA__OBSERVE_SAMPLES) != 0;
 }
 
 fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
@@ -383,16 +397,16 @@ fa_error fa__attr_begin(fa_alloc *a, struct fa_thread *th) {
     c->frame_soft = atomic_load_explicit(&b->frame_soft, memory_order_relaxed);
     c->frame_hard = atomic_load_explicit(&b->frame_hard, memory_order_relaxed);
     c->frame_warned = 0;
-    if (c->records) {
-        if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */
-            c->since_ns = fa__now_ns();
-        c->began_calls = atomic_load_explicit(&a->meter.calls, memory_order_relaxed);
-    }
+    int fold = (c->chain.n | c->frame_hard | c->frame_soft) != 0 || FA__TRACKED;
+    uint32_t observes = atomic_load_explicit(&c->observes, memory_order_relaxed);
+    if (observes != 0)
+        fold |= begin_observed(a, th, observes);
     th->in_frame = FA__IN_FRAME;
     fa__arena_begin(&th->arena, th->tls); /* the limit: the chunk's end */
-    if ((c->chain.n | c->frame_hard | c->frame_soft) != 0 || FA__TRACKED)
-        clamp(th); /* or sooner, where a budget's headroom runs out (a debug level's arena
-                    * starts with no chunk: its limit is 0; a tracked library's is 0 too) */
+    if (fold)
+        clamp(th); /* or sooner, where a budget's headroom or a sample point comes (a debug
+                    * level's arena starts with no chunk: its limit is 0; a tracked
+                    * library's is 0 too) */
     return FA_OK;
 }
 
@@ -456,13 +470,18 @@ void fa__attr_rewind(fa_alloc *a, struct fa_thread *th, size_t used, uint64_t al
     push_span(c, c->tag, used, allocs);
 }
 
-/* Written in place: only the tag paths that exist have bytes to copy. */
+/* The history's record of the creating thread's frame, written in place:
+ * only the tag paths that exist have bytes to copy. The bandwidth of the
+ * frame is what was recorded since the last record. */
 static void record(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
+    struct fa_ledger *l = a->ledger;
     uint64_t ended = fa__now_ns();
+    uint64_t read = atomic_load_explicit(&l->read_bytes, memory_order_relaxed);
+    uint64_t written = atomic_load_explicit(&l->written_bytes, memory_order_relaxed);
     size_t chunks, reserved;
     fa__arena_holdings(&th->arena, &chunks, &reserved);
-    fa_frame_record *r = fa__history_open(&a->ledger->history);
+    fa_frame_record *r = fa__history_open(&l->history);
     FA__RECORD_SET(r, frame, th->frames);
     FA__RECORD_SET(r, duration_ns, ended - c->since_ns);
     FA__RECORD_SET(r, allocations, c->settled_allocs);
@@ -471,8 +490,20 @@ static void record(fa_alloc *a, struct fa_thread *th) {
     FA__RECORD_SET(r, chunks, chunks);
     FA__RECORD_SET(r, reserved_bytes, reserved);
     FA__RECORD_SET(r, backend_calls, atomic_load_explicit(&a->meter.calls, memory_order_relaxed) - c->began_calls);
-    fa__history_close(&a->ledger->history, c->frame_tag_bytes, fa__tag_count(&a->ledger->tags));
+    FA__RECORD_SET(r, read_bytes, read - c->recorded_read);
+    FA__RECORD_SET(r, write_bytes, written - c->recorded_written);
+    fa__history_close(&l->history, c->frame_tag_bytes, fa__tag_count(&l->tags));
     c->since_ns = ended;
+    c->recorded_read = read;
+    c->recorded_written = written;
+}
+
+/* What watches the frame just ended: the history, the hook, the trace. */
+static void observe_end(fa_alloc *a, struct fa_thread *th, uint32_t observes) {
+    if (observes & FA__OBSERVE_HISTORY)
+        record(a, th);
+    if (observes & FA__OBSERVE_FRAMES)
+        fa__observe_frames_end(a, th);
 }
 
 /* The frame's figures: each path's share, the peaks, the history record;
@@ -486,8 +517,10 @@ static void account_frame(fa_alloc *a, struct fa_thread *th, int release) {
         fa__raise(&th->tally.tag[tag][FA__KIND_FRAME].peak, c->frame_tag_bytes[tag]);
     }
     fa__raise(&th->tally.frame_peak, c->frame_high);
-    if (th->is_creator)
-        record(a, th);
+    fa__bump(&th->tally.frames, 1);
+    uint32_t observes = atomic_load_explicit(&c->observes, memory_order_relaxed);
+    if (observes != 0)
+        observe_end(a, th, observes);
     for (uint32_t i = 0; i < c->span_count; i++)
         c->frame_tag_bytes[c->spans[i].tag] = 0;
     fa__thread_publish(th);
@@ -502,6 +535,7 @@ void fa__attr_retire(struct fa_thread *th) {
     }
     fa__guard_set_fini(&th->guarded);
     fa__passed_orphan(a, &th->passed); /* no backend call under the registry lock */
+    atomic_fetch_and(&th->charge.observes, ~FA__OBSERVE_FRAMES); /* no hook, no trace under the lock */
     if (th->in_frame)
         fa__attr_end(a, th);
     th->in_frame = 0;
@@ -542,9 +576,11 @@ static void account_plain(fa_alloc *a, struct fa_thread *th) {
         c->frame_high = used;
     fa__raise(&k->peak, used);
     fa__raise(&th->tally.frame_peak, c->frame_high);
-    if (th->is_creator) {
+    fa__bump(&th->tally.frames, 1);
+    uint32_t observes = atomic_load_explicit(&c->observes, memory_order_relaxed);
+    if (observes != 0) {
         c->frame_tag_bytes[c->tag] = used;
-        record(a, th);
+        observe_end(a, th, observes);
         c->frame_tag_bytes[c->tag] = 0;
     }
     fa__thread_publish(th);

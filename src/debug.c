@@ -23,18 +23,19 @@
 #include "invariant.h"
 #include "os.h"
 
-FA__TLS const void *fa__debug_site;
-
 static const char *path_of(const fa_alloc *a, uint32_t tag) {
     return fa__tag(&a->ledger->tags, tag)->path;
 }
 
-/* "0x… (symbol+0x…)" (os.h), or "an unknown site". */
+/* "0x… (symbol+0x…)", or the address alone where no symbol is known. */
 static void site_name(const void *site, char *buf, size_t n) {
+    char symbol[128];
     if (site == NULL)
         snprintf(buf, n, "an unknown site");
+    else if (fa__site_symbol(site, symbol, sizeof symbol))
+        snprintf(buf, n, "%p (%s)", site, symbol);
     else
-        fa__code_address_name(site, buf, n);
+        snprintf(buf, n, "%p", site);
 }
 
 /* The record of a new block (its header comes with the wrap). */
@@ -44,7 +45,7 @@ static struct fa_guard_rec record(fa_alloc *a, const struct fa_thread *th, int k
     r.size = size;
     r.kind = kind;
     r.front = (uint32_t)front;
-    r.site = fa__debug_site;
+    r.site = fa__call_site;
     r.frame = atomic_load_explicit(&a->frames_begun, memory_order_relaxed);
     r.tag = th != NULL ? th->charge.tag : FA__TAG_ROOT;
     r.thread = th != NULL ? th->number : 0;

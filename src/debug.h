@@ -8,12 +8,6 @@
 #include "instance.h"
 #include "platform.h"
 
-/* The caller of the public entry point now running on this thread: the
- * site a debug level records for what it allocates. Each out-of-line entry
- * sets it (FA__SITE), which costs its slow path one store. */
-extern FA__TLS const void *fa__debug_site;
-#define FA__SITE() (fa__debug_site = FA__RETURN_ADDRESS())
-
 /* Frame blocks. Guards raw (front + size + FA__GUARD_TAIL bytes just taken
  * from th's arena, the seq-th allocation of its frame), after checking that
  * nobody wrote to it since its last frame; the caller's pointer. */

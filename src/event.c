@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 static FA__TLS fa_error last_error = FA_OK;
+FA__TLS const void *fa__call_site;
 
 fa_error fa_last_error(void) {
     return last_error;
@@ -43,11 +44,15 @@ static fa_error vreport(const struct fa_sink *sink, const char *tag, fa_error e,
         last_error = e;
     if (sink == NULL)
         return e;
-    if (sink->on_event != NULL) {
+    int tapped = atomic_load_explicit(&sink->tap_on, memory_order_acquire);
+    if (sink->on_event != NULL || tapped) {
         char line[256];
         vsnprintf(line, sizeof line, fmt, ap);
         fa_event ev = {e, line, tag, size};
-        sink->on_event(sink->user, &ev);
+        if (sink->on_event != NULL)
+            sink->on_event(sink->user, &ev);
+        if (tapped)
+            sink->tap(sink->tap_ctx, &ev);
     }
     if (e != FA_OK && sink->abort_on_error)
         abort();

@@ -3,6 +3,8 @@
 #ifndef FA_EVENT_H
 #define FA_EVENT_H
 
+#include <stdatomic.h>
+
 #include "framealloc.h"
 #include "platform.h"
 
@@ -11,6 +13,10 @@ struct fa_sink {
     void (*on_event)(void *user, const fa_event *ev);
     void *user;
     int   abort_on_error;
+    /* A second listener (the trace): told of every event while tap_on. */
+    void (*tap)(void *ctx, const fa_event *ev);
+    void       *tap_ctx;
+    _Atomic int tap_on;
 };
 
 /* Sets the thread's last error, formats one line and hands it to the sink
@@ -23,6 +29,13 @@ FA__COLD fa_error fa__report(const struct fa_sink *sink, fa_error e, size_t size
  * the root). */
 FA__COLD fa_error fa__report_at(const struct fa_sink *sink, const char *tag, fa_error e, size_t size,
                                 const char *fmt, ...) FA__PRINTF_LIKE(5, 6);
+
+/* The caller of the public entry point now running on this thread: the
+ * site a debug level records for what it allocates, and the hot-site
+ * sampler counts. Each out-of-line entry sets it (FA__SITE), which costs
+ * its slow path one store. */
+extern FA__TLS const void *fa__call_site;
+#define FA__SITE() (fa__call_site = FA__RETURN_ADDRESS())
 
 /* The report for a NULL allocator (no sink to send it to). */
 FA__COLD fa_error fa__null_alloc(const char *fn);

@@ -20,6 +20,7 @@
 #include "attribution.h"
 #include "debug.h"
 #include "invariant.h"
+#include "observe.h"
 #include "platform.h"
 #include "scratch.h"
 
@@ -336,6 +337,7 @@ static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size
     if (p != NULL) {
         th->tls->allocs++;
         fa__track_undefined(p, bytes);
+        fa__observe_frame_sample(a, th, size);
     }
     fa__attr_frame_settle(a, th);
     if (p == NULL)

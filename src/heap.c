@@ -10,6 +10,7 @@
 #include "heap.h"
 
 #include "debug.h"
+#include "observe.h"
 
 void *fa__heap_alloc(fa_alloc *a, size_t size, size_t align, const char *fn) {
     if (!fa__is_pow2(align)) {
@@ -76,7 +77,10 @@ void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
         fa__null_alloc("fa_heap_alloc");
         return NULL;
     }
-    return fa__heap_alloc_guarded(a, size, align, "fa_heap_alloc");
+    void *p = fa__heap_alloc_guarded(a, size, align, "fa_heap_alloc");
+    if (p != NULL)
+        fa__observe_block(a, fa__thread_find(&a->threads), p, size);
+    return p;
 }
 
 fa_error fa_heap_free(fa_alloc *a, void *p) {
@@ -90,6 +94,8 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
         if (raw == NULL)
             return e;
         fa_error f = fa__heap_free(a, raw, "fa_heap_free");
+        if (e == FA_OK && f == FA_OK)
+            fa__observe_release(a, FA_BLOCK_HEAP, p);
         return e != FA_OK ? e : f;
     }
     struct fa_thread *th = fa__thread_find(&a->threads);
@@ -98,5 +104,8 @@ fa_error fa_heap_free(fa_alloc *a, void *p) {
     const struct fa_slab *s = fa__slab_at(p);
     if ((s != NULL && s->instance == a) || (fa__passed_through(a) && fa__heap_pooled(&a->heap, p)))
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "fa_heap_free: %p is a pool block (use fa_pool_free)", p);
-    return fa__heap_free(a, p, "fa_heap_free");
+    fa_error e = fa__heap_free(a, p, "fa_heap_free");
+    if (e == FA_OK)
+        fa__observe_release(a, FA_BLOCK_HEAP, p);
+    return e;
 }

@@ -98,7 +98,7 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
     memset(out, 0, sizeof *out);
     if (h->ring == NULL)
         return;
-    double ns = 0, allocations = 0, bytes = 0, reserved = 0;
+    double ns = 0, allocations = 0, bytes = 0, reserved = 0, read = 0, written = 0;
     uint64_t end, k = oldest(h, h->capacity, &end);
     uint64_t *times = (uint64_t *)malloc(h->capacity * sizeof *times); /* no memory: no percentiles */
     fa_frame_record r;
@@ -112,6 +112,8 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
         allocations += (double)r.allocations;
         bytes += (double)r.bytes;
         reserved += (double)r.reserved_bytes;
+        read += (double)r.read_bytes;
+        written += (double)r.write_bytes;
         if (r.peak_bytes > out->peak_bytes)
             out->peak_bytes = r.peak_bytes;
     }
@@ -121,6 +123,8 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
         out->avg_bytes = bytes / (double)out->frames;
     }
     out->efficiency = reserved > 0 ? bytes / reserved : 0.0;
+    out->read_mbps = ns > 0 ? read / ns * 1e3 : 0.0; /* bytes per ns is GB/s: 1e3 MB/s */
+    out->write_mbps = ns > 0 ? written / ns * 1e3 : 0.0;
     if (times != NULL)
         percentiles(times, (size_t)out->frames, out);
     free(times);

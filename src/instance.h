@@ -11,9 +11,11 @@
 #include "guard.h"
 #include "heap_table.h"
 #include "history.h"
+#include "site_table.h"
 #include "thread.h"
 
 struct fa_scratch;
+struct fa_trace;
 
 /* Everything an allocator counts and limits, apart from its threads'. */
 struct fa_ledger {
@@ -23,7 +25,18 @@ struct fa_ledger {
     fa__mutex   peaks_lock; /* snapshots raise the peaks */
     struct fa_peaks   peaks;
     struct fa_history history;
+    struct fa_site_table sites;   /* hot sites (its slots NULL when they are off) */
+    _Atomic uint64_t  read_bytes; /* bandwidth recorded (fa_bandwidth_record) */
+    _Atomic uint64_t  written_bytes;
 };
+
+/* What watches a thread's frame ends (struct fa_charge's `observes`). */
+#define FA__OBSERVE_HISTORY 1u /* the history records them (the creating thread's) */
+#define FA__OBSERVE_FRAMES 2u  /* the frame hook or the trace is told of them */
+#define FA__OBSERVE_SAMPLES 4u /* the hot-site sampler's point folds into the limit */
+/* Who wants every thread's frames (fa_alloc's `observing`). */
+#define FA__OBSERVER_HOOK 1u
+#define FA__OBSERVER_TRACE 2u
 
 struct fa_alloc {
     fa_config              cfg; /* resolved: every default filled in */
@@ -46,6 +59,11 @@ struct fa_alloc {
     } scratch;
     struct fa_passed_set   orphans;      /* FA_DEBUG_MALLOC: frame blocks of threads that exited
                                           * inside a frame, given back at fa_destroy (guards.lock) */
+    _Atomic uint32_t       observing;    /* FA__OBSERVER_*: who wants every thread's frames */
+    struct fa_trace       *trace;        /* made by the first fa_trace_start, kept to fa_destroy */
+    /* The trace's part of a frame end and of an event (trace.c, above the
+     * attribution floor that calls them). */
+    void                 (*trace_frame)(fa_alloc *a, const fa_frame_event *f);
 };
 
 /* A departing thread's FA_DEBUG_MALLOC frame blocks go to the allocator,

@@ -14,6 +14,12 @@
 #include <string.h>
 
 #include "instance.h"
+#include "json_text.h"
+#include "debug.h"
+
+static size_t least(size_t x, size_t y) {
+    return x < y ? x : y;
+}
 
 /* The text goes out in pieces of this size: a few writer calls per snapshot,
  * not one per token. */
@@ -68,24 +74,12 @@ static void put_f64(struct out *o, double v) {
     put(o, json, n);
 }
 
-/* Quotes and backslashes escaped, control characters as \u00XX; other bytes,
- * UTF-8 included, as they are. */
+static void put_piece(void *o, const char *text, size_t n) {
+    put((struct out *)o, text, n);
+}
+
 static void put_str(struct out *o, const char *s) {
-    put(o, "\"", 1);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(o, esc, 2);
-        } else if (c < 0x20) {
-            put(o, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
-        } else {
-            put(o, (const char *)&c, 1);
-        }
-    }
-    put(o, "\"", 1);
+    fa__json_quote(s, put_piece, o);
 }
 
 /* ---- layout: members, objects, arrays ------------------------------------ */
@@ -202,8 +196,73 @@ static void history(struct out *o, const fa_history_summary *s, const fa_frame_r
     leave(o, '}');
 }
 
+/* The profiling figures read besides the snapshot (profile.c). */
+struct extras {
+    fa_thread_metrics *threads;
+    size_t             thread_count;
+    fa_tag_metrics    *tags;
+    size_t             tag_count;
+    fa_site           *sites; /* NULL when sites are off */
+    size_t             site_count;
+    size_t             sample_bytes;
+};
+
+static void metrics(struct out *o, const struct extras *x) {
+    enter(o, "metrics", '{');
+    enter(o, "threads", '[');
+    for (size_t i = 0; i < x->thread_count; i++) {
+        const fa_thread_metrics *s = &x->threads[i];
+        enter(o, NULL, '{');
+        FA_THREAD_METRIC_FIELDS(MEMBER)
+        leave(o, '}');
+    }
+    leave(o, ']');
+    enter(o, "tags", '[');
+    for (size_t i = 0; i < x->tag_count; i++) {
+        const fa_tag_metrics *s = &x->tags[i];
+        enter(o, NULL, '{');
+        FA_TAG_METRIC_FIELDS(MEMBER)
+        leave(o, '}');
+    }
+    leave(o, ']');
+    leave(o, '}');
+}
+
+/* A site as its address and, where the dynamic linker knows it, its symbol. */
+static void site(struct out *o, const fa_site *s) {
+    char text[160];
+    enter(o, NULL, '{');
+    snprintf(text, sizeof text, "%p", s->site);
+    member_str(o, "site", s->site != NULL ? text : "(table full)");
+    key(o, "symbol");
+    if (fa__site_symbol(s->site, text, sizeof text))
+        put_str(o, text);
+    else
+        put(o, "null", 4);
+    member_u64(o, "samples", s->samples);
+    member_u64(o, "count", s->count);
+    member_u64(o, "bytes", s->bytes);
+    member_f64(o, "average", s->average);
+    member_f64(o, "share", s->share);
+    leave(o, '}');
+}
+
+static void sites(struct out *o, const struct extras *x) {
+    uint64_t samples = 0;
+    for (size_t i = 0; i < x->site_count; i++)
+        samples += x->sites[i].samples;
+    enter(o, "sites", '{');
+    member_u64(o, "sample_bytes", x->sample_bytes);
+    member_u64(o, "samples", samples);
+    enter(o, "entries", '[');
+    for (size_t i = 0; i < x->site_count; i++)
+        site(o, &x->sites[i]);
+    leave(o, ']');
+    leave(o, '}');
+}
+
 static void snapshot(struct out *o, const fa_stats *s, const fa_history_summary *sum,
-                     const fa_frame_record *recs, size_t n) {
+                     const fa_frame_record *recs, size_t n, const struct extras *x) {
     size_t tags = (size_t)s->tag_count;
     o->first = 1;
     put(o, "{", 1);
@@ -229,12 +288,51 @@ static void snapshot(struct out *o, const fa_stats *s, const fa_history_summary 
         tag(o, &s->tags[i]);
     leave(o, ']');
     history(o, sum, recs, n, s, tags);
+    metrics(o, x);
+    if (x->sites != NULL)
+        sites(o, x);
     leave(o, '}');
     put(o, "\n", 1);
     flush(o);
 }
 
 /* ---- the API ------------------------------------------------------------- */
+
+/* An array of `count` elements of `size` bytes, 1 when count is 0 (so that
+ * NULL means no memory); filled by the caller. */
+static void *room_for(size_t count, size_t size) {
+    return malloc((count != 0 ? count : 1) * size);
+}
+
+static void extras_free(struct extras *x) {
+    free(x->threads);
+    free(x->tags);
+    free(x->sites);
+}
+
+/* The metrics and sites into x: 0 without memory. A thread or site that
+ * appears between the count and the copy waits for the next snapshot. */
+static int extras_read(fa_alloc *a, struct extras *x) {
+    memset(x, 0, sizeof *x);
+    x->thread_count = fa_thread_metrics_get(a, NULL, 0);
+    x->tag_count = fa_tag_metrics_get(a, NULL, 0);
+    x->threads = (fa_thread_metrics *)room_for(x->thread_count, sizeof *x->threads);
+    x->tags = (fa_tag_metrics *)room_for(x->tag_count, sizeof *x->tags);
+    x->sample_bytes = a->cfg.site_sample_bytes;
+    if (x->sample_bytes != 0) {
+        x->site_count = FA__SITE_SLOTS + 1;
+        x->sites = (fa_site *)room_for(x->site_count, sizeof *x->sites);
+    }
+    if (x->threads == NULL || x->tags == NULL || (x->sample_bytes != 0 && x->sites == NULL)) {
+        extras_free(x);
+        return 0;
+    }
+    x->thread_count = least(x->thread_count, fa_thread_metrics_get(a, x->threads, x->thread_count));
+    x->tag_count = least(x->tag_count, fa_tag_metrics_get(a, x->tags, x->tag_count));
+    if (x->sites != NULL)
+        x->site_count = least(x->site_count, fa_sites_get(a, x->sites, x->site_count, 0.0));
+    return 1;
+}
 
 fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (a == NULL)
@@ -259,8 +357,14 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
             return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history");
         n = fa_history_get(a, recs, (size_t)sum.frames);
     }
+    struct extras x;
+    if (!extras_read(a, &x)) {
+        free(recs);
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the metrics");
+    }
     struct out o = {.write = write, .user = user};
-    snapshot(&o, &st, &sum, recs, n);
+    snapshot(&o, &st, &sum, recs, n, &x);
+    extras_free(&x);
     free(recs);
     if (o.failed)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_write_json_to: the output refused the snapshot");

@@ -1,7 +1,8 @@
 /* The NUMA allocator set: one allocator per node, each over its own NUMA
  * source, and the pick of the calling thread's node.
  * Floor: API, on top (docs/internals.md). It uses the public API only
- * (fa_create, the sources), and event.c for its reports.
+ * (fa_create, the sources), event.c for its reports and os.h for the
+ * machine's nodes.
  * Invariants: a set is whole or not at all: allocs[i] runs over
  * sources[i] for every i below count, and a failed create destroys what it
  * made. An allocator is destroyed before its source. */
@@ -9,6 +10,7 @@
 
 #include "framealloc.h"
 #include "event.h"
+#include "os.h"
 #include "os.h"
 
 struct fa_numa_set {

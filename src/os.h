@@ -1,7 +1,7 @@
 /* Ground floor: the operating system's facts the library uses, one form per
  * system: locks, thread keys and the thread exit hook, thread identity,
- * a monotonic clock (fa__now_ns, in nanoseconds), aligned blocks, virtual memory, NUMA and backtraces. The small ones
- * are inline here; the rest are os_posix.c (Linux and every pthreads
+ * a monotonic clock (fa__now_ns, in nanoseconds), aligned blocks, virtual
+ * memory, NUMA, backtraces and symbols. The small ones are inline here; the rest are os_posix.c (Linux and every pthreads
  * system) or os_windows.c (Windows: mingw-w64 and MSVC; no pthreads), one of
  * which a build compiles. Compiler facts (atomics on plain words, bit
  * scans) are platform.h's. */
@@ -186,16 +186,17 @@ void fa__vm_release(struct fa__vm *vm);
  * (vm->node becomes node), else leaves it unbound (-1). */
 void fa__vm_bind(struct fa__vm *vm, int node);
 
-/* The NUMA nodes of the machine (at least 1), and the node the calling
- * thread runs on now. */
+/* The NUMA nodes of the machine (1 when the system lists none), and the
+ * node of the CPU the calling thread runs on now, or -1 when unknown. */
 size_t fa__numa_nodes(void);
 int fa__numa_node_now(void);
 
 /* Up to max return addresses of the calling thread's stack, innermost
  * first; how many. */
 int fa__backtrace(void **frames, int max);
-/* "0x… (symbol+0x…)" for a code address, or the address alone where no
- * symbol is known. */
-void fa__code_address_name(const void *site, char *buf, size_t n);
+/* "symbol+0x…" for a code address the system can name (Linux: a symbol
+ * the dynamic linker knows; Windows: "module+0x…"): 1, else 0 and buf
+ * untouched. */
+int fa__site_symbol(const void *site, char *buf, size_t n);
 
 #endif

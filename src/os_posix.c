@@ -1,19 +1,19 @@
 /* The POSIX forms of os.h: Linux, and every system with pthreads and mmap.
  * Floor: ground (docs/internals.md); it includes nothing of the library but
  * os.h. */
-#define _GNU_SOURCE /* dladdr, sched_getcpu, MAP_ANONYMOUS, MAP_NORESERVE, MAP_HUGETLB, MADV_* */
+#define _GNU_SOURCE /* dladdr, syscall, MAP_ANONYMOUS, MAP_NORESERVE, MAP_HUGETLB, MADV_* */
 #include "os.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <linux/mempolicy.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
-
-#ifdef FA_HAVE_NUMA
-#include <numa.h>
-#endif
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
@@ -95,47 +95,51 @@ void fa__vm_release(struct fa__vm *vm) {
     munmap(vm->start, vm->size);
 }
 
-#ifdef FA_HAVE_NUMA
+/* NUMA through the kernel, not libnuma: linked, libnuma would be a
+ * dependency of every program built against framealloc; opened with
+ * dlopen, it leaves loader and thread-local memory that valgrind reports at
+ * exit in every program that binds a range. The three things used here
+ * (mbind, getcpu, the node list in sysfs) are what libnuma itself asks.
+ * Linux allows at most 1 << 10 nodes (CONFIG_NODES_SHIFT). */
+enum { MAX_NODES = 1024, BITS_PER_WORD = 8 * sizeof(unsigned long) };
+
+/* MPOL_BIND, as libnuma's numa_tonode_memory binds; where the kernel
+ * refuses (no NUMA support, no such node) the memory comes from wherever
+ * the system puts it. */
 void fa__vm_bind(struct fa__vm *vm, int node) {
-    if (numa_available() < 0 || node > numa_max_node())
+    if (node >= MAX_NODES)
         return;
-    numa_tonode_memory(vm->start, vm->size, node);
-    vm->node = node;
+    unsigned long mask[MAX_NODES / BITS_PER_WORD] = {0};
+    mask[node / BITS_PER_WORD] = 1ul << (node % BITS_PER_WORD);
+    /* the kernel reads one bit less than it is told, hence the + 1 */
+    if (syscall(SYS_mbind, vm->start, vm->size, MPOL_BIND, mask, MAX_NODES + 1, 0) == 0)
+        vm->node = node;
 }
 
 size_t fa__numa_nodes(void) {
-    if (numa_available() >= 0 && numa_num_configured_nodes() > 0)
-        return (size_t)numa_num_configured_nodes();
-    return 1;
+    DIR *dir = opendir("/sys/devices/system/node");
+    size_t count = 0;
+    if (dir != NULL) {
+        for (struct dirent *e; (e = readdir(dir)) != NULL;)
+            count += strncmp(e->d_name, "node", 4) == 0 && e->d_name[4] >= '0' && e->d_name[4] <= '9';
+        closedir(dir);
+    }
+    return count > 0 ? count : 1;
 }
 
 int fa__numa_node_now(void) {
-    int cpu = sched_getcpu();
-    return cpu >= 0 && numa_available() >= 0 ? numa_node_of_cpu(cpu) : 0;
+    unsigned node;
+    return syscall(SYS_getcpu, NULL, &node, NULL) == 0 ? (int)node : -1;
 }
-#else
-/* Built without libnuma: the memory comes from wherever the system puts it. */
-void fa__vm_bind(struct fa__vm *vm, int node) {
-    (void)vm, (void)node;
-}
-
-size_t fa__numa_nodes(void) {
-    return 1;
-}
-
-int fa__numa_node_now(void) {
-    return 0;
-}
-#endif
 
 int fa__backtrace(void **frames, int max) {
     return backtrace(frames, max);
 }
 
-void fa__code_address_name(const void *site, char *buf, size_t n) {
+int fa__site_symbol(const void *site, char *buf, size_t n) {
     Dl_info info;
-    if (dladdr(site, &info) != 0 && info.dli_sname != NULL)
-        snprintf(buf, n, "%p (%s+0x%tx)", site, info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
-    else
-        snprintf(buf, n, "%p", site);
+    if (site == NULL || dladdr(site, &info) == 0 || info.dli_sname == NULL)
+        return 0;
+    snprintf(buf, n, "%s+0x%tx", info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
+    return 1;
 }

@@ -136,7 +136,7 @@ int fa__numa_node_now(void) {
     PROCESSOR_NUMBER cpu;
     USHORT node;
     GetCurrentProcessorNumberEx(&cpu);
-    return GetNumaProcessorNodeEx(&cpu, &node) ? (int)node : 0;
+    return GetNumaProcessorNodeEx(&cpu, &node) ? (int)node : -1;
 }
 
 /* ---- backtraces ---------------------------------------------------------- */
@@ -147,18 +147,18 @@ int fa__backtrace(void **frames, int max) {
 
 /* Windows keeps symbols out of the binary (in PDBs, read by dbghelp, which
  * the library does not load): the module and the offset into it. */
-void fa__code_address_name(const void *site, char *buf, size_t n) {
+int fa__site_symbol(const void *site, char *buf, size_t n) {
     HMODULE module;
     char path[MAX_PATH];
-    if (GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                           (const char *)site, &module) &&
-        GetModuleFileNameA(module, path, sizeof path) != 0) {
-        const char *name = path;
-        for (const char *c = path; *c != '\0'; c++)
-            if (*c == '\\' || *c == '/')
-                name = c + 1;
-        snprintf(buf, n, "%p (%s+0x%tx)", site, name, (const char *)site - (const char *)module);
-    } else {
-        snprintf(buf, n, "%p", site);
-    }
+    if (site == NULL ||
+        !GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                            (const char *)site, &module) ||
+        GetModuleFileNameA(module, path, sizeof path) == 0)
+        return 0;
+    const char *name = path;
+    for (const char *c = path; *c != '\0'; c++)
+        if (*c == '\\' || *c == '/')
+            name = c + 1;
+    snprintf(buf, n, "%s+0x%tx", name, (const char *)site - (const char *)module);
+    return 1;
 }

@@ -16,6 +16,7 @@
 
 #include "debug.h"
 #include "heap.h"
+#include "observe.h"
 
 /* The heap path's block alignment for pool requests above the classes. */
 #define LARGE_POOL_ALIGN 64
@@ -93,11 +94,16 @@ static void *alloc_passed(fa_alloc *a, size_t size, const char *fn) {
     return p;
 }
 
-/* The slow path of a pool allocation by th. */
+/* The slow path of a pool allocation by th, shown to the observers. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const char *fn) {
+    void *p;
     if (fa__passed_through(a)) /* a block of its own, aligned as its class would be */
-        return alloc_passed(a, size, fn);
-    return fa__guarded(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
+        p = alloc_passed(a, size, fn);
+    else
+        p = fa__guarded(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
+    if (p != NULL)
+        fa__observe_block(a, th, p, size);
+    return p;
 }
 
 void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
@@ -173,7 +179,7 @@ static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char 
 }
 
 /* The slow path of a free by th; at a debug level, of a guarded block. */
-static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
+static fa_error free_any(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     if (p == NULL)
         return FA_OK;
     if (fa__passed_through(a) && th != NULL && fa__thread_passed(th, p)) /* not the heap table's */
@@ -186,6 +192,17 @@ static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char
         return e;
     fa_error f = free_raw(a, th, raw, fn);
     return e != FA_OK ? e : f;
+}
+
+/* The same, shown to the release hook when there is one. */
+static fa_error free_slow(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
+    if (a->cfg.hooks.release == NULL || p == NULL)
+        return free_any(a, th, p, fn);
+    fa_block_kind kind = fa__slab_at(p) != NULL ? FA_BLOCK_POOL : FA_BLOCK_HEAP; /* before it goes */
+    fa_error e = free_any(a, th, p, fn);
+    if (e == FA_OK)
+        fa__observe_release(a, kind, p);
+    return e;
 }
 
 fa_error fa__pool_free_slow(fa_alloc *a, void *p) {

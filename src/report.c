@@ -37,6 +37,34 @@ static void print_frames(FILE *out, const fa_history_summary *h) {
             (double)h->max_frame_ns / 1e3);
     fprintf(out, "  per frame  %.0f allocations, %.1f KiB on average; peak %.1f KiB; %.0f%% of its chunks used\n",
             h->avg_allocations, h->avg_bytes / KIB, kib(h->peak_bytes), 100 * h->efficiency);
+    if (h->read_mbps + h->write_mbps > 0)
+        fprintf(out, "  bandwidth  %.1f MB/s read, %.1f MB/s written (as recorded)\n", h->read_mbps, h->write_mbps);
+}
+
+/* Each live thread's frames, and each path's share of the history's. */
+static void print_metrics(FILE *out, fa_alloc *a) {
+    fa_thread_metrics m[16];
+    size_t n = fa_thread_metrics_get(a, m, 16);
+    fprintf(out, "threads (frame memory over each one's life)\n");
+    fprintf(out, "  %-10s %8s %14s %14s %12s\n", "thread", "frames", "allocs/frame", "KiB/frame", "peak KiB");
+    for (size_t i = 0; i < n && i < 16; i++)
+        fprintf(out, "  %-3" PRIu64 "%-7s %8" PRIu64 " %14.1f %14.1f %12.1f\n", m[i].thread,
+                m[i].is_creator ? " (main)" : "", m[i].frames, m[i].avg_allocations, m[i].avg_bytes / KIB,
+                kib(m[i].peak_frame_bytes));
+    if (n > 16)
+        fprintf(out, "  ... and %zu more\n", n - 16);
+}
+
+/* The hot sites, when they are counted: the five with the most bytes. */
+static void print_sites(FILE *out, fa_alloc *a) {
+    fa_site s[5];
+    if (a->cfg.site_sample_bytes == 0)
+        return;
+    size_t n = fa_sites_get(a, s, 5, 0.0);
+    fprintf(out, "hot sites (1 sample per %zu bytes)\n", a->cfg.site_sample_bytes);
+    for (size_t i = 0; i < n && i < 5; i++)
+        fprintf(out, "  %-18p %10" PRIu64 " allocations %10.1f KiB  %5.1f%%\n", s[i].site, s[i].count, kib(s[i].bytes),
+                100 * s[i].share);
 }
 
 static void print_budget(FILE *out, const fa_budget_stats *b) {
@@ -88,8 +116,10 @@ fa_error fa_stats_print(fa_alloc *a, FILE *out) {
                 st->frame_number, st->threads, st->backend_calls, kib(st->backend_bytes));
         print_kinds(out, st);
         print_frames(out, &h);
+        print_metrics(out, a);
         print_tags(out, st);
         print_classes(out, st);
+        print_sites(out, a);
         if (ferror(out))
             e = FA_ERR_STATE;
     }

@@ -24,9 +24,9 @@ static void add_thread(struct fa_thread *th, void *arg) {
 }
 
 /* Everything counted for the first `paths` paths, as the threads last
- * published it (the caller's own state settled first). */
-static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths) {
-    struct fa_thread *th = fa__thread_find(&a->threads);
+ * published it (with `settle`, the caller's own state settled first). */
+static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths, int settle) {
+    struct fa_thread *th = settle ? fa__thread_find(&a->threads) : NULL;
     if (th != NULL) {
         fa__attr_frame_settle(a, th);
         fa__thread_publish(th);
@@ -106,17 +106,14 @@ static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
     return FA_OK;
 }
 
-fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
-    if (a == NULL)
-        return fa__null_alloc("fa_stats_get");
-    fa_error e = stats_usable(a, out, "fa_stats_get");
-    if (e != FA_OK)
-        return e;
+/* The snapshot into out (checked); FA_ERR_NOMEM, unreported, without
+ * memory for the sums. */
+static fa_error snapshot(fa_alloc *a, fa_stats *out, int settle) {
     struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
     if (sum == NULL)
-        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "fa_stats_get: no memory for the sums");
+        return FA_ERR_NOMEM;
     uint32_t n = fa__tag_count(&a->ledger->tags);
-    gather(a, sum, n);
+    gather(a, sum, n, settle);
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
@@ -132,6 +129,19 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     frame_budget_fill(a, out);
     free(sum);
     return FA_OK;
+}
+
+fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
+    if (a == NULL)
+        return fa__null_alloc("fa_stats_get");
+    fa_error e = stats_usable(a, out, "fa_stats_get");
+    if (e == FA_OK && snapshot(a, out, 1) != FA_OK)
+        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof(struct fa_sum), "fa_stats_get: no memory for the sums");
+    return e;
+}
+
+fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
+    return fa__stats_on(a) ? snapshot(a, out, 0) : FA_ERR_STATE;
 }
 
 /* The live bytes of a path and everything below it, for a new budget. */

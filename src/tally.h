@@ -24,6 +24,7 @@ struct fa_tally {
     _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES], in_use[FA_TAG_MAX][FA__POOL_CLASSES];
     _Atomic uint64_t cached[FA_TAG_MAX][FA__POOL_CLASSES];
     _Atomic uint64_t frame_peak; /* the thread's largest frame */
+    _Atomic uint64_t frames;     /* frames it ended (with statistics on) */
 };
 
 /* The owner's update: a plain load and store, never torn for readers. */

@@ -265,7 +265,7 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     fa__mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
-    fa__thread_pool_use(th, FA__TAG_ROOT, !set->slow_only); /* the root path's records, empty until the first pool call */
+    fa__thread_pool_use(th, FA__TAG_ROOT, !set->pools_slow); /* the root path's records, empty until the first pool call */
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
     int arm = registry.exit_hook_ok;

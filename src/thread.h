@@ -55,6 +55,8 @@ struct fa_threads {
     void                  (*retire)(struct fa_thread *th);
     atomic_int              exiting; /* threads giving memory back after their exit */
     int                     slow_only; /* a debug level: no inline path serves */
+    int                     pools_slow; /* no pool inline path serves (slow_only, hot sites, the
+                                         * block hooks) */
     int                     opens;     /* the in_frame a frame begins with: FA__IN_FRAME, or
                                         * FA__IN_OTHER_FRAME where frames are kept in flight
                                         * or shared */
@@ -100,7 +102,12 @@ struct fa_charge {
     uint64_t        began_calls;    /* backend calls by then */
     uint64_t        frame_soft, frame_hard; /* the frame budget, as the frame began */
     int             frame_warned;   /* its soft limit was crossed */
-    int             records;        /* the history records this thread's frames */
+    _Atomic uint32_t observes;      /* FA__OBSERVE_*: what watches this thread's frame ends
+                                     * (the trace sets and clears bits from other threads) */
+    uint64_t        began_ns;       /* when its frame began (frames watched: FA__OBSERVE_FRAMES) */
+    uint64_t        recorded_read, recorded_written; /* bandwidth at the last history record */
+    size_t          sample_left;    /* hot sites: bytes before the next sample; 0: sites off */
+    uint64_t        sample_seed;    /* the sampler's random state */
     uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
 };
 

@@ -10,6 +10,7 @@
  * other. It also checks here that fa_write_json_to sends the same bytes,
  * stops at a writer's refusal and refuses NULL arguments. Exit 0 when all
  * holds. */
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,6 +171,56 @@ static void flat_history(FILE *f, const fa_history_summary *s, const fa_frame_re
         flat_record(f, at(sub, "history.frames.%zu.", i), &recs[i], st);
 }
 
+static void flat_metrics(FILE *f, fa_alloc *a) {
+    char sub[PREFIX];
+    const char *prefix;
+    fa_thread_metrics threads[8];
+    fa_tag_metrics tags[FA_TAG_MAX];
+    size_t n = fa_thread_metrics_get(a, threads, 8);
+    need(n >= 1 && n <= 8, "fa_thread_metrics_get");
+    for (size_t i = 0; i < n; i++) {
+        const fa_thread_metrics *s = &threads[i];
+        prefix = at(sub, "metrics.threads.%zu.", i);
+        FA_THREAD_METRIC_FIELDS(FLAT)
+    }
+    n = fa_tag_metrics_get(a, tags, FA_TAG_MAX);
+    need(n >= 1 && n <= FA_TAG_MAX, "fa_tag_metrics_get");
+    for (size_t i = 0; i < n; i++) {
+        const fa_tag_metrics *s = &tags[i];
+        prefix = at(sub, "metrics.tags.%zu.", i);
+        FA_TAG_METRIC_FIELDS(FLAT)
+    }
+}
+
+/* The sites as the JSON names them: the address, and the symbol the
+ * dynamic linker gives (null where none). */
+static void flat_sites(FILE *f, fa_alloc *a) {
+    fa_site sites[64];
+    size_t n = fa_sites_get(a, sites, 64, 0.0);
+    need(n >= 1 && n <= 64, "fa_sites_get");
+    uint64_t samples = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fa_site *s = &sites[i];
+        char sub[PREFIX];
+        const char *prefix = at(sub, "sites.entries.%zu.", i);
+        Dl_info info;
+        fprintf(f, "%ssite\t%p\n", prefix, s->site);
+        if (dladdr(s->site, &info) != 0 && info.dli_sname != NULL)
+            fprintf(f, "%ssymbol\t%s+0x%tx\n", prefix, info.dli_sname,
+                    (const char *)s->site - (const char *)info.dli_saddr);
+        else
+            fprintf(f, "%ssymbol\tnull\n", prefix);
+        flat_u64(f, prefix, "samples", s->samples);
+        flat_u64(f, prefix, "count", s->count);
+        flat_u64(f, prefix, "bytes", s->bytes);
+        flat_f64(f, prefix, "average", s->average);
+        flat_f64(f, prefix, "share", s->share);
+        samples += s->samples;
+    }
+    flat_u64(f, "sites.", "sample_bytes", 1);
+    flat_u64(f, "sites.", "samples", samples);
+}
+
 static void write_flat(fa_alloc *a, const char *path) {
     fa_stats st;
     memset(&st, 0, sizeof st);
@@ -184,6 +235,8 @@ static void write_flat(fa_alloc *a, const char *path) {
     need(f != NULL, "cannot open the flat output");
     flat_stats(f, &st);
     flat_history(f, &sum, recs, n, &st);
+    flat_metrics(f, a);
+    flat_sites(f, a);
     need(fclose(f) == 0, "cannot write the flat output");
     free(recs);
 }
@@ -263,7 +316,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: json_dump OUT.json OUT.flat\n");
         return 2;
     }
-    fa_alloc *a = fa_create(NULL);
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.site_sample_bytes = 1; /* every allocation counted at its site: "sites" in the snapshot */
+    fa_alloc *a = fa_create(&cfg);
     need(a != NULL, "fa_create");
     need(fa_budget_set(a, "renderer", (size_t)1 << 20, (size_t)1 << 22) == FA_OK, "fa_budget_set renderer");
     need(fa_budget_set(a, NULL, 0, (size_t)1 << 28) == FA_OK, "fa_budget_set global");

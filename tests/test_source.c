@@ -132,7 +132,7 @@ static void numa_source_on_node_zero(void **state) {
     fa_source_info info;
     fa_source_info_get(&b, &info);
     assert_string_equal(info.name, "numa");
-    assert_true(info.numa_node == 0 || info.numa_node == -1); /* -1: built without libnuma */
+    assert_true(info.numa_node == 0 || info.numa_node == -1); /* -1: a kernel without NUMA support */
     serves_aligned_disjoint_memory(&b);
     carries_an_allocator(&b);
     fa_source_destroy(&b);

@@ -73,7 +73,10 @@ def number(text):
 
 
 def same(value, text):
-    """Strings exact, integers exact, anything else within 1e-12 relative."""
+    """Strings exact (null as the word), integers exact, anything else within
+    1e-12 relative."""
+    if value is None:
+        return text == "null"
     if isinstance(value, str):
         return value == text
     if isinstance(value, bool):
@@ -90,7 +93,10 @@ def same(value, text):
 def check(schema_path, json_path, flat_path):
     """The list of what is wrong, and the number of values compared."""
     with open(schema_path, encoding="utf-8") as f:
-        schema = json.load(f)
+        try:  # a key given twice would hide one of its definitions
+            schema = json.load(f, object_pairs_hook=no_duplicates)
+        except ValueError as e:
+            return [f"{schema_path}: {e}"], 0
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     with open(json_path, encoding="utf-8") as f:

@@ -51,8 +51,8 @@ measure "fa_pool_alloc + fa_pool_free, local"                    50.0   1000 ins
 measure "fa_pool_alloc + fa_pool_free, struct"                   60.0   1000 instr_pool   - struct
 measure "fa_cache_alloc + fa_cache_free (handle), local"         50.0   1000 instr_pool   cache local
 measure "fa_cache_alloc + fa_cache_free (handle), struct"        54.0   1000 instr_pool   cache struct
-measure "empty frame (fa_begin_frame + fa_end_frame)"           320.0      1 instr_frame  empty
-measure "empty frame, statistics, tags and budgets off"          165.0      1 instr_frame  empty-off
+measure "empty frame (fa_begin_frame + fa_end_frame)"           350.0      1 instr_frame  empty
+measure "empty frame, statistics, tags and budgets off"          170.0      1 instr_frame  empty-off
 measure "fa_frame_alloc under a budgeted tag, local"             15.0   1000 instr_frame  tagged
 measure "fa_pool_alloc + fa_pool_free under a budgeted tag, local" 50.0 1000 instr_pool   budgeted
 if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budgets-and-tags.md)

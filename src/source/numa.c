@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /* The NUMA source: the mmap source with its whole range bound to one node,
- * so every page it commits comes from that node.
+ * so every page it commits comes from that node (the binding is the
+ * system's: os.h).
  * Floor: memory, in source/ (docs/internals.md). It stands on mmap.c and
  * calls nothing above it: no structure, thread, instance, attribution or
  * API file.
  * Invariant: the node it reports is the one its range is bound to, or -1
- * when it is not bound (built without libnuma, Windows without
+ * when it is not bound (no NUMA support in the kernel, Windows without
  * VirtualAllocExNuma, or no such node). */
 #include "event.h"
 #include "source.h"

@@ -108,6 +108,9 @@ struct model {
     int      slots;                /* path budgets made */
     uint64_t soft[FA_TAG_MAX], hard[FA_TAG_MAX];
     uint64_t usage[FA_TAG_MAX]; /* as the last snapshot saw it */
+    int      sites;                 /* hot sites on (every allocation sampled) */
+    int      tracing;               /* a trace runs */
+    uint64_t read_bytes, written_bytes; /* bandwidth recorded */
 
     struct kind_count kinds[KINDS];
     uint64_t          path_live[FA_TAG_MAX][KINDS];
@@ -1161,6 +1164,60 @@ static void op_transfer(struct model *m, struct input *in) {
 
 /* ---- a run ---------------------------------------------------------------------- */
 
+/* ---- profiling -------------------------------------------------------------- */
+
+/* The sites as fa_sites_get gives them: the largest bytes first, shares
+ * that sum to one, estimates at least their samples; off, FA_ERR_STATE. */
+static void check_sites(struct model *m) {
+    static fa_site s[64];
+    m->call = "fa_sites_get";
+    int before = error_events(m);
+    size_t n = fa_sites_get(m->a, s, 64, 0.0);
+    if (!m->sites) {
+        expect(m, before, n == 0 ? fa_last_error() : FA_OK, FA_ERR_STATE);
+        return;
+    }
+    double shares = 0;
+    for (size_t i = 0; i < n && i < 64 && !m->diverged; i++) {
+        if (i > 0 && s[i].bytes > s[i - 1].bytes)
+            diverge(m, "site %zu has more bytes than site %zu", i, i - 1);
+        if (s[i].samples == 0 || s[i].count < s[i].samples || s[i].bytes < s[i].samples)
+            diverge(m, "site %zu: %llu samples, %llu allocations, %llu bytes", i, (unsigned long long)s[i].samples,
+                    (unsigned long long)s[i].count, (unsigned long long)s[i].bytes);
+        shares += s[i].share;
+    }
+    if (n != 0 && n <= 64 && (shares < 0.999999 || shares > 1.000001))
+        diverge(m, "the sites' shares sum to %f", shares);
+}
+
+/* Bandwidth counted exactly; the trace started and stopped as the model
+ * says it may be (into /dev/null: its writing is the unit tests'); the
+ * sites checked. */
+static void op_profile(struct model *m, struct input *in) {
+    unsigned what = byte(in);
+    int before = error_events(m);
+    if (what % 4 == 0) {
+        m->call = m->tracing ? "fa_trace_stop" : "fa_trace_start";
+        fa_error e = m->tracing ? fa_trace_stop(m->a) : fa_trace_start(m->a, "/dev/null");
+        expect(m, before, e, FA_OK);
+        m->tracing = !m->tracing;
+        before = error_events(m);
+        m->call = "a second fa_trace_start or stop";
+        expect(m, before, m->tracing ? fa_trace_start(m->a, "/dev/null") : fa_trace_stop(m->a), FA_ERR_STATE);
+    } else if (what % 4 == 1) {
+        uint64_t r = word(in), w = what, got_r, got_w;
+        m->call = "fa_bandwidth_record";
+        expect(m, before, fa_bandwidth_record(m->a, r, w), FA_OK);
+        m->read_bytes += r;
+        m->written_bytes += w;
+        expect(m, before, fa_bandwidth_get(m->a, &got_r, &got_w), FA_OK);
+        compare(m, "bandwidth read", got_r, m->read_bytes);
+        compare(m, "bandwidth written", got_w, m->written_bytes);
+    } else {
+        check_sites(m);
+    }
+}
+
 static void step(struct model *m, struct input *in) {
     unsigned op = byte(in);
     switch (op % 20) {
@@ -1180,7 +1237,7 @@ static void step(struct model *m, struct input *in) {
     case 18: op_copy_unwritten(m, in); break;
     default:
         switch (op & 96) {
-        case 0: op_read_stats(m, in); break;
+        case 0: op & 128 ? op_profile(m, in) : op_read_stats(m, in); break;
         case 32: op & 128 ? op_scratch(m, in) : op_trim(m); break;
         case 64: op & 128 ? op_realloc(m, in) : op_promote(m, in); break;
         default: op_transfer(m, in); break;
@@ -1190,8 +1247,9 @@ static void step(struct model *m, struct input *in) {
 }
 
 /* The first byte of an input picks the allocator's configuration: where
- * memory comes from (the system, an mmap reservation, or a fixed region
- * small enough to run out), small frame chunks (more chunk changes), larger
+ * memory comes from (the system, with hot sites counting every allocation
+ * or not, an mmap reservation, or a fixed region small enough to run
+ * out), small frame chunks (more chunk changes), larger
  * slabs, no chunk cache, the guard or the pass-through debug level, and
  * frames kept in flight (2, or 3 with small chunks). */
 enum { SOURCE_BITS = 3, SMALL_CHUNKS = 4, LARGE_SLABS = 8, NO_CHUNK_CACHE = 16, PASSED = 32, GUARDED = 64,
@@ -1227,6 +1285,8 @@ static int setup(struct model *m, unsigned config) {
     m->in_flight = config & IN_FLIGHT ? (config & SMALL_CHUNKS ? 3 : 2) : 1; /* frames kept in flight */
     cfg.frames_in_flight = m->in_flight;
     cfg.debug = config & GUARDED ? FA_DEBUG_GUARD : config & PASSED ? FA_DEBUG_MALLOC : FA_DEBUG_OFF;
+    m->sites = (config & SOURCE_BITS) == 1;
+    cfg.site_sample_bytes = m->sites ? 1 : 0;
     m->a = fa_create(&cfg);
     fa_config other = test_config(&m->other_counting, &m->ev);
     m->other = fa_create(&other);

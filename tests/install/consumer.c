@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Uses the installed library the way a game would: one frame, one string;
  * and checks that the build flags it got match the library. */
 #include <stdio.h>

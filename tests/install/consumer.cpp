@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The installed C++ header, used as a C++17 program would: a frame scope, a
 // pmr vector in frame memory, a vector on the pools.
 #include <cstdio>

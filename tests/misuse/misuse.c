@@ -739,6 +739,17 @@ NULL_CASE(null_history_get, fa_history_get(NULL, &(fa_frame_record){0}, 1) == 0)
 NULL_CASE(null_history_summary_get, fa_history_summary_get(NULL, &(fa_history_summary){0}) == FA_ERR_INVALID)
 NULL_CASE(null_write_json, fa_write_json(NULL, stdout) == FA_ERR_INVALID)
 
+NULL_CASE(null_thread_metrics_get, fa_thread_metrics_get(NULL, NULL, 0) == 0)
+NULL_CASE(null_tag_metrics_get, fa_tag_metrics_get(NULL, NULL, 0) == 0)
+NULL_CASE(null_sites_get, fa_sites_get(NULL, NULL, 0, 0.0) == 0)
+NULL_CASE(null_sites_reset, fa_sites_reset(NULL) == FA_ERR_INVALID)
+NULL_CASE(null_bandwidth_record, fa_bandwidth_record(NULL, 1, 1) == FA_ERR_INVALID)
+NULL_CASE(null_bandwidth_copy, fa_bandwidth_copy(NULL, stack_block, stack_block + 32, 16) == 0)
+NULL_CASE(null_bandwidth_scan, fa_bandwidth_scan(NULL, stack_block, 16) == 0)
+NULL_CASE(null_bandwidth_get, fa_bandwidth_get(NULL, &(uint64_t){0}, &(uint64_t){0}) == FA_ERR_INVALID)
+NULL_CASE(null_trace_start, fa_trace_start(NULL, "trace.json") == FA_ERR_INVALID)
+NULL_CASE(null_trace_stop, fa_trace_stop(NULL) == FA_ERR_INVALID)
+
 static void null_write_json_to(struct fx *f) {
     struct writer w = {0, 0};
     REJECTS_NULL(f, fa_write_json_to(NULL, counted_write, &w) == FA_ERR_INVALID);
@@ -1932,6 +1943,61 @@ static void scratch_name_too_long(struct fx *f) {
             "fa_arena_create: name is over 63 bytes");
 }
 
+/* ---- profiling -------------------------------------------------------------- */
+
+static void metrics_null_output(struct fx *f) {
+    assert_int_equal(fa_thread_metrics_get(f->a, NULL, 2), 0);
+    EVENT(f, FA_ERR_INVALID, 0, "fa_thread_metrics_get: NULL output");
+    assert_int_equal(fa_tag_metrics_get(f->a, NULL, 2), 0);
+    EVENT(f, FA_ERR_INVALID, 0, "fa_tag_metrics_get: NULL output");
+    begin(f);
+    end(f);
+    assert_int_equal(fa_thread_metrics_get(f->a, NULL, 0), 1); /* a count needs no room */
+}
+
+static void metrics_statistics_off(struct fx *f) {
+    fa_destroy(f->a);
+    fx_prepare(f, FA_DISABLE_ALL);
+    fx_create(f);
+    fa_tag_metrics t[2];
+    assert_int_equal(fa_tag_metrics_get(f->a, t, 2), 0);
+    EVENT(f, FA_ERR_STATE, 0, "fa_tag_metrics_get: statistics are off in this allocator's config");
+}
+
+static void sites_off(struct fx *f) {
+    fa_site s[2];
+    assert_int_equal(fa_sites_get(f->a, s, 2, 0.0), 0);
+    EVENT(f, FA_ERR_STATE, 0, "fa_sites_get: sites are off (cfg.site_sample_bytes is 0)");
+    FAILS(f, fa_sites_reset(f->a), FA_ERR_STATE, 0, "fa_sites_reset: sites are off (cfg.site_sample_bytes is 0)");
+}
+
+static void bandwidth_null_buffers(struct fx *f) {
+    uint64_t read, written;
+    assert_int_equal(fa_bandwidth_copy(f->a, NULL, stack_block, 8), 0);
+    EVENT(f, FA_ERR_INVALID, 8, "fa_bandwidth_copy: NULL buffer");
+    assert_int_equal(fa_bandwidth_scan(f->a, NULL, 8), 0);
+    EVENT(f, FA_ERR_INVALID, 8, "fa_bandwidth_scan: NULL buffer");
+    FAILS(f, fa_bandwidth_get(f->a, &read, NULL), FA_ERR_INVALID, 0, "fa_bandwidth_get: NULL output");
+    assert_int_equal(fa_bandwidth_get(f->a, &read, &written), FA_OK);
+    assert_int_equal(read + written, 0); /* nothing was counted */
+}
+
+static void trace_bad_path(struct fx *f) {
+    FAILS(f, fa_trace_start(f->a, NULL), FA_ERR_INVALID, 0, "fa_trace_start: NULL path");
+    FAILS(f, fa_trace_start(f->a, "/nonexistent/trace.json"), FA_ERR_INVALID, 0,
+          "fa_trace_start: cannot open /nonexistent/trace.json for writing");
+}
+
+static void trace_started_twice(struct fx *f) {
+    assert_int_equal(fa_trace_start(f->a, "/dev/null"), FA_OK);
+    FAILS(f, fa_trace_start(f->a, "/dev/null"), FA_ERR_STATE, 0, "fa_trace_start: a trace is already running");
+    assert_int_equal(fa_trace_stop(f->a), FA_OK);
+}
+
+static void trace_stopped_without_start(struct fx *f) {
+    FAILS(f, fa_trace_stop(f->a), FA_ERR_STATE, 0, "fa_trace_stop: no trace is running");
+}
+
 static const char frame_arena_refused[] = "%s: a thread's frame arena (fa_arena_get) is reset by its frames";
 
 static void scratch_reset_of_frame_arena(struct fx *f) {
@@ -2331,6 +2397,23 @@ static const struct misuse misuses[] = {
     MISUSE(scratch_mark_of_other_arena, ALL),
     MISUSE(scratch_mark_before_reset, ALL),
     MISUSE(scratch_mark_passed, ALL),
+    MISUSE(null_thread_metrics_get, ALL),
+    MISUSE(null_tag_metrics_get, ALL),
+    MISUSE(null_sites_get, ALL),
+    MISUSE(null_sites_reset, ALL),
+    MISUSE(null_bandwidth_record, ALL),
+    MISUSE(null_bandwidth_copy, ALL),
+    MISUSE(null_bandwidth_scan, ALL),
+    MISUSE(null_bandwidth_get, ALL),
+    MISUSE(null_trace_start, ALL),
+    MISUSE(null_trace_stop, ALL),
+    MISUSE(metrics_null_output, FULL),
+    MISUSE(metrics_statistics_off, ALL),
+    MISUSE(sites_off, ALL),
+    MISUSE(bandwidth_null_buffers, ALL),
+    MISUSE(trace_bad_path, ALL),
+    MISUSE(trace_started_twice, ALL),
+    MISUSE(trace_stopped_without_start, ALL),
 };
 
 #define MISUSE_COUNT (sizeof misuses / sizeof misuses[0])

@@ -1,0 +1,34 @@
+/* Observers: what watches a thread's allocations and frames beside the
+ * counts and the history — the profiler hooks of the config, the trace
+ * (through the instance's trace_frame), and the hot-site sampler. Every
+ * call here is off the inline paths and off the usual frame. */
+#ifndef FA_OBSERVE_H
+#define FA_OBSERVE_H
+
+#include "instance.h"
+
+/* A thread's first frame: what watches its frames, and its sampler. */
+void fa__observe_first(fa_alloc *a, struct fa_thread *th);
+/* A frame watched by the frame hook or the trace (FA__OBSERVE_FRAMES)
+ * begins, and ends with its figures settled. */
+void fa__observe_frames_begin(struct fa_thread *th);
+void fa__observe_frames_end(fa_alloc *a, struct fa_thread *th);
+
+/* Hot sites: a frame allocation of size bytes just bumped by th's slow
+ * path, before the settle. If the bytes since the last settle reached the
+ * sample point (the inline path stops short of it), it is counted at the
+ * caller's site (fa__call_site) and a new point drawn. */
+void fa__observe_frame_sample(fa_alloc *a, struct fa_thread *th, size_t size);
+/* A pool or heap block handed out by a slow path (th may be NULL): the
+ * sampler's countdown, and the alloc hook. */
+void fa__observe_block(fa_alloc *a, struct fa_thread *th, const void *p, size_t size);
+/* A pool or heap block freed: the release hook. */
+void fa__observe_release(fa_alloc *a, fa_block_kind kind, const void *p);
+
+/* Whether pool allocations must take the out-of-line path for the
+ * observers (the sampler or the block hooks). */
+static inline int fa__observe_blocks(const fa_alloc *a) {
+    return a->cfg.site_sample_bytes != 0 || a->cfg.hooks.alloc != NULL || a->cfg.hooks.release != NULL;
+}
+
+#endif
