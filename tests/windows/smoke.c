@@ -3,7 +3,7 @@
  * both under wine). It prints a line per check, OK or FAIL, and exits
  * non-zero when any check fails. It uses Win32 threads, as a Windows
  * program would: no pthreads.
- *   smoke [JSON_FILE]   (default smoke.json) */
+ *   smoke [JSON_FILE [TRACE_FILE]]   (default smoke.json, smoke-trace.json) */
 #include <framealloc.h>
 
 #include <stdint.h>
@@ -259,7 +259,7 @@ static void sources(void) {
     check(fa_source_mmap(NULL, 0, FA_HUGE_NONE) == FA_ERR_INVALID, "source: bad arguments are FA_ERR_INVALID");
 }
 
-/* ---- the trace level: backtraces and site names -------------------------- */
+/* ---- the trace debug level: backtraces ----------------------------------- */
 
 static void trace(void) {
     fa_config cfg;
@@ -274,8 +274,37 @@ static void trace(void) {
     fa_destroy(a);
 }
 
+/* ---- profiling: hot sites and a trace file ------------------------------- */
+
+static void profiling(const char *trace_path) {
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.site_sample_bytes = 1; /* every allocation sampled */
+    fa_alloc *a = fa_create(&cfg);
+    check(a != NULL && fa_trace_start(a, trace_path) == FA_OK, "trace: started");
+    for (int frame = 0; a != NULL && frame < 3; frame++) {
+        fa_begin_frame(a);
+        fa_pool_free(a, fa_pool_alloc(a, 64));
+        fa_frame_alloc(a, 128);
+        fa_end_frame(a);
+    }
+    fa_site sites[4];
+    size_t n = a != NULL ? fa_sites_get(a, sites, 4, 0) : 0;
+    check(n > 0 && sites[0].site != NULL && sites[0].samples > 0, "sites: the hot allocation sites are sampled");
+    check(a != NULL && fa_trace_stop(a) == FA_OK, "trace: stopped");
+    fa_destroy(a);
+    FILE *f = fopen(trace_path, "r");
+    static char head[16384];
+    size_t got = f != NULL ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    check(got > 0 && strstr(head, "\"traceEvents\":[") != NULL && strstr(head, "\"cat\":\"frame\"") != NULL,
+          "trace: the file holds frame events");
+}
+
 int main(int argc, char **argv) {
     const char *json_path = argc > 1 ? argv[1] : "smoke.json";
+    const char *trace_path = argc > 2 ? argv[2] : "smoke-trace.json";
     fa_config cfg;
     fa_config_init(&cfg);
     cfg.frame_chunk_first = 4096; /* small chunks: a frame crosses many */
@@ -293,6 +322,7 @@ int main(int argc, char **argv) {
     fa_destroy(a);
     sources();
     trace();
+    profiling(trace_path);
     printf("%s: %d failure%s\n", failures == 0 ? "OK" : "FAIL", failures, failures == 1 ? "" : "s");
     return failures == 0 ? 0 : 1;
 }
