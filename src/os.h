@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* Ground floor: the operating system's facts the library uses, one form per
- * system: locks, thread keys and the thread exit hook, thread identity,
- * a monotonic clock (fa__now_ns, in nanoseconds), aligned blocks, virtual
- * memory, NUMA, backtraces and symbols. The small ones are inline here; the rest are os_posix.c (Linux and every pthreads
- * system) or os_windows.c (Windows: mingw-w64 and MSVC; no pthreads), one of
- * which a build compiles. Compiler facts (atomics on plain words, bit
- * scans) are platform.h's. */
+ * system: locks, thread keys and the thread exit hook, thread identity, a
+ * monotonic clock (fa__now_ns, in nanoseconds), aligned blocks, virtual
+ * memory, NUMA, backtraces and symbols. The small ones are inline here; the
+ * rest are os_posix.c (Linux) or os_windows.c (Windows: mingw-w64 and MSVC;
+ * no pthreads), one of which a build compiles. Compiler facts (atomics on
+ * plain words, bit scans) are platform.h's. */
 #ifndef FA_OS_H
 #define FA_OS_H
 
@@ -148,7 +149,7 @@ static inline uint64_t fa__now_ns(void) {
 }
 #endif
 
-/* ---- in os_posix.c or os_windows.c ----------------------------------------- */
+/* ---- in os_posix.c or os_windows.c --------------------------------------- */
 
 /* The thread exit hook: fn runs on every thread that armed it, as that
  * thread exits (a pthread key's destructor; on Windows a fiber-local slot's

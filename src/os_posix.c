@@ -1,4 +1,6 @@
-/* The POSIX forms of os.h: Linux, and every system with pthreads and mmap.
+/* SPDX-License-Identifier: MIT */
+/* The POSIX forms of os.h, for Linux: pthreads, mmap, and the kernel's
+ * NUMA calls (other POSIX systems would need those replaced).
  * Floor: ground (docs/internals.md); it includes nothing of the library but
  * os.h. */
 #define _GNU_SOURCE /* dladdr, syscall, MAP_ANONYMOUS, MAP_NORESERVE, MAP_HUGETLB, MADV_* */

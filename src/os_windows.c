@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Windows forms of os.h, for mingw-w64 and MSVC alike: Win32 calls
  * only, no pthreads, no C runtime extensions beyond _aligned_malloc.
  * Floor: ground (docs/internals.md); it includes nothing of the library but
@@ -139,7 +140,7 @@ int fa__numa_node_now(void) {
     return GetNumaProcessorNodeEx(&cpu, &node) ? (int)node : -1;
 }
 
-/* ---- backtraces ---------------------------------------------------------- */
+/* ---- backtraces and symbols ---------------------------------------------- */
 
 int fa__backtrace(void **frames, int max) {
     return (int)RtlCaptureStackBackTrace(0, (DWORD)max, frames, NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Windows smoke test: one self-checking program over the public API,
  * built against the static library and against the DLL (make windows runs
  * both under wine). It prints a line per check, OK or FAIL, and exits
