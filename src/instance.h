@@ -61,9 +61,9 @@ struct fa_alloc {
                                           * inside a frame, given back at fa_destroy (guards.lock) */
     _Atomic uint32_t       observing;    /* FA__OBSERVER_*: who wants every thread's frames */
     struct fa_trace       *trace;        /* made by the first fa_trace_start, kept to fa_destroy */
-    /* The trace's part of a frame end and of an event (trace.c, above the
-     * attribution floor that calls them). */
-    void                 (*trace_frame)(fa_alloc *a, const fa_frame_event *f);
+    /* The trace's part of a frame end (trace.c, above the attribution floor
+     * that calls it): the frame, and its bytes per tag path. */
+    void                 (*trace_frame)(fa_alloc *a, const fa_frame_event *f, const uint64_t *tag_bytes);
 };
 
 /* A departing thread's FA_DEBUG_MALLOC frame blocks go to the allocator,

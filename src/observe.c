@@ -12,16 +12,25 @@
 #include "arena.h"
 #include "slab.h"
 
+/* The thread's sampler, at its first frame or first pool or heap block,
+ * whichever comes first: its first point one mean away. */
+static void sampler_start(fa_alloc *a, struct fa_charge *c, const struct fa_thread *th) {
+    if (c->sample_seed != 0)
+        return;
+    c->sample_seed = ((uint64_t)th->number << 32 ^ (uint64_t)(uintptr_t)th) | 1; /* xorshift: never 0 */
+    c->sample_left = a->cfg.site_sample_bytes;
+}
+
 void fa__observe_first(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     uint32_t bits = th->is_creator && a->ledger->history.ring != NULL ? FA__OBSERVE_HISTORY : 0;
     if (atomic_load(&a->observing) != 0)
         bits |= FA__OBSERVE_FRAMES;
-    if (a->cfg.site_sample_bytes != 0)
+    if (a->cfg.site_sample_bytes != 0) {
         bits |= FA__OBSERVE_SAMPLES;
+        sampler_start(a, c, th);
+    }
     atomic_fetch_or(&c->observes, bits); /* a trace starting meanwhile may set FRAMES too */
-    c->sample_seed = ((uint64_t)th->number << 32 | 1) ^ (uint64_t)(uintptr_t)th;
-    c->sample_left = a->cfg.site_sample_bytes; /* the first point: one mean away */
 }
 
 void fa__observe_frames_begin(struct fa_thread *th) {
@@ -35,7 +44,7 @@ void fa__observe_frames_end(fa_alloc *a, struct fa_thread *th) {
     if (a->cfg.hooks.frame != NULL)
         a->cfg.hooks.frame(a->cfg.hooks.user, &f);
     if (atomic_load_explicit(&a->observing, memory_order_acquire) & FA__OBSERVER_TRACE)
-        a->trace_frame(a, &f);
+        a->trace_frame(a, &f, c->frame_tag_bytes);
 }
 
 /* ---- hot sites ------------------------------------------------------------ */
@@ -75,8 +84,9 @@ void fa__observe_frame_sample(fa_alloc *a, struct fa_thread *th, size_t size) {
 }
 
 void fa__observe_block(fa_alloc *a, struct fa_thread *th, const void *p, size_t size) {
-    if (th != NULL && th->charge.sample_left != 0) {
+    if (th != NULL && a->cfg.site_sample_bytes != 0) {
         struct fa_charge *c = &th->charge;
+        sampler_start(a, c, th);
         if (size >= c->sample_left)
             sample(a, c, size);
         else

@@ -1,8 +1,9 @@
 /* The trace: fa_trace_start and fa_trace_stop, and what writes Chrome
  * trace-event JSON (the format Perfetto UI and chrome://tracing read) as
  * it happens: each thread's frames as complete ("X") slices, the live
- * bytes of every tag path as a counter ("C") at each frame end of the
- * creating thread, every event as an instant ("i").
+ * bytes of every tag path and the bytes its frame took as counters ("C")
+ * at each frame end of the creating thread, every event as an instant
+ * ("i").
  * Floor: API (docs/internals.md). The attribution floor reaches it through
  * the instance's trace_frame pointer, the event sink through its tap; it
  * uses stats.c for the live bytes.
@@ -64,27 +65,38 @@ static void name_thread(struct fa_trace *t, uint32_t thread, int is_creator) {
             thread, thread, is_creator ? " (creator)" : "");
 }
 
-/* The live bytes of each tag path (its own, not its subtree's: the
- * counters stack up to the total), as the threads last published them. */
-static void write_counters(fa_alloc *a, struct fa_trace *t, uint64_t now) {
-    if (fa__stats_peek(a, &t->stats) != FA_OK)
-        return;
+/* A counter event: one series per tag path, value(i) for path i. */
+static void write_counter(struct fa_trace *t, const char *name, uint64_t now, const uint64_t *value) {
     open_event(t);
-    fputs("{\"ph\":\"C\",\"cat\":\"memory\",\"name\":\"live bytes\",\"pid\":1,\"tid\":0,\"ts\":", t->out);
+    fprintf(t->out, "{\"ph\":\"C\",\"cat\":\"memory\",\"name\":\"%s\",\"pid\":1,\"tid\":0,\"ts\":", name);
     put_us(t->out, since(t, now));
     fputs(",\"args\":{", t->out);
     for (uint64_t i = 0; i < t->stats.tag_count; i++) {
-        const fa_tag_stats *g = &t->stats.tags[i];
         if (i != 0)
             fputc(',', t->out);
-        fa__json_quote(i == 0 ? "(untagged)" : g->path, emit, t->out);
-        fprintf(t->out, ":%" PRIu64,
-                g->frame.live_bytes + g->pool.live_bytes + g->heap.live_bytes + g->scratch.live_bytes);
+        fa__json_quote(i == 0 ? "(untagged)" : t->stats.tags[i].path, emit, t->out);
+        fprintf(t->out, ":%" PRIu64, value[i]);
     }
     fputs("}}", t->out);
 }
 
-static void trace_frame(fa_alloc *a, const fa_frame_event *f) {
+/* The creating thread's frame just ended: the live bytes of each tag path
+ * (its own, not its subtree's, so the series stack up to the total) as the
+ * threads last published them (the frame's own memory already given back),
+ * and the bytes the frame took per path. */
+static void write_counters(fa_alloc *a, struct fa_trace *t, uint64_t now, const uint64_t *tag_bytes) {
+    if (fa__stats_peek(a, &t->stats) != FA_OK)
+        return;
+    uint64_t live[FA_TAG_MAX];
+    for (uint64_t i = 0; i < t->stats.tag_count; i++) {
+        const fa_tag_stats *g = &t->stats.tags[i];
+        live[i] = g->frame.live_bytes + g->pool.live_bytes + g->heap.live_bytes + g->scratch.live_bytes;
+    }
+    write_counter(t, "live bytes", now, live);
+    write_counter(t, "frame bytes", now, tag_bytes);
+}
+
+static void trace_frame(fa_alloc *a, const fa_frame_event *f, const uint64_t *tag_bytes) {
     struct fa_trace *t = a->trace;
     fa__mutex_lock(&t->lock);
     if (t->out != NULL) {
@@ -100,7 +112,7 @@ static void trace_frame(fa_alloc *a, const fa_frame_event *f) {
                 ",\"peak_bytes\":%" PRIu64 "}}",
                 f->frame, f->allocations, f->bytes, f->peak_bytes);
         if (f->is_creator)
-            write_counters(a, t, f->ended_ns);
+            write_counters(a, t, f->ended_ns, tag_bytes);
     }
     fa__mutex_unlock(&t->lock);
 }

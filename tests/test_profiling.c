@@ -100,6 +100,29 @@ static void sites_exact_on_a_script(void **state) {
     fa_destroy(a);
 }
 
+/* At FA_DEBUG_TRACE a site keeps its first sample's backtrace, which
+ * starts at the site itself. */
+static void sites_keep_a_backtrace_at_trace_level(void **state) {
+    (void)state;
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.site_sample_bytes = 1;
+    cfg.debug = FA_DEBUG_TRACE;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    void *p[2];
+    from_pools(a, p, 2, 32);
+    fa_site s[2];
+    assert_int_equal(fa_sites_get(a, s, 2, 0.0), 1);
+    assert_int_equal(s[0].count, 2);
+    assert_non_null(s[0].backtrace);
+    assert_true(s[0].depth >= 2);
+    assert_ptr_equal(s[0].backtrace[0], s[0].site);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(fa_pool_free(a, p[i]), FA_OK);
+    fa_destroy(a);
+}
+
 /* A sparser sample estimates: about one sample per 4096 bytes, each
  * standing for 4096 bytes (an allocation larger than that for itself). */
 static void sites_sampled_estimate_the_bytes(void **state) {
@@ -404,6 +427,7 @@ static void trace_errors_and_destroy_finishes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sites_exact_on_a_script),
+        cmocka_unit_test(sites_keep_a_backtrace_at_trace_level),
         cmocka_unit_test(sites_sampled_estimate_the_bytes),
         cmocka_unit_test(sites_off_and_bad_arguments),
         cmocka_unit_test(bandwidth_per_frame),

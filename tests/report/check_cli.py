@@ -50,9 +50,7 @@ def main(fa_report, workdir):
     result = subprocess.run([fa_report, "--help"], capture_output=True, text=True, timeout=30)
     if result.returncode != 0 or "REPORT.html" not in result.stdout:
         failures.append("--help: status %d, stdout %r" % (result.returncode, result.stdout))
-    for failure in failures:
-        print("FAIL:", failure)
-    sys.exit(1 if failures else 0)
+    report_page.finish(failures)
 
 
 if __name__ == "__main__":

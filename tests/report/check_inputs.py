@@ -95,9 +95,7 @@ def main(fa_report, workdir):
         failures += ["%s: %s" % (name, p) for p in problems]
         if not problems:
             print("ok: %s (%d bytes)" % (name, len(text)))
-    for failure in failures:
-        print("FAIL:", failure)
-    sys.exit(1 if failures else 0)
+    report_page.finish(failures)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ fa-report, so that a chart that silently drops frames or tags is caught.
 
 import json
 import re
+import sys
 from html.parser import HTMLParser
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -247,3 +248,10 @@ def synthetic_frame(number, tag_bytes, duration_ns=500000, **extra):
     return dict(frame=number, duration_ns=duration_ns, allocations=len(tag_bytes) * 10, bytes=total,
                 peak_bytes=total, chunks=1, reserved_bytes=max(total, 65536), backend_calls=0,
                 tag_bytes=tag_bytes, **extra)
+
+
+def finish(failures):
+    """Prints each failure and exits 1 if there is any, else 0."""
+    for failure in failures:
+        print("FAIL:", failure)
+    sys.exit(1 if failures else 0)
