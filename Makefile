@@ -99,9 +99,9 @@ check: test clang-check asan tsan memcheck minimal assert windows
 # ---- Windows (docs/platforms.md) -------------------------------------------
 
 # The mingw-w64 cross build: the static library and the DLL, and the smoke
-# test, quick start and demo against each, run by ctest under wine (a
-# prefix of its own in the build folder; made on the first run, ~10 s);
-# then the MSVC branch compiled by clang in MSVC mode.
+# test, the portable examples and the demo against each, run by ctest under
+# wine (a prefix of its own in the build folder; made on the first run,
+# ~10 s); then the MSVC branch compiled by clang in MSVC mode.
 WINDOWS_BUILD ?= build-windows
 WINDOWS_DEPS  := cmake make gcc-mingw-w64-x86-64 wine64 wine clang
 windows:
