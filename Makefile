@@ -7,7 +7,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
 BUILD_DEPS := cmake make gcc g++ pkg-config
-TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev libnuma-dev python3-jsonschema liblua5.4-dev libchipmunk-dev \
+TEST_DEPS  := $(BUILD_DEPS) libcmocka-dev python3-jsonschema liblua5.4-dev libchipmunk-dev \
 	libxml2-utils chromium
 CHECK_DEPS := $(TEST_DEPS) clang libclang-rt-14-dev valgrind
 
@@ -28,34 +28,65 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Only what the demo needs, quietly: the library and the demo.
+# Only what the demo needs, quietly: the library and the demo; the run also
+# leaves its statistics snapshot and its trace, and fa-report makes the HTML
+# report of the two.
 demo: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target demo -- --no-print-directory >/dev/null
-	@$(BUILD)/examples/demo
+	@$(BUILD)/examples/demo --json $(BUILD)/demo-snapshot.json --trace $(BUILD)/demo-trace.json
+	@python3 tools/fa-report $(BUILD)/demo-snapshot.json $(BUILD)/demo-trace.json -o $(BUILD)/demo-report.html
+	@echo
+	@echo "snapshot  $(BUILD)/demo-snapshot.json"
+	@echo "trace     $(BUILD)/demo-trace.json (https://ui.perfetto.dev or chrome://tracing)"
+	@echo "report    $(BUILD)/demo-report.html (any browser)"
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+# Release, in a build directory of its own holding the library alone (no
+# tests, examples or benchmark): quick, and $(BUILD) stays as it is.
+RELEASE_BUILD ?= build-release
+install:
+	@$(MAKE) -s deps DEPS="$(BUILD_DEPS)"
+	@cmake -S . -B $(RELEASE_BUILD) --log-level=WARNING -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=$(CC) \
+		-DFA_BUILD_TESTS=OFF -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF -DFA_BUILD_ENGINES=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+	cmake --install $(RELEASE_BUILD) --prefix $(PREFIX)
 
-# Figures, not tests: instruction counts, then every peer on every workload
-# (bench/run.py; the tables also go to build/bench-results.{md,json,svg}).
-PEER_DEPS := libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libapr1-dev libtalloc-dev python3 valgrind
+# The API reference, from the headers' comments, with the guides: HTML in
+# $(BUILD)/docs/html (Debian doxygen; docs/Doxyfile). A warning fails it.
+.PHONY: docs
+docs:
+	@$(MAKE) -s deps DEPS=doxygen
+	@mkdir -p $(BUILD)/docs
+	FA_VERSION=$$(sed -n 's/^project(framealloc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt) FA_DOCS_DIR=$(BUILD)/docs \
+		doxygen docs/Doxyfile
+	@echo "API reference: $(BUILD)/docs/html/index.html"
+
+# Figures, not tests: every figure the docs quote, measured again into
+# docs/figures.json and from there into the docs (tools/figures.py collect,
+# then render; a figure's run and machine are in the file). It runs the
+# instruction counts of the gcc, clang and minimal builds, every peer on every
+# workload (bench/run.py; the tables also go to build/bench-results.{md,json,svg})
+# and the framealloc benchmarks. The clang and minimal probes build in
+# directories of their own: clang-check's and minimal's keep their settings
+# (clang's with DWARF 4: valgrind 3.19 gives up on clang 14's DWARF 5, and
+# count-instructions.sh then reads 0).
+PEER_DEPS := libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libapr1-dev libtalloc-dev python3 valgrind clang
+INSTR_PROBES := --target instr_frame --target instr_pool --target instr_ideal
+INSTR_ONLY := -DFA_BUILD_TESTS=OFF -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_ENGINES=OFF
 
 bench:
 	@$(MAKE) -s deps DEPS="$(TEST_DEPS) $(PEER_DEPS)"
 	$(MAKE) build
-	tools/count-instructions.sh $(BUILD)
-	python3 bench/run.py $(BUILD) --markdown $(BUILD)/bench-results.md \
-		--json $(BUILD)/bench-results.json --svg $(BUILD)/bench-results.svg
-	for peer in "framealloc pool" mimalloc "glibc malloc"; do $(BUILD)/bench/prodcons "$$peer"; done
-	$(BUILD)/bench/bench_budgets
-	$(BUILD)/bench/bench_debug
-	$(BUILD)/bench/bench_deque
-	$(BUILD)/bench/bench_threading
-	if [ -x $(BUILD)/bench/bench_realloc ]; then $(BUILD)/bench/bench_realloc; fi
-	if [ -x $(BUILD)/examples/engines/lua/engine_lua ]; then $(BUILD)/examples/engines/lua/engine_lua --bench; fi
+	@cmake -S . -B $(BUILD)-instr-clang --log-level=WARNING -DCMAKE_C_COMPILER=clang -DCMAKE_C_FLAGS=-gdwarf-4 \
+		$(INSTR_ONLY) >/dev/null
+	@cmake -S . -B $(BUILD)-instr-minimal --log-level=WARNING -DCMAKE_C_COMPILER=$(CC) -DFA_MINIMAL=ON \
+		$(INSTR_ONLY) >/dev/null
+	cmake --build $(BUILD)-instr-clang -j $(JOBS) $(INSTR_PROBES)
+	cmake --build $(BUILD)-instr-minimal -j $(JOBS) $(INSTR_PROBES)
+	python3 tools/figures.py collect $(BUILD) --clang $(BUILD)-instr-clang --minimal $(BUILD)-instr-minimal
+	python3 tools/figures.py render
 
 # ---- the checks CI runs after `make test` (docs/reliability.md) -----------
 

@@ -11,6 +11,8 @@
  *
  * Output, one line per measurement, tab-separated:
  *   peer  workload  ns-per-op  waste (-1: not measurable)  ideal-ns (-1: none)
+ * then the process's peak resident memory (bench/rss.h):
+ *   peak-rss-kib  KIB
  * A benchmark, not a test: it asserts nothing. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* malloc_usable_size */
@@ -26,6 +28,7 @@
 
 #include "framealloc.h"
 #include "ideal.h"
+#include "rss.h"
 
 #ifndef BENCH_MALLOC_NAME
 #define BENCH_FULL 1
@@ -585,5 +588,6 @@ int main(int argc, char **argv) {
 #ifdef BENCH_FULL
     apr_terminate();
 #endif
+    printf("peak-rss-kib\t%ld\n", peak_rss_kib());
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "figures.h"
 #include "framealloc.h"
 
 #define FRAME_ALLOCS 1000
@@ -107,6 +108,7 @@ int main(int argc, char **argv) {
             budgeted = rep == 0 || b < budgeted ? b : budgeted;
         }
         printf("%d\t%.3f\t%.3f\t%.2f\n", n, plain, budgeted, budgeted / plain);
+        bench_figure(budgeted / plain, "budgets.t%d.ratio", n);
         fflush(stdout);
     }
     return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "figures.h"
 #include "framealloc.h"
 
 #define PER_ROUND 1000
@@ -65,8 +66,13 @@ int main(int argc, char **argv) {
                 if (rep == 0 || ns < best[level][pool])
                     best[level][pool] = ns;
             }
-    for (int level = 0; level < LEVELS; level++)
+    for (int level = 0; level < LEVELS; level++) {
         printf("%s\t%.2f\t%.1f\t%.2f\t%.1f\n", names[level], best[level][0], best[level][0] / best[0][0],
                best[level][1], best[level][1] / best[0][1]);
+        bench_figure(best[level][0], "debug.%s.frame_ns", names[level]);
+        bench_figure(best[level][0] / best[0][0], "debug.%s.frame_x_off", names[level]);
+        bench_figure(best[level][1], "debug.%s.pool_ns", names[level]);
+        bench_figure(best[level][1] / best[0][1], "debug.%s.pool_x_off", names[level]);
+    }
     return 0;
 }

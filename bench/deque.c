@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "figures.h"
 #include "framealloc.h"
 
 #define MAX_ROUNDS 101
@@ -195,7 +196,7 @@ static double median(double *v, int n) {
 typedef double (*workload)(fa_alloc *a, const struct deque_ops *ops, size_t items);
 
 /* One table row: both deques, rounds interleaved, median Mops/s. */
-static void row(fa_alloc *a, const char *name, workload run, size_t items, int rounds) {
+static void row(fa_alloc *a, const char *name, const char *key, workload run, size_t items, int rounds) {
     double fa_mops[MAX_ROUNDS], mutex_mops[MAX_ROUNDS];
     double ops = 2.0 * (double)items / 1e6;
     for (int r = 0; r < rounds; r++) {
@@ -204,6 +205,7 @@ static void row(fa_alloc *a, const char *name, workload run, size_t items, int r
     }
     double fa_median = median(fa_mops, rounds), mutex_median = median(mutex_mops, rounds);
     printf("| %-16s | %16.1f | %11.1f | %5.2fx |\n", name, fa_median, mutex_median, fa_median / mutex_median);
+    bench_figure(fa_median / mutex_median, "deque.%s.ratio", key);
 }
 
 int main(int argc, char **argv) {
@@ -224,8 +226,8 @@ int main(int argc, char **argv) {
            rounds);
     printf("| workload         | framealloc deque | mutex deque | ratio  |\n");
     printf("|------------------|-----------------:|------------:|-------:|\n");
-    row(a, "owner + 1 thief", owner_and_thief, items, rounds);
-    row(a, "owner alone", owner_alone, items, rounds);
+    row(a, "owner + 1 thief", "owner_and_thief", owner_and_thief, items, rounds);
+    row(a, "owner alone", "owner_alone", owner_alone, items, rounds);
     fa_destroy(a);
     return 0;
 }

@@ -52,12 +52,18 @@ int main(int argc, char **argv) {
     fa_config_init(&cfg);
     if (strcmp(mode, "off") == 0 || strcmp(mode, "empty-off") == 0)
         cfg.disable = FA_DISABLE_ALL;
+    if (strcmp(mode, "sites") == 0) /* hot sites at 1 in 64 of these 64 B allocations */
+        cfg.site_sample_bytes = 64 * 64;
+    else if (strcmp(mode, "sites-all") == 0)
+        cfg.site_sample_bytes = 1;
     struct ctx c = {fa_create(&cfg), NULL};
     if (c.fa == NULL)
         return 1;
     c.arena = fa_arena_get(c.fa);
     int tagged = strcmp(mode, "tagged") == 0, empty = strncmp(mode, "empty", 5) == 0;
-    int arena = strcmp(mode, "arena") == 0;
+    int arena = strcmp(mode, "arena") == 0 || strncmp(mode, "sites", 5) == 0;
+    if (strcmp(mode, "empty-trace") == 0 && fa_trace_start(c.fa, "/dev/null") != FA_OK)
+        return 1;
     if (strcmp(mode, "budget") == 0) {
         fa_budget_set(c.fa, NULL, 0, (size_t)1 << 30);
         fa_frame_budget_set(c.fa, 0, (size_t)1 << 20);

@@ -53,7 +53,13 @@ int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 550;
     const char *mode = argc > 2 ? argv[2] : "-";
     static void *ptrs[PER_ROUND];
-    struct ctx c = {fa_create(NULL), NULL};
+    fa_config cfg;
+    fa_config_init(&cfg);
+    if (strcmp(mode, "sites") == 0) /* hot sites at 1 in 64 of these 64 B allocations */
+        cfg.site_sample_bytes = 64 * 64;
+    else if (strcmp(mode, "sites-all") == 0)
+        cfg.site_sample_bytes = 1;
+    struct ctx c = {fa_create(&cfg), NULL};
     if (c.fa == NULL)
         return 1;
     c.cache = fa_cache_get(c.fa);

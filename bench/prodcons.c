@@ -8,12 +8,13 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <mimalloc.h>
 #include <stdlib.h>
 
+#include "figures.h"
 #include "framealloc.h"
+#include "rss.h"
 #include "libc.h" /* mimalloc replaces malloc in this binary: glibc's own, for its peer and framealloc's source */
 
 #define BLOCKS 1000000
@@ -21,6 +22,7 @@
 
 struct peer {
     const char *name;
+    const char *key; /* in the FIGURE line's key */
     void *(*alloc)(size_t);
     void (*free)(void *);
 };
@@ -32,9 +34,9 @@ static void *glibc_alloc(size_t n) { return libc.malloc(n); }
 static void glibc_free(void *p) { libc.free(p); }
 
 static const struct peer peers[] = {
-    {"framealloc pool", fa_alloc_fn, fa_free_fn},
-    {"mimalloc", mi_malloc, mi_free},
-    {"glibc malloc", glibc_alloc, glibc_free},
+    {"framealloc pool", "framealloc_pool", fa_alloc_fn, fa_free_fn},
+    {"mimalloc", "mimalloc", mi_malloc, mi_free},
+    {"glibc malloc", "glibc_malloc", glibc_alloc, glibc_free},
 };
 
 struct ring {
@@ -76,9 +78,9 @@ int main(int argc, char **argv) {
         if (fa == NULL)
             return 1;
         produce(&peers[i]);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("%-16s producer/consumer of %d blocks: peak RSS %ld KiB\n", argv[1], BLOCKS, ru.ru_maxrss);
+        long kib = peak_rss_kib();
+        printf("%-16s producer/consumer of %d blocks: peak RSS %ld KiB\n", argv[1], BLOCKS, kib);
+        bench_figure((double)kib / 1024, "prodcons.%s.peak_mib", peers[i].key);
         fa_destroy(fa);
         return 0;
     }

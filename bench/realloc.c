@@ -47,6 +47,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "figures.h"
 #include "framealloc.h"
 #include "libc.h"
 
@@ -373,6 +374,16 @@ static void put(struct row *r, int round, struct result x) {
     r->moves[round] = x.moves;
 }
 
+/* The FIGURE lines of a row: each peer's ns, and framealloc's (FA: which
+ * of its calls) and glibc's over mimalloc's. */
+static void figures_against_mi(const char *row, const char *fa_call, double fa_ns, double mi_ns, double glibc_ns) {
+    bench_figure(fa_ns, "realloc.%s.%s.ns", row, fa_call);
+    bench_figure(mi_ns, "realloc.%s.mi.ns", row);
+    bench_figure(glibc_ns, "realloc.%s.glibc.ns", row);
+    bench_figure(fa_ns / mi_ns, "realloc.%s.%s.x_mi", row, fa_call);
+    bench_figure(glibc_ns / mi_ns, "realloc.%s.glibc.x_mi", row);
+}
+
 static void table_in_place(long cycles) {
     struct row fa_r, mi_r, libc_r;
     for (int k = 0; k < RUNS; k++) {
@@ -388,6 +399,8 @@ static void table_in_place(long cycles) {
     printf("| framealloc `fa_pool_realloc` | %.2f | %.2f | %.1f |\n", f, f / m, med_moves(&fa_r));
     printf("| mimalloc `mi_realloc` | %.2f | 1.00 | %.1f |\n", m, med_moves(&mi_r));
     printf("| glibc `realloc` | %.2f | %.2f | %.1f |\n\n", g, g / m, med_moves(&libc_r));
+    figures_against_mi("in_place", "fa", f, m, g);
+    bench_figure(med_moves(&libc_r), "realloc.in_place.glibc.moves");
 }
 
 static void table_growing(long small_buffers, long big_buffers) {
@@ -409,6 +422,10 @@ static void table_growing(long small_buffers, long big_buffers) {
         printf("| %s (%u reallocs) | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.1f / %.1f / %.1f / %.1f |\n",
                t == 0 ? "4 KiB" : "1 MiB", reallocs_to(tops[t]), e, f, m, g, e / m, f / m, g / m, med_moves(&fr),
                med_moves(&fa_r), med_moves(&mi_r), med_moves(&libc_r));
+        const char *row = t == 0 ? "growing_4kib" : "growing_1mib";
+        figures_against_mi(row, "frame", e, m, g);
+        bench_figure(f, "realloc.%s.pool.ns", row);
+        bench_figure(f / m, "realloc.%s.pool.x_mi", row);
     }
     printf("\n");
 }
@@ -427,6 +444,7 @@ static void table_usable(long passes) {
     printf("| framealloc `fa_usable_size` | %.2f | %.2f | %.2f |\n", f, f / m, med_moves(&fa_r));
     printf("| mimalloc `mi_usable_size` | %.2f | 1.00 | %.2f |\n", m, med_moves(&mi_r));
     printf("| glibc `malloc_usable_size` | %.2f | %.2f | %.2f |\n\n", g, g / m, med_moves(&libc_r));
+    figures_against_mi("usable", "fa", f, m, g);
 }
 
 static void table_vulkan(long ops) {
@@ -447,6 +465,9 @@ static void table_vulkan(long ops) {
             printf("| %zu, %s | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f / %.2f / %.2f |\n", align,
                    drift ? "x or / 1 .. 1.5" : "random 16 B .. 16 KiB", f, m, g, f / m, g / m, med_moves(&fa_r),
                    med_moves(&mi_r), med_moves(&libc_r));
+            char row[32];
+            snprintf(row, sizeof row, "aligned_%s_a%zu", drift ? "drift" : "random", align);
+            figures_against_mi(row, "fa", f, m, g);
         }
     }
     printf("\n");

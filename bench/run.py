@@ -27,19 +27,20 @@ def peers_of(binary):
 
 
 def run_once(binary, peer, scale):
-    """One process: its result rows, and its peak RSS in KiB."""
-    proc = subprocess.Popen([binary, "--peer", peer, "--scale", str(scale)],
-                            stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.stdout.close()
-    if status != 0:
-        sys.exit(f"{binary} --peer {peer} failed with status {status}")
-    rows = []
-    for line in out.splitlines():
-        name, workload, ns, waste, ideal = line.split("\t")
-        rows.append((name, workload, float(ns), float(waste), float(ideal)))
-    return rows, usage.ru_maxrss
+    """One process: its result rows, and its peak RSS in KiB (as it measured
+    it: the rusage of a child counts this process's own peak too)."""
+    proc = subprocess.run([binary, "--peer", peer, "--scale", str(scale)], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{binary} --peer {peer} failed with status {proc.returncode}")
+    rows, kib = [], None
+    for line in proc.stdout.splitlines():
+        fields = line.split("\t")
+        if fields[0] == "peak-rss-kib":
+            kib = int(fields[1])
+        else:
+            name, workload, ns, waste, ideal = fields
+            rows.append((name, workload, float(ns), float(waste), float(ideal)))
+    return rows, kib
 
 
 def collect(build, reps, scale):

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "figures.h"
 #include "framealloc.h"
 
 #define RUNS 5
@@ -139,6 +140,10 @@ static void table_in_flight(long frames) {
         double game = n == 1 ? base[0] : median(runs[0][n - 1], RUNS);
         double control = n == 1 ? base[1] : median(runs[1][n - 1], RUNS);
         printf("| %u | %.0f | %.3f | %.0f | %.3f |\n", n, game, game / base[0], control, control / base[1]);
+        if (n > 1) { /* N = 1 is the base, 1 by definition */
+            bench_figure(game / base[0], "threading.in_flight.n%u.ratio", n);
+            bench_figure(control / base[1], "threading.in_flight.n%u.control_ratio", n);
+        }
     }
     printf("\n");
 }
@@ -229,6 +234,8 @@ static void table_barrier(long frames) {
         }
         double o = median(own, RUNS), s = median(shared, RUNS);
         printf("| %d | %.0f | %.0f | %+.0f | %.2f |\n", workers[k], o, s, s - o, s / o);
+        if (workers[k] == 1) /* the docs' figure: more workers than cores measure the scheduler */
+            bench_figure(s - o, "threading.shared_frame.extra_ns");
     }
     printf("\n");
 }
@@ -315,6 +322,7 @@ static void table_throughput(long frames) {
             runs[r] = throughput_run(counts[k], frames);
         double all = median(runs, RUNS), each = all / counts[k];
         printf("| %d | %.0f | %.0f | %.2f |\n", counts[k], all / 1e6, each / 1e6, 1e9 / each);
+        bench_figure(each / 1e6, "threading.throughput.t%d.mallocs_per_thread", counts[k]);
         fflush(stdout);
     }
     printf("\n");

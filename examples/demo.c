@@ -78,6 +78,10 @@ static void check_pthread(int rc, const char *what) {
 
 static void print_event(void *user, const fa_event *ev) {
     (void)user;
+    /* Whatever stdout holds was printed first: flushed, a warning lands
+     * after it also when both streams go to one pipe (stdout is then fully
+     * buffered, stderr not). */
+    fflush(stdout);
     fprintf(stderr, "framealloc %s: %s\n", ev->error != FA_OK ? "error" : "warning", ev->message);
 }
 
@@ -487,6 +491,7 @@ static uint64_t upload_frame_constants(fa_alloc *a, uint64_t frame) {
     constants->camera_position[3] = 1.0f;
     constants->time = time;
     constants->delta_time = FIXED_DT;
+    check_status(fa_bandwidth_record(a, 0, sizeof *constants), "fa_bandwidth_record"); /* written for the GPU */
     return mix_float(mix_float(0, constants->view_projection[1]), constants->camera_position[0]);
 }
 
@@ -497,6 +502,8 @@ static uint64_t stage_texture(fa_alloc *a, size_t bytes, uint64_t frame) {
     size_t count = bytes / sizeof *texels;
     for (size_t i = 0; i < count; i++)
         texels[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)frame;
+    /* written here, then read by the copy engine: the frame's bandwidth */
+    check_status(fa_bandwidth_record(a, bytes, bytes), "fa_bandwidth_record");
     return mix(texels[0], texels[count - 1]);
 }
 
@@ -853,30 +860,36 @@ static bool should_print(uint64_t frame, uint64_t every) {
 struct options {
     uint64_t    frames;
     uint64_t    print_every;
-    const char *json; /* where to write the statistics snapshot, or NULL */
+    const char *json;  /* where to write the statistics snapshot, or NULL */
+    const char *trace; /* where to write the trace, or NULL */
 };
 
-static void usage_exit(const char *program) {
-    fprintf(stderr, "usage: %s [--frames N] [--every N] [--json FILE]\n", program);
-    fprintf(stderr, "  --frames N  engine frames to run (default %d)\n", DEFAULT_FRAMES);
-    fprintf(stderr, "  --every N   print frames 1-%d and every Nth (default %d)\n", ALWAYS_PRINTED_FRAMES,
+/* Asked for (--help), the usage goes to stdout and the demo succeeds; after
+ * a wrong command line, to stderr with status 2. */
+static void usage_exit(const char *program, int status) {
+    FILE *out = status == EXIT_SUCCESS ? stdout : stderr;
+    fprintf(out, "usage: %s [--frames N] [--every N] [--json FILE] [--trace FILE]\n", program);
+    fprintf(out, "  --frames N    engine frames to run (default %d)\n", DEFAULT_FRAMES);
+    fprintf(out, "  --every N     print frames 1-%d and every Nth (default %d)\n", ALWAYS_PRINTED_FRAMES,
             DEFAULT_PRINT_EVERY);
-    fprintf(stderr, "  --json FILE write the statistics snapshot (docs/statistics.md) to FILE\n");
-    exit(2);
+    fprintf(out, "  --json FILE   write the statistics snapshot (docs/statistics.md) to FILE\n");
+    fprintf(out, "  --trace FILE  write the run as a trace (Chrome trace-event JSON, for Perfetto) to FILE\n");
+    fprintf(out, "  --help        print this and exit\n");
+    exit(status);
 }
 
 static uint64_t parse_positive(const char *text, const char *program) {
     char *end;
     if (text == NULL || *text < '0' || *text > '9')
-        usage_exit(program);
+        usage_exit(program, 2);
     unsigned long long value = strtoull(text, &end, 10);
     if (*end != '\0' || value == 0)
-        usage_exit(program);
+        usage_exit(program, 2);
     return value;
 }
 
 static struct options parse_options(int argc, char **argv) {
-    struct options opts = {DEFAULT_FRAMES, DEFAULT_PRINT_EVERY, NULL};
+    struct options opts = {DEFAULT_FRAMES, DEFAULT_PRINT_EVERY, NULL, NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--frames") == 0)
             opts.frames = parse_positive(argv[++i], argv[0]);
@@ -884,8 +897,12 @@ static struct options parse_options(int argc, char **argv) {
             opts.print_every = parse_positive(argv[++i], argv[0]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             opts.json = argv[++i];
+        else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc)
+            opts.trace = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            usage_exit(argv[0], EXIT_SUCCESS);
         else
-            usage_exit(argv[0]);
+            usage_exit(argv[0], 2);
     }
     return opts;
 }
@@ -904,6 +921,9 @@ static fa_alloc *create_allocator(struct counting_backend *backend) {
     /* No thread's frame may take more than 8 MiB; one over 4 MiB warns. */
     cfg.frame_budget_soft = 4 * MIB;
     cfg.frame_budget_hard = 8 * MIB;
+    /* Hot allocation sites, about one sample per 64 KiB allocated: the
+     * report's table of where the memory goes (docs/profiling.md). */
+    cfg.site_sample_bytes = 64 * KIB;
     fa_alloc *a = check_alloc(fa_create(&cfg), "the allocator");
     /* The whole game fits in 64 MiB; an upload over 2.75 MiB warns (the
      * level's first one does); the entities' caps keep them under 1 MiB. */
@@ -948,6 +968,13 @@ int main(int argc, char **argv) {
     struct counting_backend backend;
     counting_backend_init(&backend);
     struct engine engine = {.alloc = create_allocator(&backend), .frames = opts.frames};
+    if (opts.trace != NULL) { /* from before the first allocation to after the last free */
+        fa_error e = fa_trace_start(engine.alloc, opts.trace);
+        if (e != FA_OK) {
+            fprintf(stderr, "demo: cannot write the trace to %s: %s\n", opts.trace, fa_strerror(e));
+            return EXIT_FAILURE;
+        }
+    }
     engine.world.nav = build_nav_mesh(engine.alloc);
     check_pthread(pthread_barrier_init(&engine.frame_start, NULL, ROLE_COUNT), "pthread_barrier_init");
     check_pthread(pthread_barrier_init(&engine.frame_done, NULL, ROLE_COUNT), "pthread_barrier_init");
@@ -964,6 +991,10 @@ int main(int argc, char **argv) {
     pthread_barrier_destroy(&engine.frame_start);
     pthread_barrier_destroy(&engine.frame_done);
     free_world(engine.alloc, &engine.world);
+    if (opts.trace != NULL) { /* the whole run, the world's frees included */
+        check_status(fa_trace_stop(engine.alloc), "fa_trace_stop");
+        printf("trace written to %s\n", opts.trace);
+    }
     stats.trimmed_bytes = atomic_load(&backend.bytes_outstanding);
     fa_destroy(engine.alloc);
 

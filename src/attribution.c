@@ -370,7 +370,7 @@ static FA__SLOW fa_error first_frame(fa_alloc *a, struct fa_thread *th) {
 /* What watches the frame beginning: the history's start of the record, a
  * hook's or the trace's clock. Non-zero when the sampler's next point must
  * be folded into the limit. */
-static FA__SLOW int begin_observed(fa_alloc *a, struct fa_thread *th, uint32_t observes) {
+static inline int begin_observed(fa_alloc *a, struct fa_thread *th, uint32_t observes) {
     struct fa_charge *c = &th->charge;
     if (observes & FA__OBSERVE_HISTORY) {
         if (c->since_ns == 0) /* one clock read per frame: a frame lasts from the last one's end */

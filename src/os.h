@@ -195,9 +195,10 @@ int fa__numa_node_now(void);
 /* Up to max return addresses of the calling thread's stack, innermost
  * first; how many. */
 int fa__backtrace(void **frames, int max);
-/* "symbol+0x…" for a code address the system can name (Linux: a symbol
- * the dynamic linker knows; Windows: "module+0x…"): 1, else 0 and buf
- * untouched. */
+/* "symbol+0x…" for a code address the dynamic linker can name (a symbol
+ * in the dynamic table), else "file+0x…" (the offset in its executable or
+ * library, for addr2line; on Windows always "module+0x…"): 1; 0 and buf
+ * untouched when it knows neither. */
 int fa__site_symbol(const void *site, char *buf, size_t n);
 
 #endif

@@ -140,8 +140,17 @@ int fa__backtrace(void **frames, int max) {
 
 int fa__site_symbol(const void *site, char *buf, size_t n) {
     Dl_info info;
-    if (site == NULL || dladdr(site, &info) == 0 || info.dli_sname == NULL)
+    if (site == NULL || dladdr(site, &info) == 0)
         return 0;
-    snprintf(buf, n, "%s+0x%tx", info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
+    if (info.dli_sname != NULL) {
+        snprintf(buf, n, "%s+0x%tx", info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
+    } else if (info.dli_fname != NULL && info.dli_fname[0] != '\0') { /* a static function: the file's offset,
+                                                                       * for addr2line -e FILE */
+        const char *file = strrchr(info.dli_fname, '/');
+        snprintf(buf, n, "%s+0x%tx", file != NULL ? file + 1 : info.dli_fname,
+                 (const char *)site - (const char *)info.dli_fbase);
+    } else {
+        return 0;
+    }
     return 1;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "instance.h"
+#include "os.h"
 
 #define KIB 1024.0
 
@@ -62,9 +63,20 @@ static void print_sites(FILE *out, fa_alloc *a) {
         return;
     size_t n = fa_sites_get(a, s, 5, 0.0);
     fprintf(out, "hot sites (1 sample per %zu bytes)\n", a->cfg.site_sample_bytes);
-    for (size_t i = 0; i < n && i < 5; i++)
-        fprintf(out, "  %-18p %10" PRIu64 " allocations %10.1f KiB  %5.1f%%\n", s[i].site, s[i].count, kib(s[i].bytes),
-                100 * s[i].share);
+    for (size_t i = 0; i < n && i < 5; i++) {
+        char symbol[96] = "";
+        fa__site_symbol(s[i].site, symbol, sizeof symbol);
+        fprintf(out, "  %-18p %-32s %10" PRIu64 " allocations %10.1f KiB %5.1f%%\n", s[i].site, symbol, s[i].count,
+                kib(s[i].bytes), 100 * s[i].share);
+    }
+}
+
+/* A limit of 0 is none: "no limit", not "0 KiB". */
+static void print_limit(FILE *out, const char *name, uint64_t bytes) {
+    if (bytes == 0)
+        fprintf(out, "%s no limit", name);
+    else
+        fprintf(out, "%s %.0f KiB", name, kib(bytes));
 }
 
 static void print_budget(FILE *out, const fa_budget_stats *b) {
@@ -72,13 +84,16 @@ static void print_budget(FILE *out, const fa_budget_stats *b) {
         fprintf(out, "\n");
         return;
     }
-    fprintf(out, "  budget soft %.0f / hard %.0f KiB, usage %.1f KiB, %" PRIu64 " warnings, %" PRIu64 " refused\n",
-            kib(b->soft), kib(b->hard), kib(b->usage), b->soft_crossings, b->refusals);
+    print_limit(out, "  soft", b->soft);
+    print_limit(out, " / hard", b->hard);
+    fprintf(out, ", usage %.1f KiB, %" PRIu64 " warning%s, %" PRIu64 " refused\n", kib(b->usage), b->soft_crossings,
+            b->soft_crossings == 1 ? "" : "s", b->refusals);
 }
 
 static void print_tags(FILE *out, const fa_stats *st) {
     fprintf(out, "tag paths (live KiB; frame: all of its frames, and the largest; the root's budget is the global one)\n");
-    fprintf(out, "  %-24s %10s %10s %8s %8s %8s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch");
+    fprintf(out, "  %-24s %10s %10s %8s %8s %8s  %s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch",
+            "budget");
     for (uint64_t i = 0; i < st->tag_count; i++) {
         const fa_tag_stats *t = &st->tags[i];
         fprintf(out, "  %-24s %10.1f %10.1f %8.1f %8.1f %8.1f", i == 0 ? "(root)" : t->path, kib(t->frame.bytes),

@@ -205,11 +205,16 @@ static void flat_sites(FILE *f, fa_alloc *a) {
         const char *prefix = at(sub, "sites.entries.%zu.", i);
         Dl_info info;
         fprintf(f, "%ssite\t%p\n", prefix, s->site);
-        if (dladdr(s->site, &info) != 0 && info.dli_sname != NULL)
+        const char *file = NULL;
+        if (dladdr(s->site, &info) != 0 && info.dli_fname != NULL && info.dli_fname[0] != '\0')
+            file = strrchr(info.dli_fname, '/') != NULL ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
+        if (file == NULL)
+            fprintf(f, "%ssymbol\tnull\n", prefix);
+        else if (info.dli_sname != NULL)
             fprintf(f, "%ssymbol\t%s+0x%tx\n", prefix, info.dli_sname,
                     (const char *)s->site - (const char *)info.dli_saddr);
-        else
-            fprintf(f, "%ssymbol\tnull\n", prefix);
+        else /* a static function: the offset in its file */
+            fprintf(f, "%ssymbol\t%s+0x%tx\n", prefix, file, (const char *)s->site - (const char *)info.dli_fbase);
         flat_u64(f, prefix, "samples", s->samples);
         flat_u64(f, prefix, "count", s->count);
         flat_u64(f, prefix, "bytes", s->bytes);

@@ -256,7 +256,7 @@ static void the_table_shows_every_section(void **state) {
     assert_int_equal(fa_stats_print(f->a, out), FA_OK);
     fclose(out);
     const char *expected[] = {"framealloc: frame 5,", "kind", "scratch", "frames: the last 5", "p95",
-                              "tag paths", "render", "budget soft 0 / hard 1024 KiB", "128 B: 1 slabs, 1 blocks in use"};
+                              "tag paths", "render", "soft no limit / hard 1024 KiB", "128 B: 1 slabs, 1 blocks in use"};
     for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
         if (strstr(text, expected[i]) == NULL)
             fail_msg("\"%s\" is not in:\n%s", expected[i], text);

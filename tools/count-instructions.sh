@@ -59,6 +59,12 @@ if [ -n "${FA_COUNT_SETTINGS:-}" ]; then # the cost of each setting (docs/budget
     measure "fa_frame_alloc with budgets set"                    -      1000 instr_frame  budget
     measure "fa_frame_alloc, statistics, tags and budgets off"   -      1000 instr_frame  off
     measure "fa_pool_alloc + fa_pool_free under a tag"           -      1000 instr_pool   tagged
+    # profiling (docs/profiling.md): hot sites at 1 in 64 and at every allocation, a trace
+    measure "fa_arena_alloc (handle), sites at 1 in 64"          -      1000 instr_frame  sites local
+    measure "fa_arena_alloc (handle), sites at every allocation" -      1000 instr_frame  sites-all local
+    measure "fa_pool_alloc + fa_pool_free, sites at 1 in 64"     -      1000 instr_pool   sites local
+    measure "fa_pool_alloc + fa_pool_free, sites at every allocation" - 1000 instr_pool sites-all local
+    measure "empty frame with a trace running"                   -         1 instr_frame  empty-trace
 fi
 measure "reference: ideal bump, local"                           -      1000 instr_ideal  bump local
 measure "reference: ideal bump, struct"                          -      1000 instr_ideal  bump struct
