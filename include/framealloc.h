@@ -24,16 +24,33 @@
 
 /* ---- portability ------------------------------------------------------- */
 
+/* The compiler facts of the inline paths, in their private FA__ and fa__
+ * names: a GCC and Clang form, and an MSVC form (which clang's MSVC mode,
+ * defining _MSC_VER, also takes). The library's other ones are in its
+ * src/platform.h; docs/platforms.md says which platforms are tested. */
+#ifdef _MSC_VER
+#include <intrin.h> /* _BitScanReverse64 */
+#ifdef __cplusplus
+#include <type_traits> /* FA__VOLATILE */
+#endif
+#endif
+
 #ifdef __cplusplus
 #define FA_ALIGNOF(T) alignof(T)
-#define FA__TLS __thread /* no C++ dynamic-init wrapper: the variable is plain data */
 #define FA__MAX_ALIGN alignof(std::max_align_t)
 #include <cstddef>
 extern "C" {
 #else
 #define FA_ALIGNOF(T) _Alignof(T)
-#define FA__TLS _Thread_local
 #define FA__MAX_ALIGN _Alignof(max_align_t)
+#endif
+
+#if defined(_MSC_VER)
+#define FA__TLS __declspec(thread)
+#elif defined(__cplusplus)
+#define FA__TLS __thread /* no C++ dynamic-init wrapper: the variable is plain data */
+#else
+#define FA__TLS _Thread_local
 #endif
 
 /* FA_MINIMAL=1 (set by the FA_MINIMAL build option, and recorded in the
@@ -50,19 +67,94 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define FA_API __attribute__((visibility("default")))
 #define FA__LIKELY(x) __builtin_expect(!!(x), 1)
-#define FA__TLS_MODEL __attribute__((tls_model("initial-exec")))
-#define FA__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define FA__MALLOC __attribute__((malloc, warn_unused_result))
 #define FA__SLOW __attribute__((cold)) /* the inline paths' way out: laid out of their way */
 #else
-#define FA_API
 #define FA__LIKELY(x) (x)
-#define FA__TLS_MODEL
-#define FA__PRINTF(f, a)
 #define FA__MALLOC
 #define FA__SLOW
+#endif
+#if defined(__MINGW32__)
+/* the library formats with mingw-w64's C99 printf (__USE_MINGW_ANSI_STDIO), not msvcrt's */
+#define FA__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define FA__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define FA__PRINTF(f, a)
+#endif
+
+/* Windows: FA_DLL says the program uses framealloc as a DLL. The DLL's
+ * package sets it (its CMake target's usage requirements, its .pc file's
+ * Cflags), so that a program cannot mismatch its library; the static
+ * library leaves it unset. A DLL's thread-local data is its own: the
+ * fa_alloc * fast paths are then the DLL's functions (below). */
+#if defined(_WIN32) && defined(FA_DLL)
+#ifdef FA__DLL_EXPORT /* building the DLL */
+#define FA_API __declspec(dllexport)
+#else
+#define FA_API __declspec(dllimport)
+#endif
+#elif defined(_WIN32)
+#define FA_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define FA_API __attribute__((visibility("default")))
+#else
+#define FA_API
+#endif
+
+/* The thread-local entries of the inline paths (fa__tls below): read in
+ * place, with the cheapest model an executable or a library loaded at start
+ * allows, except by a program of the Windows DLL, which cannot reach them:
+ * there fa_frame_alloc, fa_frame_alloc_aligned, fa_frame_array,
+ * fa_pool_alloc and fa_pool_free are FA__TLS_PATH functions of the DLL,
+ * which keeps their inline bodies under FA__TLS_NAME's names. The handle
+ * paths read no thread-local data and stay inline everywhere. */
+#if defined(_WIN32) && defined(FA_DLL)
+#define FA__TLS_PATH FA_API
+#define FA__TLS_NAME(name) fa__inline_##name
+#ifdef FA__DLL_EXPORT
+#define FA__TLS_READ 1
+#else
+#define FA__TLS_READ 0
+#endif
+#else
+#define FA__TLS_PATH static inline
+#define FA__TLS_NAME(name) name
+#define FA__TLS_READ 1
+#endif
+#if defined(_WIN32)
+#define FA__TLS_API /* a DLL neither exports nor imports thread-local data */
+#define FA__TLS_MODEL
+#elif defined(__GNUC__) || defined(__clang__)
+#define FA__TLS_API FA_API
+#define FA__TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define FA__TLS_API FA_API
+#define FA__TLS_MODEL
+#endif
+
+/* Loads of words that other threads store to: atomic, without making them
+ * _Atomic for the code that owns them. MSVC has no __atomic builtins: a
+ * volatile read of an aligned word is one load, and an acquire on x64
+ * (/volatile:ms, its default there). */
+#ifdef _MSC_VER
+#ifdef __cplusplus
+#define FA__VOLATILE(p) ((volatile std::remove_reference<decltype(*(p))>::type *)(p))
+#else
+#define FA__VOLATILE(p) ((volatile __typeof__(*(p)) *)(p))
+#endif
+#define FA__LOAD(p, order) (*FA__VOLATILE(p))
+static inline int fa__clz64(unsigned long long x) { /* x != 0 */
+    unsigned long i;
+    _BitScanReverse64(&i, x);
+    return 63 - (int)i;
+}
+#else
+#define FA__LOAD(p, order) __atomic_load_n((p), __ATOMIC_##order)
+static inline int fa__clz64(unsigned long long x) { /* x != 0 */
+    return __builtin_clzll(x);
+}
 #endif
 
 /* ---- errors and events ------------------------------------------------- */
@@ -316,11 +408,11 @@ FA_API uint64_t fa_frame_number(const fa_alloc *a);
 
 /* Aligned for any object of that size: to the largest power of two dividing
  * size, at most alignof(max_align_t). */
-static inline void *fa_frame_alloc(fa_alloc *a, size_t size);
+FA__TLS_PATH void *fa_frame_alloc(fa_alloc *a, size_t size);
 /* Aligned to align (any power of two: 64, 4096, 65536 all work). */
-static inline void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align);
+FA__TLS_PATH void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align);
 /* count elements of size bytes, aligned to align, in one allocation. */
-static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align);
+FA__TLS_PATH void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align);
 /* count * size bytes, zeroed, overflow-checked. */
 FA_API void *fa_frame_calloc(fa_alloc *a, size_t count, size_t size) FA__MALLOC;
 FA_API char *fa_frame_strdup(fa_alloc *a, const char *s) FA__MALLOC;
@@ -428,12 +520,12 @@ FA_API void fa_arena_destroy(fa_arena *ar);
  * allocated take no lock and no atomic; a free on another thread takes no
  * lock (one atomic operation on the slab, two more on the statistics' live
  * figures when statistics are on). Does not need a frame. */
-static inline void *fa_pool_alloc(fa_alloc *a, size_t size);
+FA__TLS_PATH void *fa_pool_alloc(fa_alloc *a, size_t size);
 /* Any thread. NULL is a no-op. A pointer this allocator does not own
  * (malloc'd, on the stack, a frame pointer, another allocator's block) is
  * FA_ERR_FOREIGN, a block freed twice FA_ERR_DOUBLE_FREE: nothing changes,
  * and no memory at the pointer is read before ownership is established. */
-static inline fa_error fa_pool_free(fa_alloc *a, void *p);
+FA__TLS_PATH fa_error fa_pool_free(fa_alloc *a, void *p);
 
 /* The cache handle: the calling thread's pool cache in `a`, for hot loops
  * as the arena handle above is (same lifetime, same errors). A block may
@@ -1049,7 +1141,7 @@ FA_API fa_error fa_leak_report(fa_alloc *a, FILE *out);
 typedef enum fa_huge_pages {
     FA_HUGE_NONE = 0,
     FA_HUGE_TRANSPARENT, /* madvise(MADV_HUGEPAGE) on the reserved range */
-    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB */
+    FA_HUGE_EXPLICIT     /* MAP_HUGETLB: sizes round up to 2 MiB (Windows: large pages, docs/platforms.md) */
 } fa_huge_pages;
 
 /* Reserves `reserve` bytes of address space once (0: 4 GiB), commits pages
@@ -1172,7 +1264,6 @@ struct fa__thread_tls {
     unsigned char fa__pad[FA__TLS_SIZE - 5 * 8];
 };
 
-FA_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
 FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) FA__SLOW;
 
 /* The inline paths find an allocator's fast-path entry from its address
@@ -1187,10 +1278,14 @@ FA_API void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) FA__SL
 #define FA__ALLOC_SIZE 2048
 #define FA__SLOT_SPAN ((uintptr_t)32 * FA__ALLOC_SIZE)
 
+#if FA__TLS_READ
+FA__TLS_API extern FA__TLS struct fa__thread_tls fa__tls[FA__SLOTS + 1] FA__TLS_MODEL;
+
 static inline struct fa__thread_tls *fa__tls_of(const fa_alloc *a) {
     uint16_t low = (uint16_t)(uintptr_t)a; /* the span is 64 KiB: one zero-extending move */
     return (struct fa__thread_tls *)(void *)((char *)fa__tls + low / (FA__ALLOC_SIZE / FA__TLS_SIZE));
 }
+#endif
 
 static inline size_t fa__natural_align(size_t size) {
     size_t m = size | FA__MAX_ALIGN;
@@ -1224,7 +1319,7 @@ static inline struct fa__thread_tls *fa__entry_of(const void *handle) {
 #endif
 #endif
 #ifdef FA__TSAN
-#define FA__LIMIT(t) __atomic_load_n(&(t)->limit, __ATOMIC_RELAXED)
+#define FA__LIMIT(t) FA__LOAD(&(t)->limit, RELAXED)
 #else
 #define FA__LIMIT(t) ((t)->limit)
 #endif
@@ -1246,13 +1341,6 @@ static inline int fa__bump_try(struct fa__thread_tls *t, size_t size, size_t ali
     return 0;
 }
 
-static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_t guarded) {
-    void *p;
-    if (FA__LIKELY(fa__bump_try(fa__tls_of(a), size, align, guarded, &p)))
-        return p;
-    return fa__frame_alloc_slow(a, size, align);
-}
-
 static inline void *fa__arena_bump(fa_arena *ar, size_t size, size_t align, size_t guarded) {
     void *p;
     if (FA__LIKELY(fa__bump_try(fa__entry_of(ar), size, align, guarded, &p)))
@@ -1260,21 +1348,30 @@ static inline void *fa__arena_bump(fa_arena *ar, size_t size, size_t align, size
     return fa__arena_alloc_slow(ar, size, align);
 }
 
-static inline void *fa_frame_alloc(fa_alloc *a, size_t size) {
+#if FA__TLS_READ
+static inline void *fa__frame_bump(fa_alloc *a, size_t size, size_t align, size_t guarded) {
+    void *p;
+    if (FA__LIKELY(fa__bump_try(fa__tls_of(a), size, align, guarded, &p)))
+        return p;
+    return fa__frame_alloc_slow(a, size, align);
+}
+
+static inline void *FA__TLS_NAME(fa_frame_alloc)(fa_alloc *a, size_t size) {
     return fa__frame_bump(a, size, fa__natural_align(size), size - 1); /* that align is <= 16 */
 }
 
-static inline void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align) {
+static inline void *FA__TLS_NAME(fa_frame_alloc_aligned)(fa_alloc *a, size_t size, size_t align) {
     if (FA__LIKELY((align & (align - 1)) == 0))
         return fa__frame_bump(a, size, align, (size - 1) | (align - 1)); /* align 0 fails the guard */
     return fa__frame_alloc_slow(a, size, align);
 }
 
-static inline void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align) {
+static inline void *FA__TLS_NAME(fa_frame_array)(fa_alloc *a, size_t count, size_t size, size_t align) {
     if (size != 0 && count > SIZE_MAX / size)
         return fa__frame_alloc_slow(a, SIZE_MAX, align); /* reported as too large */
-    return fa_frame_alloc_aligned(a, count * size, align);
+    return FA__TLS_NAME(fa_frame_alloc_aligned)(a, count * size, align);
 }
+#endif
 
 static inline void *fa_arena_alloc(fa_arena *ar, size_t size) {
     return fa__arena_bump(ar, size, fa__natural_align(size), size - 1);
@@ -1316,12 +1413,12 @@ static inline const struct fa__slab_entry *fa__slab_of(uintptr_t u) {
     uintptr_t top = u >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= ((uintptr_t)1 << FA__MAP_TOP_BITS))
         return &fa__no_slab;
-    struct fa__slab_entry *leaf = __atomic_load_n(&fa__slab_map[top], __ATOMIC_ACQUIRE);
+    struct fa__slab_entry *leaf = FA__LOAD(&fa__slab_map[top], ACQUIRE);
     return &leaf[(u >> FA__SLAB_SHIFT) & (((uintptr_t)1 << FA__MAP_LEAF_BITS) - 1)];
 }
 
 static inline unsigned fa__pool_class(size_t size) {
-    return size <= 8 ? 0 : (unsigned)(64 - __builtin_clzll((unsigned long long)size - 1)) - 3;
+    return size <= 8 ? 0 : (unsigned)(64 - fa__clz64((unsigned long long)size - 1)) - 3;
 }
 
 /* The records an entry's inline pool paths use. */
@@ -1362,7 +1459,7 @@ static inline int fa__pool_take(struct fa__thread_tls *t, size_t size, void **ou
  * block is read for the free marker. 0 when the slow path must serve. */
 static inline int fa__pool_give(struct fa__thread_tls *t, void *p) {
     uintptr_t u = (uintptr_t)p;
-    struct fa__pool_rec *r = __atomic_load_n(&fa__slab_of(u)->rec, __ATOMIC_RELAXED);
+    struct fa__pool_rec *r = FA__LOAD(&fa__slab_of(u)->rec, RELAXED);
     uintptr_t mine = (uintptr_t)r - (uintptr_t)fa__pool_recs(t); /* a record of this thread's cache */
     if (FA__LIKELY(mine < sizeof(struct fa__pool_rec) * FA__POOL_CLASSES && (u & r->mask) == 0 &&
                    *(uint64_t *)p != r->cookie && r->top != r->end)) {
@@ -1373,18 +1470,20 @@ static inline int fa__pool_give(struct fa__thread_tls *t, void *p) {
     return 0;
 }
 
-static inline void *fa_pool_alloc(fa_alloc *a, size_t size) {
+#if FA__TLS_READ
+static inline void *FA__TLS_NAME(fa_pool_alloc)(fa_alloc *a, size_t size) {
     void *p;
     if (FA__LIKELY(fa__pool_take(fa__tls_of(a), size, &p)))
         return p;
     return fa__pool_alloc_slow(a, size);
 }
 
-static inline fa_error fa_pool_free(fa_alloc *a, void *p) {
+static inline fa_error FA__TLS_NAME(fa_pool_free)(fa_alloc *a, void *p) {
     if (FA__LIKELY(fa__pool_give(fa__tls_of(a), p)))
         return FA_OK;
     return fa__pool_free_slow(a, p);
 }
+#endif
 
 static inline void *fa_cache_alloc(fa_cache *c, size_t size) {
     void *p;

@@ -33,22 +33,17 @@ _Static_assert((FA__SLOTS + 1) * FA__ALLOC_SIZE <= FA__SLOT_SPAN, "the slots out
 /* Which slots are taken and which allocators are live, under one lock. The
  * slot block exists while a slot is taken. */
 static struct {
-    pthread_mutex_t lock;
+    fa__mutex lock;
     unsigned char   slot_used[FA__SLOTS + 1]; /* [0] unused: slot 0 means none */
     unsigned        slots_used;
     unsigned char  *block;
     fa_alloc       *live; /* the newest first, through next_live */
-} registry = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, NULL, NULL};
-
-static void *span_aligned(size_t size) {
-    void *p;
-    return posix_memalign(&p, FA__SLOT_SPAN, size) == 0 ? p : NULL;
-}
+} registry = {FA__MUTEX_INIT, {0}, 0, NULL, NULL};
 
 /* Lock held. A free slot, 1 .. FA__SLOTS, or 0. */
 static uint32_t take_slot(void) {
     if (registry.block == NULL)
-        registry.block = (unsigned char *)span_aligned((FA__SLOTS + 1) * FA__ALLOC_SIZE);
+        registry.block = (unsigned char *)fa__aligned_alloc((FA__SLOTS + 1) * FA__ALLOC_SIZE, FA__SLOT_SPAN);
     if (registry.block == NULL)
         return 0;
     uint32_t k = 1;
@@ -63,13 +58,13 @@ static uint32_t take_slot(void) {
 
 /* A zeroed allocator: in a free slot if there is one, else on its own. */
 static fa_alloc *place(uint32_t *slot) {
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     uint32_t k = take_slot();
     fa_alloc *a = k != 0 ? (fa_alloc *)(void *)(registry.block + (size_t)k * FA__ALLOC_SIZE) : NULL;
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
     *slot = k;
     if (k == 0)
-        a = (fa_alloc *)span_aligned(sizeof(fa_alloc));
+        a = (fa_alloc *)fa__aligned_alloc(sizeof(fa_alloc), FA__SLOT_SPAN);
     if (a != NULL)
         memset(a, 0, sizeof *a);
     return a;
@@ -77,16 +72,16 @@ static fa_alloc *place(uint32_t *slot) {
 
 static void unplace(fa_alloc *a, uint32_t slot) {
     if (slot == 0) {
-        free(a);
+        fa__aligned_free(a, FA__SLOT_SPAN);
         return;
     }
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     registry.slot_used[slot] = 0;
     if (--registry.slots_used == 0) {
-        free(registry.block);
+        fa__aligned_free(registry.block, FA__SLOT_SPAN);
         registry.block = NULL;
     }
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
 }
 
 static void ledger_free(struct fa_ledger *l);
@@ -103,7 +98,7 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
     fa__budgets_init(&l->budgets, cfg);
     fa__tally_init(&l->retired);
     fa__live_init(&l->live);
-    pthread_mutex_init(&l->peaks_lock, NULL);
+    fa__mutex_init(&l->peaks_lock);
     if (cfg->site_sample_bytes != 0 && !fa__site_table_init(&l->sites)) {
         ledger_free(l);
         return NULL;
@@ -114,7 +109,7 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
 static void ledger_free(struct fa_ledger *l) {
     fa__site_table_fini(&l->sites);
     fa__history_fini(&l->history);
-    pthread_mutex_destroy(&l->peaks_lock);
+    fa__mutex_destroy(&l->peaks_lock);
     fa__budgets_fini(&l->budgets);
     fa__tags_fini(&l->tags);
     free(l);
@@ -122,7 +117,7 @@ static void ledger_free(struct fa_ledger *l) {
 
 /* Everything but the thread states, which fa__threads_close detached. */
 static void teardown(fa_alloc *a) {
-    pthread_mutex_destroy(&a->scratch.lock);
+    fa__mutex_destroy(&a->scratch.lock);
     fa__guards_fini(&a->guards); /* its blocks' backtraces, while the blocks are there */
     ledger_free(a->ledger);
     fa__heap_fini(&a->heap);
@@ -166,7 +161,7 @@ fa_alloc *fa_create(const fa_config *cfg) {
         return NULL;
     }
     fa__guards_init(&a->guards);
-    pthread_mutex_init(&a->scratch.lock, NULL);
+    fa__mutex_init(&a->scratch.lock);
     fa__chunks_init(&a->chunks, &a->cfg, &a->meter);
     fa__pools_init(&a->pools, &a->cfg, a, &a->meter);
     fa__heap_init(&a->heap, &a->cfg, &a->meter);
@@ -184,10 +179,10 @@ fa_alloc *fa_create(const fa_config *cfg) {
     if (a->cfg.hooks.frame != NULL)
         atomic_store(&a->observing, FA__OBSERVER_HOOK);
     a->threads.opens = a->cfg.frames_in_flight > 1 || fa__shared(a) ? FA__IN_OTHER_FRAME : FA__IN_FRAME;
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     a->next_live = registry.live;
     registry.live = a;
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
     if (bad_env != NULL)
         fa__report(&a->sink, FA_OK, 0, "fa_create: FRAMEALLOC_DEBUG=%s is not off, guard, trace or malloc: ignored", bad_env);
     return a;
@@ -203,14 +198,14 @@ fa_error fa_config_get(const fa_alloc *a, fa_config *out) {
 }
 
 static int unlink_live(fa_alloc *a) {
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     fa_alloc **at = &registry.live;
     while (*at != NULL && *at != a)
         at = &(*at)->next_live;
     int found = *at != NULL;
     if (found)
         *at = a->next_live;
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
     return found;
 }
 

@@ -5,6 +5,7 @@
 #define FA_ARENA_H
 
 #include "chunk.h"
+#include "platform.h"
 
 struct fa_frame_arena {
     struct fa_chunk *chunks;   /* every chunk held, newest first */
@@ -22,7 +23,7 @@ struct fa_frame_arena {
  * for, as the inline path's read does. */
 #ifdef FA__TSAN
 static inline void fa__limit_set(struct fa__thread_tls *t, uintptr_t limit) {
-    __atomic_store_n(&t->limit, limit, __ATOMIC_RELAXED);
+    FA__STORE(&t->limit, limit, RELAXED);
 }
 #else
 static inline void fa__limit_set(struct fa__thread_tls *t, uintptr_t limit) {

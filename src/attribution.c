@@ -28,6 +28,7 @@
 
 #include "invariant.h"
 #include "observe.h"
+#include "platform.h"
 
 static uint64_t least(uint64_t x, uint64_t y) {
     return x < y ? x : y;
@@ -119,7 +120,7 @@ static void pool_mode(fa_alloc *a, struct fa_thread *th) {
  * nothing until it restarts). */
 static void drop_charged(fa_alloc *a, struct fa_thread *th) {
     for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        uint32_t path = (uint32_t)fa__ctz64(bits);
         struct fa_chain room;
         fa__budget_hold(&th->charge.purse, fresh_chain(a, path, &room), fa__pool_drain(th->ctx[path]));
         fa__pool_bound(th->ctx[path], 0);
@@ -132,7 +133,7 @@ static void drop_charged(fa_alloc *a, struct fa_thread *th) {
  * thread's own caches may have caused. Under the current epoch. */
 static void credit_charged(fa_alloc *a, struct fa_thread *th) {
     for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)__builtin_ctzll(bits);
+        uint32_t path = (uint32_t)fa__ctz64(bits);
         uint64_t bytes = fa__pool_drain(th->ctx[path]);
         struct fa_chain room;
         if (bytes != 0)
@@ -191,7 +192,7 @@ static uintptr_t limit_of(struct fa_thread *th) {
  * (the end moves the frame before it zeroes limits). */
 static void publish_shared(const fa_alloc *a, struct fa_thread *th) {
     struct fa__thread_tls *t = th->tls;
-    __atomic_store_n(&t->limit, fa__limit(t), __ATOMIC_SEQ_CST);
+    FA__STORE(&t->limit, fa__limit(t), SEQ_CST);
     if (atomic_load_explicit(&a->clock, memory_order_seq_cst) != (th->frames << 1 | 1))
         fa__limit_set(t, 0);
 }
@@ -279,7 +280,7 @@ void fa__attr_switch(fa_alloc *a, struct fa_thread *th, uint32_t tag) {
 static void report_crossings(fa_alloc *a, struct fa_thread *th, uint64_t crossed, size_t size,
                              const char *fn) {
     for (; crossed != 0; crossed &= crossed - 1) {
-        uint32_t i = (uint32_t)__builtin_ctzll(crossed);
+        uint32_t i = (uint32_t)fa__ctz64(crossed);
         fa__report_at(&a->sink, fa__attr_path(a, th), FA_OK, size,
                       "%s: budget %s crossed its soft limit of %llu bytes", fn, budget_name(a, i),
                       (unsigned long long)atomic_load(&a->ledger->budgets.slot[i].soft));

@@ -6,14 +6,14 @@
  * Invariants: `round` counts the rounds completed; a thread waits until
  * it moves past the one it arrived in, so that a wake-up is never lost and
  * a fast thread's next arrival cannot be counted in the round it left. */
-#include <pthread.h>
 
 #include "frame.h"
+#include "os.h"
 
 struct fa_barrier {
     fa_alloc       *a;
-    pthread_mutex_t lock;
-    pthread_cond_t  all_in;
+    fa__mutex lock;
+    fa__cond  all_in;
     unsigned        parties;
     unsigned        waiting; /* arrived in this round */
     uint64_t        round;
@@ -32,7 +32,7 @@ fa_barrier *fa_barrier_create(fa_alloc *a, unsigned parties) {
     if (b == NULL)
         return NULL; /* reported */
     *b = (fa_barrier){.a = a, .parties = parties};
-    if (pthread_mutex_init(&b->lock, NULL) != 0 || pthread_cond_init(&b->all_in, NULL) != 0) {
+    if (fa__mutex_init(&b->lock) != 0 || fa__cond_init(&b->all_in) != 0) {
         fa_pool_free(a, b);
         fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_barrier_create: the system has no room for a mutex");
         return NULL;
@@ -43,25 +43,25 @@ fa_barrier *fa_barrier_create(fa_alloc *a, unsigned parties) {
 fa_error fa_barrier_wait(fa_barrier *b) {
     if (b == NULL)
         return fa__report(NULL, FA_ERR_INVALID, 0, "fa_barrier_wait: NULL barrier");
-    pthread_mutex_lock(&b->lock);
+    fa__mutex_lock(&b->lock);
     uint64_t round = b->round;
     if (++b->waiting == b->parties) {
         b->waiting = 0;
         b->round++;
         if (fa__shared(b->a))
             fa__frame_shared_end(b->a); /* before anyone leaves: each one sees the end */
-        pthread_cond_broadcast(&b->all_in);
+        fa__cond_broadcast(&b->all_in);
     }
     while (b->round == round)
-        pthread_cond_wait(&b->all_in, &b->lock);
-    pthread_mutex_unlock(&b->lock);
+        fa__cond_wait(&b->all_in, &b->lock);
+    fa__mutex_unlock(&b->lock);
     return fa__frame_sync(b->a);
 }
 
 void fa_barrier_destroy(fa_barrier *b) {
     if (b == NULL)
         return;
-    pthread_cond_destroy(&b->all_in);
-    pthread_mutex_destroy(&b->lock);
+    fa__cond_destroy(&b->all_in);
+    fa__mutex_destroy(&b->lock);
     fa_pool_free(b->a, b);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "invariant.h"
+#include "platform.h"
 
 static int limited(const struct fa_budget *s) {
     return (atomic_load_explicit(&s->soft, memory_order_relaxed) |
@@ -30,7 +31,7 @@ int fa__budgets_any(const struct fa_budgets *b) {
 
 void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
     memset(b, 0, sizeof *b);
-    pthread_mutex_init(&b->lock, NULL);
+    fa__mutex_init(&b->lock);
     atomic_init(&b->slots, 1);
     b->most = cfg->max_budgets + 1;
     atomic_init(&b->frame_soft, cfg->frame_budget_soft);
@@ -38,12 +39,12 @@ void fa__budgets_init(struct fa_budgets *b, const fa_config *cfg) {
 }
 
 void fa__budgets_fini(struct fa_budgets *b) {
-    pthread_mutex_destroy(&b->lock);
+    fa__mutex_destroy(&b->lock);
 }
 
 int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uint64_t soft,
                    uint64_t hard, uint64_t live) {
-    pthread_mutex_lock(&b->lock);
+    fa__mutex_lock(&b->lock);
     uint32_t i = tag == FA__TAG_ROOT ? FA__BUDGET_GLOBAL : atomic_load(&tags->tag[tag].budget);
     uint32_t n = atomic_load_explicit(&b->slots, memory_order_relaxed);
     int is_new = tag != FA__TAG_ROOT && i == 0;
@@ -51,7 +52,7 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
     int fresh = is_new || !limited(&b->slot[i]);
     if (is_new) {
         if (n == b->most) {
-            pthread_mutex_unlock(&b->lock);
+            fa__mutex_unlock(&b->lock);
             return -1;
         }
         i = n;
@@ -67,7 +68,7 @@ int fa__budget_set(struct fa_budgets *b, struct fa_tags *tags, uint32_t tag, uin
     atomic_store(&s->soft, soft);
     atomic_store(&s->hard, hard);
     atomic_fetch_add(&b->epoch, 1);
-    pthread_mutex_unlock(&b->lock);
+    fa__mutex_unlock(&b->lock);
     return (int)i;
 }
 
@@ -222,7 +223,7 @@ void fa__budget_return_all(struct fa_budgets *b, struct fa_purse *p) {
     uint32_t slots = atomic_load_explicit(&b->slots, memory_order_relaxed);
     fa__assert_internal(slots == 64 || p->holding >> slots == 0);
     for (uint64_t bits = p->holding; bits != 0; bits &= bits - 1) {
-        uint32_t i = (uint32_t)__builtin_ctzll(bits);
+        uint32_t i = (uint32_t)fa__ctz64(bits);
         give_back(&b->slot[i], p->held[i], p->gen[i]);
         p->held[i] = 0;
     }

@@ -6,9 +6,9 @@
 #ifndef FA_BUDGET_TABLE_H
 #define FA_BUDGET_TABLE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
+#include "os.h"
 #include "tag_table.h"
 
 #define FA__BUDGET_SLOTS (FA_BUDGET_MAX + 1) /* slot 0: global; the others: tag paths */
@@ -33,7 +33,7 @@ struct fa_budget {
 };
 
 struct fa_budgets {
-    pthread_mutex_t  lock;  /* setting only */
+    fa__mutex  lock;  /* setting only */
     uint32_t         most;  /* slots it may take, the global one included (cfg.max_budgets + 1) */
     _Atomic uint32_t slots; /* slots taken, the global one included */
     _Atomic uint64_t epoch; /* changes whenever a limit does */

@@ -28,7 +28,7 @@ void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct 
     cache->align = cfg->frame_chunk_align;
     cache->held_limit = cfg->chunk_cache_limit;
     cache->frames = cfg->chunk_cache_frames;
-    pthread_mutex_init(&cache->lock, NULL);
+    fa__mutex_init(&cache->lock);
     cache->held = NULL;
     cache->held_bytes = 0;
     atomic_init(&cache->clock, 0);
@@ -37,7 +37,7 @@ void fa__chunks_init(struct fa_chunk_cache *cache, const fa_config *cfg, struct 
 
 void fa__chunks_fini(struct fa_chunk_cache *cache) {
     fa__chunk_trim(cache);
-    pthread_mutex_destroy(&cache->lock);
+    fa__mutex_destroy(&cache->lock);
 }
 
 size_t fa__chunk_normal_size(const struct fa_chunk_cache *cache, uint32_t index) {
@@ -70,9 +70,9 @@ static struct fa_chunk *take_cached(struct fa_chunk_cache *cache, size_t size) {
 }
 
 struct fa_chunk *fa__chunk_take(struct fa_chunk_cache *cache, size_t size) {
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     struct fa_chunk *c = take_cached(cache, size);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     if (c != NULL)
         return c; /* poisoned when it was given back */
     uint8_t from_system;
@@ -107,14 +107,14 @@ static void push_list(struct fa_chunk_cache *cache, struct fa_chunk *list) {
 void fa__chunk_stash(struct fa_chunk_cache *cache, struct fa_chunk *list) {
     for (struct fa_chunk *c = list; FA__TRACKED && c != NULL; c = c->next)
         fa__track_chunk_dead(c); /* what the frames wrote there is gone */
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     push_list(cache, list);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
 }
 
 struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
     struct fa_chunk *excess = NULL;
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     while (cache->held_bytes > cache->held_limit) {
         struct fa_chunk *c = cache->held;
         cache->held = c->next;
@@ -123,7 +123,7 @@ struct fa_chunk *fa__chunk_excess(struct fa_chunk_cache *cache) {
         excess = c;
     }
     fa__assert_expensive(fa__chunk_cache_check(cache));
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     return excess;
 }
 
@@ -153,9 +153,9 @@ void fa__chunk_tick(struct fa_chunk_cache *cache) {
     uint64_t now = atomic_fetch_add_explicit(&cache->clock, 1, memory_order_relaxed) + 1;
     if (now < atomic_load_explicit(&cache->due, memory_order_relaxed))
         return;
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     struct fa_chunk *expired = take_expired(cache, now);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     fa__chunk_free_list(cache, expired);
 }
 
@@ -165,19 +165,19 @@ void fa__chunk_give(struct fa_chunk_cache *cache, struct fa_chunk *list) {
 }
 
 void fa__chunk_trim(struct fa_chunk_cache *cache) {
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     struct fa_chunk *all = cache->held;
     cache->held = NULL;
     cache->held_bytes = 0;
     atomic_store_explicit(&cache->due, UINT64_MAX, memory_order_relaxed);
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     fa__chunk_free_list(cache, all);
 }
 
 size_t fa__chunk_cached_bytes(struct fa_chunk_cache *cache) {
-    pthread_mutex_lock(&cache->lock);
+    fa__mutex_lock(&cache->lock);
     size_t bytes = cache->held_bytes;
-    pthread_mutex_unlock(&cache->lock);
+    fa__mutex_unlock(&cache->lock);
     return bytes;
 }
 

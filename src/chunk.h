@@ -6,10 +6,10 @@
 
 #include "backend.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "framealloc.h"
+#include "os.h"
 #include "platform.h"
 #include "track.h"
 
@@ -73,7 +73,7 @@ struct fa_chunk_cache {
     size_t     held_limit; /* the most bytes kept between frames */
     uint64_t   frames;     /* ticks a chunk is kept untaken (cfg.chunk_cache_frames) */
 
-    pthread_mutex_t  lock; /* guards the held chunks; never held across a backend call */
+    fa__mutex  lock; /* guards the held chunks; never held across a backend call */
     struct fa_chunk *held;
     size_t           held_bytes;
     _Atomic uint64_t clock; /* ticks: frame ends that reached the cache */

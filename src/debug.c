@@ -14,15 +14,14 @@
  *   written after its frame shows when the bytes are handed out again.
  * - No event is sent while the live list's lock is held: what needs
  *   reporting is copied out first. */
-#define _GNU_SOURCE /* dladdr */
 #include "debug.h"
 
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "invariant.h"
+#include "os.h"
 
 static const char *path_of(const fa_alloc *a, uint32_t tag) {
     return fa__tag(&a->ledger->tags, tag)->path;
@@ -37,23 +36,6 @@ static void site_name(const void *site, char *buf, size_t n) {
         snprintf(buf, n, "%p (%s)", site, symbol);
     else
         snprintf(buf, n, "%p", site);
-}
-
-int fa__site_symbol(const void *site, char *buf, size_t n) {
-    Dl_info info;
-    if (site == NULL || dladdr(site, &info) == 0)
-        return 0;
-    if (info.dli_sname != NULL) {
-        snprintf(buf, n, "%s+0x%tx", info.dli_sname, (const char *)site - (const char *)info.dli_saddr);
-    } else if (info.dli_fname != NULL && info.dli_fname[0] != '\0') { /* a static function: the file's offset,
-                                                                       * for addr2line -e FILE */
-        const char *file = strrchr(info.dli_fname, '/');
-        snprintf(buf, n, "%s+0x%tx", file != NULL ? file + 1 : info.dli_fname,
-                 (const char *)site - (const char *)info.dli_fbase);
-    } else {
-        return 0;
-    }
-    return 1;
 }
 
 /* The record of a new block (its header comes with the wrap). */
@@ -217,9 +199,9 @@ void *fa__debug_block_wrap(fa_alloc *a, struct fa_thread *th, void *raw, size_t 
     char *p = (char *)fa__guard_wrap(raw, front, size);
     memset(p + size + FA__GUARD_TAIL, FA_FILL_PAD, usable - front - size - FA__GUARD_TAIL);
     r.header = fa__guard_of(p);
-    pthread_mutex_lock(&a->guards.lock);
+    fa__mutex_lock(&a->guards.lock);
     int added = fa__guard_set_add(&a->guards.live, &r);
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     if (!added) { /* tracked or not at all: the caller gives the raw block back */
         free(r.backtrace);
         fa__report(&a->sink, FA_ERR_NOMEM, size, "%s: no memory for a guarded block's record", fn);
@@ -309,13 +291,13 @@ static fa_error locate(fa_alloc *a, struct fa_thread *th, const void *p, int hea
     /* Under the lock, so that of two frees of one block racing, one finds
      * its record and the other the state the first one left. */
     const struct fa_guard *g = fa__guard_of(p);
-    pthread_mutex_lock(&a->guards.lock);
+    fa__mutex_lock(&a->guards.lock);
     *i = fa__guard_set_find(&a->guards.live, g);
     int pool_block = *i >= 0 && a->guards.live.rec[*i].kind == FA__GUARD_POOL;
     int freed = *i < 0 && g->state == FA__GUARD_FREED && g->front == u - (uintptr_t)f->raw;
     if (*i >= 0 && !(heap_only && pool_block))
         return FA_OK;
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     if (*i >= 0) /* as the default build sees it, guards apart */
         return fa__report(&a->sink, FA_ERR_FOREIGN, 0, "%s: %p is a pool block (use fa_pool_free)", fn, p);
     if (freed)
@@ -334,7 +316,7 @@ fa_error fa__debug_block_unwrap(fa_alloc *a, struct fa_thread *th, void *p, int 
     struct fa_guard_rec r;
     fa__guard_set_remove(&a->guards.live, (size_t)i, &r);
     fa__guard_of(p)->state = FA__GUARD_FREED;
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     e = check(a, &r, fn);
     fa__guard_retire(&r);
     free(r.backtrace);
@@ -351,14 +333,14 @@ fa_error fa__debug_block_size(fa_alloc *a, struct fa_thread *th, const void *p, 
     if (e != FA_OK)
         return e;
     *size = a->guards.live.rec[i].size;
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     return FA_OK;
 }
 
 /* ---- threads ------------------------------------------------------------- */
 
 fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *fn) {
-    if (pthread_equal(th->os_thread, pthread_self()))
+    if (fa__thread_same(th->os_thread, fa__thread_self()))
         return FA_OK;
     return fa__report(&a->sink, FA_ERR_STATE, 0,
                       "%s: a handle of thread %u used on another thread (a handle belongs to the thread "
@@ -387,7 +369,7 @@ static int oldest_first(const void *x, const void *y) {
  * backtraces are copies in the same allocation, which a free on another
  * thread cannot take away; else they are the blocks' own. */
 static fa_leak *live_blocks(fa_alloc *a, size_t *n, int own_backtraces) {
-    pthread_mutex_lock(&a->guards.lock);
+    fa__mutex_lock(&a->guards.lock);
     const struct fa_guard_set *set = &a->guards.live;
     size_t count = set->count, frames = 0;
     for (size_t i = 0; own_backtraces && i < count; i++)
@@ -414,7 +396,7 @@ static fa_leak *live_blocks(fa_alloc *a, size_t *n, int own_backtraces) {
             copies += r->depth;
         }
     }
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     *n = out != NULL ? count : 0;
     if (out != NULL)
         qsort(out, count, sizeof *out, oldest_first);
@@ -455,11 +437,11 @@ fa_error fa_check(fa_alloc *a) {
     enum { MOST = 16 }; /* breaches reported one by one; the rest counted */
     struct breach found[MOST];
     size_t broken = 0;
-    pthread_mutex_lock(&a->guards.lock);
+    fa__mutex_lock(&a->guards.lock);
     for (size_t i = 0; i < a->guards.live.count; i++)
         if (breached(&a->guards.live.rec[i], &found[broken < MOST ? broken : MOST - 1]))
             broken++;
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     for (size_t i = 0; i < broken && i < MOST; i++)
         report_breach(a, &found[i], "fa_check");
     struct fa_thread *th = fa__thread_find(&a->threads);

@@ -6,6 +6,7 @@
 #define FA_DEBUG_H
 
 #include "instance.h"
+#include "platform.h"
 
 /* Frame blocks. Guards raw (front + size + FA__GUARD_TAIL bytes just taken
  * from th's arena, the seq-th allocation of its frame), after checking that
@@ -46,10 +47,5 @@ fa_error fa__debug_handle(fa_alloc *a, const struct fa_thread *th, const char *f
 /* fa_destroy's report: one warning event per live block, then the text
  * report (to stderr without a callback). */
 void fa__debug_destroy(fa_alloc *a);
-
-/* "symbol+0x…" for a code address the dynamic linker can name (a symbol
- * in the dynamic table), else "file+0x…" (the offset in its executable or
- * library, for addr2line): 1; 0 and buf untouched when it knows neither. */
-int fa__site_symbol(const void *site, char *buf, size_t n);
 
 #endif

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local fa_error last_error = FA_OK;
-_Thread_local const void *fa__call_site;
+static FA__TLS fa_error last_error = FA_OK;
+FA__TLS const void *fa__call_site;
 /* The line of the thread's last error event, formatted whether or not the
  * allocator has a callback (fa_last_error_detail). */
-static _Thread_local char last_detail[FA__EVENT_LINE];
+static FA__TLS char last_detail[FA__EVENT_LINE];
 
 fa_error fa_last_error(void) {
     return last_error;

@@ -37,8 +37,8 @@ FA__COLD fa_error fa__report_at(const struct fa_sink *sink, const char *tag, fa_
  * site a debug level records for what it allocates, and the hot-site
  * sampler counts. Each out-of-line entry sets it (FA__SITE), which costs
  * its slow path one store. */
-extern _Thread_local const void *fa__call_site;
-#define FA__SITE() (fa__call_site = __builtin_return_address(0))
+extern FA__TLS const void *fa__call_site;
+#define FA__SITE() (fa__call_site = FA__RETURN_ADDRESS())
 
 /* The report for a NULL allocator (no sink to send it to). */
 FA__COLD fa_error fa__null_alloc(const char *fn);

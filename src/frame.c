@@ -21,6 +21,7 @@
 #include "debug.h"
 #include "invariant.h"
 #include "observe.h"
+#include "platform.h"
 #include "scratch.h"
 
 /* Opens th's next frame: its spans, arena and limit (the caller numbers
@@ -292,7 +293,7 @@ fa_error fa__frame_sync(fa_alloc *a) {
  * the slow path and sees the frame's end (framealloc.h, FA__LIMIT). */
 static void revoke(struct fa_thread *th, void *unused) {
     (void)unused;
-    __atomic_store_n(&th->tls->limit, 0, __ATOMIC_SEQ_CST);
+    FA__STORE(&th->tls->limit, 0, SEQ_CST);
 }
 
 fa_error fa__frame_shared_end(fa_alloc *a) {
@@ -421,6 +422,22 @@ void *fa__frame_alloc_slow(fa_alloc *a, size_t size, size_t align) {
     struct fa_thread *th = in_frame(a, "fa_frame_alloc", size);
     return th != NULL ? alloc_slow(a, th, "fa_frame_alloc", size, align) : NULL;
 }
+
+#if defined(_WIN32) && defined(FA_DLL)
+/* The DLL's frame fast paths, for its programs, which cannot read its
+ * thread-local entries (framealloc.h, FA__TLS_PATH). */
+void *fa_frame_alloc(fa_alloc *a, size_t size) {
+    return FA__TLS_NAME(fa_frame_alloc)(a, size);
+}
+
+void *fa_frame_alloc_aligned(fa_alloc *a, size_t size, size_t align) {
+    return FA__TLS_NAME(fa_frame_alloc_aligned)(a, size, align);
+}
+
+void *fa_frame_array(fa_alloc *a, size_t count, size_t size, size_t align) {
+    return FA__TLS_NAME(fa_frame_array)(a, count, size, align);
+}
+#endif
 
 /* ---- the arena handle ---------------------------------------------------- */
 

@@ -12,9 +12,10 @@
  *   header's slot is the record's index unless the program overwrote it. */
 #include "guard.h"
 
-#include <execinfo.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "os.h"
 
 
 _Static_assert(sizeof(struct fa_guard) == FA__GUARD_HEAD, "the header is FA__GUARD_HEAD bytes");
@@ -32,12 +33,12 @@ static uint64_t canary(int after) {
 
 void fa__guards_init(struct fa_guards *g) {
     memset(g, 0, sizeof *g);
-    pthread_mutex_init(&g->lock, NULL);
+    fa__mutex_init(&g->lock);
 }
 
 void fa__guards_fini(struct fa_guards *g) {
     fa__guard_set_fini(&g->live);
-    pthread_mutex_destroy(&g->lock);
+    fa__mutex_destroy(&g->lock);
 }
 
 int fa__guard_set_add(struct fa_guard_set *s, const struct fa_guard_rec *r) {
@@ -148,7 +149,7 @@ int fa__filled(const void *p, int byte, size_t n, size_t *first) {
 
 void **fa__guard_backtrace(const void *from, uint32_t *depth) {
     void *frames[FA__GUARD_FRAMES + 16]; /* room for the library's own frames */
-    int n = backtrace(frames, FA__GUARD_FRAMES + 16), skip = 0;
+    int n = fa__backtrace(frames, FA__GUARD_FRAMES + 16), skip = 0;
     while (skip < n && frames[skip] != from) /* the library's frames, up to the caller's */
         skip++;
     if (skip == n)

@@ -14,11 +14,11 @@
 #ifndef FA_GUARD_H
 #define FA_GUARD_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "framealloc.h"
+#include "os.h"
 
 #define FA__GUARD_HEAD ((size_t)128) /* the header; a multiple of every alignment up to it */
 #define FA__GUARD_TAIL ((size_t)8)   /* the back canary */
@@ -76,7 +76,7 @@ void fa__guard_set_fini(struct fa_guard_set *s);
 
 /* The live pool and heap blocks of an allocator at a debug level. */
 struct fa_guards {
-    pthread_mutex_t     lock;
+    fa__mutex     lock;
     struct fa_guard_set live;
 };
 

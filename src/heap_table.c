@@ -21,7 +21,7 @@
 void fa__heap_init(struct fa_heap *h, const fa_config *cfg, struct fa_meter *meter) {
     h->meter = meter;
     h->backend = cfg->backend;
-    pthread_mutex_init(&h->lock, NULL);
+    fa__mutex_init(&h->lock);
     h->table = NULL;
     h->capacity = h->live = h->used = 0;
 }
@@ -33,7 +33,7 @@ void fa__heap_fini(struct fa_heap *h) {
             fa__backend_give(&h->backend, h->meter, (void *)e->addr, e->size, e->align, e->from_system);
     }
     free(h->table);
-    pthread_mutex_destroy(&h->lock);
+    fa__mutex_destroy(&h->lock);
 }
 
 int fa__heap_check(const struct fa_heap *h) {
@@ -88,7 +88,7 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
     void *p = fa__backend_take(&h->backend, h->meter, size, align, &from_system);
     if (p == NULL)
         return NULL;
-    pthread_mutex_lock(&h->lock);
+    fa__mutex_lock(&h->lock);
     int room = (h->used + 1) * 4 <= h->capacity * 3 || rebuild(h);
     if (room) {
         struct fa_heap_entry *e = find(h, (uintptr_t)p);
@@ -97,7 +97,7 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
         h->live++;
         fa__assert_internal(h->live <= h->used && h->used * 4 <= h->capacity * 3); /* a probe ends */
     }
-    pthread_mutex_unlock(&h->lock);
+    fa__mutex_unlock(&h->lock);
     if (!room) {
         fa__backend_give(&h->backend, h->meter, p, size, align, from_system);
         return NULL;
@@ -106,33 +106,33 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
 }
 
 void fa__heap_mark_pooled(struct fa_heap *h, const void *p) {
-    pthread_mutex_lock(&h->lock);
+    fa__mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     if (e != NULL && e->state == FA__HEAP_LIVE)
         e->pooled = 1;
-    pthread_mutex_unlock(&h->lock);
+    fa__mutex_unlock(&h->lock);
 }
 
 int fa__heap_pooled(struct fa_heap *h, const void *p) {
-    pthread_mutex_lock(&h->lock);
+    fa__mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     int pooled = e != NULL && e->state == FA__HEAP_LIVE && e->pooled;
-    pthread_mutex_unlock(&h->lock);
+    fa__mutex_unlock(&h->lock);
     return pooled;
 }
 
 int fa__heap_state(struct fa_heap *h, const void *p, size_t *size, size_t *align) {
-    pthread_mutex_lock(&h->lock);
+    fa__mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     int state = e != NULL ? e->state : FA__HEAP_EMPTY;
     *size = e != NULL ? e->size : 0;
     *align = e != NULL ? e->align : 0;
-    pthread_mutex_unlock(&h->lock);
+    fa__mutex_unlock(&h->lock);
     return state;
 }
 
 fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) {
-    pthread_mutex_lock(&h->lock);
+    fa__mutex_lock(&h->lock);
     struct fa_heap_entry *e = h->capacity != 0 ? find(h, (uintptr_t)p) : NULL;
     uint8_t state = e != NULL ? e->state : FA__HEAP_EMPTY;
     struct fa_heap_entry block = {0, 0, 0, FA__HEAP_EMPTY, 0, 0, 0};
@@ -142,7 +142,7 @@ fa_error fa__heap_give(struct fa_heap *h, void *p, size_t *size, uint32_t *tag) 
         e->state = FA__HEAP_FREED;
         h->live--;
     }
-    pthread_mutex_unlock(&h->lock);
+    fa__mutex_unlock(&h->lock);
     *size = block.size;
     *tag = block.tag;
     if (state == FA__HEAP_LIVE)

@@ -6,9 +6,8 @@
 
 #include "backend.h"
 
-#include <pthread.h>
-
 #include "framealloc.h"
+#include "os.h"
 
 enum { FA__HEAP_EMPTY, FA__HEAP_LIVE, FA__HEAP_FREED }; /* an entry's state */
 
@@ -25,7 +24,7 @@ struct fa_heap_entry {
 struct fa_heap {
     fa_backend            backend;
     struct fa_meter *meter; /* the allocator's */
-    pthread_mutex_t       lock; /* the table only: never held across a backend call */
+    fa__mutex       lock; /* the table only: never held across a backend call */
     struct fa_heap_entry *table;
     size_t                capacity; /* a power of two, or 0 */
     size_t                live, used; /* used: live + tombstones */

@@ -56,7 +56,7 @@ static int read_record(struct fa_history *h, uint64_t k, fa_frame_record *out) {
     const uint64_t *from = (const uint64_t *)(const void *)&h->ring[slot];
     uint64_t *to = (uint64_t *)(void *)out;
     for (size_t i = 0; i < RECORD_WORDS; i++)
-        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+        to[i] = FA__LOAD(&from[i], RELAXED);
     atomic_thread_fence(memory_order_acquire);
     return atomic_load_explicit(&h->seq[slot], memory_order_relaxed) == expected;
 }

@@ -7,6 +7,7 @@
 
 #include "framealloc.h"
 #include "invariant.h"
+#include "platform.h"
 
 struct fa_history {
     fa_frame_record  *ring;     /* NULL when statistics are off */
@@ -24,7 +25,7 @@ void fa__history_fini(struct fa_history *h);
  * fa__history_close, which adds tag_bytes[0 .. paths) as its bytes per
  * path (the slot's words past them are zero, as paths only grow). */
 /* Readers race the writer: every word is stored atomically. */
-#define FA__RECORD_SET(r, field, value) __atomic_store_n(&(r)->field, (value), __ATOMIC_RELAXED)
+#define FA__RECORD_SET(r, field, value) FA__STORE(&(r)->field, (value), RELAXED)
 
 static inline fa_frame_record *fa__history_open(struct fa_history *h) {
     if (h->ring == NULL)

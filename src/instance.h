@@ -22,7 +22,7 @@ struct fa_ledger {
     struct fa_tags    tags;
     struct fa_budgets budgets;
     struct fa_tally   retired;    /* exited threads, and frees by threads without state */
-    pthread_mutex_t   peaks_lock; /* snapshots raise the paths' peaks */
+    fa__mutex   peaks_lock; /* snapshots raise the paths' peaks */
     struct fa_peaks   peaks;
     struct fa_live    live;       /* long-lived memory and its peaks, raised where threads publish */
     struct fa_history history;
@@ -55,7 +55,7 @@ struct fa_alloc {
     struct fa_guards       guards;       /* a debug level's live pool and heap blocks */
     _Atomic uint64_t       left_open;    /* a debug level: threads that exited inside a frame */
     struct {
-        pthread_mutex_t    lock;
+        fa__mutex    lock;
         struct fa_scratch *list;         /* scratch arenas alive (scratch.c) */
     } scratch;
     struct fa_passed_set   orphans;      /* FA_DEBUG_MALLOC: frame blocks of threads that exited
@@ -70,7 +70,7 @@ struct fa_alloc {
 /* A departing thread's FA_DEBUG_MALLOC frame blocks go to the allocator,
  * which gives them back at fa_destroy; the thread's set is emptied. */
 static inline void fa__passed_orphan(fa_alloc *a, struct fa_passed_set *s) {
-    pthread_mutex_lock(&a->guards.lock);
+    fa__mutex_lock(&a->guards.lock);
     for (size_t i = 0; i < s->count; i++) {
         struct fa_passed_set *o = &a->orphans;
         void *items = o->item;
@@ -79,7 +79,7 @@ static inline void fa__passed_orphan(fa_alloc *a, struct fa_passed_set *s) {
         o->item = (struct fa_passed *)items;
         o->item[o->count++] = s->item[i];
     }
-    pthread_mutex_unlock(&a->guards.lock);
+    fa__mutex_unlock(&a->guards.lock);
     free(s->item);
     s->item = NULL;
     s->count = s->room = 0;

@@ -1,8 +1,8 @@
 /* The NUMA allocator set: one allocator per node, each over its own NUMA
  * source, and the pick of the calling thread's node.
  * Floor: API, on top (docs/internals.md). It uses the public API only
- * (fa_create, the sources), event.c for its reports and source/node.h
- * for the machine's nodes.
+ * (fa_create, the sources), event.c for its reports and os.h for the
+ * machine's nodes.
  * Invariants: a set is whole or not at all: allocs[i] runs over
  * sources[i] for every i below count, and a failed create destroys what it
  * made. An allocator is destroyed before its source. */
@@ -10,7 +10,8 @@
 
 #include "framealloc.h"
 #include "event.h"
-#include "source/node.h"
+#include "os.h"
+#include "os.h"
 
 struct fa_numa_set {
     size_t      count;
@@ -19,7 +20,7 @@ struct fa_numa_set {
 };
 
 static size_t node_of_this_thread(size_t count) {
-    int node = fa__numa_node_of_this_thread();
+    int node = fa__numa_node_now();
     return node >= 0 && (size_t)node < count ? (size_t)node : 0;
 }
 
@@ -37,7 +38,7 @@ void fa_numa_set_destroy(fa_numa_set *set) {
 
 fa_numa_set *fa_numa_set_create(const fa_config *cfg, size_t reserve) {
     fa_numa_set *set = (fa_numa_set *)calloc(1, sizeof *set);
-    size_t count = fa__numa_node_count();
+    size_t count = fa__numa_nodes();
     if (set != NULL) {
         set->allocs = (fa_alloc **)calloc(count, sizeof *set->allocs);
         set->sources = (fa_backend *)calloc(count, sizeof *set->sources);

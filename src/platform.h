@@ -1,20 +1,64 @@
-/* Ground floor: compiler hints and the few platform facts every file may use. */
+/* Ground floor: compiler hints and the few compiler facts every file may
+ * use, in a GCC and Clang form and an MSVC form (clang's MSVC mode takes the
+ * latter); framealloc.h has those its inline paths need (FA__LOAD,
+ * fa__clz64, FA__TLS), and os.h the operating system's. */
 #ifndef FA_PLATFORM_H
 #define FA_PLATFORM_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "framealloc.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FA__COLD __attribute__((cold, noinline))
 #define FA__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define FA__PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #else
-#define FA__COLD
+#define FA__COLD __declspec(noinline)
 #define FA__UNLIKELY(x) (x)
-#define FA__PRINTF_LIKE(f, a)
+#endif
+#define FA__PRINTF_LIKE(f, a) FA__PRINTF(f, a)
+
+/* Stores to words that other threads load (FA__LOAD), bit scans (x != 0)
+ * and counts, and the caller's address. */
+#ifdef _MSC_VER
+#include <stdatomic.h>
+/* A volatile store of an aligned word is one move, and a release on x64
+ * (/volatile:ms, its default there); sequential consistency adds the fence. */
+#define FA__STORE(p, v, order) ((void)(*FA__VOLATILE(p) = (v)), FA__FENCE_##order)
+#define FA__FENCE_RELAXED ((void)0)
+#define FA__FENCE_RELEASE ((void)0)
+#define FA__FENCE_SEQ_CST atomic_thread_fence(memory_order_seq_cst)
+#define FA__RETURN_ADDRESS() _ReturnAddress()
+static inline unsigned fa__ctz64(uint64_t x) {
+    unsigned long i;
+    _BitScanForward64(&i, x);
+    return (unsigned)i;
+}
+static inline unsigned fa__ctz32(uint32_t x) {
+    unsigned long i;
+    _BitScanForward(&i, x);
+    return (unsigned)i;
+}
+static inline uint32_t fa__popcount64(uint64_t x) { /* __popcnt64 would need the POPCNT instruction */
+    x -= (x >> 1) & 0x5555555555555555u;
+    x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fu;
+    return (uint32_t)((x * 0x0101010101010101u) >> 56);
+}
+#else
+#define FA__STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
+#define FA__RETURN_ADDRESS() __builtin_return_address(0)
+static inline unsigned fa__ctz64(uint64_t x) {
+    return (unsigned)__builtin_ctzll(x);
+}
+static inline unsigned fa__ctz32(uint32_t x) {
+    return (unsigned)__builtin_ctz(x);
+}
+static inline uint32_t fa__popcount64(uint64_t x) {
+    return (uint32_t)__builtin_popcountll(x);
+}
 #endif
 
 /* x rounded up to a multiple of the power of two a; callers rule out overflow. */
@@ -56,13 +100,6 @@ static inline int fa__grow(void **items, size_t *room, size_t element) {
     *items = grown;
     *room = more;
     return 1;
-}
-
-/* The monotonic clock in nanoseconds: frame times, ages, trace stamps. */
-static inline uint64_t fa__now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 #endif

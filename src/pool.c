@@ -121,7 +121,7 @@ void *fa__pool_alloc_slow(fa_alloc *a, size_t size) {
 static struct fa_pool_cache *owning_ctx(struct fa_thread *th, const struct fa__slab_entry *e,
                                       const struct fa_slab *s) {
     struct fa_pool_cache *ctx = th != NULL ? th->ctx[s->path] : NULL;
-    struct fa__pool_rec *owner = __atomic_load_n(&e->rec, __ATOMIC_RELAXED);
+    struct fa__pool_rec *owner = FA__LOAD(&e->rec, RELAXED);
     return ctx != NULL && ctx->items != NULL && owner == &ctx->rec[s->cls] ? ctx : NULL;
 }
 
@@ -210,6 +210,18 @@ fa_error fa__pool_free_slow(fa_alloc *a, void *p) {
         return fa__null_alloc("fa_pool_free");
     return free_slow(a, fa__thread_find(&a->threads), p, "fa_pool_free");
 }
+
+#if defined(_WIN32) && defined(FA_DLL)
+/* The DLL's pool fast paths, for its programs, which cannot read its
+ * thread-local entries (framealloc.h, FA__TLS_PATH). */
+void *fa_pool_alloc(fa_alloc *a, size_t size) {
+    return FA__TLS_NAME(fa_pool_alloc)(a, size);
+}
+
+fa_error fa_pool_free(fa_alloc *a, void *p) {
+    return FA__TLS_NAME(fa_pool_free)(a, p);
+}
+#endif
 
 /* ---- realloc and size ---------------------------------------------------- */
 

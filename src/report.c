@@ -7,7 +7,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "debug.h"
+#include "instance.h"
+#include "os.h"
 
 #define KIB 1024.0
 

@@ -45,13 +45,13 @@ struct fa_scratch *fa__scratch_create(fa_alloc *a, struct fa_thread *th, const c
     s->resets = (atomic_fetch_add(&arenas_made, 1) + 1) << 32;
     snprintf(s->name, sizeof s->name, "%s", name != NULL ? name : "");
     s->entry.thread = (void *)((uintptr_t)s | 1);
-    pthread_mutex_lock(&a->scratch.lock);
+    fa__mutex_lock(&a->scratch.lock);
     s->next = a->scratch.list;
     if (s->next != NULL)
         s->next->pprev = &s->next;
     s->pprev = &a->scratch.list;
     a->scratch.list = s;
-    pthread_mutex_unlock(&a->scratch.lock);
+    fa__mutex_unlock(&a->scratch.lock);
     return s;
 }
 
@@ -127,11 +127,11 @@ void fa__scratch_reset(struct fa_scratch *s, struct fa_thread *th) {
 
 void fa__scratch_destroy(struct fa_scratch *s, struct fa_thread *th) {
     release(s, th, 1);
-    pthread_mutex_lock(&s->a->scratch.lock);
+    fa__mutex_lock(&s->a->scratch.lock);
     *s->pprev = s->next;
     if (s->next != NULL)
         s->next->pprev = s->pprev;
-    pthread_mutex_unlock(&s->a->scratch.lock);
+    fa__mutex_unlock(&s->a->scratch.lock);
     free(s);
 }
 
@@ -155,13 +155,13 @@ fa_error fa__scratch_rewind(struct fa_scratch *s, struct fa_thread *th, fa_mark 
 
 struct fa_chunk *fa__scratch_drop_all(fa_alloc *a) {
     struct fa_chunk *chunks = NULL;
-    pthread_mutex_lock(&a->scratch.lock);
+    fa__mutex_lock(&a->scratch.lock);
     while (a->scratch.list != NULL) {
         struct fa_scratch *s = a->scratch.list;
         a->scratch.list = s->next;
         fa__chunk_list_join(&chunks, fa__arena_take_all(&s->arena, &s->entry));
         free(s);
     }
-    pthread_mutex_unlock(&a->scratch.lock);
+    fa__mutex_unlock(&a->scratch.lock);
     return chunks;
 }

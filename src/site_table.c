@@ -17,7 +17,7 @@ int fa__site_table_init(struct fa_site_table *t) {
     t->slot = (struct fa_site_entry *)calloc(FA__SITE_SLOTS, sizeof *t->slot);
     if (t->slot == NULL)
         return 0;
-    pthread_mutex_init(&t->lock, NULL);
+    fa__mutex_init(&t->lock);
     return 1;
 }
 
@@ -35,7 +35,7 @@ void fa__site_table_fini(struct fa_site_table *t) {
     forget(t);
     free(t->slot);
     t->slot = NULL;
-    pthread_mutex_destroy(&t->lock);
+    fa__mutex_destroy(&t->lock);
 }
 
 /* The slot of site, a new one if there is room, or the overflow entry. */
@@ -56,30 +56,30 @@ static struct fa_site_entry *entry_of(struct fa_site_table *t, const void *site)
 }
 
 void fa__site_count(struct fa_site_table *t, const void *site, size_t size, uint64_t weight, int trace) {
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     struct fa_site_entry *e = entry_of(t, site);
     e->samples++;
     e->count += size != 0 ? (weight + size / 2) / size : 1; /* the allocations weight bytes are, rounded */
     e->bytes += weight;
     if (trace && e->samples == 1 && e != &t->overflow)
         e->backtrace = fa__guard_backtrace(site, &e->depth);
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
 }
 
 size_t fa__site_copy(struct fa_site_table *t, struct fa_site_entry *out) {
     size_t n = 0;
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     for (uint32_t i = 0; i < FA__SITE_SLOTS; i++)
         if (t->slot[i].site != NULL)
             out[n++] = t->slot[i];
     if (t->overflow.samples != 0)
         out[n++] = t->overflow;
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
     return n;
 }
 
 void fa__site_table_clear(struct fa_site_table *t) {
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     forget(t);
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
 }

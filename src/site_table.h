@@ -4,10 +4,10 @@
 #ifndef FA_SITE_TABLE_H
 #define FA_SITE_TABLE_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "framealloc.h"
+#include "os.h"
 
 /* Slots of the table; the sites beyond them are gathered under NULL. A
  * program allocates from a few hundred sites at most. */
@@ -23,7 +23,7 @@ struct fa_site_entry {
 };
 
 struct fa_site_table {
-    pthread_mutex_t       lock;
+    fa__mutex       lock;
     struct fa_site_entry *slot;     /* FA__SITE_SLOTS of them; NULL when sites are off */
     struct fa_site_entry  overflow; /* the sites that found the table full */
     uint32_t              used;

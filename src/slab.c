@@ -24,10 +24,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend.h"
 #include "invariant.h"
+#include "platform.h"
 
 /* The owner of slabs no thread owns. */
 #define NOBODY ((struct fa__pool_rec *)NULL)
@@ -51,14 +51,12 @@ void fa__pools_init(struct fa_pools *pools, const fa_config *cfg, const void *in
     pools->reserve = cfg->slab_reserve;
     pools->zero_formatted = cfg->debug != FA_DEBUG_OFF;
     /* Unpredictable enough that user data does not match it by accident. */
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    pools->cookie = mix64((uintptr_t)instance ^ (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32)) | 1;
+    pools->cookie = mix64((uintptr_t)instance ^ fa__now_ns()) | 1;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        pthread_mutex_init(&pools->cls[c].lock, NULL);
+        fa__mutex_init(&pools->cls[c].lock);
         pools->cls[c].abandoned = NULL;
     }
-    pthread_mutex_init(&pools->empty_lock, NULL);
+    fa__mutex_init(&pools->empty_lock);
     pools->empty = NULL;
     pools->empty_count = 0;
 }
@@ -102,10 +100,10 @@ void fa__pool_release(struct fa_pools *pools, struct fa_slab *list) {
 void fa__pools_fini(struct fa_pools *pools) {
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         fa__pool_release(pools, pools->cls[c].abandoned);
-        pthread_mutex_destroy(&pools->cls[c].lock);
+        fa__mutex_destroy(&pools->cls[c].lock);
     }
     fa__pool_release(pools, pools->empty);
-    pthread_mutex_destroy(&pools->empty_lock);
+    fa__mutex_destroy(&pools->empty_lock);
 }
 
 int fa__pool_attach(struct fa_pools *pools, struct fa_pool_cache *cache) {
@@ -147,7 +145,7 @@ static uint32_t index_of(const struct fa_slab *s, const void *p) {
 /* Every map entry of the slab says the same. */
 static void set_owner(struct fa_slab *s, struct fa__pool_rec *owner) {
     for (uint32_t i = 0; i < s->pieces; i++)
-        __atomic_store_n(&s->entry[i].rec, owner, __ATOMIC_RELEASE);
+        FA__STORE(&s->entry[i].rec, owner, RELEASE);
 }
 
 /* Every block starts free and marked so: a free of a block never handed out
@@ -208,16 +206,16 @@ void fa__pool_census(const struct fa_pool_cache *cache, unsigned cls, uint64_t *
 void fa__pool_shared_census(struct fa_pools *pools, unsigned cls, uint64_t *slabs, uint64_t *in_use) {
     struct fa_pool_cache shared;
     memset(&shared, 0, sizeof shared);
-    pthread_mutex_lock(&pools->cls[cls].lock);
+    fa__mutex_lock(&pools->cls[cls].lock);
     shared.slabs[cls] = pools->cls[cls].abandoned;
     fa__pool_census(&shared, cls, slabs, in_use);
-    pthread_mutex_unlock(&pools->cls[cls].lock);
+    fa__mutex_unlock(&pools->cls[cls].lock);
 }
 
 size_t fa__pool_empty_bytes(struct fa_pools *pools) {
-    pthread_mutex_lock(&pools->empty_lock);
+    fa__mutex_lock(&pools->empty_lock);
     size_t bytes = pools->empty_count * pools->slab_size;
-    pthread_mutex_unlock(&pools->empty_lock);
+    fa__mutex_unlock(&pools->empty_lock);
     return bytes;
 }
 
@@ -226,7 +224,7 @@ size_t fa__pool_empty_bytes(struct fa_pools *pools) {
 int fa__slab_check(const struct fa_slab *s) {
     uint32_t free_blocks = 0, words = bitmap_words(s);
     for (uint32_t w = 0; w < words; w++)
-        free_blocks += (uint32_t)__builtin_popcountll(s->free_bits[w]);
+        free_blocks += fa__popcount64(s->free_bits[w]);
     uint32_t tail = s->capacity % 64; /* no bit past the last block */
     int clean_tail = words == 0 || tail == 0 || (s->free_bits[words - 1] >> tail) == 0;
     return clean_tail && free_blocks + s->in_use == s->capacity && s->shift == s->cls + 3;
@@ -245,7 +243,7 @@ static void collect_slab(struct fa_slab *s) {
         uint64_t bits = atomic_exchange_explicit(&s->remote_bits[w], 0, memory_order_acquire);
         fa__assert_internal((s->free_bits[w] & bits) == 0); /* a remote free of a free block is refused */
         s->free_bits[w] |= bits;
-        s->in_use -= (uint32_t)__builtin_popcountll(bits);
+        s->in_use -= fa__popcount64(bits);
     }
     fa__assert_expensive(fa__slab_check(s));
 }
@@ -261,7 +259,7 @@ static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
     uint32_t n = 0;
     for (uint32_t w = 0; w < bitmap_words(s) && n < want; w++)
         while (s->free_bits[w] != 0 && n < want) {
-            uint32_t bit = (uint32_t)__builtin_ctzll(s->free_bits[w]);
+            uint32_t bit = (uint32_t)fa__ctz64(s->free_bits[w]);
             s->free_bits[w] &= s->free_bits[w] - 1;
             out[n++] = block_at(s, w * 64 + bit);
         }
@@ -274,14 +272,14 @@ static uint32_t take(struct fa_slab *s, void **out, uint32_t want) {
 
 /* The first abandoned slab of the class whose blocks are charged to `path`. */
 static struct fa_slab *adopt(struct fa_pools *pools, unsigned cls, uint32_t path) {
-    pthread_mutex_lock(&pools->cls[cls].lock);
+    fa__mutex_lock(&pools->cls[cls].lock);
     struct fa_slab **at = &pools->cls[cls].abandoned;
     while (*at != NULL && (*at)->path != path)
         at = &(*at)->next;
     struct fa_slab *s = *at;
     if (s != NULL)
         *at = s->next;
-    pthread_mutex_unlock(&pools->cls[cls].lock);
+    fa__mutex_unlock(&pools->cls[cls].lock);
     return s;
 }
 
@@ -294,13 +292,13 @@ static struct fa_slab *acquire(struct fa_pools *pools, struct fa_pool_cache *cac
         collect_slab(s);
         return s;
     }
-    pthread_mutex_lock(&pools->empty_lock);
+    fa__mutex_lock(&pools->empty_lock);
     s = pools->empty;
     if (s != NULL) {
         pools->empty = s->next;
         pools->empty_count--;
     }
-    pthread_mutex_unlock(&pools->empty_lock);
+    fa__mutex_unlock(&pools->empty_lock);
     if (s == NULL)
         s = new_slab(pools);
     if (s != NULL) {
@@ -345,7 +343,7 @@ static void return_block(void *p) {
 
 struct fa_slab *fa__pool_excess(struct fa_pools *pools) {
     struct fa_slab *excess = NULL;
-    pthread_mutex_lock(&pools->empty_lock);
+    fa__mutex_lock(&pools->empty_lock);
     while (pools->empty_count * pools->slab_size > pools->reserve) {
         struct fa_slab *e = pools->empty;
         pools->empty = e->next;
@@ -353,7 +351,7 @@ struct fa_slab *fa__pool_excess(struct fa_pools *pools) {
         e->next = excess;
         excess = e;
     }
-    pthread_mutex_unlock(&pools->empty_lock);
+    fa__mutex_unlock(&pools->empty_lock);
     return excess;
 }
 
@@ -361,11 +359,11 @@ struct fa_slab *fa__pool_excess(struct fa_pools *pools) {
  * the reserve goes back to the backend (outside the lock). */
 static void give_empty(struct fa_pools *pools, struct fa_slab *s) {
     set_owner(s, NOBODY);
-    pthread_mutex_lock(&pools->empty_lock);
+    fa__mutex_lock(&pools->empty_lock);
     s->next = pools->empty;
     pools->empty = s;
     pools->empty_count++;
-    pthread_mutex_unlock(&pools->empty_lock);
+    fa__mutex_unlock(&pools->empty_lock);
     fa__pool_release(pools, fa__pool_excess(pools));
 }
 
@@ -432,14 +430,14 @@ void fa__pool_abandon(struct fa_pools *pools, struct fa_pool_cache *cache) {
             set_owner(s, NOBODY);
             collect_slab(s);
             int empty = s->in_use == 0;
-            pthread_mutex_t *lock = empty ? &pools->empty_lock : &pools->cls[c].lock;
-            pthread_mutex_lock(lock);
+            fa__mutex *lock = empty ? &pools->empty_lock : &pools->cls[c].lock;
+            fa__mutex_lock(lock);
             struct fa_slab **list = empty ? &pools->empty : &pools->cls[c].abandoned;
             s->next = *list;
             *list = s;
             if (empty)
                 pools->empty_count++;
-            pthread_mutex_unlock(lock);
+            fa__mutex_unlock(lock);
         }
     }
     free(cache->items);
@@ -457,7 +455,7 @@ void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache) {
     }
     struct fa_slab *emptied = NULL;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
-        pthread_mutex_lock(&pools->cls[c].lock);
+        fa__mutex_lock(&pools->cls[c].lock);
         for (struct fa_slab **at = &pools->cls[c].abandoned; *at != NULL;) {
             struct fa_slab *s = *at;
             collect_slab(s);
@@ -469,7 +467,7 @@ void fa__pool_trim(struct fa_pools *pools, struct fa_pool_cache *cache) {
                 at = &s->next;
             }
         }
-        pthread_mutex_unlock(&pools->cls[c].lock);
+        fa__mutex_unlock(&pools->cls[c].lock);
     }
     while (emptied != NULL) {
         struct fa_slab *next = emptied->next;

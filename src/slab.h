@@ -8,9 +8,9 @@
 
 #include "backend.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 
+#include "os.h"
 #include "slabmap.h"
 #include "track.h"
 
@@ -62,11 +62,11 @@ struct fa_pools {
     int         zero_formatted; /* zero a slab's blocks when it is formatted (debug levels) */
 
     struct {
-        pthread_mutex_t lock; /* never held across a backend call */
+        fa__mutex lock; /* never held across a backend call */
         struct fa_slab *abandoned; /* slabs of exited threads with live blocks */
     } cls[FA__POOL_CLASSES];
 
-    pthread_mutex_t empty_lock;
+    fa__mutex empty_lock;
     struct fa_slab *empty; /* slabs with no live block, any class */
     size_t          empty_count;
 };

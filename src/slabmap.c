@@ -14,10 +14,11 @@
  *   the memory goes back. The rest of an entry is the slab's (slab.c). */
 #include "slabmap.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "invariant.h"
+#include "os.h"
+#include "platform.h"
 
 #define TOP_SIZE ((size_t)1 << FA__MAP_TOP_BITS)
 #define LEAF_SIZE ((size_t)1 << FA__MAP_LEAF_BITS)
@@ -27,36 +28,36 @@ FA_API const struct fa__slab_entry fa__no_slab;
 
 /* The map's own state, besides the table the inline free reads. */
 static struct {
-    pthread_mutex_t lock;  /* adding leaves and entries; counting users */
+    fa__mutex lock;  /* adding leaves and entries; counting users */
     size_t          users; /* live allocators */
     /* Every top entry without slabs points here, so a lookup needs no NULL test. */
     struct fa__slab_entry empty_leaf[LEAF_SIZE];
-} map = {PTHREAD_MUTEX_INITIALIZER, 0, {{NULL, NULL}}};
+} map = {FA__MUTEX_INIT, 0, {{NULL, NULL}}};
 
 /* Filled when the library is loaded, not at the first fa_create: the inline
  * fa_pool_free reads the map whatever allocator it is given, NULL included,
  * and may run before any allocator exists. */
 __attribute__((constructor)) static void point_to_empty_leaf(void) {
     for (size_t i = 0; i < TOP_SIZE; i++)
-        __atomic_store_n(&fa__slab_map[i], map.empty_leaf, __ATOMIC_RELEASE);
+        FA__STORE(&fa__slab_map[i], map.empty_leaf, RELEASE);
 }
 
 void fa__slabmap_acquire(void) {
-    pthread_mutex_lock(&map.lock);
+    fa__mutex_lock(&map.lock);
     map.users++;
-    pthread_mutex_unlock(&map.lock);
+    fa__mutex_unlock(&map.lock);
 }
 
 void fa__slabmap_release(void) {
-    pthread_mutex_lock(&map.lock);
+    fa__mutex_lock(&map.lock);
     if (--map.users == 0)
         for (size_t i = 0; i < TOP_SIZE; i++) {
             struct fa__slab_entry *leaf = fa__slab_map[i];
             if (leaf != map.empty_leaf)
                 free(leaf);
-            __atomic_store_n(&fa__slab_map[i], map.empty_leaf, __ATOMIC_RELEASE);
+            FA__STORE(&fa__slab_map[i], map.empty_leaf, RELEASE);
         }
-    pthread_mutex_unlock(&map.lock);
+    fa__mutex_unlock(&map.lock);
 }
 
 struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab) {
@@ -64,23 +65,23 @@ struct fa__slab_entry *fa__slabmap_add(uintptr_t base, size_t pieces, void *slab
     uintptr_t top = base >> (FA__SLAB_SHIFT + FA__MAP_LEAF_BITS);
     if (top >= TOP_SIZE)
         return NULL; /* outside the 47-bit user space: the map cannot hold it */
-    pthread_mutex_lock(&map.lock);
+    fa__mutex_lock(&map.lock);
     struct fa__slab_entry *leaf = fa__slab_map[top];
     if (leaf == map.empty_leaf) {
         leaf = (struct fa__slab_entry *)calloc(LEAF_SIZE, sizeof *leaf);
         if (leaf != NULL)
-            __atomic_store_n(&fa__slab_map[top], leaf, __ATOMIC_RELEASE);
+            FA__STORE(&fa__slab_map[top], leaf, RELEASE);
     }
     struct fa__slab_entry *e = leaf != NULL ? &leaf[(base >> FA__SLAB_SHIFT) & (LEAF_SIZE - 1)] : NULL;
     for (size_t i = 0; e != NULL && i < pieces; i++)
-        __atomic_store_n(&e[i].slab, slab, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&map.lock);
+        FA__STORE(&e[i].slab, slab, RELEASE);
+    fa__mutex_unlock(&map.lock);
     return e;
 }
 
 void fa__slabmap_remove(struct fa__slab_entry *e, size_t pieces) {
     for (size_t i = 0; i < pieces; i++) {
-        __atomic_store_n(&e[i].rec, NULL, __ATOMIC_RELEASE);
-        __atomic_store_n(&e[i].slab, NULL, __ATOMIC_RELEASE);
+        FA__STORE(&e[i].rec, NULL, RELEASE);
+        FA__STORE(&e[i].slab, NULL, RELEASE);
     }
 }

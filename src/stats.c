@@ -127,9 +127,9 @@ static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum, int settle) {
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
-    pthread_mutex_lock(&a->ledger->peaks_lock);
+    fa__mutex_lock(&a->ledger->peaks_lock);
     fa__stats_fill(out, sum, n, &a->ledger->peaks, &a->ledger->live);
-    pthread_mutex_unlock(&a->ledger->peaks_lock);
+    fa__mutex_unlock(&a->ledger->peaks_lock);
     out->frame_number = fa_frame_number(a);
     out->threads_alive = sum->threads;
     out->threads_seen = atomic_load(&a->threads.seen);

@@ -24,7 +24,7 @@ static char root_path[] = "";
 
 void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth) {
     fa__assert(max >= 1 && max <= FA_TAG_MAX && depth >= 1 && depth <= FA_TAG_DEPTH_MAX);
-    pthread_mutex_init(&tags->lock, NULL);
+    fa__mutex_init(&tags->lock);
     tags->max = max;
     tags->depth = depth;
     memset(tags->tag, 0, sizeof tags->tag);
@@ -38,7 +38,7 @@ void fa__tags_fini(struct fa_tags *tags) {
     uint32_t n = fa__tag_count(tags);
     for (uint32_t i = 1; i < n; i++)
         free(tags->tag[i].path);
-    pthread_mutex_destroy(&tags->lock);
+    fa__mutex_destroy(&tags->lock);
 }
 
 int fa__tag_name_ok(const char *name, size_t length) {
@@ -107,11 +107,11 @@ int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_
     uint8_t v = atomic_load_explicit(find(tags, parent, name, length), memory_order_acquire);
     if (v != 0)
         return v - 1;
-    pthread_mutex_lock(&tags->lock);
+    fa__mutex_lock(&tags->lock);
     _Atomic uint8_t *s = find(tags, parent, name, length); /* another thread may have added it */
     v = atomic_load_explicit(s, memory_order_relaxed);
     int id = v != 0 ? v - 1 : add(tags, s, parent, name, length);
-    pthread_mutex_unlock(&tags->lock);
+    fa__mutex_unlock(&tags->lock);
     return id;
 }
 

@@ -3,10 +3,10 @@
 #ifndef FA_TAG_TABLE_H
 #define FA_TAG_TABLE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "framealloc.h"
+#include "os.h"
 
 #define FA__TAG_ROOT 0u
 #define FA__TAG_HASH 256 /* lookup slots: four per path at most */
@@ -19,7 +19,7 @@ struct fa_tag {
 };
 
 struct fa_tags {
-    pthread_mutex_t  lock;  /* taken to add a path only */
+    fa__mutex  lock;  /* taken to add a path only */
     uint32_t         max;   /* paths it holds at most (cfg.max_tags, up to FA_TAG_MAX) */
     uint32_t         depth; /* the deepest path (cfg.max_tag_depth) */
     _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */

@@ -1,6 +1,6 @@
 /* Per-thread state: one struct fa_thread per (OS thread, allocator), found
- * through the fast-path slots or a pthread key, made on first use, given
- * back at thread exit or fa_destroy; and the moves of a thread's pool
+ * through the fast-path slots or a thread key, made on first use, given
+ * back at thread exit (os.h's exit hook) or fa_destroy; and the moves of a thread's pool
  * fields between its paths.
  * Floor: threads (docs/internals.md). It calls nothing above it: no
  * instance, attribution or API file. The one call up goes through the hook
@@ -19,7 +19,6 @@
  *   has its cache; ctx[FA__TAG_ROOT] is root_pool, never freed alone. */
 #include "thread.h"
 
-#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +33,11 @@ _Static_assert(sizeof(struct fa__thread_tls) == FA__TLS_SIZE, "the inline lookup
  * thread first uses an allocator, when a thread exits, and by create and
  * destroy; the library never calls out (backend, callback) while holding it. */
 static struct {
-    pthread_mutex_t lock;
-    pthread_key_t   exit_key; /* its destructor gives an exiting thread's states back */
-    int             exit_key_ok;
-    pthread_once_t  exit_key_once;
-} registry = {PTHREAD_MUTEX_INITIALIZER, 0, 0, PTHREAD_ONCE_INIT};
-static _Thread_local struct fa_node *my_states; /* this OS thread's states */
+    fa__mutex lock;
+    int       exit_hook;    /* 1 once the exit hook is set, which gives an exiting thread's states back */
+    int       exit_hook_ok; /* and the system took it */
+} registry = {FA__MUTEX_INIT, 0, 0};
+static FA__TLS struct fa_node *my_states; /* this OS thread's states */
 
 #define THREAD_OF(node, member) \
     ((struct fa_thread *)(void *)((char *)(node) - offsetof(struct fa_thread, member)))
@@ -78,7 +76,7 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
     }
     th->tls->pool = 0; /* the entry serves no pool from here on */
     for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
-        struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(made)];
+        struct fa_pool_cache *ctx = th->ctx[fa__ctz64(made)];
         fa__pool_abandon(th->set->pools, ctx);
         if (ctx != &th->root_pool)
             free(ctx);
@@ -102,15 +100,14 @@ struct exit_release {
  * their limits is taken out; after it, that goes back to the backend. The
  * allocator's `exiting` count keeps fa_destroy from finishing (and the
  * backend from being torn down) in between. */
-static void on_thread_exit(void *unused) {
-    (void)unused;
+static void on_thread_exit(void) {
     struct exit_release *releases = NULL;
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     while (my_states != NULL) {
         struct fa_thread *th = THREAD_OF(my_states, in_os_thread);
         struct fa_threads *set = th->set;
         if (set->slot == 0)
-            pthread_setspecific(set->key, NULL);
+            fa__key_set(set->key, NULL);
         struct fa_chunk *chunks = NULL;
         detach(th, &chunks);
         fa__chunk_stash(set->chunks, chunks);
@@ -121,7 +118,7 @@ static void on_thread_exit(void *unused) {
         atomic_fetch_add_explicit(&set->exiting, 1, memory_order_relaxed);
         releases = r;
     }
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
     while (releases != NULL) {
         struct exit_release *r = releases;
         releases = r->next;
@@ -132,15 +129,15 @@ static void on_thread_exit(void *unused) {
     }
 }
 
-static void create_exit_key(void) {
-    registry.exit_key_ok = pthread_key_create(&registry.exit_key, on_thread_exit) == 0;
-}
-
 fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk_cache *chunks,
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired) {
-    pthread_once(&registry.exit_key_once, create_exit_key);
+    fa__mutex_lock(&registry.lock);
+    if (!registry.exit_hook)
+        registry.exit_hook_ok = fa__exit_hook_set(on_thread_exit);
+    registry.exit_hook = 1;
+    fa__mutex_unlock(&registry.lock);
     set->slot = slot;
-    set->creator = pthread_self();
+    set->creator = fa__thread_self();
     set->list = NULL;
     set->chunks = chunks;
     set->pools = pools;
@@ -148,29 +145,29 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
     set->retired = retired;
     atomic_init(&set->exiting, 0);
     atomic_init(&set->seen, 0);
-    if (slot == 0 && pthread_key_create(&set->key, NULL) != 0)
+    if (slot == 0 && fa__key_create(&set->key) != 0)
         return FA_ERR_NOMEM;
     return FA_OK;
 }
 
 struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     struct fa_chunk *chunks = NULL;
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     while (set->list != NULL)
         detach(THREAD_OF(set->list, in_set), &chunks);
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
     while (atomic_load_explicit(&set->exiting, memory_order_acquire) != 0)
-        sched_yield(); /* an exiting thread is still giving memory back */
+        fa__thread_yield(); /* an exiting thread is still giving memory back */
     if (set->slot == 0)
-        pthread_key_delete(set->key);
+        fa__key_delete(set->key);
     return chunks;
 }
 
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx) {
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     for (struct fa_node *n = set->list; n != NULL; n = n->next)
         fn(THREAD_OF(n, in_set), ctx);
-    pthread_mutex_unlock(&registry.lock);
+    fa__mutex_unlock(&registry.lock);
 }
 
 /* ---- a thread's pools, one per path -------------------------------------- */
@@ -200,7 +197,7 @@ int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
 static struct fa_pool_cache *next_ctx(const struct fa_thread *th, uint64_t *left) {
     if (*left == 0)
         return NULL;
-    struct fa_pool_cache *ctx = th->ctx[__builtin_ctzll(*left)];
+    struct fa_pool_cache *ctx = th->ctx[fa__ctz64(*left)];
     *left &= *left - 1;
     return ctx;
 }
@@ -263,26 +260,27 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     if (th == NULL)
         return NULL;
     th->set = set;
-    th->is_creator = pthread_equal(pthread_self(), set->creator);
+    th->is_creator = fa__thread_same(fa__thread_self(), set->creator);
     th->opens = set->opens;
-    th->os_thread = pthread_self();
+    th->os_thread = fa__thread_self();
     th->number = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
     th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;
     th->ctx[FA__TAG_ROOT] = &th->root_pool;
     th->ctx_made = (uint64_t)1 << FA__TAG_ROOT;
-    if (set->slot == 0 && pthread_setspecific(set->key, th) != 0) {
+    if (set->slot == 0 && fa__key_set(set->key, th) != 0) {
         free(th);
         return NULL;
     }
     atomic_fetch_add_explicit(&set->seen, 1, memory_order_relaxed);
-    pthread_mutex_lock(&registry.lock);
+    fa__mutex_lock(&registry.lock);
     memset(th->tls, 0, sizeof *th->tls);
     th->tls->thread = th;
     fa__thread_pool_use(th, FA__TAG_ROOT, !set->pools_slow); /* the root path's records, empty until the first pool call */
     node_push(&set->list, &th->in_set);
     node_push(&my_states, &th->in_os_thread);
-    pthread_mutex_unlock(&registry.lock);
-    if (registry.exit_key_ok)
-        pthread_setspecific(registry.exit_key, &my_states); /* any non-NULL value arms the exit hook */
+    int arm = registry.exit_hook_ok;
+    fa__mutex_unlock(&registry.lock);
+    if (arm)
+        fa__exit_hook_arm();
     return th;
 }

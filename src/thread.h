@@ -4,12 +4,12 @@
 #ifndef FA_THREAD_H
 #define FA_THREAD_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "arena.h"
 #include "guard.h"
 #include "budget_table.h"
+#include "os.h"
 #include "slab.h"
 #include "tally.h"
 
@@ -42,8 +42,8 @@ struct fa_passed_set {
 /* The threads of one allocator. */
 struct fa_threads {
     uint32_t                slot;    /* fast-path slot 1 .. FA__SLOTS, 0 when none was free */
-    pthread_key_t           key;     /* finds the state when there is no slot */
-    pthread_t               creator; /* whose frames fa_frame_number counts */
+    fa__key                 key;     /* finds the state when there is no slot */
+    fa__thread_id           creator; /* whose frames fa_frame_number counts */
     struct fa_node         *list;    /* the states, under the registry lock */
     struct fa_chunk_cache  *chunks;  /* where a thread's chunks go when it exits */
     struct fa_pools        *pools;   /* and its slabs */
@@ -139,7 +139,7 @@ struct fa_thread {
     int                   opens;        /* the in_frame its frames begin with: set->opens, or
                                          * FA__IN_OTHER_FRAME while it ages the chunk cache */
     uint32_t              aging;        /* frames left whose ends tick the chunk cache's clock */
-    pthread_t             os_thread;    /* the thread it belongs to */
+    fa__thread_id         os_thread;    /* the thread it belongs to */
     struct fa_guard_set   guarded;      /* a debug level: this frame's blocks, oldest first */
     struct fa_passed_set  passed;       /* FA_DEBUG_MALLOC: this frame's blocks, each its own */
     struct fa_held        held[FA_FRAMES_IN_FLIGHT_MAX - 1]; /* frames in flight, oldest first */
@@ -202,7 +202,7 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set);
 static inline struct fa_thread *fa__thread_find(const struct fa_threads *set) {
     if (set->slot != 0)
         return (struct fa_thread *)fa__tls[set->slot].thread;
-    return (struct fa_thread *)pthread_getspecific(set->key); /* no slot was free */
+    return (struct fa_thread *)fa__key_get(set->key); /* no slot was free */
 }
 struct fa_thread *fa__thread_create(struct fa_threads *set);
 

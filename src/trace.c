@@ -26,7 +26,7 @@
 #define NAMED_THREADS 4096 /* threads numbered beyond are left unnamed */
 
 struct fa_trace {
-    pthread_mutex_t lock;
+    fa__mutex lock;
     FILE           *out;     /* NULL while stopped */
     char           *buffer;  /* out's */
     uint64_t        t0_ns;   /* stamps count from the start */
@@ -98,7 +98,7 @@ static void write_counters(fa_alloc *a, struct fa_trace *t, uint64_t now, const 
 
 static void trace_frame(fa_alloc *a, const fa_frame_event *f, const uint64_t *tag_bytes) {
     struct fa_trace *t = a->trace;
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     if (t->out != NULL) {
         name_thread(t, f->thread, f->is_creator);
         open_event(t);
@@ -114,7 +114,7 @@ static void trace_frame(fa_alloc *a, const fa_frame_event *f, const uint64_t *ta
         if (f->is_creator)
             write_counters(a, t, f->ended_ns, tag_bytes);
     }
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
 }
 
 static const char *error_name(fa_error e) {
@@ -137,7 +137,7 @@ static void trace_event(void *ctx, const fa_event *ev) {
     const struct fa_thread *th = fa__thread_find(&a->threads);
     uint32_t thread = th != NULL ? th->number : 0;
     uint64_t now = fa__now_ns();
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     if (t->out != NULL) {
         open_event(t);
         fprintf(t->out, "{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"name\":", category_of(ev));
@@ -151,24 +151,24 @@ static void trace_event(void *ctx, const fa_event *ev) {
             fputs("null", t->out);
         fprintf(t->out, ",\"size\":%zu}}", ev->size);
     }
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
 }
 
 /* The trace object, made at the first start (two racing starts make one). */
 static struct fa_trace *trace_of(fa_alloc *a) {
-    static pthread_mutex_t making = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&making);
+    static fa__mutex making = FA__MUTEX_INIT;
+    fa__mutex_lock(&making);
     if (a->trace == NULL) {
         struct fa_trace *t = (struct fa_trace *)calloc(1, sizeof *t);
         if (t != NULL) {
-            pthread_mutex_init(&t->lock, NULL);
+            fa__mutex_init(&t->lock);
             a->trace_frame = trace_frame;
             a->sink.tap = trace_event;
             a->sink.tap_ctx = a;
             a->trace = t;
         }
     }
-    pthread_mutex_unlock(&making);
+    fa__mutex_unlock(&making);
     return a->trace;
 }
 
@@ -200,7 +200,7 @@ fa_error fa_trace_start(fa_alloc *a, const char *path) {
     struct fa_trace *t = trace_of(a);
     if (t == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *t, "fa_trace_start: no memory for the trace");
-    pthread_mutex_lock(&t->lock);
+    fa__mutex_lock(&t->lock);
     int running = t->out != NULL;
     FILE *out = running ? NULL : fopen(path, "w");
     char *buffer = out != NULL ? (char *)malloc(BUFFER) : NULL;
@@ -220,7 +220,7 @@ fa_error fa_trace_start(fa_alloc *a, const char *path) {
               out);
         observe(a, 1);
     }
-    pthread_mutex_unlock(&t->lock);
+    fa__mutex_unlock(&t->lock);
     if (running)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_trace_start: a trace is already running");
     if (out == NULL)
@@ -246,13 +246,13 @@ fa_error fa_trace_stop(fa_alloc *a) {
     int running = 0;
     fa_error e = FA_OK;
     if (t != NULL) {
-        pthread_mutex_lock(&t->lock);
+        fa__mutex_lock(&t->lock);
         running = t->out != NULL;
         if (running) {
             observe(a, 0);
             e = finish(t);
         }
-        pthread_mutex_unlock(&t->lock);
+        fa__mutex_unlock(&t->lock);
     }
     if (!running)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_trace_stop: no trace is running");
@@ -268,7 +268,7 @@ void fa__trace_destroy(fa_alloc *a) {
     atomic_store(&a->sink.tap_on, 0); /* the events of the rest of fa_destroy are not the trace's */
     if (t->out != NULL)
         finish(t);
-    pthread_mutex_destroy(&t->lock);
+    fa__mutex_destroy(&t->lock);
     free(t);
     a->trace = NULL;
 }

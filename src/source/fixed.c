@@ -6,11 +6,11 @@
  * up to 16 bytes (GRAIN), so extents stay whole grains. The lock guards the
  * extents only. The buffer's bytes are never written here: the bookkeeping
  * lives outside it. */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "event.h"
 #include "extents.h"
+#include "os.h"
 #include "source.h"
 
 /* Sizes round up to this, so extents stay whole multiples of it. */
@@ -18,7 +18,7 @@
 
 struct fixed {
     struct fa_source  base;
-    pthread_mutex_t   lock;
+    fa__mutex   lock;
     struct fa_extents free;
     size_t            size;
 };
@@ -31,9 +31,9 @@ static fa_backend_result fixed_allocate(struct fa_source *s, size_t size, size_t
     struct fixed *f = (struct fixed *)s;
     if (size > f->size)
         return FA_BACKEND_FAIL;
-    pthread_mutex_lock(&f->lock);
+    fa__mutex_lock(&f->lock);
     uintptr_t at = fa__extents_take(&f->free, grain(size), align < GRAIN ? GRAIN : align);
-    pthread_mutex_unlock(&f->lock);
+    fa__mutex_unlock(&f->lock);
     *out = (void *)at;
     return at != 0 ? FA_BACKEND_OK : FA_BACKEND_FAIL;
 }
@@ -41,9 +41,9 @@ static fa_backend_result fixed_allocate(struct fa_source *s, size_t size, size_t
 static void fixed_deallocate(struct fa_source *s, void *p, size_t size, size_t align) {
     struct fixed *f = (struct fixed *)s;
     (void)align;
-    pthread_mutex_lock(&f->lock);
+    fa__mutex_lock(&f->lock);
     fa__extents_give(&f->free, (uintptr_t)p, grain(size));
-    pthread_mutex_unlock(&f->lock);
+    fa__mutex_unlock(&f->lock);
 }
 
 static void fixed_describe(const struct fa_source *s, fa_source_info *info) {
@@ -53,7 +53,7 @@ static void fixed_describe(const struct fa_source *s, fa_source_info *info) {
 static void fixed_destroy(struct fa_source *s) {
     struct fixed *f = (struct fixed *)s;
     fa__extents_fini(&f->free);
-    pthread_mutex_destroy(&f->lock);
+    fa__mutex_destroy(&f->lock);
     free(f);
 }
 
@@ -75,7 +75,7 @@ fa_error fa_source_fixed(fa_backend *out, void *buffer, size_t size) {
         return fa__report(NULL, FA_ERR_NOMEM, size, "fa_source_fixed: no memory for the source");
     }
     fa__source_init(&f->base, &fixed_ops, "fixed");
-    pthread_mutex_init(&f->lock, NULL);
+    fa__mutex_init(&f->lock);
     f->size = size;
     *out = fa__source_backend(&f->base);
     return FA_OK;

@@ -36,7 +36,8 @@ struct fa_source *fa__source_of(const fa_backend *b);
 
 /* The mmap source's parts that the NUMA source builds on. */
 struct fa_source *fa__mmap_create(size_t reserve, fa_huge_pages huge, const char *name);
-void fa__mmap_range(const struct fa_source *s, void **start, size_t *size);
-void fa__mmap_set_node(struct fa_source *s, int node);
+/* Binds the range to NUMA node `node` where the system can; the source
+ * reports the node, or -1 when it stays unbound. */
+void fa__mmap_bind(struct fa_source *s, int node);
 
 #endif
