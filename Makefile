@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The two commands: `make demo` and `make test`. Everything else wraps CMake.
 BUILD   ?= build
 CC      ?= cc

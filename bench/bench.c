@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The benchmark: framealloc and its peers on the same workloads.
  *
  *   bench --list                 the peers and workloads of this binary

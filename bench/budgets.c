@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Budgets under threads: a game-like frame (1000 frame allocations of 64 B
  * and 100 pool allocate/free pairs, under a pushed tag) on 1 .. N threads,
  * without budgets and with a global and a tag hard budget, in the same run.

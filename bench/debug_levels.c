@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What each debug level costs: frame allocations (1000 x 64 B per frame)
  * and pool pairs (1000 x 64 B allocated, then freed), timed at
  * FA_DEBUG_OFF, FA_DEBUG_GUARD, FA_DEBUG_TRACE and FA_DEBUG_MALLOC in one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The work-stealing deque against a mutex-protected ring deque with the
  * same interface, in the same run:
  * - "owner + 1 thief": the owner pushes N items, popping one after every

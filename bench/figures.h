@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The figures a benchmark gives docs/figures.json: with FA_BENCH_FIGURES set
  * in the environment (tools/figures.py collect sets it), each figure the docs
  * quote is also printed as a line "FIGURE key value", keys as the docs' markers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The physical-limit references: an inline bump pointer and an inline
  * size-class pool with no checks, no threads and no growth. What framealloc
  * is measured against, in the benchmark and in the instruction counts. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Instruction-count probe for the frame fast path (run under callgrind):
  * ROUNDS frames of 1000 x 64 B fa_frame_alloc, each pointer stored. The
  * per-allocation cost is (Ir(550) - Ir(50)) / 500000, so start-up cancels.

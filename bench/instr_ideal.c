@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Instruction-count probe for the references (bench/ideal.h), the same
  * loops as instr_frame.c and instr_pool.c:
  *   instr_ideal ROUNDS bump|pool [local|struct]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Instruction-count probe for the pool fast paths (run under callgrind):
  * ROUNDS rounds of 1000 x 64 B fa_pool_alloc, then the 1000 fa_pool_free,
  * on one thread. The per-pair cost is (Ir(550) - Ir(50)) / 500000.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The two shapes every instruction probe measures (docs/performance.md):
  * - local: the allocator (or handle) is a local the compiler may keep in a
  *   register, and hoist any lookup out of the loop;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* glibc's own malloc family, found in libc.so.6 itself. Debian's
  * libmimalloc.so exports malloc, realloc, free, posix_memalign and
  * malloc_usable_size, and so replaces them process-wide in any program

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The workload loops, instantiated once per peer so that every peer's
  * allocation call is as direct (and as inlinable) as the peer allows: no
  * function pointer in any timed loop. Expects PEER (an identifier), PEER_NAME,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Producer/consumer: one thread allocates 1 M blocks of 64 B, another frees
  * them, handed over through a ring. What matters is the peak resident memory
  * (no migration leak), so each peer runs in a process of its own:

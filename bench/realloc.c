@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Realloc and usable size against mimalloc and glibc, in the same run:
  *   bench_realloc [--quick]
  * Four tables (markdown), each figure ns per operation, the median of 5

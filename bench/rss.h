@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A benchmark's own peak resident memory. getrusage's ru_maxrss will not do
  * when a driver starts the benchmark: Linux carries the parent's peak across
  * fork and exec into it, so under bench/run.py or tools/figures.py every peer

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs the benchmark binaries and makes the tables.
 
 Each (binary, peer) runs as its own process, so each peer's peak resident

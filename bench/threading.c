@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Threading: what frames in flight, shared frames and many threads cost.
  *   bench_threading [--quick]
  * Three tables (markdown), each figure the median of 5 runs:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The README's quick start, built with the project so it cannot rot. */
 #include <framealloc.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A custom memory source: a staging region of 8 MiB (think of memory the GPU
  * can read) that takes the frame chunks it can, sends larger requests to the
  * system (FA_BACKEND_FALLBACK) and refuses once its budget of requests is

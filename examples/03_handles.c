@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Handles: the hot-loop form. An engine system keeps the calling thread's
  * frame arena and pool cache in its own struct, fetched once, and its inner
  * loops allocate through them (docs/internals.md, "Handles"). */

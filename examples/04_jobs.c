@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Jobs: a work-stealing job system on shared frames (docs/threading.md).
  *
  * The main thread drives: it created the allocator with FA_FRAMES_SHARED

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framealloc demo: a game-frame simulation on three threads.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framealloc — frame-based memory allocation for real-time programs.
  *

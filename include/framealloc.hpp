@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * framealloc.hpp — C++17 adapters over the C API of framealloc.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* framealloc -> Tracy: the allocator's hooks (fa_hooks) forwarded to
  * Tracy's C API, so that pool and heap blocks appear in Tracy's memory
  * view and each frame of the creating thread as a frame mark, with the

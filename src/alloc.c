@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocator's lifecycle: fa_create and fa_destroy, the fast-path slot
  * table, and the list of live allocators that lets fa_destroy refuse a
  * pointer that is not one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame arena: one thread's chunked bump allocation for one allocator,
  * with marks and rewinds. The bump position itself (cur, limit) is in the
  * thread's fast-path entry, which the inline fast path reads and writes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame arena: one thread's chunked bump allocator for one allocator.
  * The bump position itself lives in the thread's fast-path entry
  * (struct fa__thread_tls), which the inline fast path reads and writes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Attribution: for each allocation of a thread, the tag path it is charged
  * to, the budgets it counts against, and where it is counted. Frame memory
  * is settled lazily, in spans; the budgets' headroom is folded into the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Attribution: which tag path each allocation of a thread is charged to, the
  * budgets it counts against, and the thread's counts. The slow paths and
  * the frame and tag calls come here; the inline paths never do. Frame

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one door to cfg.backend: every chunk, slab and heap block the library
  * takes or gives back passes here, so that a counting or failing backend
  * sees all of it, with the answers docs/memory-sources.md and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The backend's one door (backend.c): every chunk, slab and heap block
  * passes through here, so that a counting or failing backend sees all of
  * it. */

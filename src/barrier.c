@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame barrier: `parties` threads meet at a frame's end, reusable
  * round after round. Under FA_FRAMES_SHARED the last to arrive ends the
  * instance's frame, and each thread resets its own part as it leaves.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The budget table (budget_table.h): slots, batched headroom, purses.
  * Floor: structures (docs/internals.md). It stands on tag_table.c (a path's
  * parent and budget slot) and calls nothing above it: no thread, instance,

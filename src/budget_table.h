@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The budget table: limits on consumed bytes, exact under threads. A shared budget's
  * `reserved` counts the bytes consumed plus the headroom threads took in
  * batches; a compare-and-swap never lets it pass the hard limit, so no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The budget API: fa_budget_set and fa_frame_budget_set.
  * Floor: API, above the statistics API, which tells a new budget the live
  * bytes it starts from (docs/internals.md). It calls no other API file.

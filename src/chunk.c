@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Chunks and the allocator's shared chunk cache: the sizes of the growth
  * curve, and the cache that lets steady-state frames run without a backend
  * call.

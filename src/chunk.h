@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Chunks: the blocks of memory frame arenas bump through, taken from the
  * backend and kept in a cache shared by the allocator, so that steady-state
  * frames never call the backend. */

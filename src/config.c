@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Configuration: fa_config_init's defaults, and the checks docs/errors.md
  * lists for a caller's config, which fa_create resolves once.
  * Floor: instance (docs/internals.md). It calls nothing above it: no

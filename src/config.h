@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Configuration: checking a caller's fa_config and filling in its defaults
  * (fa_config_init is the public half). Stands below the instance, which
  * keeps the resolved config. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Frame containers and layout helpers: the vector's slow halves, the hash
  * map, the structure-of-arrays layout and the batch runner.
  * Floor: helpers, on top (docs/internals.md). Every byte comes through the

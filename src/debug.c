@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The debugging API: fa_debug_level, fa_check, the leak queries and
  * report; and the debug levels' part of the frame, pool and heap slow paths
  * (debug.h), which guard, check and report what those take and give back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The debug levels' part of the other API files' slow paths: they take raw
  * memory as usual and hand it here to be guarded, checked and reported
  * (docs/debugging.md). At a debug level no inline path serves, so every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The work-stealing deque: a Chase-Lev deque of non-NULL pointers, after
  * Le, Pop, Cohen and Zappa Nardelli, "Correct and Efficient Work-Stealing
  * for Weak Memory Models" (PPoPP 2013), figure 1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors and events: the thread's last error, fa_strerror, and the report
  * path every floor uses (fa__report), which formats one line and hands it
  * to the allocator's callback.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors and events: the one place every floor reports through. Low in the
  * house so that any file can report without calling up. */
 #ifndef FA_EVENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame API: fa_begin_frame and fa_end_frame, marks and rewinds, frame
  * info, and the out-of-line parts of frame allocation (the slow path and
  * the helpers built on fa_frame_alloc).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the frame API (frame.c) offers the helpers above it: the end of a
  * shared frame by any thread, and a thread catching up with it. */
 #ifndef FA_FRAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Guards (guard.h): headers, canaries, fills, the live list, backtraces.
  * Floor: structures (docs/internals.md). It calls nothing above it: the
  * API files ask it to wrap, check and retire blocks, and report.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Guards: what the debug levels put around every block (docs/debugging.md).
  * A guarded block is a header, the caller's bytes and a canary:
  *

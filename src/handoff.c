@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hand-offs of frame memory: transfer records that say whether the memory
  * another thread was handed is still alive, and promotion of frame data
  * into a pool or heap block before its frame is released.

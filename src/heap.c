@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap API: fa_heap_alloc and fa_heap_free, and the heap path they
  * share with fa_pool_alloc (requests above the classes) and fa_pool_free.
  * Floor: API, below the pool API (docs/internals.md). It calls no other API

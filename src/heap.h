@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap API's services to the pool API above it: the heap path that
  * serves pool requests above the classes and frees them. */
 #ifndef FA_HEAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap table (heap_table.h): large blocks taken from the backend,
  * recorded in an open-addressed table, and given back only when the table
  * holds them live.

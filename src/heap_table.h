@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap table: large blocks straight from the backend, each recorded (size,
  * alignment, source) in the allocator's table, so that a free is validated
  * against the table before anything else happens. */

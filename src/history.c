@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-frame history: a ring of the creating thread's last frames,
  * summarised on demand. The creating thread is its only writer; readers
  * take no lock: each slot has a sequence count, odd while the writer is in

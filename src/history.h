@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The per-frame history: a ring of the creating thread's last frames,
  * written by that thread alone and read by any, without a lock. */
 #ifndef FA_HISTORY_H

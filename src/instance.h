@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocator instance: struct fa_alloc and its ledger, and which of its
  * features its config turns on. Read by the attribution layer and every API
  * file above it (docs/internals.md). */

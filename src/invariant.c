@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one place a failed internal check ends up (invariant.h): it prints
  * the condition and its place on stderr, and aborts.
  * Floor: ground (docs/internals.md). It calls nothing above it: no memory,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ground floor: the library's own invariants as code. FA_ASSERT_LEVEL, a
  * build option (0, the default, compiles every check out), picks how much
  * is checked:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The statistics snapshot as JSON (docs/statistics.json is its schema).
  * Every object's members come from the header's field lists, so a field
  * added there is written here without an edit.

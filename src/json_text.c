@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON text (json_text.h).
  * Floor: ground (docs/internals.md). It calls nothing but libc. */
 #include "json_text.h"

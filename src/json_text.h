@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON text: a string's escaped form, for the snapshot and the trace. */
 #ifndef FA_JSON_TEXT_H
 #define FA_JSON_TEXT_H

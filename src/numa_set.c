@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The NUMA allocator set: one allocator per node, each over its own NUMA
  * source, and the pick of the calling thread's node.
  * Floor: API, on top (docs/internals.md). It uses the public API only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Observers (observe.h): the frame and block hooks, the trace's frame
  * slices and the hot-site sampler.
  * Floor: attribution (docs/internals.md), beside attribution.c, which calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Observers: what watches a thread's allocations and frames beside the
  * counts and the history — the profiler hooks of the config, the trace
  * (through the instance's trace_frame), and the hot-site sampler. Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ground floor: compiler hints and the few compiler facts every file may
  * use, in a GCC and Clang form and an MSVC form (clang's MSVC mode takes the
  * latter); framealloc.h has those its inline paths need (FA__LOAD,

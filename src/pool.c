@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The pool API: the out-of-line halves of fa_pool_alloc and fa_pool_free
  * (framealloc.h holds the inline ones), and fa_trim.
  * Floor: API, above the heap API, whose path serves requests above the

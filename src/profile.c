@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Profiling queries: each thread's and each tag path's frame metrics, the
  * hot sites, and the bandwidth counters (docs/profiling.md).
  * Floor: API (docs/internals.md). It reads the thread states under the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fa_stats_print: the snapshot as a human-readable table, for a log or a
  * terminal (the JSON snapshot, json.c, is for programs).
  * Floor: API, on top: it stands on the public API (fa_stats_get,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scratch arenas: bump arenas outside the frame cycle (docs/threading.md's
  * neighbour, docs/getting-started.md). The inline fa_arena_alloc bumps a
  * scratch arena's entry exactly as a thread's; its slow path comes here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scratch arenas: bump arenas outside the frame cycle (fa_arena_create).
  * Each is an entry the inline fast path bumps, as it bumps a thread's (a
  * handle is the entry's distance from fa__no_entry), over a frame arena of

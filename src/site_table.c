@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hot-site table (site_table.h): open addressing on the site's
  * address, linear probing, no deletion but a clear of the whole table.
  * Floor: structures (docs/internals.md). It calls guard.c for a

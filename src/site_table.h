@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The hot-site table: allocation call sites and what the sampler counted
  * at each, under one lock (samples are rare: about one per
  * cfg.site_sample_bytes bytes allocated). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slabs behind the pools (slab.h): formatting, bitmaps, thread caches,
  * refills and flushes, remote frees, adoption, trimming.
  * Floor: structures (docs/internals.md). It stands on slabmap.c and

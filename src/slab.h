@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slabs behind the pools: slabs of one size class each, owned by one
  * thread, with that thread's bounded cache of free blocks in front. A block
  * freed on another thread is marked in its slab's remote bitmap (one atomic

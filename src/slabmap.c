@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slab map: which pool slab, if any, holds an address. The inline
  * fa_pool_free reads it (framealloc.h, fa__slab_of) before it touches the
  * block. Process-wide: one map for every allocator.

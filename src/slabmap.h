@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slab map: which pool slab, if any, holds an address. Process-wide,
  * filled only by the library; the inline fa_pool_free reads it (framealloc.h,
  * fa__slab_of), so a free is checked before any memory at the pointer is

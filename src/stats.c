@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The statistics API: fa_stats_get, fa_tag_stats_get, and the history's
  * fa_history_get and fa_history_summary_get.
  * Floor: API (docs/internals.md). Of the other API files it calls frame.c

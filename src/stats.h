@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The statistics API's one service to the files above it. */
 #ifndef FA_STATS_H
 #define FA_STATS_H

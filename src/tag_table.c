@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tag table: tag paths interned once per allocator, never freed before
  * it. Lookups read a small open-addressed table without a lock; an
  * addition, rare, takes the lock, writes the path and publishes its slot

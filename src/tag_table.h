@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tag table: paths interned once per allocator, never freed before it, so that
  * a thread's tag stack holds small ids and attribution does no string work. */
 #ifndef FA_TAG_TABLE_H

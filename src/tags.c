@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tag API: fa_tag_push and fa_tag_pop, over each thread's attribution.
  * Floor: API (docs/internals.md). It calls no other API file.
  * Invariant: a push makes everything that can fail (the path's id, its

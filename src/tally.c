@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tallies: per-thread counts, their sums, and the public figures (fa_stats)
  * made of them.
  * Floor: structures (docs/internals.md). It calls nothing above it: no

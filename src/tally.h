@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tallies: per-thread counts with no atomic read-modify-write on any
  * path (the owner stores, others load), summed on demand. */
 #ifndef FA_TALLY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-thread state: one struct fa_thread per (OS thread, allocator), found
  * through the fast-path slots or a thread key, made on first use, given
  * back at thread exit (os.h's exit hook) or fa_destroy; and the moves of a thread's pool

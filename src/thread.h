@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-thread state: one per (OS thread, allocator), found through the
  * thread's fast-path entry, created on first use, reclaimed when the thread
  * exits or the allocator is destroyed. */

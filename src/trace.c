@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The trace: fa_trace_start and fa_trace_stop, and what writes Chrome
  * trace-event JSON (the format Perfetto UI and chrome://tracing read) as
  * it happens: each thread's frames as complete ("X") slices, the live

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The trace's part of fa_destroy. */
 #ifndef FA_TRACE_H
 #define FA_TRACE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ground floor: what the library tells a memory checker about its own
  * memory, decided by how the library itself is built (docs/debugging.md):
  * built with AddressSanitizer, it poisons and unpoisons through ASan's

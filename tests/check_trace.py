@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The trace test_profiling leaves, checked as Chrome trace-event JSON: the
 document's shape, every event's required members by phase, the frame
 slices of at least two threads, the live-bytes counters and the instants.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The docs quote measured figures only from docs/figures.json (make bench
 # refreshes it; tools/figures.py): docs_figures fails when a figure marked in
 # README.md or docs/*.md differs from the file (a hand edit, or a refresh not

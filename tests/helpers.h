@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared test fixtures: a counting (and optionally misbehaving) backend and an
  * event recorder. Included by every suite; cmocka must be included first. */
 #ifndef FA_TEST_HELPERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The JSON snapshot (src/json.c) against the structs it is written from.
  *
  *     json_dump OUT.json OUT.flat

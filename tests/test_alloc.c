@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The allocator's lifecycle and configuration (src/alloc.c, src/config.c). */
 #include <setjmp.h>
 #include <stdarg.h>

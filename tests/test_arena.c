@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The chunked frame arena and its marks (src/arena.c), driven through the
  * public API with a counting backend. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Memory sources through cfg.backend (src/backend.c, src/source/system.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The budget table (src/budget_table.c), white-box: grants within the hard
  * limit, refusals, the chain of a path, a restart's new generation voiding
  * old headroom, and freed bytes handed straight back over a lowered limit. */

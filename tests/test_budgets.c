@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Budgets (src/budgets.c over src/budget_table.c): hard limits never
  * passed (by racing threads neither), soft limits warned once per crossing,
  * bytes given back by frees, frame ends and rewinds. */

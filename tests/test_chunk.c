@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Chunk sizes and the shared chunk cache (src/chunk.c). */
 #include <setjmp.h>
 #include <stdarg.h>

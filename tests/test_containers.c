@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Frame containers and layout helpers (src/containers.c): the vector's
  * growth (in place, by copy, across chunks), its typed forms and checked
  * indices; the map's insert, update, lookup and removal against a model,

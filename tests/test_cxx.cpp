@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The public header compiled and used as C++17.
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The C++17 adapters of framealloc.hpp: memory resources under pmr
 // containers, STL allocators, the RAII scopes, make_frame, std::bad_alloc on
 // failure, and every byte back at the end.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The debug levels (src/debug.c over src/guard.c): one scenario per bug,
  * each asserting the exact code and what its event line names: overflows
  * and underflows of frame, pool and heap blocks, double frees after the

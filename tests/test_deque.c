@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The work-stealing deque (src/deque.c): its order at each end, growth,
  * errors, its memory in the statistics and under a budget, and one owner
  * against three thieves, every item taken exactly once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Errors and events (src/event.c). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The free extents of a range (src/source/extents.c), white-box: first-fit
  * takes at the lowest aligned start, alignments up to the range's own size,
  * refusals when nothing fits, gives that coalesce with the left, the right

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fault loops (issue #11), after SQLite's out-of-memory loop: a scripted
  * workload runs once to learn R, the number of requests it makes of its
  * memory source; then, for every N in 1..R, once with request N refused and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame API (src/frame.c and the inline fast path in framealloc.h). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap path (src/heap.c over src/heap_table.c). */
 #include <setjmp.h>
 #include <stdarg.h>

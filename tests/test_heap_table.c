@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The heap table (src/heap_table.c), white-box: blocks taken from the
  * backend and recorded with their size, alignment and path; gives validated
  * against the table (a second free caught by its tombstone, an unknown

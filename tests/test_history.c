@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The frame history (src/history.c), white-box: a ring that keeps the
  * newest records, copies them oldest first, sums them up, and lets readers
  * race the writer without a lock and without a torn record. */

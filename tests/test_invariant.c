@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The validators FA_ASSERT_LEVEL 3 runs (src/invariant.h): each accepts a
  * healthy structure and refuses each kind of damage it is there to catch.
  * (`make assert` runs every suite with them on.) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Resident memory drops after fa_trim on the mmap source. Reads RSS from
  * /proc/self/statm, so it runs in the plain build only (docs/reliability.md):
  * sanitizers and valgrind change what is resident. */

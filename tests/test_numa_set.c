@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The NUMA allocator set (src/numa_set.c): one allocator per node, each
  * thread handed its node's, a config carried to every node, a refused
  * config refusing the whole set, and NULL sets reported. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Size-class pools (src/pool.c over src/slab.c, the inline paths in framealloc.h). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Profiling (src/profile.c, src/observe.c, src/trace.c, src/site_table.c):
  * hot sites exact at a sample of every byte and close to the truth at a
  * sparser one, the threshold query, bandwidth from known byte counts per

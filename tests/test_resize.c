@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Growing, shrinking and sizing blocks (issue #16): fa_pool_realloc,
  * fa_realloc_aligned, fa_usable_size, fa_pool_calloc, fa_pool_new (pool.c),
  * fa_frame_realloc, fa_arena_realloc and the handle's marks (frame.c). */

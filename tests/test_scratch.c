@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Scratch arenas (src/scratch.c and their API in src/frame.c): bump arenas
  * outside the frame cycle, served by the same inline fa_arena_alloc. */
 #include <setjmp.h>

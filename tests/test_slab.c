@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slabs behind the pools (src/slab.c), white-box: pools driven below
  * the API, with one or two thread caches of our own. A refill formats a
  * fresh slab and fills the cache; taking and giving blocks back (local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The slab map (src/slabmap.c), white-box: lookups answer before any
  * allocator exists, a slab's pieces all point to it, addresses beyond user
  * space find no slab, and removed entries are empty again. Nothing is read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The ready memory sources (src/source/: source.c, mmap.c, numa.c, fixed.c,
  * failing.c), alone and under an allocator. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Statistics and the history (src/stats.c over src/tally.c and
  * src/history.c): snapshots while threads allocate, figures that equal a
  * hand count, the frame records, and misuse. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tag table (src/tag_table.c), white-box: names checked, paths
  * interned once and level by level, the limit of FA_TAG_MAX paths, and
  * lock-free lookups racing additions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tags (src/tags.c over src/attribution.c): every allocation charged to the
  * innermost path of its thread, frees crediting the path charged, pools per
  * path, and the disable switches. */

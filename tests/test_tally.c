@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tallies (src/tally.c), white-box: an owner's counts add up and its
  * peaks only rise, a sum adds the first n paths of every tally and takes
  * the highest peak, retiring a thread merges its counts into the shared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Per-thread state (src/thread.c): frames on many threads, isolation between
  * allocators, and reclaiming state at thread exit and at destroy. */
 #include <setjmp.h>

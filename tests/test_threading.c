@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Threading (issue #15): frames in flight, shared frames, the frame
  * barrier, transfers and promotion (src/frame.c, src/barrier.c,
  * src/handoff.c). The deque has its own suite (test_deque.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The Tracy adapter (include/framealloc_tracy.h) over a stand-in of
  * Tracy's C API (tests/tracy_fake): every pool and heap block reported
  * with its pool's name and freed under the same name, frame marks from the

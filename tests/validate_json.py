@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Checks a statistics snapshot that tests/json_dump.c wrote.
 
     validate_json.py SCHEMA JSON FLAT

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Fails when a file of src/ includes a header of a floor above its own.
 # The floors are the drawing in docs/internals.md ("Files, in floors"): a
 # floor's name in the first column, then one file (or source/, the folder)

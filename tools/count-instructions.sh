@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Instructions per fast-path operation, counted by callgrind as
 # docs/performance.md describes: Ir(550 rounds) - Ir(50 rounds), divided by
 # 500 rounds x the operations per round, so start-up and teardown cancel out.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages named on the command line that are missing.
 # Needs root (or sudo) only when something is missing.
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The measured figures the docs quote, kept in one generated file.
 
 docs/figures.json holds every figure README.md and docs/*.md quote, by key,

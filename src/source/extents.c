@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Free extents of one address range: first-fit takes and coalescing gives,
  * the bookkeeping of the sources that carve a range (mmap, fixed). It lives
  * outside the range, whose free memory may not even be mapped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Free extents of one address range, kept in address order and coalesced:
  * the bookkeeping of the sources that carve a range (mmap, fixed). Kept out
  * of the range, since an mmap source's free memory is not even mapped. Not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The failing source: another backend, refusing requests by a rule, for
  * fault-injection tests (the library's and its users').
  * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The fixed-region source: all memory from one caller-supplied buffer.
  * Floor: memory, in source/ (docs/internals.md). It stands on extents.c and
  * calls nothing above it: no structure, thread, instance, attribution or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The mmap source: one reserved range of address space, pages committed as
  * memory is handed out and decommitted as soon as it comes back. The NUMA
  * source is built on it (fa__mmap_create).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The one table every ready source stands behind (struct fa_source and its
  * ops), and the public calls on it: fa_source_info_get, fa_source_destroy.
  * Floor: memory, in source/ (docs/internals.md). It calls nothing above it:

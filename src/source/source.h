@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ready memory sources, one file each in src/source/ (mmap.c, fixed.c,
  * numa.c, failing.c; system.c is the plain malloc backend they may wrap)
  * behind one table, as SQLite's mem*.c files stand behind

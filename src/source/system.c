@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The system source: the C runtime's aligned blocks (posix_memalign and
  * free; on Windows malloc, or _aligned_malloc where the alignment demands:
  * os.h). It is the default backend, and the one a FALLBACK answer turns to.

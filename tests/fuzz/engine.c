@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The model-based fuzzer's engine: one byte string, one sequence of calls,
  * the library and a reference model side by side (engine.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The model-based fuzzer's engine (docs/reliability.md): decodes a byte
  * string into a sequence of framealloc calls, runs each on the library and
  * on a small reference model, and checks after every step that the two

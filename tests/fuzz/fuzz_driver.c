@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Two drivers of the fuzz engine (engine.h) in one program:
  *   fuzz_driver replay FILE|DIR...   every input of the checked-in corpus
  *   fuzz_driver random SEED RUNS [MAX_LEN] [SAVE_DIR]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The libFuzzer driver of the fuzz engine (engine.h): built by `make fuzz`
  * with clang's -fsanitize=fuzzer. A divergence aborts, so libFuzzer keeps
  * the input as a crash file; add it to tests/fuzz/corpus/ once fixed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One program per misuse (docs/errors.md), in the manner of hardened_malloc's
  * suite: `misuse CASE` runs exactly that case in its own process, and
  * tests/misuse/CMakeLists.txt registers one ctest per row of the table at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Soak: many frames on three threads, each under its own tag, with a global
  * and a tag budget set (soft and hard, above what the workload can hold),
  * mixing frame, pool and heap memory. Pool blocks live a few frames and

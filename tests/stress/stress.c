@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Stress, after mimalloc's test/test-stress.c (not a benchmark). Threads
  * pass pool and heap blocks to each other through one shared array of
  * slots and free blocks of threads that have exited; every thread runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the stress and soak programs share (beside tests/helpers.h and its
  * seeded generator): sizes from the environment, and fill patterns that tie
  * a block's bytes to its address and size, so that two blocks that overlap,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a tracked library (src/track.h: built with ASan, or with
  * FA_VALGRIND=ON) makes the memory checker report: each mode does one bad
  * access, which the checker must catch. Run by ctest only in such builds,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Physics on Chipmunk2D: a step's contacts in frame memory (issue #17).
  *
  * A few hundred boxes and circles fall into a static container, past two

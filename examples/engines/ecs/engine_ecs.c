@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ECS: a small entity-component system on framealloc (issue #17).
  *
  * Entities live in archetype tables, one table per set of components,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Lua 5.4 on framealloc: scripting VMs whose memory lives in the pools and
  * the heap path, each under its own tag path and hard budget.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Renderer: command buffers in frame memory, two frames in flight (issue #17).
  *
  * The game thread (main) builds each frame's command list in its frame

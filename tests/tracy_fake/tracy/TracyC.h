@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A stand-in for Tracy's C API (Tracy is not packaged by Debian): the
  * macros framealloc_tracy.h uses, with Tracy's names and arguments,
  * recording each call so that test_tracy can check what was forwarded. */
