@@ -1010,7 +1010,9 @@ FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
 
 /* One thread's frames since it first used the allocator (the history keeps
  * the creating thread's last frames; these figures are every thread's,
- * over its whole life). Threads that exited are left out. */
+ * over its whole life). A thread that exited keeps its figures as they were
+ * when it left: the last FA_DEPARTED_MAX such threads are kept. */
+#define FA_DEPARTED_MAX 64
 #define FA_THREAD_METRIC_FIELDS(X)                                                   \
     X(u64, thread)           /* its number (as in events and leak reports) */        \
     X(u64, is_creator)       /* 1 for the thread whose frames fa_frame_number counts */ \
@@ -1019,11 +1021,14 @@ FA_API fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user);
     X(u64, bytes)                                                                    \
     X(f64, avg_allocations)  /* per frame */                                         \
     X(f64, avg_bytes)                                                                \
-    X(u64, peak_frame_bytes) /* its largest frame */
+    X(u64, peak_frame_bytes) /* its largest frame */                               \
+    X(u64, alive)            /* 0: it exited (its figures as they were then) */
 typedef struct fa_thread_metrics { FA_THREAD_METRIC_FIELDS(FA__FIELD) } fa_thread_metrics;
 
-/* Fills out with up to max threads' metrics (as each last published them:
- * at its frame ends); returns how many threads there are. 0 with
+/* Fills out with up to max threads' metrics, the live ones first (as each
+ * last published them: at its frame ends), then those that exited, oldest
+ * first (one exiting during the call may be in both); returns how many
+ * there are. 0 with
  * FA_ERR_STATE when statistics are off, FA_ERR_INVALID for a NULL
  * allocator or a NULL out with max > 0. */
 FA_API size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max);

@@ -550,6 +550,8 @@ void fa__attr_retire(struct fa_thread *th) {
         fa__passed_orphan(a, &h->passed);
     }
     drop_charged(a, th);
+    if (fa__stats_on(a)) /* its frames counted: fa_thread_metrics_get keeps them */
+        fa__observe_departed(a, th);
 }
 
 /* A frame is plain when it ran under one path, with no budget over it and

@@ -10,6 +10,8 @@
  * no library lock held. */
 #include "observe.h"
 
+#include <string.h>
+
 #include "arena.h"
 #include "slab.h"
 
@@ -100,4 +102,32 @@ void fa__observe_block(fa_alloc *a, struct fa_thread *th, const void *p, size_t 
 void fa__observe_release(fa_alloc *a, fa_block_kind kind, const void *p) {
     if (a->cfg.hooks.release != NULL)
         a->cfg.hooks.release(a->cfg.hooks.user, kind, p);
+}
+
+/* ---- thread metrics -------------------------------------------------------- */
+
+void fa__observe_thread_metrics(const struct fa_thread *th, fa_thread_metrics *m) {
+    const struct fa_tally *t = &th->tally;
+    memset(m, 0, sizeof *m);
+    m->thread = th->number;
+    m->is_creator = th->is_creator != 0;
+    m->alive = 1;
+    m->frames = atomic_load_explicit(&t->frames, memory_order_relaxed);
+    for (uint32_t i = 0; i < FA_TAG_MAX; i++) {
+        m->allocations += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].allocs, memory_order_relaxed);
+        m->bytes += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].bytes, memory_order_relaxed);
+    }
+    m->avg_allocations = m->frames != 0 ? (double)m->allocations / (double)m->frames : 0.0;
+    m->avg_bytes = m->frames != 0 ? (double)m->bytes / (double)m->frames : 0.0;
+    m->peak_frame_bytes = atomic_load_explicit(&t->frame_peak, memory_order_relaxed);
+}
+
+void fa__observe_departed(fa_alloc *a, const struct fa_thread *th) {
+    struct fa_ledger *l = a->ledger;
+    fa_thread_metrics m;
+    fa__observe_thread_metrics(th, &m);
+    m.alive = 0;
+    fa__mutex_lock(&l->departed.lock);
+    l->departed.ring[l->departed.count++ % FA_DEPARTED_MAX] = m;
+    fa__mutex_unlock(&l->departed.lock);
 }

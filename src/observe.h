@@ -26,6 +26,12 @@ void fa__observe_block(fa_alloc *a, struct fa_thread *th, const void *p, size_t 
 /* A pool or heap block freed: the release hook. */
 void fa__observe_release(fa_alloc *a, fa_block_kind kind, const void *p);
 
+/* A thread's frame metrics as its tally last published them. */
+void fa__observe_thread_metrics(const struct fa_thread *th, fa_thread_metrics *m);
+/* A departing thread's metrics kept in the ledger (called under the
+ * registry lock, from the retire hook). */
+void fa__observe_departed(fa_alloc *a, const struct fa_thread *th);
+
 /* Whether pool allocations must take the out-of-line path for the
  * observers (the sampler or the block hooks). */
 static inline int fa__observe_blocks(const fa_alloc *a) {

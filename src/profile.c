@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attribution.h"
+#include "observe.h"
 
 /* Statistics on, and room to fill: FA_OK, else reported for fn. */
 static fa_error metrics_usable(fa_alloc *a, const void *out, size_t max, const char *fn) {
@@ -30,22 +31,21 @@ struct thread_walk {
 
 static void thread_metrics(struct fa_thread *th, void *arg) {
     struct thread_walk *w = (struct thread_walk *)arg;
-    if (w->count < w->max) {
-        const struct fa_tally *t = &th->tally;
-        fa_thread_metrics *m = &w->out[w->count];
-        memset(m, 0, sizeof *m);
-        m->thread = th->number;
-        m->is_creator = th->is_creator;
-        m->frames = atomic_load_explicit(&t->frames, memory_order_relaxed);
-        for (uint32_t i = 0; i < FA_TAG_MAX; i++) {
-            m->allocations += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].allocs, memory_order_relaxed);
-            m->bytes += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].bytes, memory_order_relaxed);
-        }
-        m->avg_allocations = m->frames != 0 ? (double)m->allocations / (double)m->frames : 0.0;
-        m->avg_bytes = m->frames != 0 ? (double)m->bytes / (double)m->frames : 0.0;
-        m->peak_frame_bytes = atomic_load_explicit(&t->frame_peak, memory_order_relaxed);
-    }
+    if (w->count < w->max)
+        fa__observe_thread_metrics(th, &w->out[w->count]);
     w->count++;
+}
+
+/* The threads that exited, oldest first, after the live ones. */
+static void departed_metrics(struct fa_ledger *l, struct thread_walk *w) {
+    fa__mutex_lock(&l->departed.lock);
+    uint64_t n = l->departed.count < FA_DEPARTED_MAX ? l->departed.count : FA_DEPARTED_MAX;
+    for (uint64_t k = l->departed.count - n; k < l->departed.count; k++) {
+        if (w->count < w->max)
+            w->out[w->count] = l->departed.ring[k % FA_DEPARTED_MAX];
+        w->count++;
+    }
+    fa__mutex_unlock(&l->departed.lock);
 }
 
 size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max) {
@@ -56,6 +56,7 @@ size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max) {
         fa__attr_frame_settle(a, self); /* the caller's own figures exact */
     struct thread_walk w = {out, max, 0};
     fa__threads_each(&a->threads, thread_metrics, &w);
+    departed_metrics(a->ledger, &w);
     return w.count;
 }
 

@@ -50,9 +50,9 @@ static void print_metrics(FILE *out, fa_alloc *a) {
     fprintf(out, "threads (frame memory over each one's life)\n");
     fprintf(out, "  %-10s %8s %14s %14s %12s\n", "thread", "frames", "allocs/frame", "KiB/frame", "peak KiB");
     for (size_t i = 0; i < n && i < 16; i++)
-        fprintf(out, "  %-3" PRIu64 "%-7s %8" PRIu64 " %14.1f %14.1f %12.1f\n", m[i].thread,
+        fprintf(out, "  %-3" PRIu64 "%-7s %8" PRIu64 " %14.1f %14.1f %12.1f%s\n", m[i].thread,
                 m[i].is_creator ? " (main)" : "", m[i].frames, m[i].avg_allocations, m[i].avg_bytes / KIB,
-                kib(m[i].peak_frame_bytes));
+                kib(m[i].peak_frame_bytes), m[i].alive ? "" : "  (exited)");
     if (n > 16)
         fprintf(out, "  ... and %zu more\n", n - 16);
 }

@@ -252,11 +252,13 @@ static void thread_metrics_per_thread(void **state) {
     assert_int_equal(theirs->allocations, 15);
     assert_int_equal(theirs->bytes, 15 * 32);
     assert_int_equal(theirs->peak_frame_bytes, 5 * 32);
-    assert_true(theirs->thread != mine->thread);
+    assert_true(theirs->thread != mine->thread && mine->alive && theirs->alive);
     assert_int_equal(fa_thread_metrics_get(w.a, m, 1), 2); /* the count, with room for one */
     pthread_barrier_wait(&w.leave);
     pthread_join(t, NULL);
-    assert_int_equal(fa_thread_metrics_get(w.a, NULL, 0), 1); /* threads that left are not in it */
+    assert_int_equal(fa_thread_metrics_get(w.a, m, 4), 2); /* the worker left: its figures stay */
+    assert_true(m[0].alive && m[0].is_creator);
+    assert_true(!m[1].alive && m[1].frames == 3 && m[1].bytes == 15 * 32);
     pthread_barrier_destroy(&w.done);
     pthread_barrier_destroy(&w.leave);
     fa_destroy(w.a);
