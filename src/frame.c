@@ -359,7 +359,8 @@ static void *take(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size
     if (p != NULL) {
         th->tls->allocs++;
         fa__track_undefined(p, bytes);
-        fa__observe_frame_sample(a, th, size);
+        if (th->charge.sample_left != 0) /* hot sites are on */
+            fa__observe_frame_sample(a, th, size);
     }
     fa__attr_frame_settle(a, th);
     if (p == NULL)
@@ -390,7 +391,6 @@ static void *take_debug(fa_alloc *a, struct fa_thread *th, const char *fn, size_
     return p;
 }
 
-/* The slow path of a frame allocation by th, with events naming fn. */
 /* A request's alignment and size as every frame and scratch slow path
  * checks them (with `guarded`, a debug level's guard counted in): 0,
  * reported for fn, when it cannot be served. */
@@ -406,6 +406,7 @@ static int request_ok(fa_alloc *a, const char *fn, size_t size, size_t align, in
     return 1;
 }
 
+/* The slow path of a frame allocation by th, with events naming fn. */
 static void *alloc_slow(fa_alloc *a, struct fa_thread *th, const char *fn, size_t size, size_t align) {
     if (!request_ok(a, fn, size, align, fa__guarded(a)))
         return NULL;

@@ -79,7 +79,7 @@ void *fa_heap_alloc(fa_alloc *a, size_t size, size_t align) {
         return NULL;
     }
     void *p = fa__heap_alloc_guarded(a, size, align, "fa_heap_alloc");
-    if (p != NULL)
+    if (p != NULL && fa__observe_blocks(a))
         fa__observe_block(a, fa__thread_find(&a->threads), p, size);
     return p;
 }

@@ -91,6 +91,16 @@ static inline void fa__passed_orphan(fa_alloc *a, struct fa_passed_set *s) {
     s->count = s->room = 0;
 }
 
+/* A query's arguments: a live allocator, and room for its results (out
+ * NULL only with max 0, which asks the count): FA_OK, else reported for fn. */
+static inline fa_error fa__query_usable(fa_alloc *a, const void *out, size_t max, const char *fn) {
+    if (a == NULL)
+        return fa__null_alloc(fn);
+    if (out == NULL && max != 0)
+        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
+    return FA_OK;
+}
+
 /* The allocator a thread state belongs to. */
 static inline fa_alloc *fa__alloc_of(const struct fa_thread *th) {
     return (fa_alloc *)(void *)((char *)th->set - offsetof(fa_alloc, threads));

@@ -77,8 +77,6 @@ static void sample(fa_alloc *a, struct fa_charge *c, size_t size) {
 
 void fa__observe_frame_sample(fa_alloc *a, struct fa_thread *th, size_t size) {
     struct fa_charge *c = &th->charge;
-    if (c->sample_left == 0)
-        return;
     size_t bytes_since = fa__arena_used(&th->arena, th->tls) - c->settled_used;
     if (bytes_since < c->sample_left)
         return;
@@ -97,11 +95,6 @@ void fa__observe_block(fa_alloc *a, struct fa_thread *th, const void *p, size_t 
     }
     if (a->cfg.hooks.alloc != NULL)
         a->cfg.hooks.alloc(a->cfg.hooks.user, fa__slab_at(p) != NULL ? FA_BLOCK_POOL : FA_BLOCK_HEAP, p, size);
-}
-
-void fa__observe_release(fa_alloc *a, fa_block_kind kind, const void *p) {
-    if (a->cfg.hooks.release != NULL)
-        a->cfg.hooks.release(a->cfg.hooks.user, kind, p);
 }
 
 /* ---- thread metrics -------------------------------------------------------- */

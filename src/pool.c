@@ -102,7 +102,7 @@ static void *alloc_slow(fa_alloc *a, struct fa_thread *th, size_t size, const ch
         p = alloc_passed(a, size, fn);
     else
         p = fa__guarded(a) ? alloc_guarded(a, th, size, fn) : alloc_raw(a, th, size, fn);
-    if (p != NULL)
+    if (p != NULL && fa__observe_blocks(a))
         fa__observe_block(a, th, p, size);
     return p;
 }

@@ -11,12 +11,11 @@
 #include "attribution.h"
 #include "observe.h"
 
-/* Statistics on, and room to fill: FA_OK, else reported for fn. */
+/* Room to fill, and statistics on: FA_OK, else reported for fn. */
 static fa_error metrics_usable(fa_alloc *a, const void *out, size_t max, const char *fn) {
-    if (a == NULL)
-        return fa__null_alloc(fn);
-    if (out == NULL && max != 0)
-        return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
+    fa_error e = fa__query_usable(a, out, max, fn);
+    if (e != FA_OK)
+        return e;
     if (!fa__stats_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
     return FA_OK;
@@ -67,6 +66,8 @@ size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max) {
         return 0;
     const struct fa_tags *tags = &a->ledger->tags;
     uint32_t paths = fa__tag_count(tags);
+    if (max == 0) /* the count alone: no history to read */
+        return paths;
     size_t room = a->ledger->history.capacity;
     fa_frame_record *recs = (fa_frame_record *)malloc(room * sizeof *recs);
     if (recs == NULL) {
@@ -101,14 +102,8 @@ static int more_bytes_first(const void *x, const void *y) {
 }
 
 size_t fa_sites_get(fa_alloc *a, fa_site *out, size_t max, double min_share) {
-    if (a == NULL) {
-        fa__null_alloc("fa_sites_get");
+    if (fa__query_usable(a, out, max, "fa_sites_get") != FA_OK)
         return 0;
-    }
-    if (out == NULL && max != 0) {
-        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_sites_get: NULL output");
-        return 0;
-    }
     if (a->ledger->sites.slot == NULL) {
         fa__report(&a->sink, FA_ERR_STATE, 0, "fa_sites_get: sites are off (cfg.site_sample_bytes is 0)");
         return 0;

@@ -175,14 +175,8 @@ fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
 }
 
 size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max) {
-    if (a == NULL) {
-        fa__null_alloc("fa_tag_stats_get");
+    if (fa__query_usable(a, out, max, "fa_tag_stats_get") != FA_OK)
         return 0;
-    }
-    if (out == NULL && max != 0) {
-        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_tag_stats_get: NULL output");
-        return 0;
-    }
     fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
     if (st == NULL) {
         fa__report(&a->sink, FA_ERR_NOMEM, sizeof *st, "fa_tag_stats_get: no memory for the snapshot");
@@ -223,14 +217,8 @@ fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
 /* ---- history ------------------------------------------------------------- */
 
 size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max) {
-    if (a == NULL) {
-        fa__null_alloc("fa_history_get");
+    if (fa__query_usable(a, out, max, "fa_history_get") != FA_OK)
         return 0;
-    }
-    if (out == NULL && max != 0) {
-        fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_history_get: NULL output");
-        return 0;
-    }
     return fa__history_copy(&a->ledger->history, out, max);
 }
 
