@@ -343,8 +343,10 @@ typedef struct fa_config {
      * one large frame does not pin its memory for the life of the process. */
     uint32_t chunk_cache_frames;
     /* The tables' sizes (0: the default; docs/budgets-and-tags.md): tag
-     * paths the allocator holds, the root included (default and most
-     * FA_TAG_MAX, the size of fa_stats.tags); paths with a budget of their
+     * paths the allocator holds, the root included (default FA_TAG_MAX,
+     * the size of fa_stats.tags, at most FA_TAG_PATHS_MAX; beyond
+     * FA_TAG_MAX, fa_tag_stats_get and the JSON snapshot have every path,
+     * and each path costs every thread ~400 bytes); paths with a budget of their
      * own (default 31, at most FA_BUDGET_MAX); tags one thread can have
      * pushed at once, which is also the deepest path (default FA_TAG_DEPTH,
      * at most FA_TAG_DEPTH_MAX). */
@@ -578,10 +580,12 @@ FA_API fa_error fa_trim(fa_alloc *a);
 /* ---- tags and budgets ------------------------------------------------- */
 /* docs/budgets-and-tags.md and docs/statistics.md are the guides. */
 
-#define FA_TAG_MAX 64      /* tag paths one allocator holds at most, the root included */
-#define FA_TAG_DEPTH 16    /* tags one thread can have pushed at once, by default */
-#define FA_TAG_DEPTH_MAX (FA_TAG_MAX - 1) /* cfg.max_tag_depth at most */
-#define FA_BUDGET_MAX (FA_TAG_MAX - 1)    /* cfg.max_budgets at most: one per path */
+#define FA_TAG_MAX 64          /* tag paths an allocator holds by default, the root included, and
+                                * the first paths fa_stats.tags and fa_frame_record.tag_bytes hold */
+#define FA_TAG_PATHS_MAX 4096  /* cfg.max_tags at most */
+#define FA_TAG_DEPTH 16        /* tags one thread can have pushed at once, by default */
+#define FA_TAG_DEPTH_MAX 63    /* cfg.max_tag_depth at most */
+#define FA_BUDGET_MAX 63       /* cfg.max_budgets at most */
 #define FA_TAG_NAME_MAX 63 /* bytes in one name; names hold no '/' */
 
 /* Pushes a tag on the calling thread's stack for this allocator: until the
@@ -848,7 +852,7 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
 /* Statistics. Every structure below is generated from one field list, which
  * the JSON writer walks too (docs/statistics.json is its schema). Types:
  * u64 is uint64_t, f64 is double, str is const char *. */
-#define FA_STATS_VERSION 3
+#define FA_STATS_VERSION 4
 
 /* Per kind of memory (frame, pool, heap), per tag or in total. */
 #define FA_KIND_FIELDS(X)                                                            \
@@ -892,7 +896,8 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
                             * `threads`) */                                          \
     X(u64, backend_calls)  /* allocate and deallocate calls made */                  \
     X(u64, backend_bytes)  /* bytes held from the backend now */                     \
-    X(u64, tag_count)      /* entries of tags[] in use */
+    X(u64, tag_count)      /* entries of tags[] in use: the first paths, FA_TAG_MAX    \
+                            * at most (tag_paths says how many there are in all) */
 /* The allocator as a whole, from version 3 on: after tags[], so that a
  * version 2 caller's struct is the start of this one. */
 #define FA_HELD_FIELDS(X)                                                            \
@@ -900,7 +905,9 @@ FA_API void fa_barrier_destroy(fa_barrier *b);
     X(u64, chunk_cache_bytes) /* of backend_bytes: frame chunks the chunk cache keeps \
                                * for later frames (cfg.chunk_cache_limit, _frames) */ \
     X(u64, empty_slab_bytes)  /* of backend_bytes: empty pool slabs kept for reuse    \
-                               * (cfg.slab_reserve) */
+                               * (cfg.slab_reserve) */                                \
+    X(u64, tag_paths)         /* version 4: tag paths the allocator holds, tags[]'s   \
+                               * and any past FA_TAG_MAX (fa_tag_stats_get) */
 
 #define FA__T_u64 uint64_t
 #define FA__T_f64 double
@@ -928,19 +935,22 @@ typedef struct fa_stats {
     fa_budget_stats global_budget;
     fa_budget_stats frame_budget;
     fa_tag_stats    tags[FA_TAG_MAX];
-    FA_HELD_FIELDS(FA__FIELD) /* version 3 */
+    FA_HELD_FIELDS(FA__FIELD) /* version 3, and tag_paths version 4 */
 } fa_stats;
 
 /* Fills *out (whose size and version say what the caller compiled; zero
  * them, or memset the struct, for this header's: a caller built against
- * version 2 gets that layout, the struct up to tags[]). Counts of other
+ * version 2 or 3 gets that layout, version 2 the struct up to tags[]).
+ * Every figure covers every tag path; tags[] lists the first FA_TAG_MAX
+ * (fa_tag_stats_get lists them all). Counts of other
  * threads are as they last published them: at their frame begin and end,
  * tag push and pop, and the slow paths (pool refills, heap blocks, remote
  * frees); the calling thread's are exact. The peaks of long-lived memory
  * are the highest live bytes at any such publish point or snapshot. */
 FA_API fa_error fa_stats_get(fa_alloc *a, fa_stats *out);
-/* Every tag path's figures, as fa_stats_get's tags[] has them: up to max
- * into out (root first, a path after its parent); returns how many paths
+/* Every tag path's figures, as fa_stats_get's tags[] has them, those past
+ * FA_TAG_MAX included: up to max into out (root first, a path after its
+ * parent); returns how many paths
  * there are in all, so that a caller whose array was too short learns the
  * size it needs. 0 with FA_ERR_INVALID for a NULL allocator or a NULL out
  * with max > 0, FA_ERR_STATE with statistics off. */

@@ -89,15 +89,21 @@ static void ledger_free(struct fa_ledger *l);
 
 static struct fa_ledger *ledger_new(const fa_config *cfg) {
     struct fa_ledger *l = (struct fa_ledger *)calloc(1, sizeof *l);
-    if (l == NULL)
-        return NULL;
-    if (!fa__history_init(&l->history, (cfg->disable & FA_DISABLE_STATS) ? 0 : cfg->history_frames)) {
+    struct fa_path_tally *retired = (struct fa_path_tally *)calloc(cfg->max_tags, sizeof *retired);
+    uint64_t(*peaks)[FA__KIND_COUNT] = (uint64_t(*)[FA__KIND_COUNT])calloc(cfg->max_tags, sizeof *peaks);
+    if (l == NULL || retired == NULL || peaks == NULL ||
+        !fa__history_init(&l->history, (cfg->disable & FA_DISABLE_STATS) ? 0 : cfg->history_frames, cfg->max_tags) ||
+        !fa__tags_init(&l->tags, cfg->max_tags, cfg->max_tag_depth)) { /* each undoes itself */
+        if (l != NULL)
+            fa__history_fini(&l->history);
+        free(retired);
+        free(peaks);
         free(l);
         return NULL;
     }
-    fa__tags_init(&l->tags, cfg->max_tags, cfg->max_tag_depth);
+    l->peaks.tag = peaks;
     fa__budgets_init(&l->budgets, cfg);
-    fa__tally_init(&l->retired);
+    fa__tally_init(&l->retired, retired, cfg->max_tags);
     fa__live_init(&l->live);
     fa__mutex_init(&l->peaks_lock);
     fa__mutex_init(&l->departed.lock);
@@ -115,6 +121,8 @@ static void ledger_free(struct fa_ledger *l) {
     fa__mutex_destroy(&l->departed.lock);
     fa__budgets_fini(&l->budgets);
     fa__tags_fini(&l->tags);
+    free(l->retired.path);
+    free(l->peaks.tag);
     free(l);
 }
 

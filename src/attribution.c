@@ -15,7 +15,7 @@
  * - In a frame the fast path's limit lets the bump pass neither the least
  *   headroom over the chain nor the frame budget (its soft limit until it
  *   warned); outside a frame the limit is 0.
- * - A path's pool cache is charged (ctx_charged) exactly while a budget is
+ * - A path's pool cache is charged (on th->charged) exactly while a budget is
  *   over the path in the current epoch and the thread has used its pools
  *   since: every block it caches is then charged, like a live one. A
  *   changed budget drops the charged caches before the purse is returned.
@@ -81,10 +81,6 @@ static int stale(const fa_alloc *a, const struct fa_thread *th) {
  * refusal first takes the thread's own back (take). */
 #define CHARGED_CACHE_SHARE 64
 
-static int charged(const struct fa_thread *th, uint32_t path) {
-    return (int)((th->ctx_charged >> path) & 1);
-}
-
 /* A budget over path `tag` was over its hard limit at the last rebind (a
  * lowered limit) and has granted nothing since: freed bytes are then not
  * headroom, so a charged cache may not keep freed blocks for reuse. */
@@ -103,11 +99,14 @@ static int lean_over(fa_alloc *a, const struct fa_thread *th, uint32_t tag) {
 static void pool_mode(fa_alloc *a, struct fa_thread *th) {
     uint32_t path = th->charge.tag;
     int counted = th->charge.chain.n != 0;
-    if (counted && !charged(th, path)) {
+    struct fa_pool_cache *ctx = th->ctx[path];
+    if (counted && !ctx->charged) {
         uint64_t share = fa__budget_least_limit(&a->ledger->budgets, &th->charge.chain) / CHARGED_CACHE_SHARE;
-        fa__pool_drain(th->ctx[path]); /* blocks freed before the budget: never charged */
-        fa__pool_bound(th->ctx[path], share < UINT32_MAX ? (uint32_t)share : UINT32_MAX);
-        th->ctx_charged |= (uint64_t)1 << path;
+        fa__pool_drain(ctx); /* blocks freed before the budget: never charged */
+        fa__pool_bound(ctx, share < UINT32_MAX ? (uint32_t)share : UINT32_MAX);
+        ctx->charged = 1;
+        ctx->next_charged = th->charged;
+        th->charged = ctx;
     }
     fa__thread_pool_use(th, path, !th->set->pools_slow && (!counted || !lean_over(a, th, path)));
 }
@@ -120,25 +119,24 @@ static void pool_mode(fa_alloc *a, struct fa_thread *th) {
  * (their generation voids the bytes) or lost their limit (which counts
  * nothing until it restarts). */
 static void drop_charged(fa_alloc *a, struct fa_thread *th) {
-    for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)fa__ctz64(bits);
+    for (struct fa_pool_cache *ctx = th->charged; ctx != NULL; ctx = ctx->next_charged) {
         struct fa_chain room;
-        fa__budget_hold(&th->charge.purse, fresh_chain(a, path, &room), fa__pool_drain(th->ctx[path]));
-        fa__pool_bound(th->ctx[path], 0);
+        fa__budget_hold(&th->charge.purse, fresh_chain(a, ctx->path, &room), fa__pool_drain(ctx));
+        fa__pool_bound(ctx, 0);
+        ctx->charged = 0;
     }
-    th->ctx_charged = 0;
+    th->charged = NULL;
 }
 
 /* The charged caches' blocks back to their slabs and their bytes credited
  * (the caches stay charged, and empty): fa_trim, and a refusal that this
  * thread's own caches may have caused. Under the current epoch. */
 static void credit_charged(fa_alloc *a, struct fa_thread *th) {
-    for (uint64_t bits = th->ctx_charged; bits != 0; bits &= bits - 1) {
-        uint32_t path = (uint32_t)fa__ctz64(bits);
-        uint64_t bytes = fa__pool_drain(th->ctx[path]);
+    for (struct fa_pool_cache *ctx = th->charged; ctx != NULL; ctx = ctx->next_charged) {
+        uint64_t bytes = fa__pool_drain(ctx);
         struct fa_chain room;
         if (bytes != 0)
-            fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain_of(a, th, path, &room), bytes);
+            fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain_of(a, th, ctx->path, &room), bytes);
     }
 }
 
@@ -153,7 +151,7 @@ static void settle(fa_alloc *a, struct fa_thread *th) {
     size_t used = fa__arena_used(&th->arena, th->tls);
     uint64_t allocs = th->tls->allocs;
     fa__assert_internal(used >= c->settled_used && allocs >= c->settled_allocs); /* only a rewind goes back */
-    fa__count_alloc(&th->tally.tag[c->tag][FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
+    fa__count_alloc(&th->tally.path[c->tag].kind[FA__KIND_FRAME], allocs - c->settled_allocs, used - c->settled_used);
     if (used != c->settled_used && c->chain.n != 0)
         fa__budget_charge(&a->ledger->budgets, &c->purse, &c->chain, used - c->settled_used);
     if (c->sample_left != 0) /* the inline path stops short of the point: 1 left at the least */
@@ -213,7 +211,7 @@ static void clamp(struct fa_thread *th) {
 /* The budgets over the current path, under the budgets' current epoch. */
 static void rechain(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
-    if (th->ctx_charged != 0 && stale(a, th))
+    if (th->charged != NULL && stale(a, th))
         drop_charged(a, th);
     fa__budget_rebind(&a->ledger->budgets, &a->ledger->tags, c->tag, &c->purse, &c->chain);
     pool_mode(a, th);
@@ -315,7 +313,7 @@ static fa_error refuse(fa_alloc *a, struct fa_thread *th, uint32_t refused, size
 static fa_error take(fa_alloc *a, struct fa_thread *th, size_t need, size_t size, const char *fn) {
     uint32_t refused;
     fa_error e = try_take(a, th, need, size, fn, &refused);
-    if (e != FA_OK && th->ctx_charged != 0) {
+    if (e != FA_OK && th->charged != NULL) {
         credit_charged(a, th);
         e = try_take(a, th, need, size, fn, &refused);
     }
@@ -441,7 +439,7 @@ static uint32_t walk_spans(fa_alloc *a, struct fa_thread *th, struct charges ch,
         if (hi > lo && release) {
             struct fa_chain room;
             const struct fa_chain *chain = chain_of(a, th, s->tag, &room);
-            fa__count_free(&th->tally.tag[s->tag][FA__KIND_FRAME], ahi - alo, hi - lo);
+            fa__count_free(&th->tally.path[s->tag].kind[FA__KIND_FRAME], ahi - alo, hi - lo);
             if (chain->n != 0)
                 fa__budget_credit(&a->ledger->budgets, &th->charge.purse, chain, hi - lo);
         }
@@ -515,7 +513,7 @@ static void account_frame(fa_alloc *a, struct fa_thread *th, int release) {
     walk_spans(a, th, charges_of(c), 0, 0, c->frame_tag_bytes, release);
     for (uint32_t i = 0; i < c->span_count; i++) {
         uint32_t tag = c->spans[i].tag;
-        fa__raise(&th->tally.tag[tag][FA__KIND_FRAME].peak, c->frame_tag_bytes[tag]);
+        fa__raise(&th->tally.path[tag].kind[FA__KIND_FRAME].peak, c->frame_tag_bytes[tag]);
     }
     fa__raise(&th->tally.frame_peak, c->frame_high);
     fa__bump(&th->tally.frames, 1);
@@ -569,7 +567,7 @@ static void account_plain(fa_alloc *a, struct fa_thread *th) {
     struct fa_charge *c = &th->charge;
     size_t used = fa__arena_used(&th->arena, th->tls);
     uint64_t allocs = th->tls->allocs;
-    struct fa_counts *k = &th->tally.tag[c->tag][FA__KIND_FRAME];
+    struct fa_counts *k = &th->tally.path[c->tag].kind[FA__KIND_FRAME];
     fa__assert_internal(c->spans[0].tag == c->tag && used >= c->settled_used);
     fa__count_alloc(k, allocs - c->settled_allocs, used - c->settled_used);
     fa__count_free(k, allocs, used);
@@ -676,7 +674,7 @@ static void live_add(fa_alloc *a, int kind, int64_t delta) {
 }
 
 void fa__attr_scratch_count(struct fa_thread *th, uint32_t tag, uint64_t allocs, size_t bytes, int freed) {
-    struct fa_counts *k = &th->tally.tag[tag][FA__KIND_SCRATCH];
+    struct fa_counts *k = &th->tally.path[tag].kind[FA__KIND_SCRATCH];
     if (freed)
         fa__count_free(k, allocs, bytes);
     else
@@ -711,11 +709,11 @@ void fa__attr_pool_trim(fa_alloc *a, struct fa_thread *th) {
 }
 
 int fa__attr_cache_charged(const struct fa_thread *th) {
-    return charged(th, th->pool_path);
+    return th->ctx[th->pool_path]->charged;
 }
 
 void fa__attr_cached(fa_alloc *a, struct fa_thread *th, uint32_t path, size_t block, uint32_t flushed) {
-    if (!charged(th, path)) { /* the block's bytes go back now; the flushed ones were not charged */
+    if (!th->ctx[path]->charged) { /* the block's bytes go back now; the flushed ones were not charged */
         fa__attr_refund(a, th, path, block);
         return;
     }
@@ -736,7 +734,7 @@ void fa__attr_budget(fa_alloc *a, struct fa_thread *th, size_t bytes) {
 
 void fa__attr_block_taken(fa_alloc *a, struct fa_thread *th, int kind, size_t bytes) {
     fa__attr_budget(a, th, bytes);
-    fa__count_alloc(&th->tally.tag[th->charge.tag][kind], 1, bytes);
+    fa__count_alloc(&th->tally.path[th->charge.tag].kind[kind], 1, bytes);
     live_add(a, kind, (int64_t)bytes);
 }
 
@@ -762,9 +760,9 @@ void fa__attr_block_freed(fa_alloc *a, struct fa_thread *th, int kind, uint32_t 
     fa__attr_refund(a, th, tag, bytes);
     struct fa_tally *t = th != NULL ? &th->tally : &a->ledger->retired;
     if (th != NULL)
-        fa__count_free(&t->tag[tag][kind], 1, bytes);
+        fa__count_free(&t->path[tag].kind[kind], 1, bytes);
     else
-        fa__count_free_shared(&t->tag[tag][kind], 1, bytes);
+        fa__count_free_shared(&t->path[tag].kind[kind], 1, bytes);
     if (kind == FA__KIND_POOL) /* a block freed outside its owner's cache: a remote free */
         fa__count_remote(t, fa__pool_class(bytes), th == NULL);
     live_add(a, kind, -(int64_t)bytes);

@@ -123,8 +123,8 @@ fa_error fa__config_resolve(const fa_config *in, fa_config *out, char *why, size
         return invalid(why, n, "frames_in_flight is above FA_FRAMES_IN_FLIGHT_MAX");
     if ((unsigned)out->frame_mode > FA_FRAMES_SHARED)
         return invalid(why, n, "frame_mode is not FA_FRAMES_PER_THREAD or FA_FRAMES_SHARED");
-    if (out->max_tags > FA_TAG_MAX)
-        return invalid(why, n, "max_tags is above FA_TAG_MAX");
+    if (out->max_tags > FA_TAG_PATHS_MAX)
+        return invalid(why, n, "max_tags is above FA_TAG_PATHS_MAX");
     if (out->max_budgets > FA_BUDGET_MAX)
         return invalid(why, n, "max_budgets is above FA_BUDGET_MAX");
     if (out->max_tag_depth > FA_TAG_DEPTH_MAX)

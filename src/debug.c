@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "invariant.h"
 #include "os.h"
+#include "stats.h"
 
 static const char *path_of(const fa_alloc *a, uint32_t tag) {
     return fa__tag(&a->ledger->tags, tag)->path;
@@ -497,23 +498,25 @@ static void report_sites(FILE *out, fa_leak *all, size_t n) {
 
 /* FA_DEBUG_OFF: the live bytes the statistics count, per size class and path. */
 static fa_error report_counts(fa_alloc *a, FILE *out) {
-    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    fa_stats *st = (fa_stats *)malloc(sizeof *st);
     if (st == NULL)
         return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *st, "fa_leak_report: no memory for the statistics");
-    fa_error e = fa_stats_get(a, st);
+    fa_tag_stats *paths = NULL;
+    fa_error e = fa__stats_all(a, st, &paths, "fa_leak_report");
     if (e == FA_OK) {
         fprintf(out, "live pool and heap memory (FA_DEBUG_OFF: no sites; set FRAMEALLOC_DEBUG=guard for them)\n");
         for (unsigned c = 0; c < FA_POOL_CLASS_COUNT; c++)
             if (st->classes[c].blocks_in_use != 0)
                 fprintf(out, "  pool class %u B: %llu blocks in use\n", 8u << c,
                         (unsigned long long)st->classes[c].blocks_in_use);
-        for (uint32_t t = 0; t < st->tag_count; t++) {
-            const fa_tag_stats *ts = &st->tags[t];
+        for (uint64_t t = 0; t < st->tag_paths; t++) {
+            const fa_tag_stats *ts = &paths[t];
             if (ts->pool.live_bytes + ts->heap.live_bytes != 0)
                 fprintf(out, "  path \"%s\": %llu pool bytes, %llu heap bytes\n", ts->path,
                         (unsigned long long)ts->pool.live_bytes, (unsigned long long)ts->heap.live_bytes);
         }
     }
+    free(paths);
     free(st);
     return e;
 }

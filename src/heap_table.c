@@ -94,7 +94,7 @@ void *fa__heap_take(struct fa_heap *h, size_t size, size_t align, uint32_t tag) 
     if (room) {
         struct fa_heap_entry *e = find(h, (uintptr_t)p);
         h->used += e->state == FA__HEAP_EMPTY;
-        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, FA__HEAP_LIVE, from_system, (uint8_t)tag, 0};
+        *e = (struct fa_heap_entry){(uintptr_t)p, size, align, FA__HEAP_LIVE, from_system, (uint16_t)tag, 0};
         h->live++;
         fa__assert_internal(h->live <= h->used && h->used * 4 <= h->capacity * 3); /* a probe ends */
     }

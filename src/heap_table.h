@@ -18,7 +18,7 @@ struct fa_heap_entry {
     size_t    align;
     uint8_t   state; /* FREED: a tombstone that catches a second free */
     uint8_t   from_system;
-    uint8_t   tag; /* the path it is charged to */
+    uint16_t  tag;   /* the path it is charged to (FA_TAG_PATHS_MAX fits) */
     uint8_t   pooled; /* FA_DEBUG_MALLOC: a pool request's block, which fa_heap_free refuses */
 };
 

@@ -24,17 +24,20 @@
 #define RECORD_WORDS (sizeof(fa_frame_record) / sizeof(uint64_t))
 _Static_assert(offsetof(fa_frame_record, tag_bytes) % sizeof(uint64_t) == 0, "a record is whole words");
 
-int fa__history_init(struct fa_history *h, size_t capacity) {
+int fa__history_init(struct fa_history *h, size_t capacity, uint32_t paths) {
     h->capacity = capacity;
     h->next_slot = 0;
     atomic_init(&h->written, 0);
     h->ring = NULL;
+    h->more = NULL;
+    h->more_paths = paths > FA_TAG_MAX ? paths - FA_TAG_MAX : 0;
     h->seq = NULL;
     if (capacity == 0)
         return 1;
     h->ring = (fa_frame_record *)calloc(capacity, sizeof *h->ring);
+    h->more = (uint64_t *)calloc(capacity * h->more_paths + 1, sizeof *h->more); /* +1: NULL is no memory */
     h->seq = (_Atomic uint64_t *)calloc(capacity, sizeof *h->seq);
-    if (h->ring == NULL || h->seq == NULL) {
+    if (h->ring == NULL || h->more == NULL || h->seq == NULL) {
         fa__history_fini(h);
         return 0;
     }
@@ -43,21 +46,29 @@ int fa__history_init(struct fa_history *h, size_t capacity) {
 
 void fa__history_fini(struct fa_history *h) {
     free(h->ring);
+    free(h->more);
     free((void *)h->seq);
     h->ring = NULL;
+    h->more = NULL;
     h->seq = NULL;
 }
 
-/* Record k into *out; 0 when the writer has overwritten it or is in it. */
-static int read_record(struct fa_history *h, uint64_t k, fa_frame_record *out) {
+/* n words from a slot the writer may be in, each read atomically. */
+static void copy_words(uint64_t *to, const uint64_t *from, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        to[i] = FA__LOAD(&from[i], RELAXED);
+}
+
+/* Record k into *out, and its more words into more unless NULL; 0 when
+ * the writer has overwritten it or is in it. */
+static int read_record(struct fa_history *h, uint64_t k, fa_frame_record *out, uint64_t *more) {
     size_t slot = (size_t)(k % h->capacity);
     uint64_t expected = 2 * (k / h->capacity + 1);
     if (atomic_load_explicit(&h->seq[slot], memory_order_acquire) != expected)
         return 0;
-    const uint64_t *from = (const uint64_t *)(const void *)&h->ring[slot];
-    uint64_t *to = (uint64_t *)(void *)out;
-    for (size_t i = 0; i < RECORD_WORDS; i++)
-        to[i] = FA__LOAD(&from[i], RELAXED);
+    copy_words((uint64_t *)(void *)out, (const uint64_t *)(const void *)&h->ring[slot], RECORD_WORDS);
+    if (more != NULL)
+        copy_words(more, h->more + slot * h->more_paths, h->more_paths);
     atomic_thread_fence(memory_order_acquire);
     return atomic_load_explicit(&h->seq[slot], memory_order_relaxed) == expected;
 }
@@ -69,13 +80,13 @@ static uint64_t oldest(struct fa_history *h, size_t max, uint64_t *end) {
     return *end - (held < max ? held : max);
 }
 
-size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, size_t max) {
+size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, uint64_t *more, size_t max) {
     if (h->ring == NULL)
         return 0;
     uint64_t end, k = oldest(h, max, &end);
     size_t n = 0;
     for (; k < end; k++)
-        n += (size_t)read_record(h, k, &out[n]);
+        n += (size_t)read_record(h, k, &out[n], more != NULL ? more + n * h->more_paths : NULL);
     return n;
 }
 
@@ -104,7 +115,7 @@ void fa__history_summarise(struct fa_history *h, fa_history_summary *out) {
     uint64_t *times = (uint64_t *)malloc(h->capacity * sizeof *times); /* no memory: no percentiles */
     fa_frame_record r;
     for (; k < end; k++) {
-        if (!read_record(h, k, &r))
+        if (!read_record(h, k, &r, NULL))
             continue;
         if (times != NULL)
             times[out->frames] = r.duration_ns;

@@ -3,8 +3,10 @@
  * Every object's members come from the header's field lists, so a field
  * added there is written here without an edit.
  * Floor: API, on top (docs/internals.md). It is built on the public API
- * (fa_stats_get, fa_config_get and the history calls); of the instance it
- * uses only the allocator's event sink.
+ * (fa_config_get, the history summary, the metrics and sites) and on
+ * stats.c's snapshot of every tag path; of the instance it uses the
+ * allocator's event sink and its history's copy (for the paths past
+ * FA_TAG_MAX, which the public record does not hold).
  * Invariants: the text goes to the writer in pieces of PIECE bytes, and
  * once the writer refuses one nothing more is sent (FA_ERR_STATE). The
  * text is JSON whatever the numbers and the locale: no NaN or infinity,
@@ -14,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "instance.h"
-#include "json_text.h"
 #include "debug.h"
+#include "json_text.h"
+#include "stats.h"
 
 static size_t least(size_t x, size_t y) {
     return x < y ? x : y;
@@ -172,27 +174,39 @@ static void tag(struct out *o, const fa_tag_stats *s) {
     leave(o, '}');
 }
 
+/* The history's records, and each one's bytes for the paths past
+ * FA_TAG_MAX (more_paths words a record). */
+struct records {
+    fa_frame_record *recs;
+    uint64_t        *more;
+    size_t           count;
+    uint32_t         more_paths;
+};
+
 /* A frame's bytes per tag path, by name; paths it charged nothing are left out. */
-static void record(struct out *o, const fa_frame_record *s, const fa_stats *st, size_t tags) {
+static void record(struct out *o, const struct records *r, size_t f, const fa_tag_stats *paths, size_t n) {
+    const fa_frame_record *s = &r->recs[f];
     enter(o, NULL, '{');
     FA_RECORD_FIELDS(MEMBER)
     enter(o, "tag_bytes", '{');
-    for (size_t i = 0; i < tags; i++)
-        if (s->tag_bytes[i] != 0)
-            member_u64(o, st->tags[i].path, s->tag_bytes[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t bytes = fa__history_path_bytes(s, r->more + f * r->more_paths, i);
+        if (bytes != 0)
+            member_u64(o, paths[i].path, bytes);
+    }
     leave(o, '}');
     leave(o, '}');
 }
 
-static void history(struct out *o, const fa_history_summary *s, const fa_frame_record *recs, size_t n,
-                    const fa_stats *st, size_t tags) {
+static void history(struct out *o, const fa_history_summary *s, const struct records *r, const fa_tag_stats *paths,
+                    size_t n) {
     enter(o, "history", '{');
     enter(o, "summary", '{');
     FA_SUMMARY_FIELDS(MEMBER)
     leave(o, '}');
     enter(o, "frames", '[');
-    for (size_t i = 0; i < n; i++)
-        record(o, &recs[i], st, tags);
+    for (size_t f = 0; f < r->count; f++)
+        record(o, r, f, paths, n);
     leave(o, ']');
     leave(o, '}');
 }
@@ -203,6 +217,7 @@ struct extras {
     size_t             thread_count;
     fa_tag_metrics    *tags;
     size_t             tag_count;
+    fa_tag_stats      *paths; /* every tag path's figures (tags[] has the first FA_TAG_MAX) */
     fa_site           *sites; /* NULL when sites are off */
     size_t             site_count;
     size_t             sample_bytes;
@@ -271,9 +286,10 @@ static void config(struct out *o, const fa_config *s) {
     leave(o, '}');
 }
 
+/* s->tag_count is s->tag_paths here: the JSON lists every path (x->paths). */
 static void snapshot(struct out *o, const fa_stats *s, const fa_config *cfg, const fa_history_summary *sum,
-                     const fa_frame_record *recs, size_t n, const struct extras *x) {
-    size_t tags = (size_t)s->tag_count;
+                     const struct records *r, const struct extras *x) {
+    size_t tags = (size_t)s->tag_paths;
     o->first = 1;
     put(o, "{", 1);
     o->depth = 1;
@@ -297,9 +313,9 @@ static void snapshot(struct out *o, const fa_stats *s, const fa_config *cfg, con
     leave(o, '}');
     enter(o, "tags", '[');
     for (size_t i = 0; i < tags; i++)
-        tag(o, &s->tags[i]);
+        tag(o, &x->paths[i]);
     leave(o, ']');
-    history(o, sum, recs, n, s, tags);
+    history(o, sum, r, x->paths, tags);
     metrics(o, x);
     if (x->sites != NULL)
         sites(o, x);
@@ -317,15 +333,18 @@ static void *room_for(size_t count, size_t size) {
 }
 
 static void extras_free(struct extras *x) {
+    free(x->paths);
     free(x->threads);
     free(x->tags);
     free(x->sites);
 }
 
-/* The metrics and sites into x: 0 without memory. A thread or site that
- * appears between the count and the copy waits for the next snapshot. */
-static int extras_read(fa_alloc *a, struct extras *x) {
+/* The metrics and sites into x (emptied, with every path's figures):
+ * 0 without memory, with x still to free. A thread or site that appears
+ * between the count and the copy waits for the next snapshot. */
+static int extras_read(fa_alloc *a, struct extras *x, fa_tag_stats *paths) {
     memset(x, 0, sizeof *x);
+    x->paths = paths;
     x->thread_count = fa_thread_metrics_get(a, NULL, 0);
     x->tag_count = fa_tag_metrics_get(a, NULL, 0);
     x->threads = (fa_thread_metrics *)room_for(x->thread_count, sizeof *x->threads);
@@ -335,15 +354,24 @@ static int extras_read(fa_alloc *a, struct extras *x) {
         x->site_count = FA__SITE_SLOTS + 1;
         x->sites = (fa_site *)room_for(x->site_count, sizeof *x->sites);
     }
-    if (x->threads == NULL || x->tags == NULL || (x->sample_bytes != 0 && x->sites == NULL)) {
-        extras_free(x);
+    if (x->threads == NULL || x->tags == NULL || (x->sample_bytes != 0 && x->sites == NULL))
         return 0;
-    }
     x->thread_count = least(x->thread_count, fa_thread_metrics_get(a, x->threads, x->thread_count));
     x->tag_count = least(x->tag_count, fa_tag_metrics_get(a, x->tags, x->tag_count));
     if (x->sites != NULL)
         x->site_count = least(x->site_count, fa_sites_get(a, x->sites, x->site_count, 0.0));
     return 1;
+}
+
+/* The history's newest records, up to `frames`, with their paths past
+ * FA_TAG_MAX; 0 without memory. */
+static int records_read(fa_alloc *a, struct records *r, size_t frames) {
+    struct fa_history *h = &a->ledger->history;
+    r->more_paths = h->more_paths;
+    r->recs = (fa_frame_record *)malloc((frames + 1) * sizeof *r->recs);
+    r->more = (uint64_t *)malloc((frames * h->more_paths + 1) * sizeof *r->more);
+    r->count = r->recs != NULL && r->more != NULL ? fa__history_copy(h, r->recs, r->more, frames) : 0;
+    return r->recs != NULL && r->more != NULL;
 }
 
 fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
@@ -352,34 +380,28 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (write == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_write_json_to: NULL output");
     fa_stats st;
-    memset(&st, 0, sizeof st);
-    fa_error e = fa_stats_get(a, &st);
+    fa_tag_stats *paths = NULL;
+    fa_error e = fa__stats_all(a, &st, &paths, "fa_write_json_to");
     if (e != FA_OK)
         return e;
+    st.tag_count = st.tag_paths; /* the JSON lists every path */
     fa_history_summary sum;
-    e = fa_history_summary_get(a, &sum);
-    if (e != FA_OK)
-        return e;
+    fa_history_summary_get(a, &sum); /* a and its output are known good */
     fa_config cfg;
     fa_config_get(a, &cfg);
-    /* Frames ended between the two calls are left for the next snapshot. */
-    fa_frame_record *recs = NULL;
-    size_t n = 0;
-    if (sum.frames != 0) {
-        recs = (fa_frame_record *)malloc((size_t)sum.frames * sizeof *recs);
-        if (recs == NULL)
-            return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history");
-        n = fa_history_get(a, recs, (size_t)sum.frames);
-    }
+    /* Frames ended between the calls are left for the next snapshot. */
+    struct records r;
     struct extras x;
-    if (!extras_read(a, &x)) {
-        free(recs);
-        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the metrics");
-    }
+    int room = records_read(a, &r, (size_t)sum.frames);
+    room = extras_read(a, &x, paths) && room;
     struct out o = {.write = write, .user = user};
-    snapshot(&o, &st, &cfg, &sum, recs, n, &x);
+    if (room)
+        snapshot(&o, &st, &cfg, &sum, &r, &x);
     extras_free(&x);
-    free(recs);
+    free(r.recs);
+    free(r.more);
+    if (!room)
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history and metrics");
     if (o.failed)
         return fa__report(&a->sink, FA_ERR_STATE, 0, "fa_write_json_to: the output refused the snapshot");
     return FA_OK;

@@ -106,9 +106,9 @@ void fa__observe_thread_metrics(const struct fa_thread *th, fa_thread_metrics *m
     m->is_creator = th->is_creator != 0;
     m->alive = 1;
     m->frames = atomic_load_explicit(&t->frames, memory_order_relaxed);
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++) {
-        m->allocations += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].allocs, memory_order_relaxed);
-        m->bytes += atomic_load_explicit(&t->tag[i][FA__KIND_FRAME].bytes, memory_order_relaxed);
+    for (uint32_t i = 0; i < t->paths; i++) {
+        m->allocations += atomic_load_explicit(&t->path[i].kind[FA__KIND_FRAME].allocs, memory_order_relaxed);
+        m->bytes += atomic_load_explicit(&t->path[i].kind[FA__KIND_FRAME].bytes, memory_order_relaxed);
     }
     m->avg_allocations = m->frames != 0 ? (double)m->allocations / (double)m->frames : 0.0;
     m->avg_bytes = m->frames != 0 ? (double)m->bytes / (double)m->frames : 0.0;

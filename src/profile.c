@@ -2,7 +2,7 @@
 /* Profiling queries: each thread's and each tag path's frame metrics, the
  * hot sites, and the bandwidth counters (docs/profiling.md).
  * Floor: API (docs/internals.md). It reads the thread states under the
- * registry lock, the history through fa_history_get, and the site table.
+ * registry lock, the history (records and the paths past FA_TAG_MAX) and the site table.
  * Invariants: every query copies what it reads and sorts or sums the copy,
  * holding no lock while it reports. */
 #include <stdlib.h>
@@ -65,25 +65,30 @@ size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max) {
     if (metrics_usable(a, out, max, "fa_tag_metrics_get") != FA_OK)
         return 0;
     const struct fa_tags *tags = &a->ledger->tags;
+    struct fa_history *h = &a->ledger->history;
     uint32_t paths = fa__tag_count(tags);
     if (max == 0) /* the count alone: no history to read */
         return paths;
-    size_t room = a->ledger->history.capacity;
+    size_t room = h->capacity;
     fa_frame_record *recs = (fa_frame_record *)malloc(room * sizeof *recs);
-    if (recs == NULL) {
+    uint64_t *more = (uint64_t *)malloc((room * h->more_paths + 1) * sizeof *more);
+    if (recs == NULL || more == NULL) {
+        free(recs);
+        free(more);
         fa__report(&a->sink, FA_ERR_NOMEM, room * sizeof *recs, "fa_tag_metrics_get: no memory for the history");
         return 0;
     }
-    size_t n = fa_history_get(a, recs, room);
+    size_t n = fa__history_copy(h, recs, more, room);
     uint64_t all = 0;
     for (size_t f = 0; f < n; f++)
         for (uint32_t i = 0; i < paths; i++)
-            all += recs[f].tag_bytes[i];
+            all += fa__history_path_bytes(&recs[f], more + f * h->more_paths, i);
     for (uint32_t i = 0; i < paths && i < max; i++) {
         uint64_t sum = 0, peak = 0;
         for (size_t f = 0; f < n; f++) {
-            sum += recs[f].tag_bytes[i];
-            peak = recs[f].tag_bytes[i] > peak ? recs[f].tag_bytes[i] : peak;
+            uint64_t bytes = fa__history_path_bytes(&recs[f], more + f * h->more_paths, i);
+            sum += bytes;
+            peak = bytes > peak ? bytes : peak;
         }
         out[i].path = fa__tag(tags, i)->path;
         out[i].avg_bytes = n != 0 ? (double)sum / (double)n : 0.0;
@@ -91,6 +96,7 @@ size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max) {
         out[i].share = all != 0 ? (double)sum / (double)all : 0.0;
     }
     free(recs);
+    free(more);
     return paths;
 }
 

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* fa_stats_print: the snapshot as a human-readable table, for a log or a
  * terminal (the JSON snapshot, json.c, is for programs).
- * Floor: API, on top: it stands on the public API (fa_stats_get,
- * fa_history_summary_get) and the instance's event sink, as json.c does.
+ * Floor: API, on top: it stands on the public API (fa_history_summary_get,
+ * the metrics and sites), stats.c's snapshot of every tag path and the
+ * instance's event sink, as json.c does.
  * Invariant: it prints only what the snapshot holds, in fixed units
  * (KiB, microseconds), one line per kind, path and class in use. */
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "instance.h"
 #include "os.h"
+#include "stats.h"
 
 #define KIB 1024.0
 
@@ -91,12 +92,12 @@ static void print_budget(FILE *out, const fa_budget_stats *b) {
             b->soft_crossings == 1 ? "" : "s", b->refusals);
 }
 
-static void print_tags(FILE *out, const fa_stats *st) {
+static void print_tags(FILE *out, const fa_stats *st, const fa_tag_stats *paths) {
     fprintf(out, "tag paths (live KiB; frame: all of its frames, and the largest; the root's budget is the global one)\n");
     fprintf(out, "  %-24s %10s %10s %8s %8s %8s  %s\n", "path", "frame KiB", "peak KiB", "pool", "heap", "scratch",
             "budget");
-    for (uint64_t i = 0; i < st->tag_count; i++) {
-        const fa_tag_stats *t = &st->tags[i];
+    for (uint64_t i = 0; i < st->tag_paths; i++) {
+        const fa_tag_stats *t = &paths[i];
         fprintf(out, "  %-24s %10.1f %10.1f %8.1f %8.1f %8.1f", i == 0 ? "(root)" : t->path, kib(t->frame.bytes),
                 kib(t->frame.peak_bytes), kib(t->pool.live_bytes), kib(t->heap.live_bytes), kib(t->scratch.live_bytes));
         print_budget(out, i == 0 ? &st->global_budget : &t->budget); /* the root's: the global one */
@@ -118,11 +119,14 @@ static void print_classes(FILE *out, const fa_stats *st) {
 }
 
 fa_error fa_stats_print(fa_alloc *a, FILE *out) {
-    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    if (a == NULL)
+        return fa__null_alloc("fa_stats_print");
+    fa_stats *st = (fa_stats *)malloc(sizeof *st);
     if (st == NULL)
         return FA_ERR_NOMEM;
     fa_history_summary h;
-    fa_error e = fa_stats_get(a, st); /* reports a NULL allocator, statistics off */
+    fa_tag_stats *paths = NULL;
+    fa_error e = fa__stats_all(a, st, &paths, "fa_stats_print"); /* reports statistics off */
     if (e == FA_OK && out == NULL)
         e = fa__report(&a->sink, FA_ERR_INVALID, 0, "fa_stats_print: NULL stream");
     if (e == FA_OK)
@@ -135,12 +139,13 @@ fa_error fa_stats_print(fa_alloc *a, FILE *out) {
         print_kinds(out, st);
         print_frames(out, &h);
         print_metrics(out, a);
-        print_tags(out, st);
+        print_tags(out, st, paths);
         print_classes(out, st);
         print_sites(out, a);
         if (ferror(out))
             e = FA_ERR_STATE;
     }
+    free(paths);
     free(st);
     return e;
 }

@@ -45,6 +45,10 @@ struct fa_pool_cache {
     struct fa_slab     *slabs[FA__POOL_CLASSES]; /* the slabs it owns */
     uint32_t            path;
     uint32_t            bound; /* bytes a class's stack holds at most; 0: the usual room */
+    /* the owning thread's lists of its paths' caches (thread.h) */
+    struct fa_pool_cache *next_cached;  /* those with their cache */
+    struct fa_pool_cache *next_charged; /* those charged to budgets (attribution) */
+    int                   charged;      /* on that list */
 };
 
 /* Blocks in a class's stack. */

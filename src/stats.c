@@ -17,27 +17,26 @@
 
 struct gathering {
     struct fa_sum *sum;
-    uint32_t       paths;
 };
 
 static void add_thread(struct fa_thread *th, void *arg) {
     struct gathering *g = (struct gathering *)arg;
-    fa__tally_add(g->sum, &th->tally, g->paths);
+    fa__tally_add(g->sum, &th->tally);
     g->sum->threads++;
 }
 
-/* Everything counted for the first `paths` paths, as the threads last
- * published it (with `settle`, the caller's own state settled first). */
-static void gather(fa_alloc *a, struct fa_sum *sum, uint32_t paths, int settle) {
+/* Everything counted for the sum's paths, as the threads last published
+ * it (with `settle`, the caller's own state settled first). */
+static void gather(fa_alloc *a, struct fa_sum *sum, int settle) {
     struct fa_thread *th = settle ? fa__thread_find(&a->threads) : NULL;
     if (th != NULL) {
         fa__attr_frame_settle(a, th);
         fa__thread_publish(th);
     }
-    fa__sum_clear(sum, paths);
-    struct gathering g = {sum, paths};
+    fa__sum_clear(sum);
+    struct gathering g = {sum};
     fa__threads_each(&a->threads, add_thread, &g);
-    fa__tally_add(sum, &a->ledger->retired, paths);
+    fa__tally_add(sum, &a->ledger->retired);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         uint64_t slabs, in_use; /* in_use waits for the owners' collections: blocks in use are counted */
         fa__pool_shared_census(&a->pools, c, &slabs, &in_use);
@@ -62,28 +61,28 @@ static uint64_t live_of(const fa_tag_stats *t) {
 /* The live bytes of each of the n paths with everything below it.
  * Children are interned after their parents, so one backward pass adds
  * every subtree up. */
-static void subtree_live(const fa_stats *st, uint32_t n, uint64_t subtree[FA_TAG_MAX]) {
+static void subtree_live(const fa_tag_stats *tags, uint32_t n, uint64_t *subtree) {
     for (uint32_t i = 0; i < n; i++)
-        subtree[i] = live_of(&st->tags[i]);
+        subtree[i] = live_of(&tags[i]);
     for (uint32_t i = n; i-- > 1;)
-        subtree[st->tags[i].parent] += subtree[i];
+        subtree[tags[i].parent] += subtree[i];
 }
 
-/* The tag paths and their budgets; a budget counts its whole subtree. */
-static void tags_fill(fa_alloc *a, fa_stats *out, uint32_t n) {
+/* The n tag paths and their budgets; a budget counts its whole subtree
+ * (subtree: room for n). */
+static void tags_fill(fa_alloc *a, fa_stats *out, fa_tag_stats *tags, uint32_t n, uint64_t *subtree) {
     const struct fa_ledger *l = a->ledger;
     for (uint32_t i = 0; i < n; i++) {
         const struct fa_tag *t = fa__tag(&l->tags, i);
-        out->tags[i].path = t->path;
-        out->tags[i].parent = t->parent;
-        out->tags[i].depth = t->depth;
+        tags[i].path = t->path;
+        tags[i].parent = t->parent;
+        tags[i].depth = t->depth;
     }
-    uint64_t subtree[FA_TAG_MAX];
-    subtree_live(out, n, subtree);
+    subtree_live(tags, n, subtree);
     for (uint32_t i = 1; i < n; i++) {
         uint32_t slot = atomic_load(&fa__tag(&l->tags, i)->budget);
         if (slot != 0)
-            budget_fill(&out->tags[i].budget, &l->budgets.slot[slot], subtree[i]);
+            budget_fill(&tags[i].budget, &l->budgets.slot[slot], subtree[i]);
     }
     budget_fill(&out->global_budget, &l->budgets.slot[FA__BUDGET_GLOBAL], subtree[FA__TAG_ROOT]);
 }
@@ -97,15 +96,17 @@ static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
     out->frame_budget.refusals = atomic_load(&b->frame_refusals);
 }
 
-/* fa_stats as version 2 had it: the struct up to its tags. */
+/* fa_stats as versions 2 and 3 had it: the struct up to its tags, and up
+ * to tag_paths. */
 #define STATS_V2_SIZE offsetof(fa_stats, threads_seen)
+#define STATS_V3_SIZE offsetof(fa_stats, tag_paths)
 
 /* The bytes of fa_stats the caller compiled, or 0 for a size and version
  * the library does not know. A zero size is the size of the caller's
  * version, a zero version this header's. */
 static size_t caller_size(const fa_stats *out) {
-    size_t size = out->version == 2 ? STATS_V2_SIZE : sizeof *out;
-    int known = out->version == 0 || out->version == 2 || out->version == FA_STATS_VERSION;
+    size_t size = out->version == 2 ? STATS_V2_SIZE : out->version == 3 ? STATS_V3_SIZE : sizeof *out;
+    int known = out->version == 0 || out->version == 2 || out->version == 3 || out->version == FA_STATS_VERSION;
     return known && (out->size == 0 || out->size == size) ? size : 0;
 }
 
@@ -120,16 +121,27 @@ static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
     return FA_OK;
 }
 
-/* The whole snapshot into *out, this header's layout (with `settle`, the
- * calling thread's own state settled first); sum is room for the sums. */
-static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum, int settle) {
+/* The whole snapshot into *out, this header's layout, and every path's
+ * figures into a new array (*all, out->tag_paths long, the caller's to
+ * free; NULL: not wanted); with `settle`, the calling thread's own state
+ * settled first. FA_ERR_NOMEM, reporting nothing, without memory. */
+static fa_error take(fa_alloc *a, fa_stats *out, fa_tag_stats **all, int settle) {
     uint32_t n = fa__tag_count(&a->ledger->tags);
-    gather(a, sum, n, settle);
+    struct fa_sum *sum = fa__sum_new(n);
+    fa_tag_stats *tags = (fa_tag_stats *)calloc(n, sizeof *tags);
+    uint64_t *subtree = (uint64_t *)malloc(n * sizeof *subtree);
+    if (sum == NULL || tags == NULL || subtree == NULL) {
+        free(sum);
+        free(tags);
+        free(subtree);
+        return FA_ERR_NOMEM;
+    }
+    gather(a, sum, settle);
     memset(out, 0, sizeof *out);
     out->size = sizeof *out;
     out->version = FA_STATS_VERSION;
     fa__mutex_lock(&a->ledger->peaks_lock);
-    fa__stats_fill(out, sum, n, &a->ledger->peaks, &a->ledger->live);
+    fa__stats_fill(out, tags, sum, &a->ledger->peaks, &a->ledger->live);
     fa__mutex_unlock(&a->ledger->peaks_lock);
     out->frame_number = fa_frame_number(a);
     out->threads_alive = sum->threads;
@@ -138,31 +150,37 @@ static void fill(fa_alloc *a, fa_stats *out, struct fa_sum *sum, int settle) {
     out->backend_bytes = atomic_load(&a->meter.bytes);
     out->chunk_cache_bytes = fa__chunk_cached_bytes(&a->chunks);
     out->empty_slab_bytes = fa__pool_empty_bytes(&a->pools);
-    out->tag_count = n;
-    tags_fill(a, out, n);
+    tags_fill(a, out, tags, n, subtree);
     frame_budget_fill(a, out);
+    out->tag_paths = n;
+    out->tag_count = n < FA_TAG_MAX ? n : FA_TAG_MAX;
+    memcpy(out->tags, tags, out->tag_count * sizeof *tags);
+    free(sum);
+    free(subtree);
+    if (all != NULL)
+        *all = tags;
+    else
+        free(tags);
+    return FA_OK;
 }
 
-/* fa_stats_get, reporting for fn. */
-static fa_error stats_get(fa_alloc *a, fa_stats *out, const char *fn) {
+/* fa_stats_get, reporting for fn, with every path into *all as take. */
+static fa_error stats_get(fa_alloc *a, fa_stats *out, fa_tag_stats **all, const char *fn) {
     fa_error e = stats_usable(a, out, fn);
     if (e != FA_OK)
         return e;
     size_t size = caller_size(out);
-    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    uint32_t version = out->version;
     fa_stats *full = size == sizeof *out ? out : (fa_stats *)malloc(sizeof *full); /* an older layout: copied */
-    if (sum == NULL || full == NULL) {
-        free(sum);
+    if (full == NULL || take(a, full, all, 1) != FA_OK) {
         if (full != out)
             free(full);
-        return fa__report(&a->sink, FA_ERR_NOMEM, sizeof *sum, "%s: no memory for the sums", fn);
+        return fa__report(&a->sink, FA_ERR_NOMEM, 0, "%s: no memory for the sums", fn);
     }
-    fill(a, full, sum, 1);
-    free(sum);
     if (full != out) {
         memcpy(out, full, size);
         out->size = (uint32_t)size;
-        out->version = 2;
+        out->version = version;
         free(full);
     }
     return FA_OK;
@@ -171,22 +189,30 @@ static fa_error stats_get(fa_alloc *a, fa_stats *out, const char *fn) {
 fa_error fa_stats_get(fa_alloc *a, fa_stats *out) {
     if (a == NULL)
         return fa__null_alloc("fa_stats_get");
-    return stats_get(a, out, "fa_stats_get");
+    return stats_get(a, out, NULL, "fa_stats_get");
+}
+
+fa_error fa__stats_all(fa_alloc *a, fa_stats *out, fa_tag_stats **all, const char *fn) {
+    out->size = 0;
+    out->version = 0;
+    return stats_get(a, out, all, fn);
 }
 
 size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max) {
     if (fa__query_usable(a, out, max, "fa_tag_stats_get") != FA_OK)
         return 0;
-    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
+    fa_stats *st = (fa_stats *)malloc(sizeof *st);
     if (st == NULL) {
         fa__report(&a->sink, FA_ERR_NOMEM, sizeof *st, "fa_tag_stats_get: no memory for the snapshot");
         return 0;
     }
+    fa_tag_stats *all = NULL;
     size_t n = 0;
-    if (stats_get(a, st, "fa_tag_stats_get") == FA_OK) { /* which reports statistics off */
-        n = (size_t)st->tag_count;
+    if (fa__stats_all(a, st, &all, "fa_tag_stats_get") == FA_OK) { /* which reports statistics off */
+        n = (size_t)st->tag_paths;
         if (out != NULL)
-            memcpy(out, st->tags, (n < max ? n : max) * sizeof *out);
+            memcpy(out, all, (n < max ? n : max) * sizeof *out);
+        free(all);
     }
     free(st);
     return n;
@@ -194,24 +220,27 @@ size_t fa_tag_stats_get(fa_alloc *a, fa_tag_stats *out, size_t max) {
 
 /* The live bytes of a path and everything below it, for a new budget. */
 uint64_t fa__stats_live_under(fa_alloc *a, uint32_t tag) {
-    fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
-    uint64_t subtree[FA_TAG_MAX] = {0};
-    if (st != NULL && fa_stats_get(a, st) == FA_OK)
-        subtree_live(st, (uint32_t)st->tag_count, subtree);
+    fa_stats *st = (fa_stats *)malloc(sizeof *st);
+    fa_tag_stats *all = NULL;
+    uint64_t live = 0;
+    if (st != NULL && fa__stats_all(a, st, &all, "fa_budget_set") == FA_OK) {
+        uint32_t n = (uint32_t)st->tag_paths;
+        uint64_t *subtree = (uint64_t *)malloc(n * sizeof *subtree);
+        if (subtree != NULL && tag < n) {
+            subtree_live(all, n, subtree);
+            live = subtree[tag];
+        }
+        free(subtree);
+        free(all);
+    }
     free(st);
-    return subtree[tag];
+    return live;
 }
 
-
-fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
+fa_error fa__stats_peek(fa_alloc *a, fa_stats *out, fa_tag_stats **all) {
     if (!fa__stats_on(a))
         return FA_ERR_STATE;
-    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
-    if (sum == NULL)
-        return FA_ERR_NOMEM;
-    fill(a, out, sum, 0);
-    free(sum);
-    return FA_OK;
+    return take(a, out, all, 0);
 }
 
 /* ---- history ------------------------------------------------------------- */
@@ -219,7 +248,7 @@ fa_error fa__stats_peek(fa_alloc *a, fa_stats *out) {
 size_t fa_history_get(fa_alloc *a, fa_frame_record *out, size_t max) {
     if (fa__query_usable(a, out, max, "fa_history_get") != FA_OK)
         return 0;
-    return fa__history_copy(&a->ledger->history, out, max);
+    return fa__history_copy(&a->ledger->history, out, NULL, max);
 }
 
 fa_error fa_history_summary_get(fa_alloc *a, fa_history_summary *out) {

@@ -10,9 +10,15 @@
  * the snapshot. */
 uint64_t fa__stats_live_under(fa_alloc *a, uint32_t tag);
 
-/* A snapshot that neither settles the calling thread nor reports: for a
- * frame end in progress and for the trace (which an event would re-enter).
- * FA_ERR_STATE with statistics off, FA_ERR_NOMEM without memory. */
-fa_error fa__stats_peek(fa_alloc *a, fa_stats *out);
+/* fa_stats_get's snapshot, reporting for fn, and every tag path's figures
+ * (those past FA_TAG_MAX too) in a new array into *all, out->tag_paths
+ * long, for the caller to free. */
+fa_error fa__stats_all(fa_alloc *a, fa_stats *out, fa_tag_stats **all, const char *fn);
+
+/* The same, but it neither settles the calling thread nor reports (*all
+ * may be NULL: not wanted): for a frame end in progress and for the trace
+ * (which an event would re-enter). FA_ERR_STATE with statistics off,
+ * FA_ERR_NOMEM without memory. */
+fa_error fa__stats_peek(fa_alloc *a, fa_stats *out, fa_tag_stats **all);
 
 #endif

@@ -9,9 +9,9 @@
  * - Ids are never reused, and a path's id is above its parent's (stats.c
  *   sums subtrees on that). tag[i < count] no longer changes, but for its
  *   budget slot.
- * - At most FA_TAG_MAX paths (tags->max) fill at most a quarter of the
- *   FA__TAG_HASH slots, so a probe always meets the path or an empty slot,
- *   and id + 1 fits a byte.
+ * - At most tags->max paths fill at most a quarter of the slots, so a
+ *   probe always meets the path or an empty slot, and id + 1 fits the
+ *   16-bit slot (FA_TAG_PATHS_MAX).
  * - A path is checked whole before any of it is interned: a bad path
  *   interns nothing. */
 #include "tag_table.h"
@@ -23,22 +23,37 @@
 
 static char root_path[] = "";
 
-void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth) {
-    fa__assert(max >= 1 && max <= FA_TAG_MAX && depth >= 1 && depth <= FA_TAG_DEPTH_MAX);
+_Static_assert(FA_TAG_PATHS_MAX < UINT16_MAX, "a slot holds id + 1 in 16 bits");
+
+int fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth) {
+    fa__assert(max >= 1 && max <= FA_TAG_PATHS_MAX && depth >= 1 && depth <= FA_TAG_DEPTH_MAX);
+    uint32_t slots = 64;
+    while (slots < 4 * max)
+        slots *= 2;
+    tags->tag = (struct fa_tag *)calloc(max, sizeof *tags->tag);
+    tags->slot = (_Atomic uint16_t *)malloc(slots * sizeof *tags->slot);
+    if (tags->tag == NULL || tags->slot == NULL) {
+        free(tags->tag);
+        free((void *)tags->slot);
+        return 0;
+    }
     fa__mutex_init(&tags->lock);
     tags->max = max;
     tags->depth = depth;
-    memset(tags->tag, 0, sizeof tags->tag);
+    tags->slot_mask = slots - 1;
     tags->tag[FA__TAG_ROOT].path = root_path;
-    for (size_t i = 0; i < FA__TAG_HASH; i++)
+    for (size_t i = 0; i < slots; i++)
         atomic_init(&tags->slot[i], 0);
     atomic_init(&tags->count, 1);
+    return 1;
 }
 
 void fa__tags_fini(struct fa_tags *tags) {
     uint32_t n = fa__tag_count(tags);
     for (uint32_t i = 1; i < n; i++)
         free(tags->tag[i].path);
+    free(tags->tag);
+    free((void *)tags->slot);
     fa__mutex_destroy(&tags->lock);
 }
 
@@ -69,16 +84,16 @@ static int is_child(const struct fa_tags *tags, uint32_t id, uint32_t parent, co
 }
 
 /* The slot holding the path, or the empty slot where it would go. */
-static _Atomic uint8_t *find(struct fa_tags *tags, uint32_t parent, const char *name, size_t length) {
+static _Atomic uint16_t *find(struct fa_tags *tags, uint32_t parent, const char *name, size_t length) {
     for (uint32_t h = hash(parent, name, length);; h++) {
-        _Atomic uint8_t *s = &tags->slot[h % FA__TAG_HASH];
-        uint8_t v = atomic_load_explicit(s, memory_order_acquire);
+        _Atomic uint16_t *s = &tags->slot[h & tags->slot_mask];
+        uint16_t v = atomic_load_explicit(s, memory_order_acquire);
         if (v == 0 || is_child(tags, v - 1u, parent, name, length))
             return s;
     }
 }
 
-static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const char *name, size_t length) {
+static int add(struct fa_tags *tags, _Atomic uint16_t *s, uint32_t parent, const char *name, size_t length) {
     uint32_t id = atomic_load_explicit(&tags->count, memory_order_relaxed);
     if (id == tags->max)
         return FA__TAG_FULL;
@@ -100,16 +115,16 @@ static int add(struct fa_tags *tags, _Atomic uint8_t *s, uint32_t parent, const 
     t->depth = tags->tag[parent].depth + 1;
     atomic_store_explicit(&t->budget, 0, memory_order_relaxed);
     atomic_store_explicit(&tags->count, id + 1, memory_order_release);
-    atomic_store_explicit(s, (uint8_t)(id + 1), memory_order_release);
+    atomic_store_explicit(s, (uint16_t)(id + 1), memory_order_release);
     return (int)id;
 }
 
 int fa__tag_child(struct fa_tags *tags, uint32_t parent, const char *name, size_t length) {
-    uint8_t v = atomic_load_explicit(find(tags, parent, name, length), memory_order_acquire);
+    uint16_t v = atomic_load_explicit(find(tags, parent, name, length), memory_order_acquire);
     if (v != 0)
         return v - 1;
     fa__mutex_lock(&tags->lock);
-    _Atomic uint8_t *s = find(tags, parent, name, length); /* another thread may have added it */
+    _Atomic uint16_t *s = find(tags, parent, name, length); /* another thread may have added it */
     v = atomic_load_explicit(s, memory_order_relaxed);
     int id = v != 0 ? v - 1 : add(tags, s, parent, name, length);
     fa__mutex_unlock(&tags->lock);

@@ -10,7 +10,6 @@
 #include "os.h"
 
 #define FA__TAG_ROOT 0u
-#define FA__TAG_HASH 256 /* lookup slots: four per path at most */
 
 struct fa_tag {
     char    *path;   /* "renderer/shadows"; "" for the root */
@@ -21,15 +20,17 @@ struct fa_tag {
 
 struct fa_tags {
     fa__mutex  lock;  /* taken to add a path only */
-    uint32_t         max;   /* paths it holds at most (cfg.max_tags, up to FA_TAG_MAX) */
+    uint32_t         max;   /* paths it holds at most (cfg.max_tags, up to FA_TAG_PATHS_MAX) */
     uint32_t         depth; /* the deepest path (cfg.max_tag_depth) */
     _Atomic uint32_t count; /* paths published; tag[i < count] is immutable but for its budget */
-    struct fa_tag    tag[FA_TAG_MAX];
-    _Atomic uint8_t  slot[FA__TAG_HASH]; /* id + 1 of a path by hash of (parent, name); 0: empty */
+    struct fa_tag    *tag;  /* max of them */
+    _Atomic uint16_t *slot; /* id + 1 of a path by hash of (parent, name); 0: empty */
+    uint32_t          slot_mask; /* slots - 1: a power of two, four slots per path at least */
 };
 
-/* An empty table (the root only) of at most max paths, depth deep. */
-void fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth);
+/* An empty table (the root only) of at most max paths, depth deep; 0 when
+ * there is no memory for it. */
+int fa__tags_init(struct fa_tags *tags, uint32_t max, uint32_t depth);
 void fa__tags_fini(struct fa_tags *tags);
 
 /* Non-zero when name is a valid tag name: 1..FA_TAG_NAME_MAX bytes of

@@ -11,12 +11,14 @@
  * - Allocation and free counts only grow, peaks only rise. Live bytes are
  *   bytes minus bytes freed, clamped at 0: a free may be published before
  *   its allocation.
- * - The rows past the paths that exist are zero, so sums read the first n. */
+ * - The rows past the paths that exist are zero, so a sum reads the first
+ *   n, the paths that existed when it was made. */
 #include "tally.h"
 
 #include "invariant.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
@@ -24,8 +26,11 @@ void fa__count_free_shared(struct fa_counts *c, uint64_t count, uint64_t n) {
     atomic_fetch_add_explicit(&c->freed, n, memory_order_relaxed);
 }
 
-void fa__tally_init(struct fa_tally *t) {
+void fa__tally_init(struct fa_tally *t, struct fa_path_tally *rows, uint32_t paths) {
     memset(t, 0, sizeof *t); /* all-zero atomics are valid zero counts on every target we build for */
+    memset(rows, 0, paths * sizeof *rows);
+    t->path = rows;
+    t->paths = paths;
 }
 
 static uint64_t load(const _Atomic uint64_t *c) {
@@ -36,19 +41,29 @@ static uint64_t max_u64(uint64_t a, uint64_t b) {
     return a > b ? a : b;
 }
 
-void fa__sum_clear(struct fa_sum *sum, uint32_t n) {
-    memset(sum->tag, 0, n * sizeof sum->tag[0]);
-    memset(sum->pool_out, 0, n * sizeof sum->pool_out[0]);
-    memset(sum->pool_back, 0, n * sizeof sum->pool_back[0]);
-    memset(sum->slabs, 0, sizeof *sum - offsetof(struct fa_sum, slabs)); /* the rest */
+struct fa_sum *fa__sum_new(uint32_t n) {
+    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum + n * sizeof sum->path[0]);
+    if (sum != NULL) {
+        sum->paths = n;
+        fa__sum_clear(sum);
+    }
+    return sum;
 }
 
-/* Only the first n paths exist: the rows past them are zero. */
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
+void fa__sum_clear(struct fa_sum *sum) {
+    uint32_t n = sum->paths;
+    memset(sum, 0, sizeof *sum + n * sizeof sum->path[0]);
+    sum->paths = n;
+}
+
+/* Only the first sum->paths paths existed: the rows past them were zero. */
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t) {
+    uint32_t n = sum->paths;
+    fa__assert_internal(n <= t->paths);
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t k = 0; k < FA__KIND_COUNT; k++) {
-            const struct fa_counts *c = &t->tag[i][k];
-            uint64_t *s = sum->tag[i][k];
+            const struct fa_counts *c = &t->path[i].kind[k];
+            uint64_t *s = sum->path[i].kind[k];
             s[0] += load(&c->allocs);
             s[1] += load(&c->frees);
             s[2] += load(&c->bytes);
@@ -58,9 +73,9 @@ void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n) {
         }
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-            sum->pool_out[i][c] += load(&t->pool_out[i][c]);
-            sum->pool_back[i][c] += load(&t->pool_back[i][c]);
-            sum->slabs[c] += load(&t->slabs[i][c]);
+            sum->path[i].pool_out[c] += load(&t->path[i].pool_out[c]);
+            sum->path[i].pool_back[c] += load(&t->path[i].pool_back[c]);
+            sum->slabs[c] += load(&t->path[i].slabs[c]);
         }
     for (uint32_t c = 0; c < FA__POOL_CLASSES; c++)
         sum->remote[c] += load(&t->remote[c]);
@@ -79,20 +94,21 @@ static void merge_max(_Atomic uint64_t *into, const _Atomic uint64_t *from) {
 }
 
 void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from) {
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+    fa__assert_internal(into->paths == from->paths);
+    for (uint32_t i = 0; i < from->paths; i++)
         for (uint32_t k = 0; k < FA__KIND_COUNT; k++) {
-            struct fa_counts *c = &into->tag[i][k];
-            const struct fa_counts *f = &from->tag[i][k];
+            struct fa_counts *c = &into->path[i].kind[k];
+            const struct fa_counts *f = &from->path[i].kind[k];
             merge(&c->allocs, &f->allocs);
             merge(&c->frees, &f->frees);
             merge(&c->bytes, &f->bytes);
             merge(&c->freed, &f->freed);
             merge_max(&c->peak, &f->peak);
         }
-    for (uint32_t i = 0; i < FA_TAG_MAX; i++)
+    for (uint32_t i = 0; i < from->paths; i++)
         for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) { /* its slabs went to the shared lists */
-            merge(&into->pool_out[i][c], &from->pool_out[i][c]);
-            merge(&into->pool_back[i][c], &from->pool_back[i][c]);
+            merge(&into->path[i].pool_out[c], &from->path[i].pool_out[c]);
+            merge(&into->path[i].pool_back[c], &from->path[i].pool_back[c]);
         }
     for (uint32_t c = 0; c < FA__POOL_CLASSES; c++)
         merge(&into->remote[c], &from->remote[c]);
@@ -126,12 +142,12 @@ void fa__live_add(struct fa_live *l, int kind, int64_t delta) {
 }
 
 /* What the inline paths counted for path i, into its pool counts. */
-static void add_fast_counts(uint64_t *s, const struct fa_sum *sum, uint32_t i) {
+static void add_fast_counts(uint64_t *s, const struct fa_sum_path *p) {
     for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
-        s[0] += sum->pool_out[i][c];
-        s[1] += sum->pool_back[i][c];
-        s[2] += sum->pool_out[i][c] << (c + 3);
-        s[3] += sum->pool_back[i][c] << (c + 3);
+        s[0] += p->pool_out[c];
+        s[1] += p->pool_back[c];
+        s[2] += p->pool_out[c] << (c + 3);
+        s[3] += p->pool_back[c] << (c + 3);
     }
 }
 
@@ -154,19 +170,19 @@ static void kind_add(fa_kind_stats *into, const fa_kind_stats *k) {
 
 /* Blocks of class c handed out and not freed, as published: below zero
  * (clamped) while a free is published before its allocation. */
-static uint64_t blocks_in_use(const struct fa_sum *sum, uint32_t n, uint32_t c) {
+static uint64_t blocks_in_use(const struct fa_sum *sum, uint32_t c) {
     uint64_t out = 0, back = sum->remote[c];
-    for (uint32_t i = 0; i < n; i++) {
-        out += sum->pool_out[i][c];
-        back += sum->pool_back[i][c];
+    for (uint32_t i = 0; i < sum->paths; i++) {
+        out += sum->path[i].pool_out[c];
+        back += sum->path[i].pool_back[c];
     }
     return out > back ? out - back : 0;
 }
 
-static void classes_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n) {
+static void classes_fill(fa_stats *out, const struct fa_sum *sum) {
     for (uint32_t c = 0; c < FA__POOL_CLASSES; c++) {
         fa_class_stats *cs = &out->classes[c];
-        uint64_t in_use = blocks_in_use(sum, n, c);
+        uint64_t in_use = blocks_in_use(sum, c);
         cs->block_size = (uint64_t)8 << c;
         cs->slabs = sum->slabs[c];
         cs->blocks_in_use = in_use;
@@ -175,17 +191,17 @@ static void classes_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n) {
     }
 }
 
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks,
+void fa__stats_fill(fa_stats *out, fa_tag_stats *tags, const struct fa_sum *sum, struct fa_peaks *peaks,
                     struct fa_live *live) {
     fa_kind_stats *kinds[FA__KIND_COUNT] = {&out->frame, &out->pool, &out->heap, &out->scratch};
-    for (uint32_t i = 0; i < n; i++) {
-        fa_tag_stats *t = &out->tags[i];
+    for (uint32_t i = 0; i < sum->paths; i++) {
+        fa_tag_stats *t = &tags[i];
         fa_kind_stats *tk[FA__KIND_COUNT] = {&t->frame, &t->pool, &t->heap, &t->scratch};
         for (int k = 0; k < FA__KIND_COUNT; k++) {
             uint64_t s[5];
-            memcpy(s, sum->tag[i][k], sizeof s);
+            memcpy(s, sum->path[i].kind[k], sizeof s);
             if (k == FA__KIND_POOL)
-                add_fast_counts(s, sum, i);
+                add_fast_counts(s, &sum->path[i]);
             kind_fill(tk[k], s, k, &peaks->tag[i][k]);
             kind_add(kinds[k], tk[k]);
         }
@@ -196,5 +212,5 @@ void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct 
         kind_add(&out->total, kinds[k]);
     }
     out->total.peak_bytes = raise_shared(&live->total_peak, (int64_t)out->total.live_bytes);
-    classes_fill(out, sum, n);
+    classes_fill(out, sum);
 }

@@ -15,14 +15,20 @@ struct fa_counts {
     _Atomic uint64_t peak; /* frame: the largest frame; others unused */
 };
 
+/* What one thread counted for one tag path. */
+struct fa_path_tally {
+    struct fa_counts kind[FA__KIND_COUNT];
+    /* per class: pool blocks the path's caches handed out and took back
+     * (counted by the inline paths), and its slabs, as last published */
+    _Atomic uint64_t pool_out[FA__POOL_CLASSES], pool_back[FA__POOL_CLASSES];
+    _Atomic uint64_t slabs[FA__POOL_CLASSES];
+};
+
 /* What one thread counted for one allocator; the allocator keeps one more
  * for threads that have exited and for frees by threads without state. */
 struct fa_tally {
-    struct fa_counts tag[FA_TAG_MAX][FA__KIND_COUNT];
-    /* per path and class: pool blocks its caches handed out and took back
-     * (counted by the inline paths), and its slabs, as last published */
-    _Atomic uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
-    _Atomic uint64_t slabs[FA_TAG_MAX][FA__POOL_CLASSES];
+    struct fa_path_tally *path; /* a row per path the allocator can hold (cfg.max_tags) */
+    uint32_t              paths;
     /* per class: pool blocks it freed into slabs it did not own (remote
      * frees), counted as they happen; with the two above they make the
      * blocks in use exactly, whichever thread frees */
@@ -63,20 +69,28 @@ static inline void fa__count_remote(struct fa_tally *t, unsigned cls, int shared
         fa__bump(&t->remote[cls], 1);
 }
 
-/* Sums of tallies, plus the slabs of the shared lists. */
+/* Sums of tallies over their first `paths` paths (those that exist),
+ * plus the slabs of the shared lists. */
+struct fa_sum_path {
+    uint64_t kind[FA__KIND_COUNT][5]; /* allocs, frees, bytes, freed, peak (a max) */
+    uint64_t pool_out[FA__POOL_CLASSES], pool_back[FA__POOL_CLASSES];
+};
 struct fa_sum {
-    uint64_t tag[FA_TAG_MAX][FA__KIND_COUNT][5]; /* allocs, frees, bytes, freed, peak (a max) */
-    uint64_t pool_out[FA_TAG_MAX][FA__POOL_CLASSES], pool_back[FA_TAG_MAX][FA__POOL_CLASSES];
     uint64_t slabs[FA__POOL_CLASSES], remote[FA__POOL_CLASSES];
     uint64_t slab_blocks[FA__POOL_CLASSES];
     uint64_t frame_peak;
     uint64_t threads; /* tallies of live threads summed */
+    uint32_t paths;
+    struct fa_sum_path path[];
 };
 
-void fa__tally_init(struct fa_tally *t);
-/* Zeroes a sum of the first n paths, and adds a tally to it. */
-void fa__sum_clear(struct fa_sum *sum, uint32_t n);
-void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t, uint32_t n);
+/* A tally over `rows` (paths of them, owned by the caller), zeroed. */
+void fa__tally_init(struct fa_tally *t, struct fa_path_tally *rows, uint32_t paths);
+/* A zero sum of n paths (free it); NULL without memory. */
+struct fa_sum *fa__sum_new(uint32_t n);
+/* Zeroes a sum, and adds a tally (of n paths at least) to it. */
+void fa__sum_clear(struct fa_sum *sum);
+void fa__tally_add(struct fa_sum *sum, const struct fa_tally *t);
 /* Moves a departing thread's counts into the allocator's (shared) tally. */
 void fa__tally_retire(struct fa_tally *into, const struct fa_tally *from);
 
@@ -98,14 +112,16 @@ void fa__live_init(struct fa_live *l);
 /* delta live bytes of a long-lived kind (negative for frees). */
 void fa__live_add(struct fa_live *l, int kind, int64_t delta);
 
-/* Highest live bytes seen per tag and kind by snapshots. */
+/* Highest live bytes seen per tag and kind by snapshots: a row per path
+ * the allocator can hold, owned by the caller. */
 struct fa_peaks {
-    uint64_t tag[FA_TAG_MAX][FA__KIND_COUNT];
+    uint64_t (*tag)[FA__KIND_COUNT];
 };
 
-/* Fills the counting parts of *out from a sum (n tags), raising the
- * snapshots' peaks and the live figures' with what it shows. */
-void fa__stats_fill(fa_stats *out, const struct fa_sum *sum, uint32_t n, struct fa_peaks *peaks,
+/* Fills the counting parts of *out, and the kinds of each path into
+ * tags[0 .. sum->paths), from a sum, raising the snapshots' peaks and the
+ * live figures' with what it shows. */
+void fa__stats_fill(fa_stats *out, fa_tag_stats *tags, const struct fa_sum *sum, struct fa_peaks *peaks,
                     struct fa_live *live);
 
 #endif

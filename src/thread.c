@@ -16,8 +16,10 @@
  * - The fast-path entry points at the current path's pool records, or at
  *   fa__no_pool, which fails every inline check (a budget over the path
  *   wants every call; before the state is made and after it is gone).
- * - ctx_made has bit i exactly when ctx[i] exists, ctx_cached when it also
- *   has its cache; ctx[FA__TAG_ROOT] is root_pool, never freed alone. */
+ * - `cached` lists exactly the ctx[i] that have their cache, each once;
+ *   ctx[FA__TAG_ROOT] is root_pool, never freed alone.
+ * - A state and its per-path rows (tally, ctx, frame bytes: set->paths
+ *   each) are one allocation. */
 #include "thread.h"
 
 #include <stddef.h>
@@ -76,8 +78,10 @@ static void detach(struct fa_thread *th, struct fa_chunk **chunks) {
             fa__chunk_list_join(chunks, h->chunks);
     }
     th->tls->pool = 0; /* the entry serves no pool from here on */
-    for (uint64_t made = th->ctx_made; made != 0; made &= made - 1) {
-        struct fa_pool_cache *ctx = th->ctx[fa__ctz64(made)];
+    for (uint32_t i = 0; i < th->set->paths; i++) {
+        struct fa_pool_cache *ctx = th->ctx[i];
+        if (ctx == NULL)
+            continue;
         fa__pool_abandon(th->set->pools, ctx);
         if (ctx != &th->root_pool)
             free(ctx);
@@ -144,6 +148,7 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
     set->pools = pools;
     set->budgets = budgets;
     set->retired = retired;
+    set->paths = retired->paths;
     atomic_init(&set->exiting, 0);
     atomic_init(&set->seen, 0);
     if (slot == 0 && fa__key_create(&set->key) != 0)
@@ -173,8 +178,6 @@ void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, v
 
 /* ---- a thread's pools, one per path -------------------------------------- */
 
-_Static_assert(FA_TAG_MAX <= 64, "ctx_made has a bit per path");
-
 int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
     if (th->ctx[path] != NULL)
         return 1;
@@ -182,25 +185,16 @@ int fa__thread_pool_make(struct fa_thread *th, uint32_t path) {
     if (th->ctx[path] == NULL)
         return 0;
     th->ctx[path]->path = path;
-    th->ctx_made |= (uint64_t)1 << path;
     return 1;
 }
 
 int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th) {
-    if (!fa__pool_attach(pools, fa__thread_ctx(th)))
+    struct fa_pool_cache *ctx = fa__thread_ctx(th);
+    if (!fa__pool_attach(pools, ctx))
         return 0;
-    th->ctx_cached |= (uint64_t)1 << th->pool_path;
+    ctx->next_cached = th->cached;
+    th->cached = ctx;
     return 1;
-}
-
-/* The thread's pools that have a cache, one after the other: `for (left =
- * th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)`. */
-static struct fa_pool_cache *next_ctx(const struct fa_thread *th, uint64_t *left) {
-    if (*left == 0)
-        return NULL;
-    struct fa_pool_cache *ctx = th->ctx[fa__ctz64(*left)];
-    *left &= *left - 1;
-    return ctx;
 }
 
 void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int served) {
@@ -209,8 +203,7 @@ void fa__thread_pool_use(struct fa_thread *th, uint32_t path, int served) {
 }
 
 void fa__thread_pool_collect_caches(struct fa_thread *th) {
-    struct fa_pool_cache *ctx;
-    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
+    for (struct fa_pool_cache *ctx = th->cached; ctx != NULL; ctx = ctx->next_cached)
         fa__pool_collect(ctx);
 }
 
@@ -219,8 +212,7 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
         fa__pool_trim(pools, NULL);
         return;
     }
-    struct fa_pool_cache *ctx;
-    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
+    for (struct fa_pool_cache *ctx = th->cached; ctx != NULL; ctx = ctx->next_cached)
         fa__pool_trim(pools, ctx);
 }
 
@@ -230,24 +222,23 @@ void fa__thread_pool_trim(struct fa_pools *pools, struct fa_thread *th) {
  * (below 0 where the thread freed more of its slabs' blocks than it
  * handed out: an adopted slab's). */
 static int64_t publish_ctx(struct fa_thread *th, struct fa_pool_cache *ctx) {
-    uint32_t path = ctx->path;
+    struct fa_path_tally *row = &th->tally.path[ctx->path];
     int64_t live = 0;
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         const struct fa__pool_rec *r = &ctx->rec[c];
         uint64_t slabs, in_use;
         fa__pool_census(ctx, c, &slabs, &in_use);
-        fa__set(&th->tally.pool_out[path][c], r->out);
-        fa__set(&th->tally.pool_back[path][c], r->back);
-        fa__set(&th->tally.slabs[path][c], slabs);
+        fa__set(&row->pool_out[c], r->out);
+        fa__set(&row->pool_back[c], r->back);
+        fa__set(&row->slabs[c], slabs);
         live += (int64_t)((r->out - r->back) << (c + 3));
     }
     return live;
 }
 
 void fa__thread_publish_caches(struct fa_thread *th) {
-    struct fa_pool_cache *ctx;
     int64_t live = 0;
-    for (uint64_t left = th->ctx_cached; (ctx = next_ctx(th, &left)) != NULL;)
+    for (struct fa_pool_cache *ctx = th->cached; ctx != NULL; ctx = ctx->next_cached)
         live += publish_ctx(th, ctx);
     if (th->set->live != NULL && live != th->pool_live) /* the counts first: a snapshot sums them */
         fa__live_add(th->set->live, FA__KIND_POOL, live - th->pool_live);
@@ -256,8 +247,23 @@ void fa__thread_publish_caches(struct fa_thread *th) {
 
 /* ---- finding and creating a state ---------------------------------------- */
 
+/* A zeroed state with its per-path rows after it (all 8-byte aligned: the
+ * state's size is a multiple of its alignment, at least 8). */
+static struct fa_thread *state_new(uint32_t paths) {
+    _Static_assert(_Alignof(struct fa_thread) % _Alignof(struct fa_path_tally) == 0, "rows follow the state");
+    size_t row = sizeof(struct fa_path_tally) + sizeof(struct fa_pool_cache *) + sizeof(uint64_t);
+    struct fa_thread *th = (struct fa_thread *)calloc(1, sizeof *th + paths * row);
+    if (th == NULL)
+        return NULL;
+    struct fa_path_tally *rows = (struct fa_path_tally *)(void *)(th + 1);
+    fa__tally_init(&th->tally, rows, paths);
+    th->ctx = (struct fa_pool_cache **)(void *)(rows + paths);
+    th->charge.frame_tag_bytes = (uint64_t *)(void *)(th->ctx + paths);
+    return th;
+}
+
 struct fa_thread *fa__thread_create(struct fa_threads *set) {
-    struct fa_thread *th = (struct fa_thread *)calloc(1, sizeof *th);
+    struct fa_thread *th = state_new(set->paths);
     if (th == NULL)
         return NULL;
     th->set = set;
@@ -267,7 +273,6 @@ struct fa_thread *fa__thread_create(struct fa_threads *set) {
     th->number = atomic_fetch_add_explicit(&thread_numbers, 1, memory_order_relaxed) + 1;
     th->tls = set->slot != 0 ? &fa__tls[set->slot] : &th->own;
     th->ctx[FA__TAG_ROOT] = &th->root_pool;
-    th->ctx_made = (uint64_t)1 << FA__TAG_ROOT;
     if (set->slot == 0 && fa__key_set(set->key, th) != 0) {
         free(th);
         return NULL;

@@ -52,6 +52,8 @@ struct fa_threads {
     struct fa_tally        *retired; /* and its counts */
     struct fa_live         *live;    /* where publishing adds its pools' live bytes; NULL with
                                       * statistics off */
+    uint32_t                paths;   /* tag paths the allocator can hold: a state's per-path
+                                      * rows (retired->paths) */
     _Atomic uint64_t        seen;    /* states ever made: threads that used the allocator */
     /* Settles what a departing thread's frame held (its budgets, counts and
      * history) before its state goes; set by the layer that keeps them.
@@ -112,7 +114,7 @@ struct fa_charge {
     uint64_t        recorded_read, recorded_written; /* bandwidth at the last history record */
     size_t          sample_left;    /* hot sites: bytes before the next sample; 0: sites off */
     uint64_t        sample_seed;    /* the sampler's random state */
-    uint64_t        frame_tag_bytes[FA_TAG_MAX]; /* per path, the frame just ended */
+    uint64_t       *frame_tag_bytes; /* per path, the frame just ended */
 };
 
 struct fa_thread {
@@ -121,12 +123,12 @@ struct fa_thread {
     struct fa_threads    *set;
     struct fa_frame_arena  arena;
     struct fa_pool_cache  root_pool;               /* ctx[FA__TAG_ROOT] */
-    struct fa_pool_cache *ctx[FA_TAG_MAX];         /* a pool cache per path, made on first use; the
+    struct fa_pool_cache **ctx;                    /* a pool cache per path, made on first use; the
                                                     * entry points at the current one's records */
-    uint64_t              ctx_made;                /* bit i: ctx[i] != NULL */
-    uint64_t              ctx_cached;              /* bit i: ctx[i] has its cache */
-    uint64_t              ctx_charged;             /* bit i: the blocks ctx[i] caches are charged to
-                                                    * the budgets over path i (attribution) */
+    struct fa_pool_cache *cached;                  /* those with their cache (next_cached) */
+    struct fa_pool_cache *charged;                 /* those whose cached blocks are charged to the
+                                                    * budgets over their path (attribution;
+                                                    * next_charged) */
     uint32_t              pool_path;               /* the current one */
     int64_t               pool_live;               /* the live bytes its caches' counters added to
                                                     * set->live when it last published */
@@ -182,7 +184,7 @@ int fa__thread_pool_attach(struct fa_pools *pools, struct fa_thread *th);
 void fa__thread_pool_collect_caches(struct fa_thread *th);
 /* Collects the blocks other threads freed into the thread's slabs. */
 static inline void fa__thread_pool_collect(struct fa_thread *th) {
-    if (th->ctx_cached != 0)
+    if (th->cached != NULL)
         fa__thread_pool_collect_caches(th);
 }
 /* fa_trim's part for the calling thread (NULL: one without state). */
@@ -192,7 +194,7 @@ void fa__thread_publish_caches(struct fa_thread *th);
  * and the live bytes they make into the allocator's live figures (nothing
  * to do for a thread that has used no pool). */
 static inline void fa__thread_publish(struct fa_thread *th) {
-    if (th->ctx_cached != 0)
+    if (th->cached != NULL)
         fa__thread_publish_caches(th);
 }
 /* Detaches every thread's state (zeroing their fast-path entries) and returns

@@ -66,16 +66,18 @@ static void name_thread(struct fa_trace *t, uint32_t thread, int is_creator) {
             thread, thread, is_creator ? " (creator)" : "");
 }
 
-/* A counter event: one series per tag path, value(i) for path i. */
-static void write_counter(struct fa_trace *t, const char *name, uint64_t now, const uint64_t *value) {
+/* A counter event: one series per tag path (tags, n of them), value[i]
+ * for path i. */
+static void write_counter(struct fa_trace *t, const char *name, uint64_t now, const fa_tag_stats *tags, size_t n,
+                          const uint64_t *value) {
     open_event(t);
     fprintf(t->out, "{\"ph\":\"C\",\"cat\":\"memory\",\"name\":\"%s\",\"pid\":1,\"tid\":0,\"ts\":", name);
     put_us(t->out, since(t, now));
     fputs(",\"args\":{", t->out);
-    for (uint64_t i = 0; i < t->stats.tag_count; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i != 0)
             fputc(',', t->out);
-        fa__json_quote(i == 0 ? "(untagged)" : t->stats.tags[i].path, emit, t->out);
+        fa__json_quote(i == 0 ? "(untagged)" : tags[i].path, emit, t->out);
         fprintf(t->out, ":%" PRIu64, value[i]);
     }
     fputs("}}", t->out);
@@ -86,15 +88,21 @@ static void write_counter(struct fa_trace *t, const char *name, uint64_t now, co
  * threads last published them (the frame's own memory already given back),
  * and the bytes the frame took per path. */
 static void write_counters(fa_alloc *a, struct fa_trace *t, uint64_t now, const uint64_t *tag_bytes) {
-    if (fa__stats_peek(a, &t->stats) != FA_OK)
+    fa_tag_stats *tags = NULL;
+    if (fa__stats_peek(a, &t->stats, &tags) != FA_OK)
         return;
-    uint64_t live[FA_TAG_MAX];
-    for (uint64_t i = 0; i < t->stats.tag_count; i++) {
-        const fa_tag_stats *g = &t->stats.tags[i];
-        live[i] = g->frame.live_bytes + g->pool.live_bytes + g->heap.live_bytes + g->scratch.live_bytes;
+    size_t n = (size_t)t->stats.tag_paths;
+    uint64_t *live = (uint64_t *)malloc(n * sizeof *live);
+    if (live != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const fa_tag_stats *g = &tags[i];
+            live[i] = g->frame.live_bytes + g->pool.live_bytes + g->heap.live_bytes + g->scratch.live_bytes;
+        }
+        write_counter(t, "live bytes", now, tags, n, live);
+        write_counter(t, "frame bytes", now, tags, n, tag_bytes);
     }
-    write_counter(t, "live bytes", now, live);
-    write_counter(t, "frame bytes", now, tag_bytes);
+    free(live);
+    free(tags);
 }
 
 static void trace_frame(fa_alloc *a, const fa_frame_event *f, const uint64_t *tag_bytes) {

@@ -114,7 +114,7 @@ static void bad_configs_are_refused(void **state) {
     cfg.backend.deallocate = NULL; /* half a backend */
     expect_invalid(cfg, 1);
     cfg = base;
-    cfg.max_tags = FA_TAG_MAX + 1; /* fa_stats holds FA_TAG_MAX paths */
+    cfg.max_tags = FA_TAG_PATHS_MAX + 1;
     expect_invalid(cfg, 1);
     cfg = base;
     cfg.max_budgets = FA_BUDGET_MAX + 1;

@@ -40,17 +40,17 @@ static void assert_whole(const fa_frame_record *r) {
 static void the_ring_keeps_the_newest_oldest_first(void **state) {
     (void)state;
     struct fa_history h;
-    assert_true(fa__history_init(&h, 3));
+    assert_true(fa__history_init(&h, 3, FA_TAG_MAX));
     fa_frame_record out[5];
-    assert_int_equal(fa__history_copy(&h, out, 5), 0);
+    assert_int_equal(fa__history_copy(&h, out, NULL, 5), 0);
     for (uint64_t f = 1; f <= 5; f++)
         record(&h, f);
-    assert_int_equal(fa__history_copy(&h, out, 5), 3);
+    assert_int_equal(fa__history_copy(&h, out, NULL, 5), 3);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(out[i].frame, 3 + i);
         assert_whole(&out[i]);
     }
-    assert_int_equal(fa__history_copy(&h, out, 2), 2); /* the newest two */
+    assert_int_equal(fa__history_copy(&h, out, NULL, 2), 2); /* the newest two */
     assert_int_equal(out[0].frame, 4);
     assert_int_equal(out[1].frame, 5);
     fa__history_fini(&h);
@@ -59,7 +59,7 @@ static void the_ring_keeps_the_newest_oldest_first(void **state) {
 static void the_summary_averages_what_the_ring_holds(void **state) {
     (void)state;
     struct fa_history h;
-    assert_true(fa__history_init(&h, 4));
+    assert_true(fa__history_init(&h, 4, FA_TAG_MAX));
     for (uint64_t f = 1; f <= 6; f++)
         record(&h, f); /* holds frames 3..6 */
     fa_history_summary s;
@@ -79,7 +79,7 @@ static void the_summary_averages_what_the_ring_holds(void **state) {
 static void the_summary_has_nearest_rank_percentiles(void **state) {
     (void)state;
     struct fa_history h;
-    assert_true(fa__history_init(&h, 100));
+    assert_true(fa__history_init(&h, 100, FA_TAG_MAX));
     for (uint64_t k = 0; k < 100; k++)
         record(&h, 1 + (k * 37) % 100); /* a permutation of 1..100 */
     fa_history_summary s;
@@ -90,7 +90,7 @@ static void the_summary_has_nearest_rank_percentiles(void **state) {
     assert_int_equal(s.p99_frame_ns, 99000);
     assert_int_equal(s.max_frame_ns, 100000);
     fa__history_fini(&h);
-    assert_true(fa__history_init(&h, 4));
+    assert_true(fa__history_init(&h, 4, FA_TAG_MAX));
     for (uint64_t f = 1; f <= 3; f++) /* three records: p50 is the 2nd, p95 and p99 the 3rd */
         record(&h, f);
     fa__history_summarise(&h, &s);
@@ -103,10 +103,10 @@ static void the_summary_has_nearest_rank_percentiles(void **state) {
 static void no_ring_no_records(void **state) {
     (void)state;
     struct fa_history h;
-    assert_true(fa__history_init(&h, 0)); /* statistics off */
+    assert_true(fa__history_init(&h, 0, FA_TAG_MAX)); /* statistics off */
     record(&h, 1); /* no effect */
     fa_frame_record out[1];
-    assert_int_equal(fa__history_copy(&h, out, 1), 0);
+    assert_int_equal(fa__history_copy(&h, out, NULL, 1), 0);
     fa_history_summary s;
     fa__history_summarise(&h, &s);
     assert_int_equal(s.frames, 0);
@@ -132,14 +132,14 @@ static void *write_frames(void *arg) {
 static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
     (void)state;
     static struct race r;
-    assert_true(fa__history_init(&r.h, 8));
+    assert_true(fa__history_init(&r.h, 8, FA_TAG_MAX));
     atomic_init(&r.done, 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_frames, &r), 0);
     uint64_t copies = 0;
     fa_frame_record out[8];
     while (!atomic_load(&r.done) || copies == 0) {
-        size_t n = fa__history_copy(&r.h, out, 8);
+        size_t n = fa__history_copy(&r.h, out, NULL, 8);
         for (size_t i = 0; i < n; i++) {
             assert_whole(&out[i]);
             if (i > 0)
@@ -151,9 +151,37 @@ static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
         copies++;
     }
     pthread_join(t, NULL);
-    assert_int_equal(fa__history_copy(&r.h, out, 8), 8); /* at rest, all of them */
+    assert_int_equal(fa__history_copy(&r.h, out, NULL, 8), 8); /* at rest, all of them */
     assert_int_equal(out[7].frame, 200000);
     fa__history_fini(&r.h);
+}
+
+/* Paths past FA_TAG_MAX go to the slot's more words, under the same
+ * sequence count, and come back with their records. */
+static void paths_past_the_record_come_back_with_it(void **state) {
+    (void)state;
+    enum { PATHS = FA_TAG_MAX + 6 };
+    struct fa_history h;
+    assert_true(fa__history_init(&h, 3, PATHS));
+    assert_int_equal(h.more_paths, 6);
+    for (uint64_t f = 1; f <= 4; f++) {
+        fa_frame_record *r = fa__history_open(&h);
+        FA__RECORD_SET(r, frame, f);
+        uint64_t tag_bytes[PATHS];
+        for (uint32_t i = 0; i < PATHS; i++)
+            tag_bytes[i] = 1000 * f + i;
+        fa__history_close(&h, tag_bytes, PATHS);
+    }
+    fa_frame_record out[3];
+    uint64_t more[3 * 6];
+    assert_int_equal(fa__history_copy(&h, out, more, 3), 3);
+    for (size_t k = 0; k < 3; k++) {
+        uint64_t f = out[k].frame;
+        assert_int_equal(f, 2 + k);
+        for (uint32_t i = 0; i < PATHS; i++)
+            assert_int_equal(fa__history_path_bytes(&out[k], more + k * 6, i), 1000 * f + i);
+    }
+    fa__history_fini(&h);
 }
 
 int main(void) {
@@ -163,6 +191,7 @@ int main(void) {
         cmocka_unit_test(the_summary_has_nearest_rank_percentiles),
         cmocka_unit_test(no_ring_no_records),
         cmocka_unit_test(readers_racing_the_writer_never_see_a_torn_record),
+        cmocka_unit_test(paths_past_the_record_come_back_with_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

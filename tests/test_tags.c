@@ -288,6 +288,182 @@ static void tables_are_sized_by_the_config(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
+/* More paths than fa_stats.tags holds (cfg.max_tags past FA_TAG_MAX). */
+enum { MANY = 300, HEAP_BYTES = 5000 };
+
+struct remote_frees {
+    fa_alloc *a;
+    void    **blocks; /* [1, MANY): pool blocks of path "p<i - 1>" */
+};
+
+/* Frees another thread's pool blocks, allocates and frees on a path past
+ * FA_TAG_MAX itself, and exits. */
+static void *free_them_and_exit(void *arg) {
+    struct remote_frees *r = (struct remote_frees *)arg;
+    for (int i = 1; i < MANY; i++)
+        if (fa_pool_free(r->a, r->blocks[i]) != FA_OK)
+            return arg;
+    if (fa_tag_push(r->a, "p200") != FA_OK)
+        return arg;
+    void *p = fa_heap_alloc(r->a, HEAP_BYTES, 16);
+    if (p == NULL || fa_heap_free(r->a, p) != FA_OK || fa_tag_pop(r->a) != FA_OK)
+        return arg;
+    return NULL;
+}
+
+struct text {
+    char  *bytes;
+    size_t length;
+};
+
+static int append(void *user, const char *piece, size_t length) {
+    struct text *t = (struct text *)user;
+    char *grown = (char *)realloc(t->bytes, t->length + length + 1);
+    if (grown == NULL)
+        return 1;
+    memcpy(grown + t->length, piece, length);
+    t->length += length;
+    grown[t->length] = '\0';
+    t->bytes = grown;
+    return 0;
+}
+
+static size_t occurrences(const char *text, const char *what) {
+    size_t n = 0;
+    for (const char *at = strstr(text, what); at != NULL; at = strstr(at + 1, what))
+        n++;
+    return n;
+}
+
+/* Every path is counted, charged and reported: fa_stats lists the first
+ * FA_TAG_MAX and says how many there are; fa_tag_stats_get, the metrics,
+ * the JSON snapshot and the printed table have them all; budgets, remote
+ * frees and an exiting thread's counts work past FA_TAG_MAX (issue 19). */
+static void more_paths_than_fa_stats_holds(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.max_tags = MANY;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    void *pool[MANY] = {NULL};
+    void *heap[MANY] = {NULL};
+    char name[16];
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    for (int i = 1; i < MANY; i++) { /* p0 .. p298: paths 1 .. MANY - 1 */
+        snprintf(name, sizeof name, "p%d", i - 1);
+        assert_int_equal(fa_tag_push(a, name), FA_OK);
+        assert_non_null(fa_frame_alloc(a, 64));
+        pool[i] = fa_pool_alloc(a, 32);
+        heap[i] = fa_heap_alloc(a, HEAP_BYTES, 16);
+        assert_non_null(pool[i]);
+        assert_non_null(heap[i]);
+        assert_int_equal(fa_tag_pop(a), FA_OK);
+    }
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    assert_int_equal(fa_tag_push(a, "one-too-many"), FA_ERR_NOMEM);
+
+    fa_stats *st = stats_of(a);
+    assert_non_null(st);
+    assert_int_equal(st->tag_count, FA_TAG_MAX);
+    assert_int_equal(st->tag_paths, MANY);
+    assert_int_equal(st->pool.live_bytes, (MANY - 1) * 32);
+    assert_int_equal(st->heap.live_bytes, (MANY - 1) * HEAP_BYTES);
+    assert_int_equal(st->frame.bytes, (MANY - 1) * 64);
+    assert_int_equal(fa_tag_stats_get(a, NULL, 0), MANY);
+    fa_tag_stats *all = (fa_tag_stats *)calloc(MANY, sizeof *all);
+    assert_non_null(all);
+    assert_int_equal(fa_tag_stats_get(a, all, MANY), MANY);
+    for (int i = 1; i < MANY; i++) {
+        snprintf(name, sizeof name, "p%d", i - 1);
+        assert_string_equal(all[i].path, name);
+        assert_int_equal(all[i].frame.bytes, 64);
+        assert_int_equal(all[i].pool.live_bytes, 32);
+        assert_int_equal(all[i].heap.live_bytes, HEAP_BYTES);
+        if (i < FA_TAG_MAX)
+            assert_int_equal(st->tags[i].heap.live_bytes, HEAP_BYTES);
+    }
+    free(st);
+
+    /* a budget on a path past FA_TAG_MAX: counts its live bytes, refuses */
+    assert_int_equal(fa_budget_set(a, "p250", 0, 32 + HEAP_BYTES + 100), FA_OK);
+    assert_int_equal(fa_tag_push(a, "p250"), FA_OK);
+    assert_null(fa_heap_alloc(a, HEAP_BYTES, 16));
+    assert_int_equal(ev.last, FA_ERR_BUDGET);
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    assert_int_equal(fa_tag_stats_get(a, all, MANY), MANY);
+    assert_int_equal(all[251].budget.usage, 32 + HEAP_BYTES);
+    assert_int_equal(all[251].budget.refusals, 1);
+
+    /* the frame's bytes per path, over the history */
+    fa_tag_metrics *m = (fa_tag_metrics *)calloc(MANY, sizeof *m);
+    assert_non_null(m);
+    assert_int_equal(fa_tag_metrics_get(a, m, MANY), MANY);
+    assert_string_equal(m[MANY - 1].path, "p298");
+    assert_int_equal(m[MANY - 1].peak_bytes, 64);
+    assert_int_equal(m[FA_TAG_MAX].peak_bytes, 64);
+    free(m);
+
+    /* the JSON snapshot and the printed table list every path */
+    struct text json = {NULL, 0};
+    assert_int_equal(fa_write_json_to(a, append, &json), FA_OK);
+    assert_non_null(strstr(json.bytes, "\"tag_count\": 300"));
+    assert_int_equal(occurrences(json.bytes, "\"depth\":"), MANY);
+    assert_non_null(strstr(json.bytes, "\"p298\": 64")); /* its frame bytes in the history */
+    free(json.bytes);
+    FILE *printed = tmpfile();
+    assert_non_null(printed);
+    assert_int_equal(fa_stats_print(a, printed), FA_OK);
+    char line[256];
+    int found = 0;
+    rewind(printed);
+    while (fgets(line, sizeof line, printed) != NULL)
+        found |= strstr(line, "p298") != NULL;
+    fclose(printed);
+    assert_true(found);
+
+    /* another thread frees every pool block and exits */
+    struct remote_frees r = {a, pool};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, free_them_and_exit, &r), 0);
+    void *failed = &r;
+    assert_int_equal(pthread_join(t, &failed), 0);
+    assert_null(failed);
+    assert_int_equal(fa_tag_stats_get(a, all, MANY), MANY);
+    assert_int_equal(all[MANY - 1].pool.live_bytes, 0);
+    assert_int_equal(all[201].heap.allocations, 2); /* ours and the exited thread's */
+    assert_int_equal(all[201].heap.live_bytes, HEAP_BYTES);
+    st = stats_of(a);
+    assert_non_null(st);
+    assert_int_equal(st->pool.live_bytes, 0);
+    assert_int_equal(st->classes[2].blocks_in_use, 0);
+    assert_int_equal(st->threads_seen, 2);
+    free(st);
+    for (int i = 1; i < MANY; i++)
+        assert_int_equal(fa_heap_free(a, heap[i]), FA_OK);
+    free(all);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+/* A caller built against version 3 gets that layout: nothing past
+ * empty_slab_bytes is written. */
+static void a_version_3_caller_gets_its_layout(void **state) {
+    fa_alloc *a = alloc_of(state);
+    fa_stats *st = (fa_stats *)malloc(sizeof *st);
+    assert_non_null(st);
+    memset(st, 0xee, sizeof *st);
+    st->size = 0;
+    st->version = 3;
+    assert_int_equal(fa_stats_get(a, st), FA_OK);
+    assert_int_equal(st->version, 3);
+    assert_int_equal(st->size, offsetof(fa_stats, tag_paths));
+    assert_int_equal(st->tag_count, 1);
+    assert_int_equal(st->tag_paths, 0xeeeeeeeeeeeeeeeeull); /* untouched */
+    free(st);
+}
+
 static void switches_turn_parts_off(void **state) {
     struct counting c;
     struct events ev;
@@ -333,6 +509,8 @@ int main(void) {
         FIXTURE_TEST(tag_misuse_is_reported),
         cmocka_unit_test(switches_turn_parts_off),
         cmocka_unit_test(tables_are_sized_by_the_config),
+        cmocka_unit_test(more_paths_than_fa_stats_holds),
+        FIXTURE_TEST(a_version_3_caller_gets_its_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

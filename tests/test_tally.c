@@ -14,20 +14,27 @@
 #include "helpers.h"
 #include "tally.h"
 
-/* A tally is some 33 KB, a sum some 18 KB and fa_stats some 13 KB: on the
- * heap, as the library keeps them. */
+/* Tallies of more paths than fa_stats.tags holds, on the heap as the
+ * library keeps them. */
+enum { PATHS = FA_TAG_MAX + 36 };
+
 static struct fa_tally *fresh_tally(void) {
     struct fa_tally *t = (struct fa_tally *)malloc(sizeof *t);
+    struct fa_path_tally *rows = (struct fa_path_tally *)malloc(PATHS * sizeof *rows);
     assert_non_null(t);
-    fa__tally_init(t);
+    assert_non_null(rows);
+    fa__tally_init(t, rows, PATHS);
     return t;
 }
 
+static void tally_free(struct fa_tally *t) {
+    free(t->path);
+    free(t);
+}
+
 static struct fa_sum *fresh_sum(uint32_t n) {
-    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
+    struct fa_sum *sum = fa__sum_new(n);
     assert_non_null(sum);
-    memset(sum, 0, sizeof *sum);
-    fa__sum_clear(sum, n);
     return sum;
 }
 
@@ -72,107 +79,116 @@ static void a_sum_adds_the_first_n_paths_of_every_tally(void **state) {
         uint64_t w = (uint64_t)i + 1;
         for (uint32_t p = 0; p < N; p++)
             for (int k = 0; k < FA__KIND_COUNT; k++) {
-                fa__count_alloc(&t[i]->tag[p][k], w, 100 * w);
-                fa__count_free(&t[i]->tag[p][k], 1, 10 * w);
-                fa__raise(&t[i]->tag[p][k].peak, 1000 * w + p);
+                fa__count_alloc(&t[i]->path[p].kind[k], w, 100 * w);
+                fa__count_free(&t[i]->path[p].kind[k], 1, 10 * w);
+                fa__raise(&t[i]->path[p].kind[k].peak, 1000 * w + p);
             }
-        fa__set(&t[i]->pool_out[1][4], 5 * w);
-        fa__set(&t[i]->pool_back[1][4], 2 * w);
-        fa__set(&t[i]->slabs[0][4], w);
-        fa__set(&t[i]->slabs[2][4], 1);
+        fa__set(&t[i]->path[1].pool_out[4], 5 * w);
+        fa__set(&t[i]->path[1].pool_back[4], 2 * w);
+        fa__set(&t[i]->path[0].slabs[4], w);
+        fa__set(&t[i]->path[2].slabs[4], 1);
         fa__count_remote(t[i], 4, 0);
         fa__count_remote(t[i], 4, 1);
         fa__raise(&t[i]->frame_peak, 500 * w);
         /* a path past the first N: not summed */
-        fa__count_alloc(&t[i]->tag[N][FA__KIND_HEAP], 99, 9999);
-        fa__set(&t[i]->slabs[N][4], 99);
+        fa__count_alloc(&t[i]->path[N].kind[FA__KIND_HEAP], 99, 9999);
+        fa__set(&t[i]->path[N].slabs[4], 99);
     }
 
-    struct fa_sum *sum = (struct fa_sum *)malloc(sizeof *sum);
-    assert_non_null(sum);
-    memset(sum, 0xab, sizeof *sum); /* clearing must not rely on a zeroed sum */
-    fa__sum_clear(sum, N);
+    struct fa_sum *sum = fresh_sum(N);
+    memset(sum->path, 0xab, N * sizeof sum->path[0]); /* clearing must not rely on a zeroed sum */
+    memset(sum->slab_blocks, 0xab, sizeof sum->slab_blocks);
+    sum->threads = sum->frame_peak = 7;
+    fa__sum_clear(sum);
+    assert_int_equal(sum->paths, N);
     for (uint32_t p = 0; p < N; p++)
         for (int k = 0; k < FA__KIND_COUNT; k++)
             for (int f = 0; f < 5; f++)
-                assert_int_equal(sum->tag[p][k][f], 0);
+                assert_int_equal(sum->path[p].kind[k][f], 0);
     assert_int_equal(sum->threads, 0);
     assert_int_equal(sum->frame_peak, 0);
     assert_int_equal(sum->slab_blocks[FA__POOL_CLASSES - 1], 0);
 
     for (int i = 0; i < TALLIES; i++)
-        fa__tally_add(sum, t[i], N);
+        fa__tally_add(sum, t[i]);
     /* weights 1 + 2 + 3 */
     for (uint32_t p = 0; p < N; p++)
         for (int k = 0; k < FA__KIND_COUNT; k++) {
-            assert_int_equal(sum->tag[p][k][0], 6);
-            assert_int_equal(sum->tag[p][k][1], 3);
-            assert_int_equal(sum->tag[p][k][2], 600);
-            assert_int_equal(sum->tag[p][k][3], 60);
-            assert_int_equal(sum->tag[p][k][4], 3000 + p); /* the highest, not the total */
+            assert_int_equal(sum->path[p].kind[k][0], 6);
+            assert_int_equal(sum->path[p].kind[k][1], 3);
+            assert_int_equal(sum->path[p].kind[k][2], 600);
+            assert_int_equal(sum->path[p].kind[k][3], 60);
+            assert_int_equal(sum->path[p].kind[k][4], 3000 + p); /* the highest, not the total */
         }
-    assert_int_equal(sum->pool_out[1][4], 30);
-    assert_int_equal(sum->pool_back[1][4], 12);
-    assert_int_equal(sum->pool_out[0][4], 0);
+    assert_int_equal(sum->path[1].pool_out[4], 30);
+    assert_int_equal(sum->path[1].pool_back[4], 12);
+    assert_int_equal(sum->path[0].pool_out[4], 0);
     assert_int_equal(sum->slabs[4], 6 + 3); /* classes sum over paths and tallies */
     assert_int_equal(sum->remote[4], 2 * TALLIES); /* per class: owner's and shared counts alike */
     assert_int_equal(sum->slabs[3], 0);
     assert_int_equal(sum->frame_peak, 1500);
     assert_int_equal(sum->threads, 0); /* the caller counts threads */
 
-    /* With one more path, the counts past N come in. */
-    fa__sum_clear(sum, N + 1);
+    /* Cleared, and summed again: not added twice. */
+    fa__sum_clear(sum);
     for (int i = 0; i < TALLIES; i++)
-        fa__tally_add(sum, t[i], N + 1);
-    assert_int_equal(sum->tag[N][FA__KIND_HEAP][0], 3 * 99);
-    assert_int_equal(sum->tag[N][FA__KIND_HEAP][2], 3 * 9999);
+        fa__tally_add(sum, t[i]);
+    assert_int_equal(sum->path[0].kind[FA__KIND_FRAME][0], 6);
+    free(sum);
+
+    /* A sum of one more path takes the counts past N in. */
+    sum = fresh_sum(N + 1);
+    for (int i = 0; i < TALLIES; i++)
+        fa__tally_add(sum, t[i]);
+    assert_int_equal(sum->path[N].kind[FA__KIND_HEAP][0], 3 * 99);
+    assert_int_equal(sum->path[N].kind[FA__KIND_HEAP][2], 3 * 9999);
     assert_int_equal(sum->slabs[4], 9 + 3 * 99);
-    assert_int_equal(sum->tag[0][FA__KIND_FRAME][0], 6); /* cleared, not added twice */
+    assert_int_equal(sum->path[0].kind[FA__KIND_FRAME][0], 6);
 
     free(sum);
     for (int i = 0; i < TALLIES; i++)
-        free(t[i]);
+        tally_free(t[i]);
 }
 
 static void retiring_merges_counts_and_keeps_the_higher_peaks(void **state) {
     (void)state;
     struct fa_tally *into = fresh_tally();
     struct fa_tally *from = fresh_tally();
-    fa__count_alloc(&into->tag[0][FA__KIND_POOL], 2, 128);
-    fa__raise(&into->tag[0][FA__KIND_FRAME].peak, 4096);
+    fa__count_alloc(&into->path[0].kind[FA__KIND_POOL], 2, 128);
+    fa__raise(&into->path[0].kind[FA__KIND_FRAME].peak, 4096);
     fa__raise(&into->frame_peak, 4096);
-    fa__set(&into->pool_out[5][2], 10);
-    fa__set(&into->slabs[5][2], 4);
+    fa__set(&into->path[5].pool_out[2], 10);
+    fa__set(&into->path[5].slabs[2], 4);
 
-    fa__count_alloc(&from->tag[0][FA__KIND_POOL], 3, 192);
-    fa__count_free(&from->tag[0][FA__KIND_POOL], 1, 64);
-    fa__count_alloc(&from->tag[FA_TAG_MAX - 1][FA__KIND_HEAP], 1, 1 << 20);
-    fa__raise(&from->tag[0][FA__KIND_FRAME].peak, 1024);
-    fa__raise(&from->tag[7][FA__KIND_FRAME].peak, 8192);
+    fa__count_alloc(&from->path[0].kind[FA__KIND_POOL], 3, 192);
+    fa__count_free(&from->path[0].kind[FA__KIND_POOL], 1, 64);
+    fa__count_alloc(&from->path[PATHS - 1].kind[FA__KIND_HEAP], 1, 1 << 20);
+    fa__raise(&from->path[0].kind[FA__KIND_FRAME].peak, 1024);
+    fa__raise(&from->path[7].kind[FA__KIND_FRAME].peak, 8192);
     fa__raise(&from->frame_peak, 8192);
-    fa__set(&from->pool_out[5][2], 7);
-    fa__set(&from->pool_back[5][2], 6);
-    fa__set(&from->slabs[5][2], 3);
+    fa__set(&from->path[5].pool_out[2], 7);
+    fa__set(&from->path[5].pool_back[2], 6);
+    fa__set(&from->path[5].slabs[2], 3);
     fa__count_remote(from, 2, 0);
     fa__count_remote(into, 2, 0);
 
     fa__tally_retire(into, from);
-    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].allocs), 5);
-    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].bytes), 320);
-    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].frees), 1);
-    assert_int_equal(get(&into->tag[0][FA__KIND_POOL].freed), 64);
-    assert_int_equal(get(&into->tag[FA_TAG_MAX - 1][FA__KIND_HEAP].bytes), 1 << 20); /* every path */
-    assert_int_equal(get(&into->tag[0][FA__KIND_FRAME].peak), 4096); /* the higher stays */
-    assert_int_equal(get(&into->tag[7][FA__KIND_FRAME].peak), 8192);
+    assert_int_equal(get(&into->path[0].kind[FA__KIND_POOL].allocs), 5);
+    assert_int_equal(get(&into->path[0].kind[FA__KIND_POOL].bytes), 320);
+    assert_int_equal(get(&into->path[0].kind[FA__KIND_POOL].frees), 1);
+    assert_int_equal(get(&into->path[0].kind[FA__KIND_POOL].freed), 64);
+    assert_int_equal(get(&into->path[PATHS - 1].kind[FA__KIND_HEAP].bytes), 1 << 20); /* every path */
+    assert_int_equal(get(&into->path[0].kind[FA__KIND_FRAME].peak), 4096); /* the higher stays */
+    assert_int_equal(get(&into->path[7].kind[FA__KIND_FRAME].peak), 8192);
     assert_int_equal(get(&into->frame_peak), 8192);
-    assert_int_equal(get(&into->pool_out[5][2]), 17);
-    assert_int_equal(get(&into->pool_back[5][2]), 6);
+    assert_int_equal(get(&into->path[5].pool_out[2]), 17);
+    assert_int_equal(get(&into->path[5].pool_back[2]), 6);
     /* the departing thread's slabs went to the shared lists: not its census */
-    assert_int_equal(get(&into->slabs[5][2]), 4);
+    assert_int_equal(get(&into->path[5].slabs[2]), 4);
     assert_int_equal(get(&into->remote[2]), 2); /* the remote frees it made count on */
-    assert_int_equal(get(&from->tag[0][FA__KIND_POOL].allocs), 3); /* the source is only read */
-    free(into);
-    free(from);
+    assert_int_equal(get(&from->path[0].kind[FA__KIND_POOL].allocs), 3); /* the source is only read */
+    tally_free(into);
+    tally_free(from);
 }
 
 enum { RACERS = 4, ROUNDS = 50000, RETIRES = 25 };
@@ -186,7 +202,7 @@ struct racer {
 static void *free_shared(void *arg) {
     struct racer *r = (struct racer *)arg;
     for (int i = 0; i < ROUNDS; i++)
-        fa__count_free_shared(&r->shared->tag[1][FA__KIND_POOL], 1, 8 << (i % 4));
+        fa__count_free_shared(&r->shared->path[1].kind[FA__KIND_POOL], 1, 8 << (i % 4));
     return NULL;
 }
 
@@ -204,10 +220,10 @@ static void shared_frees_from_four_threads_add_up_exactly(void **state) {
     for (int i = 0; i < RACERS; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     /* each thread: ROUNDS / 4 frees each of 8, 16, 32 and 64 bytes */
-    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].frees), (uint64_t)RACERS * ROUNDS);
-    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].freed), (uint64_t)RACERS * (ROUNDS / 4) * 120);
-    assert_int_equal(get(&shared->tag[1][FA__KIND_POOL].allocs), 0);
-    free(shared);
+    assert_int_equal(get(&shared->path[1].kind[FA__KIND_POOL].frees), (uint64_t)RACERS * ROUNDS);
+    assert_int_equal(get(&shared->path[1].kind[FA__KIND_POOL].freed), (uint64_t)RACERS * (ROUNDS / 4) * 120);
+    assert_int_equal(get(&shared->path[1].kind[FA__KIND_POOL].allocs), 0);
+    tally_free(shared);
 }
 
 static void *retire_repeatedly(void *arg) {
@@ -226,44 +242,52 @@ static void threads_retiring_at_once_lose_no_count(void **state) {
     pthread_t th[RACERS];
     for (int i = 0; i < RACERS; i++) {
         r[i] = (struct racer){shared, fresh_tally(), (uint64_t)i + 1};
-        fa__count_alloc(&r[i].own->tag[2][FA__KIND_FRAME], r[i].id, 1000 * r[i].id);
-        fa__count_free(&r[i].own->tag[2][FA__KIND_HEAP], 1, 64);
-        fa__raise(&r[i].own->tag[2][FA__KIND_FRAME].peak, 777 * r[i].id);
+        fa__count_alloc(&r[i].own->path[2].kind[FA__KIND_FRAME], r[i].id, 1000 * r[i].id);
+        fa__count_free(&r[i].own->path[2].kind[FA__KIND_HEAP], 1, 64);
+        fa__raise(&r[i].own->path[2].kind[FA__KIND_FRAME].peak, 777 * r[i].id);
         fa__raise(&r[i].own->frame_peak, 100 * r[i].id);
-        fa__set(&r[i].own->pool_out[2][0], r[i].id);
+        fa__set(&r[i].own->path[2].pool_out[0], r[i].id);
     }
     for (int i = 0; i < RACERS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, retire_repeatedly, &r[i]), 0);
     for (int i = 0; i < RACERS; i++)
         assert_int_equal(pthread_join(th[i], NULL), 0);
     /* ids 1 + 2 + 3 + 4 = 10, each retired RETIRES times */
-    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].allocs), 10 * RETIRES);
-    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].bytes), 10000 * RETIRES);
-    assert_int_equal(get(&shared->tag[2][FA__KIND_HEAP].frees), RACERS * RETIRES);
-    assert_int_equal(get(&shared->tag[2][FA__KIND_HEAP].freed), 64 * RACERS * RETIRES);
-    assert_int_equal(get(&shared->pool_out[2][0]), 10 * RETIRES);
-    assert_int_equal(get(&shared->tag[2][FA__KIND_FRAME].peak), 777 * RACERS);
+    assert_int_equal(get(&shared->path[2].kind[FA__KIND_FRAME].allocs), 10 * RETIRES);
+    assert_int_equal(get(&shared->path[2].kind[FA__KIND_FRAME].bytes), 10000 * RETIRES);
+    assert_int_equal(get(&shared->path[2].kind[FA__KIND_HEAP].frees), RACERS * RETIRES);
+    assert_int_equal(get(&shared->path[2].kind[FA__KIND_HEAP].freed), 64 * RACERS * RETIRES);
+    assert_int_equal(get(&shared->path[2].pool_out[0]), 10 * RETIRES);
+    assert_int_equal(get(&shared->path[2].kind[FA__KIND_FRAME].peak), 777 * RACERS);
     assert_int_equal(get(&shared->frame_peak), 100 * RACERS);
     for (int i = 0; i < RACERS; i++)
-        free(r[i].own);
-    free(shared);
+        tally_free(r[i].own);
+    tally_free(shared);
+}
+
+static struct fa_peaks *fresh_peaks(uint32_t n) {
+    struct fa_peaks *peaks = (struct fa_peaks *)malloc(sizeof *peaks);
+    assert_non_null(peaks);
+    peaks->tag = (uint64_t(*)[FA__KIND_COUNT])calloc(n, sizeof *peaks->tag);
+    assert_non_null(peaks->tag);
+    return peaks;
 }
 
 /* Two paths with frame, pool and heap counts, and the classes' census. */
 static struct fa_sum *sample_sum(void) {
     struct fa_sum *sum = fresh_sum(2);
-    uint64_t *f0 = sum->tag[0][FA__KIND_FRAME], *p0 = sum->tag[0][FA__KIND_POOL],
-             *h0 = sum->tag[0][FA__KIND_HEAP], *p1 = sum->tag[1][FA__KIND_POOL];
+    uint64_t *f0 = sum->path[0].kind[FA__KIND_FRAME], *p0 = sum->path[0].kind[FA__KIND_POOL],
+             *h0 = sum->path[0].kind[FA__KIND_HEAP], *p1 = sum->path[1].kind[FA__KIND_POOL];
     /* allocs, frees, bytes, freed, peak */
     f0[0] = 10, f0[1] = 10, f0[2] = 1000, f0[3] = 1000, f0[4] = 600;
     p0[0] = 2, p0[1] = 1, p0[2] = 128, p0[3] = 64; /* the slow path's counts */
     h0[0] = 1, h0[1] = 0, h0[2] = 8192, h0[3] = 0;
     p1[0] = 1, p1[1] = 0, p1[2] = 4096, p1[3] = 0;
-    sum->pool_out[0][3] = 5; /* the inline paths': 64-byte blocks */
-    sum->pool_back[0][3] = 2;
-    sum->pool_out[1][0] = 4; /* 8-byte blocks */
+    sum->path[0].pool_out[3] = 5; /* the inline paths': 64-byte blocks */
+    sum->path[0].pool_back[3] = 2;
+    sum->path[1].pool_out[0] = 4; /* 8-byte blocks */
     sum->frame_peak = 900;
-    sum->pool_out[1][3] = 300; /* 64-byte blocks in all: 305 out, 2 back, 103 freed remotely */
+    sum->path[1].pool_out[3] = 300; /* 64-byte blocks in all: 305 out, 2 back, 103 freed remotely */
     sum->remote[3] = 103;
     sum->slabs[3] = 2;
     sum->slab_blocks[3] = 2 * 1024;
@@ -274,14 +298,15 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     (void)state;
     struct fa_sum *sum = sample_sum();
     fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
-    struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
+    fa_tag_stats tags[2];
+    memset(tags, 0, sizeof tags);
+    struct fa_peaks *peaks = fresh_peaks(2);
     assert_non_null(st);
-    assert_non_null(peaks);
     struct fa_live *live = (struct fa_live *)calloc(1, sizeof *live);
     assert_non_null(live);
-    fa__stats_fill(st, sum, 2, peaks, live);
+    fa__stats_fill(st, tags, sum, peaks, live);
 
-    const fa_tag_stats *t0 = &st->tags[0], *t1 = &st->tags[1];
+    const fa_tag_stats *t0 = &tags[0], *t1 = &tags[1];
     assert_int_equal(t0->frame.allocations, 10);
     assert_int_equal(t0->frame.live_bytes, 0);
     assert_int_equal(t0->frame.peak_bytes, 600); /* the frame peak is the largest frame */
@@ -318,6 +343,7 @@ static void stats_fill_makes_the_public_figures_of_a_sum(void **state) {
     assert_int_equal(st->classes[0].slabs, 0);
     assert_true(st->classes[0].occupancy == 0.0); /* no slabs: 0, not a division by zero */
     free(live);
+    free(peaks->tag);
     free(peaks);
     free(st);
     free(sum);
@@ -327,28 +353,30 @@ static void snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero(void **
     (void)state;
     struct fa_sum *sum = sample_sum();
     fa_stats *st = (fa_stats *)calloc(1, sizeof *st);
-    struct fa_peaks *peaks = (struct fa_peaks *)calloc(1, sizeof *peaks);
+    fa_tag_stats tags[2];
+    memset(tags, 0, sizeof tags);
+    struct fa_peaks *peaks = fresh_peaks(2);
     assert_non_null(st);
-    assert_non_null(peaks);
     struct fa_live *live = (struct fa_live *)calloc(1, sizeof *live);
     assert_non_null(live);
-    fa__stats_fill(st, sum, 2, peaks, live);
+    fa__stats_fill(st, tags, sum, peaks, live);
     uint64_t pool_peak = st->pool.peak_bytes, total_peak = st->total.peak_bytes;
     assert_true(pool_peak > 0);
 
     /* Everything of path 1's pool freed since; a free of path 0's heap is
      * published before its allocation, and a cache counted more blocks
      * than the slabs had when they were last published. */
-    sum->tag[1][FA__KIND_POOL][3] = 4096;
-    sum->pool_back[1][0] = 4;
-    sum->pool_back[1][3] = 300;
-    sum->tag[0][FA__KIND_HEAP][3] = 8192 + 512;
+    sum->path[1].kind[FA__KIND_POOL][3] = 4096;
+    sum->path[1].pool_back[0] = 4;
+    sum->path[1].pool_back[3] = 300;
+    sum->path[0].kind[FA__KIND_HEAP][3] = 8192 + 512;
     sum->remote[3] = 200; /* more remote frees published than allocations */
     memset(st, 0, sizeof *st); /* as fa_stats_get does before each fill */
-    fa__stats_fill(st, sum, 2, peaks, live);
-    assert_int_equal(st->tags[1].pool.live_bytes, 0);
-    assert_int_equal(st->tags[0].heap.live_bytes, 0); /* clamped, not wrapped */
-    assert_int_equal(st->tags[1].pool.peak_bytes, 4096 + 4 * 8 + 300 * 64);
+    memset(tags, 0, sizeof tags);
+    fa__stats_fill(st, tags, sum, peaks, live);
+    assert_int_equal(tags[1].pool.live_bytes, 0);
+    assert_int_equal(tags[0].heap.live_bytes, 0); /* clamped, not wrapped */
+    assert_int_equal(tags[1].pool.peak_bytes, 4096 + 4 * 8 + 300 * 64);
     assert_int_equal(st->pool.peak_bytes, pool_peak);
     assert_true(st->pool.live_bytes < pool_peak);
     assert_int_equal(st->total.peak_bytes, total_peak);
@@ -356,6 +384,7 @@ static void snapshot_peaks_never_fall_and_live_bytes_never_go_below_zero(void **
     assert_int_equal(st->classes[3].blocks_in_use, 0);
     assert_int_equal(st->classes[3].blocks_free, 2048);
     free(live);
+    free(peaks->tag);
     free(peaks);
     free(st);
     free(sum);

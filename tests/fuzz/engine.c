@@ -41,6 +41,9 @@
 #define MAX_MARKS 24
 #define MAX_FREED 48
 #define PATH_LEN 64
+/* Paths the model holds at most: more than fa_stats.tags, so that the
+ * paths past FA_TAG_MAX are checked through fa_tag_stats_get. */
+#define MODEL_PATHS (FA_TAG_MAX + 16)
 #define FRAME_BYTES_CAP ((size_t)48 << 20) /* past this a frame only gets small requests */
 #define WINDOW 64                          /* bytes at each end checked after every step */
 #define REQUEST_MAX ((size_t)1 << 55) /* docs/errors.md: larger sizes and alignments cannot be met */
@@ -78,6 +81,7 @@ struct model {
     struct counting counting, other_counting;
     struct events   ev;
     fa_stats       *st;
+    fa_tag_stats   *all; /* every path's figures, MODEL_PATHS of room */
 
     int      in_frame;
     uint64_t frame_allocs;
@@ -104,21 +108,21 @@ struct model {
     size_t       ex_heap_next;
 
     int      max_tags, max_budgets, max_depth; /* the tables' sizes (cfg.max_*) */
-    char     paths[FA_TAG_MAX][PATH_LEN];
-    int      parent[FA_TAG_MAX];
+    char     paths[MODEL_PATHS][PATH_LEN];
+    int      parent[MODEL_PATHS];
     int      npaths;
     int      stack[FA_TAG_DEPTH];
     int      depth;
-    int      has_slot[FA_TAG_MAX]; /* index 0: the global budget, always there */
+    int      has_slot[MODEL_PATHS]; /* index 0: the global budget, always there */
     int      slots;                /* path budgets made */
-    uint64_t soft[FA_TAG_MAX], hard[FA_TAG_MAX];
-    uint64_t usage[FA_TAG_MAX]; /* as the last snapshot saw it */
+    uint64_t soft[MODEL_PATHS], hard[MODEL_PATHS];
+    uint64_t usage[MODEL_PATHS]; /* as the last snapshot saw it */
     int      sites;                 /* hot sites on (every allocation sampled) */
     int      tracing;               /* a trace runs */
     uint64_t read_bytes, written_bytes; /* bandwidth recorded */
 
     struct kind_count kinds[KINDS];
-    uint64_t          path_live[FA_TAG_MAX][KINDS];
+    uint64_t          path_live[MODEL_PATHS][KINDS];
     uint64_t          peaks[KINDS + 1]; /* as the last snapshot saw them; [KINDS]: the total's */
 
     unsigned char next_fill;
@@ -846,13 +850,9 @@ static int intern(struct model *m, int parent, const char *name) {
     return id;
 }
 
-static void op_tag_push(struct model *m, struct input *in) {
-    static const char *const names[] = {"a", "b", "c", "a", "b", NULL, "", "x/y", "\x01",
-                                        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"};
-    const char *name = names[pick(in, sizeof names / sizeof *names)];
+static void push_named(struct model *m, const char *name, int valid) {
     m->call = "fa_tag_push";
     say(m, "fa_tag_push %s", name != NULL ? name : "(null)");
-    int valid = name != NULL && strlen(name) == 1 && name[0] >= 'a';
     int id = valid && m->depth < m->max_depth ? intern(m, current_path(m), name) : -1;
     fa_error want = !valid ? FA_ERR_INVALID : m->depth == m->max_depth ? FA_ERR_STATE
                   : id < 0 ? FA_ERR_NOMEM : FA_OK;
@@ -869,6 +869,32 @@ static void op_tag_pop(struct model *m) {
     expect(m, before, fa_tag_pop(m->a), want);
     if (want == FA_OK)
         m->depth--;
+}
+
+/* A burst of 16 numbered paths below the current one, n<k> .. n<k + 15>,
+ * as an engine tagging each of its systems would: each pushed and popped
+ * but the last, which stays pushed. Enough new paths to fill the table
+ * past FA_TAG_MAX. */
+static void tag_burst(struct model *m, struct input *in) {
+    unsigned first = byte(in) % 64u;
+    char name[8];
+    for (unsigned k = first; k < first + 16 && !m->diverged; k++) {
+        snprintf(name, sizeof name, "n%u", k);
+        int pushed = m->depth;
+        push_named(m, name, 1);
+        if (m->depth > pushed && k + 1 < first + 16)
+            op_tag_pop(m);
+    }
+}
+
+static void op_tag_push(struct model *m, struct input *in) {
+    static const char *const names[] = {"a", "b", "c", "a", "b", "#", NULL, "", "x/y", "\x01",
+                                        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"};
+    const char *name = names[pick(in, sizeof names / sizeof *names)];
+    if (name != NULL && strcmp(name, "#") == 0)
+        tag_burst(m, in);
+    else
+        push_named(m, name, name != NULL && strlen(name) == 1 && name[0] >= 'a');
 }
 
 /* Interns every name of `path` in turn, as the library does (a path that
@@ -994,17 +1020,17 @@ static void check_peak(struct model *m, const fa_kind_stats *k, int which, const
     m->peaks[which] = k->peak_bytes;
 }
 
-static const fa_budget_stats *budget_of(const fa_stats *st, int path) {
-    return path == 0 ? &st->global_budget : &st->tags[path].budget;
+static const fa_budget_stats *budget_of(const fa_stats *st, const fa_tag_stats *all, int path) {
+    return path == 0 ? &st->global_budget : &all[path].budget;
 }
 
 /* A hard limit never lets usage grow past it; the reservation (usage plus
  * the headroom the thread holds) covers the usage. */
-static void check_budgets(struct model *m, const fa_stats *st) {
+static void check_budgets(struct model *m, const fa_stats *st, const fa_tag_stats *all) {
     for (int p = 0; p < m->npaths; p++) {
         if (!m->has_slot[p])
             continue;
-        const fa_budget_stats *b = budget_of(st, p);
+        const fa_budget_stats *b = budget_of(st, all, p);
         if (b->hard > 0 && b->usage > b->hard && b->usage > m->usage[p])
             diverge(m, "budget %s: usage grew from %llu to %llu past its hard limit %llu", p ? m->paths[p] : "(global)",
                     (unsigned long long)m->usage[p], (unsigned long long)b->usage, (unsigned long long)b->hard);
@@ -1015,16 +1041,22 @@ static void check_budgets(struct model *m, const fa_stats *st) {
     }
 }
 
-static void check_paths(struct model *m, const fa_stats *st) {
-    if (st->tag_count != (uint64_t)m->npaths) {
-        diverge(m, "%llu tag paths, the model has %d", (unsigned long long)st->tag_count, m->npaths);
+/* Every path's figures (all: fa_tag_stats_get's), and fa_stats' first
+ * FA_TAG_MAX the same. */
+static void check_paths(struct model *m, const fa_stats *st, const fa_tag_stats *all) {
+    uint64_t listed = m->npaths < FA_TAG_MAX ? (uint64_t)m->npaths : FA_TAG_MAX;
+    if (st->tag_paths != (uint64_t)m->npaths || st->tag_count != listed) {
+        diverge(m, "%llu tag paths, %llu listed; the model has %d", (unsigned long long)st->tag_paths,
+                (unsigned long long)st->tag_count, m->npaths);
         return;
     }
     for (int p = 0; p < m->npaths; p++) {
-        if (strcmp(st->tags[p].path, m->paths[p]) != 0)
-            diverge(m, "path %d is '%s', the model's '%s'", p, st->tags[p].path, m->paths[p]);
-        compare(m, "a path's pool.live_bytes", st->tags[p].pool.live_bytes, m->path_live[p][POOL]);
-        compare(m, "a path's heap.live_bytes", st->tags[p].heap.live_bytes, m->path_live[p][HEAP]);
+        if (strcmp(all[p].path, m->paths[p]) != 0)
+            diverge(m, "path %d is '%s', the model's '%s'", p, all[p].path, m->paths[p]);
+        compare(m, "a path's pool.live_bytes", all[p].pool.live_bytes, m->path_live[p][POOL]);
+        compare(m, "a path's heap.live_bytes", all[p].heap.live_bytes, m->path_live[p][HEAP]);
+        if ((uint64_t)p < listed)
+            compare(m, "fa_stats' heap.live_bytes of a path", st->tags[p].heap.live_bytes, all[p].heap.live_bytes);
     }
 }
 
@@ -1065,8 +1097,12 @@ static void check(struct model *m) {
     check_peak(m, &m->st->pool, POOL, "pool");
     check_peak(m, &m->st->heap, HEAP, "heap");
     check_peak(m, &m->st->total, KINDS, "total");
-    check_paths(m, m->st);
-    check_budgets(m, m->st);
+    if (fa_tag_stats_get(m->a, m->all, MODEL_PATHS) != (size_t)m->npaths) {
+        diverge(m, "fa_tag_stats_get disagrees with the model's %d paths", m->npaths);
+        return;
+    }
+    check_paths(m, m->st, m->all);
+    check_budgets(m, m->st, m->all);
     check_frame(m, m->st);
     if (trace > 1)
         fprintf(stderr, "      global budget: usage %llu, reserved %llu\n",
@@ -1337,7 +1373,7 @@ static int setup(struct model *m, unsigned config) {
     if (config & NO_CHUNK_CACHE)
         cfg.chunk_cache_limit = 1;
     int small = (config & SOURCE_BITS) == SMALL_TABLES; /* paths, budgets and depth fill at once */
-    m->max_tags = small ? 4 : FA_TAG_MAX;
+    m->max_tags = small ? 4 : MODEL_PATHS;
     m->max_budgets = small ? 2 : 31;
     m->max_depth = small ? 3 : FA_TAG_DEPTH;
     cfg.max_tags = (uint32_t)m->max_tags;
@@ -1353,8 +1389,9 @@ static int setup(struct model *m, unsigned config) {
     fa_config other = test_config(&m->other_counting, &m->ev);
     m->other = fa_create(&other);
     m->st = (fa_stats *)calloc(1, sizeof *m->st);
+    m->all = (fa_tag_stats *)calloc(MODEL_PATHS, sizeof *m->all);
     m->outside = malloc(64);
-    if (m->a == NULL || m->other == NULL || m->st == NULL || m->outside == NULL)
+    if (m->a == NULL || m->other == NULL || m->st == NULL || m->all == NULL || m->outside == NULL)
         return 0;
     m->npaths = 1;
     m->has_slot[0] = 1;
@@ -1391,6 +1428,7 @@ static void teardown(struct model *m) {
                 (long)m->other_counting.bytes_out);
     pthread_mutex_destroy(&m->ev.lock);
     free(m->st);
+    free(m->all);
     free(m->outside);
 }
 

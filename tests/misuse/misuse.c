@@ -843,7 +843,7 @@ BAD_CONFIG(config_unknown_disable_bits, cfg.disable = FA_DISABLE_ALL + 1, "disab
 BAD_CONFIG(config_frame_budget_soft_above_hard, (cfg.frame_budget_soft = 2000, cfg.frame_budget_hard = 1000),
            "frame_budget_soft is above frame_budget_hard")
 BAD_CONFIG(config_version_1_with_this_size, cfg.version = 1, NULL)
-BAD_CONFIG(config_max_tags_too_large, cfg.max_tags = FA_TAG_MAX + 1, "max_tags is above FA_TAG_MAX")
+BAD_CONFIG(config_max_tags_too_large, cfg.max_tags = FA_TAG_PATHS_MAX + 1, "max_tags is above FA_TAG_PATHS_MAX")
 BAD_CONFIG(config_max_budgets_too_large, cfg.max_budgets = FA_BUDGET_MAX + 1, "max_budgets is above FA_BUDGET_MAX")
 BAD_CONFIG(config_max_tag_depth_too_large, cfg.max_tag_depth = FA_TAG_DEPTH_MAX + 1,
            "max_tag_depth is above FA_TAG_DEPTH_MAX")
@@ -1336,10 +1336,10 @@ static void stats_off(struct fx *f) {
     free(st);
 }
 
-/* The snapshot needs the statistics; the refusal is fa_stats_get's. */
+/* The snapshot needs the statistics. */
 static void write_json_stats_off(struct fx *f) {
     FAILS(f, fa_write_json(f->a, stdout), FA_ERR_STATE, 0,
-          "fa_stats_get: statistics are off in this allocator's config");
+          "fa_write_json_to: statistics are off in this allocator's config");
 }
 
 static void history_null_out(struct fx *f) {
