@@ -107,8 +107,8 @@ def check(schema_path, json_path, flat_path):
             return [f"{json_path}: not JSON: {e}"], 0
     errors = [f"{json_path}: {'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
               for e in sorted(cls(schema).iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))]
-    if not errors and doc["totals"]["tag_count"] != len(doc["tags"]):
-        errors.append(f"{json_path}: totals.tag_count is not the number of tags")
+    if not errors and not doc["totals"]["tag_count"] == doc["totals"]["tag_paths"] == len(doc["tags"]):
+        errors.append(f"{json_path}: totals.tag_count and tag_paths are not the number of tags")
 
     flat, flat_errors = read_flat(flat_path)
     errors += flat_errors
