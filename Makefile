@@ -125,8 +125,9 @@ minimal:
 assert:
 	$(MAKE) test BUILD=build-assert CMAKE_FLAGS="-DFA_ASSERT_LEVEL=3 -DFA_BUILD_EXAMPLES=OFF -DFA_BUILD_BENCH=OFF"
 
-check: test clang-check asan tsan memcheck minimal assert windows
+check: test clang-check asan tsan memcheck minimal assert windows docs
 	tools/check-layers.sh
+	tools/spdx.sh --check
 
 # ---- Windows (docs/platforms.md) -------------------------------------------
 

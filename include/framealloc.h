@@ -20,7 +20,7 @@
 #define FA_VERSION_MAJOR 0
 #define FA_VERSION_MINOR 1
 #define FA_VERSION_PATCH 0
-/* One number to compare in #if: FA_VERSION >= 100 is 0.1.0 or later. */
+/* One number to compare in a preprocessor test: FA_VERSION >= 100 is 0.1.0 or later. */
 #define FA_VERSION (FA_VERSION_MAJOR * 10000 + FA_VERSION_MINOR * 100 + FA_VERSION_PATCH)
 
 /* ---- portability ------------------------------------------------------- */
@@ -926,8 +926,9 @@ typedef struct fa_tag_stats {
 } fa_tag_stats;
 
 typedef struct fa_stats {
-    uint32_t size;    /* sizeof(fa_stats) as the caller compiled it; 0: this header's */
-    uint32_t version; /* FA_STATS_VERSION as the caller compiled it; 0: this header's */
+    uint32_t size;    /* sizeof(fa_stats) as the caller compiled it; 0: the version's */
+    uint32_t version; /* FA_STATS_VERSION as the caller compiled it; 0: the size's (both 0:
+                       * the library's own) */
     FA_TOTAL_FIELDS(FA__FIELD)
     fa_kind_stats   total;
     FA_KINDS(FA__KIND_MEMBER)
@@ -939,8 +940,10 @@ typedef struct fa_stats {
 } fa_stats;
 
 /* Fills *out (whose size and version say what the caller compiled; zero
- * them, or memset the struct, for this header's: a caller built against
- * version 2 or 3 gets that layout, version 2 the struct up to tags[]).
+ * them, or memset the struct, for the library's own layout; either alone
+ * names a layout: a caller built against version 2 or 3 gets that one,
+ * version 2 the struct up to tags[]; a program that may meet a newer shared
+ * library sets size = sizeof(fa_stats)).
  * Every figure covers every tag path; tags[] lists the first FA_TAG_MAX
  * (fa_tag_stats_get lists them all). Counts of other
  * threads are as they last published them: at their frame begin and end,

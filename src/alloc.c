@@ -88,12 +88,13 @@ static void unplace(fa_alloc *a, uint32_t slot) {
 static void ledger_free(struct fa_ledger *l);
 
 static struct fa_ledger *ledger_new(const fa_config *cfg) {
+    uint32_t paths = (cfg->disable & FA_DISABLE_TAGS) ? 1 : cfg->max_tags; /* tags off: the root alone */
     struct fa_ledger *l = (struct fa_ledger *)calloc(1, sizeof *l);
-    struct fa_path_tally *retired = (struct fa_path_tally *)calloc(cfg->max_tags, sizeof *retired);
-    uint64_t(*peaks)[FA__KIND_COUNT] = (uint64_t(*)[FA__KIND_COUNT])calloc(cfg->max_tags, sizeof *peaks);
+    struct fa_path_tally *retired = (struct fa_path_tally *)calloc(paths, sizeof *retired);
+    uint64_t(*peaks)[FA__KIND_COUNT] = (uint64_t(*)[FA__KIND_COUNT])calloc(paths, sizeof *peaks);
     if (l == NULL || retired == NULL || peaks == NULL ||
-        !fa__history_init(&l->history, (cfg->disable & FA_DISABLE_STATS) ? 0 : cfg->history_frames, cfg->max_tags) ||
-        !fa__tags_init(&l->tags, cfg->max_tags, cfg->max_tag_depth)) { /* each undoes itself */
+        !fa__history_init(&l->history, (cfg->disable & FA_DISABLE_STATS) ? 0 : cfg->history_frames, paths) ||
+        !fa__tags_init(&l->tags, paths, cfg->max_tag_depth)) { /* each undoes itself */
         if (l != NULL)
             fa__history_fini(&l->history);
         free(retired);
@@ -103,7 +104,7 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
     }
     l->peaks.tag = peaks;
     fa__budgets_init(&l->budgets, cfg);
-    fa__tally_init(&l->retired, retired, cfg->max_tags);
+    fa__tally_init(&l->retired, retired, paths);
     fa__live_init(&l->live);
     fa__mutex_init(&l->peaks_lock);
     fa__mutex_init(&l->departed.lock);

@@ -278,8 +278,7 @@ static fa_error locate(fa_alloc *a, struct fa_thread *th, const void *p, int hea
     *f = (struct found){NULL, FA__GUARD_HEAP, 0, "is not a block of this allocator"};
     if (th != NULL && fa__arena_chunk_of(&th->arena, u) != NULL)
         return not_ours(a, th, p, f->why, fn); /* frame memory, whatever lay there before */
-    const struct fa_slab *s = u > FA__GUARD_HEAD ? (const struct fa_slab *)fa__slab_of(u - FA__GUARD_HEAD)->slab
-                                                 : NULL;
+    const struct fa_slab *s = u > FA__GUARD_HEAD ? fa__slab_at((const void *)(u - FA__GUARD_HEAD)) : NULL;
     if (s != NULL)
         find_in_slab(a, s, u, f);
     else if (u > FA__GUARD_HEAD)

@@ -158,7 +158,7 @@ static fa_error slab_block(fa_alloc *a, const struct fa_slab *s, const void *p, 
  * or as it leaves a charged cache: attribution.c). */
 static fa_error free_raw(fa_alloc *a, struct fa_thread *th, void *p, const char *fn) {
     const struct fa__slab_entry *e = fa__slab_of((uintptr_t)p);
-    struct fa_slab *s = (struct fa_slab *)e->slab;
+    struct fa_slab *s = (struct fa_slab *)FA__LOAD(&e->slab, ACQUIRE); /* as fa__slab_at */
     if (s == NULL)
         return fa__heap_free(a, p, fn);
     fa_error checked = slab_block(a, s, p, fn);

@@ -75,7 +75,8 @@ size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max) {
     if (recs == NULL || more == NULL) {
         free(recs);
         free(more);
-        fa__report(&a->sink, FA_ERR_NOMEM, room * sizeof *recs, "fa_tag_metrics_get: no memory for the history");
+        fa__report(&a->sink, FA_ERR_NOMEM, room * (sizeof *recs + h->more_paths * sizeof *more),
+                   "fa_tag_metrics_get: no memory for the history");
         return 0;
     }
     size_t n = fa__history_copy(h, recs, more, room);

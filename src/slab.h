@@ -132,8 +132,11 @@ static inline void fa__pool_track_free(void *p, unsigned cls) {
     fa__track_noaccess((char *)p + keep, ((size_t)8 << cls) - keep);
 }
 
+/* The slab holding p, or NULL. An atomic load: the entry may be written
+ * by the thread that releases another slab there, whose memory reaches
+ * this slab only through the backend (no happens-before a sanitizer sees). */
 static inline struct fa_slab *fa__slab_at(const void *p) {
-    return (struct fa_slab *)fa__slab_of((uintptr_t)p)->slab;
+    return (struct fa_slab *)FA__LOAD(&fa__slab_of((uintptr_t)p)->slab, ACQUIRE);
 }
 
 #endif

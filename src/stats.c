@@ -101,20 +101,31 @@ static void frame_budget_fill(fa_alloc *a, fa_stats *out) {
 #define STATS_V2_SIZE offsetof(fa_stats, threads_seen)
 #define STATS_V3_SIZE offsetof(fa_stats, tag_paths)
 
-/* The bytes of fa_stats the caller compiled, or 0 for a size and version
+/* The layouts the library serves: [version] = its size. */
+static const size_t stats_sizes[FA_STATS_VERSION + 1] = {[2] = STATS_V2_SIZE, [3] = STATS_V3_SIZE,
+                                                         [FA_STATS_VERSION] = sizeof(fa_stats)};
+
+/* The version of fa_stats the caller compiled, or 0 for a size and version
  * the library does not know. A zero size is the size of the caller's
- * version, a zero version this header's. */
-static size_t caller_size(const fa_stats *out) {
-    size_t size = out->version == 2 ? STATS_V2_SIZE : out->version == 3 ? STATS_V3_SIZE : sizeof *out;
-    int known = out->version == 0 || out->version == 2 || out->version == 3 || out->version == FA_STATS_VERSION;
-    return known && (out->size == 0 || out->size == size) ? size : 0;
+ * version; a zero version is the one its size names, or this header's
+ * when both are 0. */
+static uint32_t caller_version(const fa_stats *out) {
+    if (out->version == 0) {
+        for (uint32_t v = FA_STATS_VERSION; v >= 2; v--)
+            if (out->size == 0 || out->size == stats_sizes[v])
+                return v;
+        return 0;
+    }
+    if (out->version < 2 || out->version > FA_STATS_VERSION)
+        return 0;
+    return out->size == 0 || out->size == stats_sizes[out->version] ? out->version : 0;
 }
 
 /* Checks the caller's struct and whether statistics are on. */
 static fa_error stats_usable(fa_alloc *a, const fa_stats *out, const char *fn) {
     if (out == NULL)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: NULL output", fn);
-    if (caller_size(out) == 0)
+    if (caller_version(out) == 0)
         return fa__report(&a->sink, FA_ERR_INVALID, 0, "%s: fa_stats size or version does not match", fn);
     if (!fa__stats_on(a))
         return fa__report(&a->sink, FA_ERR_STATE, 0, "%s: statistics are off in this allocator's config", fn);
@@ -169,8 +180,8 @@ static fa_error stats_get(fa_alloc *a, fa_stats *out, fa_tag_stats **all, const 
     fa_error e = stats_usable(a, out, fn);
     if (e != FA_OK)
         return e;
-    size_t size = caller_size(out);
-    uint32_t version = out->version;
+    uint32_t version = caller_version(out);
+    size_t size = stats_sizes[version];
     fa_stats *full = size == sizeof *out ? out : (fa_stats *)malloc(sizeof *full); /* an older layout: copied */
     if (full == NULL || take(a, full, all, 1) != FA_OK) {
         if (full != out)

@@ -247,18 +247,21 @@ void fa__thread_publish_caches(struct fa_thread *th) {
 
 /* ---- finding and creating a state ---------------------------------------- */
 
-/* A zeroed state with its per-path rows after it (all 8-byte aligned: the
- * state's size is a multiple of its alignment, at least 8). */
+/* A zeroed state with its per-path rows after it: the counts, the frame
+ * bytes, then the cache pointers, each aligned because the one before is
+ * (the state's size is a multiple of its alignment, at least 8, and the
+ * pointers, 4 or 8 bytes, come last). */
 static struct fa_thread *state_new(uint32_t paths) {
     _Static_assert(_Alignof(struct fa_thread) % _Alignof(struct fa_path_tally) == 0, "rows follow the state");
-    size_t row = sizeof(struct fa_path_tally) + sizeof(struct fa_pool_cache *) + sizeof(uint64_t);
+    _Static_assert(sizeof(struct fa_path_tally) % _Alignof(uint64_t) == 0, "frame bytes follow the rows");
+    size_t row = sizeof(struct fa_path_tally) + sizeof(uint64_t) + sizeof(struct fa_pool_cache *);
     struct fa_thread *th = (struct fa_thread *)calloc(1, sizeof *th + paths * row);
     if (th == NULL)
         return NULL;
     struct fa_path_tally *rows = (struct fa_path_tally *)(void *)(th + 1);
     fa__tally_init(&th->tally, rows, paths);
-    th->ctx = (struct fa_pool_cache **)(void *)(rows + paths);
-    th->charge.frame_tag_bytes = (uint64_t *)(void *)(th->ctx + paths);
+    th->charge.frame_tag_bytes = (uint64_t *)(void *)(rows + paths);
+    th->ctx = (struct fa_pool_cache **)(void *)(th->charge.frame_tag_bytes + paths);
     return th;
 }
 

@@ -10,8 +10,11 @@
 #include "helpers.h"
 #include "history.h"
 
-/* Every figure of record `frame` follows from it, so a torn copy shows. */
-static void record(struct fa_history *h, uint64_t frame) {
+enum { WIDE = FA_TAG_MAX + 4 }; /* paths, some past the public record's */
+
+/* Every figure of record `frame` follows from it, so a torn copy shows:
+ * path i took (i + 1) * frame bytes, for the first `paths` paths. */
+static void record_paths(struct fa_history *h, uint64_t frame, uint32_t paths) {
     fa_frame_record *r = fa__history_open(h);
     if (r == NULL)
         return; /* no ring */
@@ -23,8 +26,14 @@ static void record(struct fa_history *h, uint64_t frame) {
     FA__RECORD_SET(r, chunks, 0);
     FA__RECORD_SET(r, reserved_bytes, 400 * frame);
     FA__RECORD_SET(r, backend_calls, 0);
-    uint64_t tag_bytes[3] = {frame, 2 * frame, 3 * frame};
-    fa__history_close(h, tag_bytes, 3);
+    uint64_t tag_bytes[WIDE];
+    for (uint32_t i = 0; i < paths; i++)
+        tag_bytes[i] = (i + 1) * frame;
+    fa__history_close(h, tag_bytes, paths);
+}
+
+static void record(struct fa_history *h, uint64_t frame) {
+    record_paths(h, frame, 3);
 }
 
 static void assert_whole(const fa_frame_record *r) {
@@ -34,7 +43,8 @@ static void assert_whole(const fa_frame_record *r) {
     assert_int_equal(r->peak_bytes, 200 * r->frame);
     assert_int_equal(r->reserved_bytes, 400 * r->frame);
     assert_int_equal(r->tag_bytes[2], 3 * r->frame);
-    assert_int_equal(r->tag_bytes[3], 0); /* past the paths */
+    /* path 3: past a 3-path record, nothing; in a wide one, 4 * frame */
+    assert_int_equal(r->tag_bytes[3], r->tag_bytes[FA_TAG_MAX - 1] != 0 ? 4 * r->frame : 0);
 }
 
 static void the_ring_keeps_the_newest_oldest_first(void **state) {
@@ -121,27 +131,32 @@ struct race {
 static void *write_frames(void *arg) {
     struct race *r = (struct race *)arg;
     for (uint64_t f = 1; f <= 200000; f++)
-        record(&r->h, f);
+        record_paths(&r->h, f, WIDE);
     atomic_store(&r->done, 1);
     return NULL;
 }
 
 /* Readers copy while the writer laps the ring: every record they keep is
- * whole, and they come oldest first (a reader may keep none while the
- * writer laps it; at rest it keeps them all). */
+ * whole, its words past the record too, and they come oldest first (a
+ * reader may keep none while the writer laps it; at rest it keeps them
+ * all). */
 static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
     (void)state;
     static struct race r;
-    assert_true(fa__history_init(&r.h, 8, FA_TAG_MAX));
+    assert_true(fa__history_init(&r.h, 8, WIDE));
     atomic_init(&r.done, 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_frames, &r), 0);
     uint64_t copies = 0;
     fa_frame_record out[8];
+    uint64_t more[8 * (WIDE - FA_TAG_MAX)];
     while (!atomic_load(&r.done) || copies == 0) {
-        size_t n = fa__history_copy(&r.h, out, NULL, 8);
+        size_t n = fa__history_copy(&r.h, out, more, 8);
         for (size_t i = 0; i < n; i++) {
             assert_whole(&out[i]);
+            for (uint32_t p = FA_TAG_MAX; p < WIDE; p++)
+                assert_int_equal(fa__history_path_bytes(&out[i], more + i * (WIDE - FA_TAG_MAX), p),
+                                 (p + 1) * out[i].frame);
             if (i > 0)
                 assert_true(out[i].frame > out[i - 1].frame);
         }
@@ -151,7 +166,7 @@ static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
         copies++;
     }
     pthread_join(t, NULL);
-    assert_int_equal(fa__history_copy(&r.h, out, NULL, 8), 8); /* at rest, all of them */
+    assert_int_equal(fa__history_copy(&r.h, out, more, 8), 8); /* at rest, all of them */
     assert_int_equal(out[7].frame, 200000);
     fa__history_fini(&r.h);
 }

@@ -447,20 +447,24 @@ static void more_paths_than_fa_stats_holds(void **state) {
     assert_int_equal(c.bytes_out, 0);
 }
 
-/* A caller built against version 3 gets that layout: nothing past
- * empty_slab_bytes is written. */
+/* A caller built against version 3 gets that layout, named by its version
+ * or by its size alone: nothing past empty_slab_bytes is written. */
 static void a_version_3_caller_gets_its_layout(void **state) {
     fa_alloc *a = alloc_of(state);
     fa_stats *st = (fa_stats *)malloc(sizeof *st);
     assert_non_null(st);
-    memset(st, 0xee, sizeof *st);
-    st->size = 0;
-    st->version = 3;
-    assert_int_equal(fa_stats_get(a, st), FA_OK);
-    assert_int_equal(st->version, 3);
-    assert_int_equal(st->size, offsetof(fa_stats, tag_paths));
-    assert_int_equal(st->tag_count, 1);
-    assert_int_equal(st->tag_paths, 0xeeeeeeeeeeeeeeeeull); /* untouched */
+    const uint32_t v3_size = (uint32_t)offsetof(fa_stats, tag_paths);
+    const uint32_t asks[][2] = {{0, 3}, {v3_size, 3}, {v3_size, 0}}; /* size, version */
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        memset(st, 0xee, sizeof *st);
+        st->size = asks[i][0];
+        st->version = asks[i][1];
+        assert_int_equal(fa_stats_get(a, st), FA_OK);
+        assert_int_equal(st->version, 3);
+        assert_int_equal(st->size, v3_size);
+        assert_int_equal(st->tag_count, 1);
+        assert_int_equal(st->tag_paths, 0xeeeeeeeeeeeeeeeeull); /* untouched */
+    }
     free(st);
 }
 

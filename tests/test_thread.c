@@ -109,6 +109,114 @@ static int thread_count(fa_alloc *a) {
     return n;
 }
 
+/* A short-lived thread's pool blocks, allocated and freed before it exits
+ * (its empty slabs go back to the backend at exit). */
+static void *pool_burst_and_exit(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    enum { N = 3000 };
+    void **p = (void **)malloc(N * sizeof *p);
+    for (int i = 0; p != NULL && i < N; i++)
+        p[i] = fa_pool_alloc(a, (size_t)8 << (i % 6));
+    for (int i = 0; p != NULL && i < N; i++)
+        fa_pool_free(a, p[i]);
+    free(p);
+    return NULL;
+}
+
+struct steady {
+    fa_alloc  *a;
+    atomic_int stop;
+    long       bursts, failures;
+};
+
+/* Bursts of pool blocks on their own thread, whose slabs come from the
+ * backend at addresses the exiting threads' slabs just gave back. */
+static void *steady_pool_bursts(void *arg) {
+    struct steady *s = (struct steady *)arg;
+    enum { N = 2000 };
+    void **p = (void **)malloc(N * sizeof *p);
+    s->failures += p == NULL;
+    while (p != NULL && !atomic_load(&s->stop) && s->bursts < 10) { /* bounded: valgrind runs one thread at a time */
+        for (int i = 0; i < N; i++)
+            s->failures += (p[i] = fa_pool_alloc(s->a, (size_t)8 << (i % 6))) == NULL;
+        for (int i = 0; i < N; i++)
+            s->failures += fa_pool_free(s->a, p[i]) != FA_OK;
+        fa_trim(s->a); /* its empty slabs back too */
+        s->bursts++;
+    }
+    free(p);
+    return NULL;
+}
+
+/* Threads exit and give their emptied slabs back while another thread's
+ * frees look slabs up out of line, in slabs the backend hands out again at
+ * the same addresses: no free fails, nothing stays live, nothing leaks.
+ * (The slab map's entries are read with atomic loads: a heavier stress
+ * under TSan once saw a plain read racing an exiting thread's removal.) */
+static void exits_giving_slabs_back_race_no_free(void **state) {
+    (void)state;
+    struct counting c;
+    struct events ev;
+    fa_config cfg = test_config(&c, &ev);
+    cfg.slab_reserve = 1;      /* emptied slabs go back at once */
+    cfg.site_sample_bytes = 1; /* and every pool call looks its slab up out of line */
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    struct steady s = {a, 0, 0, 0};
+    pthread_t steady;
+    assert_int_equal(pthread_create(&steady, NULL, steady_pool_bursts, &s), 0);
+    for (int round = 0; round < 10; round++) {
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, pool_burst_and_exit, a), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+    }
+    atomic_store(&s.stop, 1);
+    assert_int_equal(pthread_join(steady, NULL), 0);
+    assert_int_equal(s.failures, 0);
+    assert_true(s.bursts > 0);
+    assert_int_equal(ev.count, 0);
+    fa_stats *st = stats_of(a);
+    assert_non_null(st);
+    assert_int_equal(st->pool.live_bytes, 0);
+    assert_int_equal(st->pool.allocations, st->pool.frees);
+    free(st);
+    fa_destroy(a);
+    assert_int_equal(c.bytes_out, 0);
+}
+
+/* Each thread's per-path rows are the config's size, and one with tags
+ * off: everything is charged to the root then. */
+static void per_path_rows_follow_the_config(void **state) {
+    (void)state;
+    fa_config cfg;
+    fa_config_init(&cfg);
+    cfg.max_tags = FA_TAG_PATHS_MAX;
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    uint32_t paths = fa__tags_on(a) ? FA_TAG_PATHS_MAX : 1; /* a minimal build has tags off */
+    assert_int_equal(a->threads.paths, paths);
+    assert_int_equal(a->ledger->tags.max, paths);
+    assert_int_equal(fa_begin_frame(a), FA_OK); /* a state with 4096 rows */
+    struct fa_thread *th = fa__thread_find(&a->threads);
+    assert_non_null(th);
+    assert_int_equal(th->tally.paths, paths);
+    assert_true(((uintptr_t)th->charge.frame_tag_bytes & 7) == 0 && ((uintptr_t)th->ctx & 7) == 0);
+    assert_ptr_equal(th->ctx[FA__TAG_ROOT], &th->root_pool);
+    assert_true(paths == 1 || th->ctx[paths - 1] == NULL);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_destroy(a);
+
+    cfg.disable = FA_DISABLE_TAGS;
+    a = fa_create(&cfg);
+    assert_non_null(a);
+    assert_int_equal(a->threads.paths, 1);
+    assert_int_equal(a->ledger->history.more_paths, 0);
+    assert_int_equal(fa_tag_push(a, "ignored"), FA_OK);
+    assert_non_null(fa_pool_alloc(a, 64)); /* charged to the root */
+    assert_int_equal(fa_tag_pop(a), FA_OK);
+    fa_destroy(a);
+}
+
 static void thread_exit_reclaims_its_state(void **state) {
     (void)state;
     struct counting c;
@@ -248,6 +356,8 @@ int main(void) {
         cmocka_unit_test(two_allocators_on_one_thread_are_isolated),
         cmocka_unit_test(thread_exit_reclaims_its_state),
         cmocka_unit_test(thread_exit_gives_back_beyond_the_limits),
+        cmocka_unit_test(exits_giving_slabs_back_race_no_free),
+        cmocka_unit_test(per_path_rows_follow_the_config),
         cmocka_unit_test(destroy_reclaims_live_threads_state),
         cmocka_unit_test(slot_reuse_starts_threads_afresh),
     };
