@@ -234,10 +234,13 @@ static void note_free(struct vm_memory *m, size_t old_size) {
     note_size(m, old_size, 0);
 }
 
-static void note_block(struct vm_memory *m, const void *ptr, const void *p, size_t old_size, size_t new_size) {
-    m->allocs += ptr == NULL;
-    m->reallocs += ptr != NULL;
-    m->moves += ptr != NULL && p != ptr; /* a new block: the library counts an allocation */
+/* A block from an allocation (was 0: ptr was NULL) or a resize of the block
+ * at address `was` into p; addresses as integers, since the old one may be
+ * freed by then. */
+static void note_block(struct vm_memory *m, uintptr_t was, const void *p, size_t old_size, size_t new_size) {
+    m->allocs += was == 0;
+    m->reallocs += was != 0;
+    m->moves += was != 0 && (uintptr_t)p != was; /* a new block: the library counts an allocation */
     note_size(m, old_size, new_size);
 }
 
@@ -260,9 +263,10 @@ static void *fa_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     }
     /* A new block takes the inline pool path; a resize the out-of-line one,
      * which settles the block's owner and size class first. */
+    uintptr_t was = (uintptr_t)ptr;
     void *p = ptr == NULL ? fa_pool_alloc(m->a, nsize) : fa_pool_realloc(m->a, ptr, nsize);
     if (p != NULL) {
-        note_block(m, ptr, p, osize, nsize);
+        note_block(m, was, p, osize, nsize);
         return p;
     }
     if (ptr != NULL && nsize <= osize) {
@@ -289,9 +293,10 @@ static void *libc_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         free(ptr);
         return NULL;
     }
+    uintptr_t was = (uintptr_t)ptr;
     void *p = realloc(ptr, nsize);
     if (p != NULL)
-        note_block(m, ptr, p, osize, nsize);
+        note_block(m, was, p, osize, nsize);
     else
         m->refusals++;
     return p;
