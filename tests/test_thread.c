@@ -175,10 +175,9 @@ static void exits_giving_slabs_back_race_no_free(void **state) {
     assert_int_equal(s.failures, 0);
     assert_true(s.bursts > 0);
     assert_int_equal(ev.count, 0);
-    fa_stats *st = stats_of(a);
-    assert_non_null(st);
-    assert_int_equal(st->pool.live_bytes, 0);
-    assert_int_equal(st->pool.allocations, st->pool.frees);
+    fa_stats *st = stats_of(a); /* NULL with statistics off: a minimal build */
+    assert_true(st != NULL || !fa__stats_on(a));
+    assert_true(st == NULL || (st->pool.live_bytes == 0 && st->pool.allocations == st->pool.frees));
     free(st);
     fa_destroy(a);
     assert_int_equal(c.bytes_out, 0);
