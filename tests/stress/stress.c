@@ -587,10 +587,154 @@ static void shared_frames_stress(void **state) {
     free(c);
 }
 
+/* ---- many tag paths ------------------------------------------------------ */
+
+/* Threads push paths from a space larger than the table (so it fills and
+ * pushes are refused), allocate on every kind under them, change budgets
+ * on random paths, trim, and read every path's figures, while other rounds'
+ * threads exit with their caches: the per-path tables past FA_TAG_MAX
+ * under the sanitizers. Sized by FA_STRESS_PATH_ROUNDS and
+ * FA_STRESS_PATH_FRAMES. */
+#define PATH_THREADS 3
+#define PATH_TABLE 600 /* cfg.max_tags: 20 groups of 40 names would need 821 */
+
+struct path_worker {
+    fa_alloc *a;
+    unsigned  seed;
+    size_t    frames;
+    long      unexpected; /* results no rule allows */
+    long      refused;    /* full table or budget: allowed */
+};
+
+static unsigned next_random(unsigned *s) {
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static int sink_json(void *user, const char *text, size_t length) {
+    (void)user, (void)text, (void)length;
+    return 0;
+}
+
+/* A refusal the rules allow: the table is full, or a budget says no. */
+static void allowed_or_not(struct path_worker *w, fa_error e) {
+    if (e == FA_OK)
+        return;
+    if (e == FA_ERR_NOMEM || e == FA_ERR_BUDGET)
+        w->refused++;
+    else
+        w->unexpected++;
+}
+
+/* Something that reads or changes every path, now and then. */
+static void path_chore(struct path_worker *w, char *name, size_t room) {
+    unsigned r = next_random(&w->seed) % 24;
+    if (FA_MINIMAL && r <= 1)
+        return; /* no budgets in a minimal build */
+    if (r == 0) {
+        snprintf(name, room, "g%u/x%u", next_random(&w->seed) % 20, next_random(&w->seed) % 40);
+        allowed_or_not(w, fa_budget_set(w->a, name, 0, 1 + next_random(&w->seed) % 50000));
+    } else if (r == 1) {
+        snprintf(name, room, "g%u", next_random(&w->seed) % 20);
+        allowed_or_not(w, fa_budget_set(w->a, name, 0, next_random(&w->seed) % 2 ? 0 : 20000));
+    } else if (r == 2) {
+        w->unexpected += fa_trim(w->a) != FA_OK;
+    } else if (r == 3 && !FA_MINIMAL) {
+        fa_tag_stats *all = (fa_tag_stats *)calloc(PATH_TABLE, sizeof *all);
+        size_t n = all != NULL ? fa_tag_stats_get(w->a, all, PATH_TABLE) : 0;
+        w->unexpected += n == 0 || n > PATH_TABLE || (n > 1 && all[n - 1].parent >= n - 1);
+        free(all);
+    } else if (r == 4 && !FA_MINIMAL) {
+        w->unexpected += fa_write_json_to(w->a, sink_json, NULL) != FA_OK;
+    }
+}
+
+static void *path_thread(void *arg) {
+    struct path_worker *w = (struct path_worker *)arg;
+    void *held[32] = {NULL};
+    char name[32];
+    for (size_t f = 0; f < w->frames; f++) {
+        w->unexpected += fa_begin_frame(w->a) != FA_OK;
+        for (int k = 0; k < 12; k++) {
+            unsigned p = next_random(&w->seed) % 800;
+            snprintf(name, sizeof name, "g%u", p % 20);
+            fa_error outer = fa_tag_push(w->a, name);
+            snprintf(name, sizeof name, "x%u", p / 20);
+            fa_error inner = outer == FA_OK ? fa_tag_push(w->a, name) : FA_ERR_STATE;
+            allowed_or_not(w, outer);
+            allowed_or_not(w, inner == FA_ERR_STATE ? FA_OK : inner);
+            if (fa_frame_alloc(w->a, 16 + next_random(&w->seed) % 200) == NULL)
+                allowed_or_not(w, fa_last_error());
+            void **slot = &held[next_random(&w->seed) % 32];
+            if (*slot != NULL) {
+                w->unexpected += fa_pool_free(w->a, *slot) != FA_OK;
+                *slot = NULL;
+            } else if ((*slot = fa_pool_alloc(w->a, 8 + next_random(&w->seed) % 600)) == NULL) {
+                allowed_or_not(w, fa_last_error());
+            }
+            void *h = fa_heap_alloc(w->a, 5000, 16);
+            if (h == NULL)
+                allowed_or_not(w, fa_last_error());
+            w->unexpected += h != NULL && fa_heap_free(w->a, h) != FA_OK;
+            w->unexpected += inner == FA_OK && fa_tag_pop(w->a) != FA_OK;
+            w->unexpected += outer == FA_OK && fa_tag_pop(w->a) != FA_OK;
+        }
+        w->unexpected += fa_end_frame(w->a) != FA_OK;
+        path_chore(w, name, sizeof name);
+    }
+    for (int i = 0; i < 32; i++)
+        w->unexpected += held[i] != NULL && fa_pool_free(w->a, held[i]) != FA_OK;
+    return NULL;
+}
+
+static void many_paths_stress(void **state) {
+    (void)state;
+    struct counting cnt;
+    struct events ev;
+    fa_config cfg = test_config(&cnt, &ev);
+    cfg.max_tags = PATH_TABLE;
+    cfg.max_budgets = FA_BUDGET_MAX;
+    cfg.slab_reserve = 1; /* emptied slabs go back, and come again at the same addresses */
+    fa_alloc *a = fa_create(&cfg);
+    assert_non_null(a);
+    size_t rounds = env_size("FA_STRESS_PATH_ROUNDS", 3), frames = env_size("FA_STRESS_PATH_FRAMES", 40);
+    long unexpected = 0, refused = 0;
+    for (size_t round = 0; round < rounds; round++) {
+        struct path_worker w[PATH_THREADS + 1];
+        pthread_t t[PATH_THREADS];
+        for (int i = 0; i <= PATH_THREADS; i++)
+            w[i] = (struct path_worker){a, (unsigned)(round * 16 + (size_t)i + 1), frames, 0, 0};
+        for (int i = 0; i < PATH_THREADS; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, path_thread, &w[i]), 0);
+        path_thread(&w[PATH_THREADS]); /* the creating thread too: its frames are the history's */
+        for (int i = 0; i < PATH_THREADS; i++)
+            assert_int_equal(pthread_join(t[i], NULL), 0);
+        for (int i = 0; i <= PATH_THREADS; i++) {
+            unexpected += w[i].unexpected;
+            refused += w[i].refused;
+        }
+    }
+    printf("many paths: %zu rounds x %d threads x %zu frames: %ld refused (full table, budgets), %ld unexpected\n",
+           rounds, PATH_THREADS + 1, frames, refused, unexpected);
+    assert_int_equal(unexpected, 0);
+    if (!FA_MINIMAL) {
+        fa_stats *st = stats_of(a);
+        assert_non_null(st);
+        assert_int_equal(st->pool.live_bytes + st->heap.live_bytes, 0);
+        assert_true(st->tag_paths > FA_TAG_MAX && st->tag_paths <= PATH_TABLE);
+        assert_int_equal(st->tag_count, FA_TAG_MAX);
+        assert_int_equal(fa_tag_stats_get(a, NULL, 0), st->tag_paths);
+        free(st);
+    }
+    fa_destroy(a);
+    assert_int_equal(cnt.bytes_out, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stress),
         cmocka_unit_test(shared_frames_stress),
+        cmocka_unit_test(many_paths_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
