@@ -35,13 +35,27 @@ static void thread_metrics(struct fa_thread *th, void *arg) {
     w->count++;
 }
 
-/* The threads that exited, oldest first, after the live ones. */
+/* Whether thread number `thread` is among the first `live` entries
+ * written (those the out array had room for). */
+static int listed_alive(const struct thread_walk *w, size_t live, uint32_t thread) {
+    for (size_t i = 0; i < live && i < w->max; i++)
+        if (w->out[i].thread == thread)
+            return 1;
+    return 0;
+}
+
+/* The threads that exited, oldest first, after the live ones; a thread
+ * that exited between the two walks, listed alive already, is left out. */
 static void departed_metrics(struct fa_ledger *l, struct thread_walk *w) {
+    size_t live = w->count;
     fa__mutex_lock(&l->departed.lock);
     uint64_t n = l->departed.count < FA_DEPARTED_MAX ? l->departed.count : FA_DEPARTED_MAX;
     for (uint64_t k = l->departed.count - n; k < l->departed.count; k++) {
+        const fa_thread_metrics *m = &l->departed.ring[k % FA_DEPARTED_MAX];
+        if (listed_alive(w, live, m->thread))
+            continue;
         if (w->count < w->max)
-            w->out[w->count] = l->departed.ring[k % FA_DEPARTED_MAX];
+            w->out[w->count] = *m;
         w->count++;
     }
     fa__mutex_unlock(&l->departed.lock);

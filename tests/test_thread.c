@@ -216,6 +216,28 @@ static void per_path_rows_follow_the_config(void **state) {
     fa_destroy(a);
 }
 
+/* A thread that exits while fa_thread_metrics_get walks the live threads
+ * and then the departed ones is listed once: as if the calling thread had
+ * just been seen leaving, its departed entry is passed over. */
+static void a_thread_seen_alive_and_departed_is_listed_once(void **state) {
+    (void)state;
+    fa_alloc *a = fa_create(NULL);
+    assert_non_null(a);
+    assert_int_equal(fa_begin_frame(a), FA_OK);
+    assert_int_equal(fa_end_frame(a), FA_OK);
+    fa_thread_metrics m[4];
+    assert_int_equal(fa_thread_metrics_get(a, m, 4), fa__stats_on(a) ? 1 : 0);
+    if (fa__stats_on(a)) {
+        struct fa_ledger *l = a->ledger;
+        fa_thread_metrics gone = m[0];
+        gone.alive = 0;
+        l->departed.ring[l->departed.count++ % FA_DEPARTED_MAX] = gone; /* as the exit would put it */
+        assert_int_equal(fa_thread_metrics_get(a, m, 4), 1);
+        assert_int_equal(m[0].alive, 1);
+    }
+    fa_destroy(a);
+}
+
 static void thread_exit_reclaims_its_state(void **state) {
     (void)state;
     struct counting c;
@@ -357,6 +379,7 @@ int main(void) {
         cmocka_unit_test(thread_exit_gives_back_beyond_the_limits),
         cmocka_unit_test(exits_giving_slabs_back_race_no_free),
         cmocka_unit_test(per_path_rows_follow_the_config),
+        cmocka_unit_test(a_thread_seen_alive_and_departed_is_listed_once),
         cmocka_unit_test(destroy_reclaims_live_threads_state),
         cmocka_unit_test(slot_reuse_starts_threads_afresh),
     };
