@@ -107,7 +107,6 @@ static struct fa_ledger *ledger_new(const fa_config *cfg) {
     fa__tally_init(&l->retired, retired, paths);
     fa__live_init(&l->live);
     fa__mutex_init(&l->peaks_lock);
-    fa__mutex_init(&l->departed.lock);
     if (cfg->site_sample_bytes != 0 && !fa__site_table_init(&l->sites)) {
         ledger_free(l);
         return NULL;
@@ -119,7 +118,6 @@ static void ledger_free(struct fa_ledger *l) {
     fa__site_table_fini(&l->sites);
     fa__history_fini(&l->history);
     fa__mutex_destroy(&l->peaks_lock);
-    fa__mutex_destroy(&l->departed.lock);
     fa__budgets_fini(&l->budgets);
     fa__tags_fini(&l->tags);
     free(l->retired.path);

@@ -90,6 +90,20 @@ size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, uint64_t *mo
     return n;
 }
 
+int fa__history_take(struct fa_history *h, size_t max, struct fa_history_frames *f) {
+    f->more_paths = h->more_paths;
+    f->recs = (fa_frame_record *)malloc((max + 1) * sizeof *f->recs); /* +1: NULL is no memory */
+    f->more = (uint64_t *)malloc((max * h->more_paths + 1) * sizeof *f->more);
+    int room = f->recs != NULL && f->more != NULL;
+    f->count = room ? fa__history_copy(h, f->recs, f->more, max) : 0;
+    return room;
+}
+
+void fa__history_frames_free(struct fa_history_frames *f) {
+    free(f->recs);
+    free(f->more);
+}
+
 static int by_value(const void *x, const void *y) {
     uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);

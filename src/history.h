@@ -63,10 +63,23 @@ static inline void fa__history_close(struct fa_history *h, const uint64_t *tag_b
  * each one's more_paths words after them into more[]; a record the writer
  * overwrote while it was read is left out. */
 size_t fa__history_copy(struct fa_history *h, fa_frame_record *out, uint64_t *more, size_t max);
-/* A copied record's bytes for path i: from the record, or past FA_TAG_MAX
- * from its more words (more + its index * more_paths). */
-static inline uint64_t fa__history_path_bytes(const fa_frame_record *r, const uint64_t *more, uint32_t i) {
-    return i < FA_TAG_MAX ? r->tag_bytes[i] : more[i - FA_TAG_MAX];
+
+/* A copy of the newest records with their words past FA_TAG_MAX, in
+ * arrays of its own: what the readers of every path's bytes work on. */
+struct fa_history_frames {
+    fa_frame_record *recs;
+    uint64_t        *more; /* more_paths words a record */
+    size_t           count;
+    uint32_t         more_paths;
+};
+/* The newest records, up to max, into *f (free it with
+ * fa__history_frames_free, whatever this returns); 0 without memory. */
+int fa__history_take(struct fa_history *h, size_t max, struct fa_history_frames *f);
+void fa__history_frames_free(struct fa_history_frames *f);
+/* Record k's bytes for path i: from the record, or past FA_TAG_MAX from
+ * its more words. */
+static inline uint64_t fa__history_frame_bytes(const struct fa_history_frames *f, size_t k, uint32_t i) {
+    return i < FA_TAG_MAX ? f->recs[k].tag_bytes[i] : f->more[k * f->more_paths + (i - FA_TAG_MAX)];
 }
 void fa__history_summarise(struct fa_history *h, fa_history_summary *out);
 

@@ -30,8 +30,8 @@ struct fa_ledger {
     struct fa_site_table sites;   /* hot sites (its slots NULL when they are off) */
     _Atomic uint64_t  read_bytes; /* bandwidth recorded (fa_bandwidth_record) */
     _Atomic uint64_t  written_bytes;
-    struct {                      /* threads that exited, their metrics as they left */
-        fa__mutex         lock;   /* taken under the registry lock, never the other way */
+    struct {                      /* threads that exited, their metrics as they left; written
+                                   * and read under the registry lock (thread.c) */
         fa_thread_metrics ring[FA_DEPARTED_MAX];
         uint64_t          count;  /* ever; the newest at (count - 1) % FA_DEPARTED_MAX */
     } departed;

@@ -174,23 +174,15 @@ static void tag(struct out *o, const fa_tag_stats *s) {
     leave(o, '}');
 }
 
-/* The history's records, and each one's bytes for the paths past
- * FA_TAG_MAX (more_paths words a record). */
-struct records {
-    fa_frame_record *recs;
-    uint64_t        *more;
-    size_t           count;
-    uint32_t         more_paths;
-};
-
 /* A frame's bytes per tag path, by name; paths it charged nothing are left out. */
-static void record(struct out *o, const struct records *r, size_t f, const fa_tag_stats *paths, size_t n) {
+static void record(struct out *o, const struct fa_history_frames *r, size_t f, const fa_tag_stats *paths,
+                   size_t n) {
     const fa_frame_record *s = &r->recs[f];
     enter(o, NULL, '{');
     FA_RECORD_FIELDS(MEMBER)
     enter(o, "tag_bytes", '{');
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t bytes = fa__history_path_bytes(s, r->more + f * r->more_paths, i);
+        uint64_t bytes = fa__history_frame_bytes(r, f, i);
         if (bytes != 0)
             member_u64(o, paths[i].path, bytes);
     }
@@ -198,8 +190,8 @@ static void record(struct out *o, const struct records *r, size_t f, const fa_ta
     leave(o, '}');
 }
 
-static void history(struct out *o, const fa_history_summary *s, const struct records *r, const fa_tag_stats *paths,
-                    size_t n) {
+static void history(struct out *o, const fa_history_summary *s, const struct fa_history_frames *r,
+                    const fa_tag_stats *paths, size_t n) {
     enter(o, "history", '{');
     enter(o, "summary", '{');
     FA_SUMMARY_FIELDS(MEMBER)
@@ -288,7 +280,7 @@ static void config(struct out *o, const fa_config *s) {
 
 /* s->tag_count is s->tag_paths here: the JSON lists every path (x->paths). */
 static void snapshot(struct out *o, const fa_stats *s, const fa_config *cfg, const fa_history_summary *sum,
-                     const struct records *r, const struct extras *x) {
+                     const struct fa_history_frames *r, const struct extras *x) {
     size_t tags = (size_t)s->tag_paths;
     o->first = 1;
     put(o, "{", 1);
@@ -363,17 +355,6 @@ static int extras_read(fa_alloc *a, struct extras *x, fa_tag_stats *paths) {
     return 1;
 }
 
-/* The history's newest records, up to `frames`, with their paths past
- * FA_TAG_MAX; 0 without memory. */
-static int records_read(fa_alloc *a, struct records *r, size_t frames) {
-    struct fa_history *h = &a->ledger->history;
-    r->more_paths = h->more_paths;
-    r->recs = (fa_frame_record *)malloc((frames + 1) * sizeof *r->recs);
-    r->more = (uint64_t *)malloc((frames * h->more_paths + 1) * sizeof *r->more);
-    r->count = r->recs != NULL && r->more != NULL ? fa__history_copy(h, r->recs, r->more, frames) : 0;
-    return r->recs != NULL && r->more != NULL;
-}
-
 fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     if (a == NULL)
         return fa__null_alloc("fa_write_json_to");
@@ -390,16 +371,15 @@ fa_error fa_write_json_to(fa_alloc *a, fa_writer write, void *user) {
     fa_config cfg;
     fa_config_get(a, &cfg);
     /* Frames ended between the calls are left for the next snapshot. */
-    struct records r;
+    struct fa_history_frames r;
     struct extras x;
-    int room = records_read(a, &r, (size_t)sum.frames);
+    int room = fa__history_take(&a->ledger->history, (size_t)sum.frames, &r);
     room = extras_read(a, &x, paths) && room;
     struct out o = {.write = write, .user = user};
     if (room)
         snapshot(&o, &st, &cfg, &sum, &r, &x);
     extras_free(&x);
-    free(r.recs);
-    free(r.more);
+    fa__history_frames_free(&r);
     if (!room)
         return fa__report(&a->sink, FA_ERR_NOMEM, 0, "fa_write_json_to: no memory for the history and metrics");
     if (o.failed)

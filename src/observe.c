@@ -120,7 +120,5 @@ void fa__observe_departed(fa_alloc *a, const struct fa_thread *th) {
     fa_thread_metrics m;
     fa__observe_thread_metrics(th, &m);
     m.alive = 0;
-    fa__mutex_lock(&l->departed.lock);
     l->departed.ring[l->departed.count++ % FA_DEPARTED_MAX] = m;
-    fa__mutex_unlock(&l->departed.lock);
 }

@@ -26,6 +26,7 @@ static fa_error metrics_usable(fa_alloc *a, const void *out, size_t max, const c
 struct thread_walk {
     fa_thread_metrics *out;
     size_t             max, count;
+    struct fa_ledger  *ledger;
 };
 
 static void thread_metrics(struct fa_thread *th, void *arg) {
@@ -35,30 +36,18 @@ static void thread_metrics(struct fa_thread *th, void *arg) {
     w->count++;
 }
 
-/* Whether thread number `thread` is among the first `live` entries
- * written (those the out array had room for). */
-static int listed_alive(const struct thread_walk *w, size_t live, uint32_t thread) {
-    for (size_t i = 0; i < live && i < w->max; i++)
-        if (w->out[i].thread == thread)
-            return 1;
-    return 0;
-}
-
-/* The threads that exited, oldest first, after the live ones; a thread
- * that exited between the two walks, listed alive already, is left out. */
-static void departed_metrics(struct fa_ledger *l, struct thread_walk *w) {
-    size_t live = w->count;
-    fa__mutex_lock(&l->departed.lock);
+/* The threads that exited, oldest first, after the live ones: under the
+ * registry lock with them (which also guards the departed ring), so that a
+ * thread exiting meanwhile is in one list or the other. */
+static void departed_metrics(void *arg) {
+    struct thread_walk *w = (struct thread_walk *)arg;
+    const struct fa_ledger *l = w->ledger;
     uint64_t n = l->departed.count < FA_DEPARTED_MAX ? l->departed.count : FA_DEPARTED_MAX;
     for (uint64_t k = l->departed.count - n; k < l->departed.count; k++) {
-        const fa_thread_metrics *m = &l->departed.ring[k % FA_DEPARTED_MAX];
-        if (listed_alive(w, live, m->thread))
-            continue;
         if (w->count < w->max)
-            w->out[w->count] = *m;
+            w->out[w->count] = l->departed.ring[k % FA_DEPARTED_MAX];
         w->count++;
     }
-    fa__mutex_unlock(&l->departed.lock);
 }
 
 size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max) {
@@ -67,9 +56,8 @@ size_t fa_thread_metrics_get(fa_alloc *a, fa_thread_metrics *out, size_t max) {
     struct fa_thread *self = fa__thread_find(&a->threads);
     if (self != NULL)
         fa__attr_frame_settle(a, self); /* the caller's own figures exact */
-    struct thread_walk w = {out, max, 0};
-    fa__threads_each(&a->threads, thread_metrics, &w);
-    departed_metrics(a->ledger, &w);
+    struct thread_walk w = {out, max, 0, a->ledger};
+    fa__threads_each_then(&a->threads, thread_metrics, departed_metrics, &w);
     return w.count;
 }
 
@@ -83,35 +71,30 @@ size_t fa_tag_metrics_get(fa_alloc *a, fa_tag_metrics *out, size_t max) {
     uint32_t paths = fa__tag_count(tags);
     if (max == 0) /* the count alone: no history to read */
         return paths;
-    size_t room = h->capacity;
-    fa_frame_record *recs = (fa_frame_record *)malloc(room * sizeof *recs);
-    uint64_t *more = (uint64_t *)malloc((room * h->more_paths + 1) * sizeof *more);
-    if (recs == NULL || more == NULL) {
-        free(recs);
-        free(more);
-        fa__report(&a->sink, FA_ERR_NOMEM, room * (sizeof *recs + h->more_paths * sizeof *more),
+    struct fa_history_frames f;
+    if (!fa__history_take(h, h->capacity, &f)) {
+        fa__history_frames_free(&f);
+        fa__report(&a->sink, FA_ERR_NOMEM, h->capacity * (sizeof *f.recs + h->more_paths * sizeof *f.more),
                    "fa_tag_metrics_get: no memory for the history");
         return 0;
     }
-    size_t n = fa__history_copy(h, recs, more, room);
     uint64_t all = 0;
-    for (size_t f = 0; f < n; f++)
+    for (size_t k = 0; k < f.count; k++)
         for (uint32_t i = 0; i < paths; i++)
-            all += fa__history_path_bytes(&recs[f], more + f * h->more_paths, i);
+            all += fa__history_frame_bytes(&f, k, i);
     for (uint32_t i = 0; i < paths && i < max; i++) {
         uint64_t sum = 0, peak = 0;
-        for (size_t f = 0; f < n; f++) {
-            uint64_t bytes = fa__history_path_bytes(&recs[f], more + f * h->more_paths, i);
+        for (size_t k = 0; k < f.count; k++) {
+            uint64_t bytes = fa__history_frame_bytes(&f, k, i);
             sum += bytes;
             peak = bytes > peak ? bytes : peak;
         }
         out[i].path = fa__tag(tags, i)->path;
-        out[i].avg_bytes = n != 0 ? (double)sum / (double)n : 0.0;
+        out[i].avg_bytes = f.count != 0 ? (double)sum / (double)f.count : 0.0;
         out[i].peak_bytes = peak;
         out[i].share = all != 0 ? (double)sum / (double)all : 0.0;
     }
-    free(recs);
-    free(more);
+    fa__history_frames_free(&f);
     return paths;
 }
 

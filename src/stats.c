@@ -15,27 +15,21 @@
 
 #include "stats.h"
 
-struct gathering {
-    struct fa_sum *sum;
-};
-
 static void add_thread(struct fa_thread *th, void *arg) {
-    struct gathering *g = (struct gathering *)arg;
-    fa__tally_add(g->sum, &th->tally);
-    g->sum->threads++;
+    struct fa_sum *sum = (struct fa_sum *)arg;
+    fa__tally_add(sum, &th->tally);
+    sum->threads++;
 }
 
-/* Everything counted for the sum's paths, as the threads last published
- * it (with `settle`, the caller's own state settled first). */
+/* Everything counted for the paths of a fresh (zero) sum, as the threads
+ * last published it (with `settle`, the caller's own state settled first). */
 static void gather(fa_alloc *a, struct fa_sum *sum, int settle) {
     struct fa_thread *th = settle ? fa__thread_find(&a->threads) : NULL;
     if (th != NULL) {
         fa__attr_frame_settle(a, th);
         fa__thread_publish(th);
     }
-    fa__sum_clear(sum);
-    struct gathering g = {sum};
-    fa__threads_each(&a->threads, add_thread, &g);
+    fa__threads_each(&a->threads, add_thread, sum);
     fa__tally_add(sum, &a->ledger->retired);
     for (unsigned c = 0; c < FA__POOL_CLASSES; c++) {
         uint64_t slabs, in_use; /* in_use waits for the owners' collections: blocks in use are counted */
@@ -54,16 +48,12 @@ static void budget_fill(fa_budget_stats *out, const struct fa_budget *b, uint64_
     out->refusals = atomic_load(&b->refusals);
 }
 
-static uint64_t live_of(const fa_tag_stats *t) {
-    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes + t->scratch.live_bytes;
-}
-
 /* The live bytes of each of the n paths with everything below it.
  * Children are interned after their parents, so one backward pass adds
  * every subtree up. */
 static void subtree_live(const fa_tag_stats *tags, uint32_t n, uint64_t *subtree) {
     for (uint32_t i = 0; i < n; i++)
-        subtree[i] = live_of(&tags[i]);
+        subtree[i] = fa__tag_live_bytes(&tags[i]);
     for (uint32_t i = n; i-- > 1;)
         subtree[tags[i].parent] += subtree[i];
 }

@@ -5,6 +5,11 @@
 
 #include "attribution.h"
 
+/* The live bytes charged to a path itself, every kind together. */
+static inline uint64_t fa__tag_live_bytes(const fa_tag_stats *t) {
+    return t->frame.live_bytes + t->pool.live_bytes + t->heap.live_bytes + t->scratch.live_bytes;
+}
+
 /* The live bytes of tag path `tag` and everything below it, as a snapshot
  * sees them now (the calling thread settled first); 0 without memory for
  * the snapshot. */

@@ -169,11 +169,18 @@ struct fa_chunk *fa__threads_close(struct fa_threads *set) {
     return chunks;
 }
 
-void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx) {
+void fa__threads_each_then(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx),
+                           void (*then)(void *ctx), void *ctx) {
     fa__mutex_lock(&registry.lock);
     for (struct fa_node *n = set->list; n != NULL; n = n->next)
         fn(THREAD_OF(n, in_set), ctx);
+    if (then != NULL)
+        then(ctx);
     fa__mutex_unlock(&registry.lock);
+}
+
+void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx) {
+    fa__threads_each_then(set, fn, NULL, ctx);
 }
 
 /* ---- a thread's pools, one per path -------------------------------------- */

@@ -162,6 +162,11 @@ fa_error fa__threads_open(struct fa_threads *set, uint32_t slot, struct fa_chunk
                           struct fa_pools *pools, struct fa_budgets *budgets, struct fa_tally *retired);
 /* Calls fn for every thread's state, under the registry lock. */
 void fa__threads_each(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx), void *ctx);
+/* The same, then then(ctx) under the same hold of the lock: what the
+ * retire hook keeps of departing threads is read in one piece with the
+ * live ones (a thread is in one or the other, never both). */
+void fa__threads_each_then(struct fa_threads *set, void (*fn)(struct fa_thread *th, void *ctx),
+                           void (*then)(void *ctx), void *ctx);
 /* FA_DEBUG_MALLOC: whether p is one of the thread's frame blocks. */
 static inline int fa__thread_passed(const struct fa_thread *th, const void *p) {
     for (size_t i = 0; i < th->passed.count; i++)

@@ -94,10 +94,8 @@ static void write_counters(fa_alloc *a, struct fa_trace *t, uint64_t now, const 
     size_t n = (size_t)t->stats.tag_paths;
     uint64_t *live = (uint64_t *)malloc(n * sizeof *live);
     if (live != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            const fa_tag_stats *g = &tags[i];
-            live[i] = g->frame.live_bytes + g->pool.live_bytes + g->heap.live_bytes + g->scratch.live_bytes;
-        }
+        for (size_t i = 0; i < n; i++)
+            live[i] = fa__tag_live_bytes(&tags[i]);
         write_counter(t, "live bytes", now, tags, n, live);
         write_counter(t, "frame bytes", now, tags, n, tag_bytes);
     }

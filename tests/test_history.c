@@ -148,26 +148,27 @@ static void readers_racing_the_writer_never_see_a_torn_record(void **state) {
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, write_frames, &r), 0);
     uint64_t copies = 0;
-    fa_frame_record out[8];
-    uint64_t more[8 * (WIDE - FA_TAG_MAX)];
+    struct fa_history_frames f;
     while (!atomic_load(&r.done) || copies == 0) {
-        size_t n = fa__history_copy(&r.h, out, more, 8);
-        for (size_t i = 0; i < n; i++) {
-            assert_whole(&out[i]);
+        assert_true(fa__history_take(&r.h, 8, &f));
+        for (size_t i = 0; i < f.count; i++) {
+            assert_whole(&f.recs[i]);
             for (uint32_t p = FA_TAG_MAX; p < WIDE; p++)
-                assert_int_equal(fa__history_path_bytes(&out[i], more + i * (WIDE - FA_TAG_MAX), p),
-                                 (p + 1) * out[i].frame);
+                assert_int_equal(fa__history_frame_bytes(&f, i, p), (p + 1) * f.recs[i].frame);
             if (i > 0)
-                assert_true(out[i].frame > out[i - 1].frame);
+                assert_true(f.recs[i].frame > f.recs[i - 1].frame);
         }
+        fa__history_frames_free(&f);
         fa_history_summary s;
         fa__history_summarise(&r.h, &s);
         assert_true(s.frames <= 8);
         copies++;
     }
     pthread_join(t, NULL);
-    assert_int_equal(fa__history_copy(&r.h, out, more, 8), 8); /* at rest, all of them */
-    assert_int_equal(out[7].frame, 200000);
+    assert_true(fa__history_take(&r.h, 8, &f));
+    assert_int_equal(f.count, 8); /* at rest, all of them */
+    assert_int_equal(f.recs[7].frame, 200000);
+    fa__history_frames_free(&f);
     fa__history_fini(&r.h);
 }
 
@@ -187,15 +188,16 @@ static void paths_past_the_record_come_back_with_it(void **state) {
             tag_bytes[i] = 1000 * f + i;
         fa__history_close(&h, tag_bytes, PATHS);
     }
-    fa_frame_record out[3];
-    uint64_t more[3 * 6];
-    assert_int_equal(fa__history_copy(&h, out, more, 3), 3);
+    struct fa_history_frames copy;
+    assert_true(fa__history_take(&h, 3, &copy));
+    assert_int_equal(copy.count, 3);
     for (size_t k = 0; k < 3; k++) {
-        uint64_t f = out[k].frame;
+        uint64_t f = copy.recs[k].frame;
         assert_int_equal(f, 2 + k);
         for (uint32_t i = 0; i < PATHS; i++)
-            assert_int_equal(fa__history_path_bytes(&out[k], more + k * 6, i), 1000 * f + i);
+            assert_int_equal(fa__history_frame_bytes(&copy, k, i), 1000 * f + i);
     }
+    fa__history_frames_free(&copy);
     fa__history_fini(&h);
 }
 

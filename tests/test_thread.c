@@ -216,25 +216,39 @@ static void per_path_rows_follow_the_config(void **state) {
     fa_destroy(a);
 }
 
-/* A thread that exits while fa_thread_metrics_get walks the live threads
- * and then the departed ones is listed once: as if the calling thread had
- * just been seen leaving, its departed entry is passed over. */
-static void a_thread_seen_alive_and_departed_is_listed_once(void **state) {
+static void *frame_and_exit(void *arg) {
+    fa_alloc *a = (fa_alloc *)arg;
+    fa_begin_frame(a);
+    fa_end_frame(a);
+    return NULL;
+}
+
+/* Threads exit while fa_thread_metrics_get reads: each read lists every
+ * thread once, alive or departed, never both (the live threads and the
+ * departed ring are read under one hold of the registry lock). */
+static void threads_exiting_during_a_read_are_listed_once(void **state) {
     (void)state;
     fa_alloc *a = fa_create(NULL);
     assert_non_null(a);
-    assert_int_equal(fa_begin_frame(a), FA_OK);
-    assert_int_equal(fa_end_frame(a), FA_OK);
-    fa_thread_metrics m[4];
-    assert_int_equal(fa_thread_metrics_get(a, m, 4), fa__stats_on(a) ? 1 : 0);
-    if (fa__stats_on(a)) {
-        struct fa_ledger *l = a->ledger;
-        fa_thread_metrics gone = m[0];
-        gone.alive = 0;
-        l->departed.ring[l->departed.count++ % FA_DEPARTED_MAX] = gone; /* as the exit would put it */
-        assert_int_equal(fa_thread_metrics_get(a, m, 4), 1);
-        assert_int_equal(m[0].alive, 1);
+    if (!fa__stats_on(a)) { /* a minimal build keeps no metrics */
+        fa_destroy(a);
+        return;
     }
+    enum { THREADS_MADE = 40, ROOM = THREADS_MADE + 1 };
+    pthread_t t[THREADS_MADE];
+    for (int i = 0; i < THREADS_MADE; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, frame_and_exit, a), 0);
+    fa_thread_metrics m[ROOM];
+    for (int round = 0; round < 200; round++) {
+        size_t n = fa_thread_metrics_get(a, m, ROOM);
+        assert_true(n <= THREADS_MADE);
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = i + 1; k < n; k++)
+                assert_int_not_equal(m[i].thread, m[k].thread);
+    }
+    for (int i = 0; i < THREADS_MADE; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    assert_int_equal(fa_thread_metrics_get(a, m, ROOM), THREADS_MADE);
     fa_destroy(a);
 }
 
@@ -379,7 +393,7 @@ int main(void) {
         cmocka_unit_test(thread_exit_gives_back_beyond_the_limits),
         cmocka_unit_test(exits_giving_slabs_back_race_no_free),
         cmocka_unit_test(per_path_rows_follow_the_config),
-        cmocka_unit_test(a_thread_seen_alive_and_departed_is_listed_once),
+        cmocka_unit_test(threads_exiting_during_a_read_are_listed_once),
         cmocka_unit_test(destroy_reclaims_live_threads_state),
         cmocka_unit_test(slot_reuse_starts_threads_afresh),
     };
